@@ -1,0 +1,134 @@
+//! Reading flow files and locales from disk into compiled flows.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use super::compile::compile;
+use super::diagnostics::{Diagnostic, Diagnostics, Position};
+use super::raw::RawFlow;
+use super::{schema, yaml, Flow};
+use crate::i18n::Locales;
+
+/// Flow files directly inside `dir` (`*.yaml`, `*.yml`), sorted; subfolders such as `tests/` are not flows.
+pub fn flow_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Hash of every locale file, so a changed translation makes a new flow version.
+fn locales_digest(locales: &Locales) -> Sha256 {
+    let mut hasher = Sha256::new();
+    for locale in locales.all() {
+        let mut files: Vec<PathBuf> = fs::read_dir(&locale.dir)
+            .map(|e| e.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.sort();
+        for file in files {
+            hasher.update(file.file_name().unwrap_or_default().as_encoded_bytes());
+            hasher.update(fs::read(&file).unwrap_or_default());
+        }
+    }
+    hasher
+}
+
+/// Loads and compiles one flow file against already loaded locales.
+pub fn load_flow(path: &Path, locales: Arc<Locales>) -> Result<Flow, Diagnostics> {
+    let source = fs::read_to_string(path).map_err(|e| {
+        Diagnostics(vec![Diagnostic::error(
+            path,
+            Position::default(),
+            format!("cannot read flow file: {e}"),
+        )])
+    })?;
+    let mut hasher = locales_digest(&locales);
+    hasher.update(source.as_bytes());
+    let version: String = hex(&hasher.finalize())[..12].to_owned();
+    compile_source(path, &source, locales, version)
+}
+
+/// Compiles flow text (already read) against locales.
+pub fn compile_source(
+    path: &Path,
+    source: &str,
+    locales: Arc<Locales>,
+    version: String,
+) -> Result<Flow, Diagnostics> {
+    let (value, spans) = yaml::parse(source).map_err(|e| {
+        Diagnostics(vec![
+            Diagnostic::error(path, e.position, e.message).with_source(source)
+        ])
+    })?;
+    let mut problems = schema::check(path, source, &value, &spans);
+    if problems.has_errors() {
+        problems.sort();
+        return Err(problems);
+    }
+    let raw: RawFlow = serde_json::from_value(value).map_err(|e| {
+        // The schema should have caught this; still point somewhere useful.
+        Diagnostics(vec![Diagnostic::error(
+            path,
+            Position { line: 1, column: 1 },
+            format!("invalid flow: {e}"),
+        )
+        .with_source(source)])
+    })?;
+    compile(raw, path, source, &spans, locales, version)
+}
+
+/// Loads the locales and every flow in `flows_dir`. Reports all problems at once.
+pub fn load_flows(flows_dir: &Path, locales_dir: &Path) -> Result<Vec<Arc<Flow>>, Diagnostics> {
+    let locales = Arc::new(Locales::load(locales_dir)?);
+    let files = flow_files(flows_dir).map_err(|e| {
+        Diagnostics(vec![Diagnostic::error(
+            flows_dir,
+            Position::default(),
+            format!("cannot read flows directory: {e}"),
+        )])
+    })?;
+    if files.is_empty() {
+        return Err(Diagnostics(vec![Diagnostic::error(
+            flows_dir,
+            Position::default(),
+            "no flow files found (expected *.yaml)",
+        )]));
+    }
+    let mut flows = Vec::new();
+    let mut problems = Diagnostics::default();
+    for file in files {
+        match load_flow(&file, locales.clone()) {
+            Ok(flow) => flows.push(Arc::new(flow)),
+            Err(d) => problems.extend(d),
+        }
+    }
+    let mut names = std::collections::HashMap::new();
+    for flow in &flows {
+        if let Some(other) = names.insert(flow.name.clone(), flow.path.clone()) {
+            problems.push(Diagnostic::error(
+                &flow.path,
+                Position { line: 1, column: 1 },
+                format!(
+                    "flow name `{}` is also used by {}",
+                    flow.name,
+                    other.display()
+                ),
+            ));
+        }
+    }
+    if problems.has_errors() {
+        problems.sort();
+        return Err(problems);
+    }
+    Ok(flows)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

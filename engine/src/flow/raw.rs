@@ -1,0 +1,161 @@
+//! The flow file as written: types that mirror the YAML 1:1, references as strings.
+//! Nothing here is validated beyond shape; `compile` turns it into a [`super::Flow`].
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFlow {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub entry: String,
+    /// Called numbers (`To`) this flow answers; empty = any.
+    #[serde(default)]
+    pub numbers: Vec<String>,
+    pub languages: RawLanguages,
+    #[serde(default)]
+    pub records: IndexMap<String, RawRecordKind>,
+    pub nodes: IndexMap<String, RawNode>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLanguages {
+    pub default: String,
+    #[serde(default)]
+    pub prefixes: IndexMap<String, String>,
+    #[serde(default)]
+    pub voices: IndexMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRecordKind {
+    pub statuses: Vec<String>,
+    pub initial: String,
+}
+
+/// One message id or several, spoken in order.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(untagged)]
+pub enum RawMessages {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl RawMessages {
+    pub fn ids(&self) -> Vec<&str> {
+        match self {
+            Self::One(id) => vec![id.as_str()],
+            Self::Many(ids) => ids.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetry {
+    #[serde(default)]
+    pub say: Option<RawMessages>,
+    #[serde(default)]
+    pub goto: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum RawNode {
+    Say {
+        say: RawMessages,
+        next: String,
+    },
+    GatherDigits {
+        webhook: String,
+        prompt: RawMessages,
+        into: String,
+        #[serde(default = "default_min_length")]
+        min_length: u32,
+        max_length: u32,
+        #[serde(default = "default_finish_key")]
+        finish_on_key: String,
+        #[serde(default = "default_timeout")]
+        timeout: u32,
+        #[serde(default)]
+        pattern: Option<String>,
+        #[serde(default = "default_attempts")]
+        attempts: u32,
+        #[serde(default)]
+        on_invalid: Option<RawRetry>,
+        #[serde(default)]
+        on_no_input: Option<RawRetry>,
+        on_exhausted: String,
+        next: String,
+    },
+    Confirm {
+        webhook: String,
+        prompt: RawMessages,
+        choices: IndexMap<String, String>,
+        #[serde(default = "default_timeout")]
+        timeout: u32,
+        #[serde(default = "default_attempts")]
+        attempts: u32,
+        #[serde(default)]
+        on_invalid: Option<RawRetry>,
+        #[serde(default)]
+        on_no_input: Option<RawRetry>,
+        on_exhausted: String,
+    },
+    Branch {
+        on: String,
+        cases: IndexMap<String, String>,
+        default: String,
+    },
+    Persist {
+        #[serde(default)]
+        call_status: Option<String>,
+        #[serde(default)]
+        consent: Option<String>,
+        #[serde(default)]
+        record: Option<RawRecordWrite>,
+        next: String,
+    },
+    Lookup {
+        record: String,
+        key: String,
+        into: String,
+        found: String,
+        missing: String,
+    },
+    Goto {
+        next: String,
+    },
+    Hangup {
+        #[serde(default)]
+        say: Option<RawMessages>,
+        #[serde(default)]
+        call_status: Option<String>,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRecordWrite {
+    pub kind: String,
+    pub key: String,
+    #[serde(default)]
+    pub status_into: Option<String>,
+}
+
+fn default_min_length() -> u32 {
+    1
+}
+fn default_finish_key() -> String {
+    "#".into()
+}
+fn default_timeout() -> u32 {
+    5
+}
+fn default_attempts() -> u32 {
+    3
+}

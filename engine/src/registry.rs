@@ -1,0 +1,72 @@
+//! The flows being served. New calls get the current snapshot; a call keeps the
+//! version it started with (looked up by content hash) for as long as that version is known.
+//!
+//! Must not touch: the store, HTTP. It only holds compiled flows.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use arc_swap::ArcSwap;
+
+use crate::flow::Flow;
+
+/// Every flow loaded together (flows and locales are swapped as one).
+#[derive(Debug)]
+pub struct Snapshot {
+    pub flows: Vec<Arc<Flow>>,
+}
+
+impl Snapshot {
+    /// The flow that answers a new call to `to`: one that lists the number, else one that lists none.
+    pub fn flow_for_number(&self, to: &str) -> Option<&Arc<Flow>> {
+        self.flows
+            .iter()
+            .find(|f| f.numbers.iter().any(|n| n == to))
+            .or_else(|| self.flows.iter().find(|f| f.numbers.is_empty()))
+            .or_else(|| self.flows.first())
+    }
+}
+
+#[derive(Debug)]
+pub struct Registry {
+    current: ArcSwap<Snapshot>,
+    versions: RwLock<HashMap<String, Arc<Flow>>>,
+}
+
+impl Registry {
+    pub fn new(flows: Vec<Arc<Flow>>) -> Self {
+        let registry = Self {
+            current: ArcSwap::from_pointee(Snapshot { flows: vec![] }),
+            versions: RwLock::new(HashMap::new()),
+        };
+        registry.replace(flows);
+        registry
+    }
+
+    pub fn current(&self) -> Arc<Snapshot> {
+        self.current.load_full()
+    }
+
+    /// Makes `flows` current for new calls; older versions stay available to calls in progress.
+    pub fn replace(&self, flows: Vec<Arc<Flow>>) {
+        {
+            let mut versions = self.versions.write().unwrap_or_else(|e| e.into_inner());
+            for flow in &flows {
+                versions.insert(flow.version.clone(), flow.clone());
+            }
+        }
+        self.current.store(Arc::new(Snapshot { flows }));
+    }
+
+    /// The flow a call started with, or — if that version is gone — the current one of the same name.
+    pub fn flow_for_call(&self, name: Option<&str>, version: Option<&str>) -> Option<Arc<Flow>> {
+        if let Some(version) = version {
+            let versions = self.versions.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(flow) = versions.get(version) {
+                return Some(flow.clone());
+            }
+        }
+        let current = self.current();
+        name.and_then(|n| current.flows.iter().find(|f| f.name == n).cloned())
+    }
+}

@@ -1,0 +1,142 @@
+//! Wiring: settings → flows, store, engine → a listening server.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::Server;
+use secrecy::ExposeSecret;
+use tracing::{info, warn};
+
+use crate::calls::Engine;
+use crate::flow::{load_flows, Diagnostics};
+use crate::registry::Registry;
+use crate::settings::Settings;
+use crate::speech::SpeechConfig;
+use crate::store::{self, now_ms, Store};
+use crate::twilio::SignatureVerifier;
+use crate::web::{app, AppState};
+
+#[derive(Debug, thiserror::Error)]
+#[error("the flows have problems:\n{0}")]
+pub struct FlowErrors(pub Diagnostics);
+
+/// A built server, bound to its port, not yet serving.
+pub struct Application {
+    pub state: Arc<AppState>,
+    acceptor: TcpAcceptor,
+    port: u16,
+}
+
+/// Opens the database named by the settings and applies migrations.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    let store = store::connect(settings.database_url.expose_secret())
+        .await
+        .context("cannot open the database (check DATABASE_URL)")?;
+    store
+        .migrate()
+        .await
+        .context("cannot apply database migrations")?;
+    Ok(store)
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let verifier = match (&settings.twilio_auth_token, settings.insecure_dev) {
+            (Some(token), _) => Some(SignatureVerifier::new(token.clone())),
+            (None, true) => {
+                warn!("LIZA_INSECURE_DEV is set: webhooks are accepted WITHOUT signature checks. Never use this in production.");
+                None
+            }
+            (None, false) => bail!(
+                "TWILIO_AUTH_TOKEN is not set, so webhook signatures cannot be checked. \
+                 Set it (see env.example), or for local development only pass --insecure-dev (LIZA_INSECURE_DEV=1)."
+            ),
+        };
+        if verifier.is_some() && settings.public_url.is_none() {
+            warn!("LIZA_PUBLIC_URL is not set: signatures are checked against the Host header, which breaks behind most proxies.");
+        }
+        let flows = load_flows(&settings.flows_dir, &settings.locales_dir).map_err(FlowErrors)?;
+        let store = open_store(&settings).await?;
+        for flow in &flows {
+            store
+                .register_flow_version(&flow.name, &flow.version, now_ms())
+                .await?;
+            info!(flow = %flow.name, version = %flow.version, nodes = flow.nodes().count(), "Flow loaded.");
+        }
+        let registry = Arc::new(Registry::new(flows));
+        let speech = SpeechConfig {
+            company: settings.company_name.clone(),
+            website: settings.website_url.clone(),
+            default_voice: settings.voice_name.clone(),
+            base_url: settings.public_url.clone().unwrap_or_default(),
+        };
+        let state = Arc::new(AppState {
+            engine: Engine {
+                store,
+                registry,
+                speech,
+            },
+            verifier,
+            public_url: settings.public_url.clone(),
+        });
+        let acceptor = TcpListener::bind(settings.bind.clone())
+            .into_acceptor()
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let port = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().map(|s| s.port()))
+            .unwrap_or(0);
+        Ok(Self {
+            state,
+            acceptor,
+            port,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until `shutdown` resolves, then finishes requests in flight and closes the database.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let state = self.state.clone();
+        info!(port = self.port, "Liza is listening.");
+        let result = Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(app(self.state), shutdown, Some(Duration::from_secs(20)))
+            .await;
+        state.engine.store.close().await;
+        info!("Liza stopped.");
+        result
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    info!("Shutting down: finishing requests in flight.");
+}

@@ -1,0 +1,142 @@
+//! The form parameters of a Twilio voice webhook, parsed leniently: unknown
+//! parameters are kept for the signature but otherwise ignored, and nothing a
+//! caller controls is trusted.
+
+/// Longest `Digits` value taken as input; anything longer is invalid input, not an error.
+pub const MAX_DIGITS_LEN: usize = 64;
+
+/// A decoded `application/x-www-form-urlencoded` body.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookParams {
+    pairs: Vec<(String, String)>,
+}
+
+impl WebhookParams {
+    /// Decodes a form body; malformed percent-escapes and invalid UTF-8 are
+    /// replaced rather than rejected, so the caller still gets an answer.
+    pub fn parse(body: &[u8]) -> Self {
+        let pairs = form_urlencoded::parse(body)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        Self { pairs }
+    }
+
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        Self { pairs }
+    }
+
+    /// All parameters as received, for the signature check.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A non-empty parameter value.
+    fn non_empty(&self, name: &str) -> Option<&str> {
+        self.get(name).map(str::trim).filter(|v| !v.is_empty())
+    }
+
+    pub fn call_sid(&self) -> Option<&str> {
+        self.non_empty("CallSid")
+            .filter(|sid| sid.len() <= 64 && sid.chars().all(|c| c.is_ascii_alphanumeric()))
+    }
+
+    pub fn from(&self) -> &str {
+        self.non_empty("From").unwrap_or("anonymous")
+    }
+
+    pub fn to(&self) -> &str {
+        self.non_empty("To").unwrap_or("")
+    }
+
+    /// `Digits` after a `<Gather>`; `None` when Twilio sent none (no input).
+    pub fn digits(&self) -> Option<&str> {
+        self.get("Digits")
+    }
+
+    pub fn call_duration_secs(&self) -> Option<i64> {
+        self.non_empty("CallDuration")
+            .and_then(|d| d.parse::<i64>().ok())
+            .filter(|d| *d >= 0)
+    }
+
+    pub fn sequence_number(&self) -> Option<i64> {
+        self.non_empty("SequenceNumber")
+            .and_then(|d| d.parse::<i64>().ok())
+    }
+
+    pub fn call_status(&self) -> Option<CallStatusEvent> {
+        self.non_empty("CallStatus").map(CallStatusEvent::parse)
+    }
+}
+
+/// Twilio's `CallStatus` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallStatusEvent {
+    Queued,
+    Ringing,
+    InProgress,
+    Completed,
+    Busy,
+    Failed,
+    NoAnswer,
+    Canceled,
+    Other,
+}
+
+impl CallStatusEvent {
+    pub fn parse(value: &str) -> Self {
+        match value {
+            "queued" => Self::Queued,
+            "ringing" | "initiated" => Self::Ringing,
+            "in-progress" | "answered" => Self::InProgress,
+            "completed" => Self::Completed,
+            "busy" => Self::Busy,
+            "failed" => Self::Failed,
+            "no-answer" => Self::NoAnswer,
+            "canceled" => Self::Canceled,
+            _ => Self::Other,
+        }
+    }
+
+    /// True when the call is over.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            Self::Completed | Self::Busy | Self::Failed | Self::NoAnswer | Self::Canceled
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_leniently_and_keeps_unknown_parameters() {
+        let p =
+            WebhookParams::parse(b"CallSid=CA1&From=%2B4915112345678&FromCity=K%C3%B6ln&Bad=%ZZ");
+        assert_eq!(p.call_sid(), Some("CA1"));
+        assert_eq!(p.from(), "+4915112345678");
+        assert_eq!(p.get("FromCity"), Some("Köln"));
+        assert_eq!(p.pairs().len(), 4);
+    }
+
+    #[test]
+    fn rejects_call_sids_that_are_not_identifiers() {
+        let p = WebhookParams::parse(b"CallSid=%3Cscript%3E");
+        assert_eq!(p.call_sid(), None);
+        assert_eq!(WebhookParams::parse(b"").call_sid(), None);
+    }
+
+    #[test]
+    fn missing_from_is_anonymous() {
+        assert_eq!(WebhookParams::parse(b"CallSid=CA1").from(), "anonymous");
+    }
+}

@@ -1,0 +1,33 @@
+use std::sync::Arc;
+
+use poem::http::StatusCode;
+use poem::web::{Data, Json};
+use poem::{handler, IntoResponse, Response};
+use serde_json::json;
+
+use super::AppState;
+
+/// `GET /health`: database reachable, flows loaded; 503 when the database is not.
+#[handler]
+pub async fn health(Data(state): Data<&Arc<AppState>>) -> Response {
+    let database_ok = state.engine.store.ping().await.is_ok();
+    let flows: Vec<_> = state
+        .engine
+        .registry
+        .current()
+        .flows
+        .iter()
+        .map(|f| json!({ "name": f.name, "version": f.version }))
+        .collect();
+    let body = json!({
+        "status": if database_ok { "ok" } else { "unavailable" },
+        "database": if database_ok { "reachable" } else { "unreachable" },
+        "flows": flows,
+    });
+    let status = if database_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    Json(body).with_status(status).into_response()
+}

@@ -1,0 +1,35 @@
+# Liza's call in German. Variables: $company (COMPANY_NAME), $website (WEBSITE_URL),
+# $order_number (read back digit by digit), $order_status.
+
+greeting = Guten Tag! Hier ist Liza, die Sprachassistentin von { $company }.
+
+consent-question = Dürfen wir Ihre Daten für dieses Gespräch verarbeiten? Drücken Sie die 1 für Ja oder die 2 für Nein.
+consent-invalid = Das habe ich nicht verstanden. Bitte drücken Sie die 1 für Ja oder die 2 für Nein.
+consent-no-input = Ich habe keine Eingabe erhalten.
+consent-refused-goodbye = Schade, dann können wir Ihre Anfrage leider nicht bearbeiten. Vielen Dank für Ihren Anruf und auf Wiederhören!
+consent-exhausted = Leider habe ich keine gültige Auswahl erhalten. Bitte rufen Sie uns später noch einmal an. Auf Wiederhören!
+
+order-prompt = Bitte geben Sie Ihre Bestellnummer ein und schließen Sie mit der Rautetaste ab.
+order-invalid = Diese Bestellnummer ist ungültig. Eine Bestellnummer hat 4 bis 12 Ziffern.
+order-no-input = Ich habe keine Bestellnummer erhalten.
+order-failed = Es tut mir leid, ich konnte Ihre Bestellnummer nicht erfassen. Bitte versuchen Sie es später noch einmal. Auf Wiederhören!
+
+order-readback = Sie haben { $order_number } eingegeben. Drücken Sie die 1, wenn das richtig ist, oder die 2, um die Nummer erneut einzugeben.
+confirm-invalid = Bitte drücken Sie die 1 oder die 2.
+confirm-no-input = Ich habe keine Eingabe erhalten.
+
+order-status = Ihre Bestellung { $order_number } { $order_status ->
+    [received] ist bei uns eingegangen.
+    [processing] wird gerade bearbeitet.
+    [shipped] wurde versandt.
+    [delivered] wurde zugestellt.
+    [cancelled] wurde storniert.
+   *[other] hat den Status { $order_status }.
+}
+
+help-question = Können wir Ihnen sonst noch helfen? Drücken Sie die 1 für weitere Informationen oder die 2, um das Gespräch zu beenden.
+help-invalid = Bitte drücken Sie die 1 oder die 2.
+help-no-input = Ich habe keine Eingabe erhalten.
+help-info = Weitere Informationen finden Sie auf unserer Website { $website }. Dort erreichen Sie auch unser Team persönlich.
+
+goodbye = Vielen Dank für Ihren Anruf bei { $company }. Auf Wiederhören!

@@ -1,0 +1,35 @@
+# Liza's call in English (en-US and en-GB callers). Variables: $company (COMPANY_NAME),
+# $website (WEBSITE_URL), $order_number (read back digit by digit), $order_status.
+
+greeting = Hello! This is Liza, the voice assistant of { $company }.
+
+consent-question = May we process your data for this call? Press 1 for yes or 2 for no.
+consent-invalid = Sorry, I did not understand that. Please press 1 for yes or 2 for no.
+consent-no-input = I did not receive any input.
+consent-refused-goodbye = We are sorry, without your consent we cannot handle your request. Thank you for calling, goodbye!
+consent-exhausted = Sorry, I did not receive a valid choice. Please call us again later. Goodbye!
+
+order-prompt = Please type your order number and finish with the hash key.
+order-invalid = That order number is not valid. An order number has 4 to 12 digits.
+order-no-input = I did not receive an order number.
+order-failed = I am sorry, I could not take your order number. Please try again later. Goodbye!
+
+order-readback = You entered { $order_number }. Press 1 if that is correct, or 2 to enter it again.
+confirm-invalid = Please press 1 or 2.
+confirm-no-input = I did not receive any input.
+
+order-status = Your order { $order_number } { $order_status ->
+    [received] has been received.
+    [processing] is being processed.
+    [shipped] has been shipped.
+    [delivered] has been delivered.
+    [cancelled] has been cancelled.
+   *[other] has the status { $order_status }.
+}
+
+help-question = Can we help you with anything else? Press 1 for more information, or 2 to end the call.
+help-invalid = Please press 1 or 2.
+help-no-input = I did not receive any input.
+help-info = You will find more information on our website { $website }, where you can also reach our team in person.
+
+goodbye = Thank you for calling { $company }. Goodbye!
