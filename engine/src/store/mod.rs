@@ -1,9 +1,12 @@
 //! Persistence behind a trait: calls, conversation steps, replayable responses, records.
 //!
-//! One implementation per backend (SQLite now; PostgreSQL shares the SQL, which is
-//! written with `$n` placeholders and epoch-millisecond times on purpose).
+//! One implementation per backend, SQLite (the default) and PostgreSQL (several instances,
+//! one database); both run the same SQL from `sql.rs`, written with `$n` placeholders and
+//! epoch-millisecond times on purpose.
 //! Must not touch: flows, Fluent, TwiML, HTTP. It stores what it is given.
 
+mod postgres;
+mod sql;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -11,6 +14,7 @@ use async_trait::async_trait;
 use crate::model::{CallStatus, Consent};
 use crate::runtime::{CallState, RecordInfo, RecordRequest};
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -138,6 +142,8 @@ pub trait StoreTx: Send {
 pub async fn connect(url: &str) -> Result<std::sync::Arc<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
         Ok(std::sync::Arc::new(SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(std::sync::Arc::new(PgStore::connect(url).await?))
     } else {
         Err(StoreError::UnsupportedUrl)
     }

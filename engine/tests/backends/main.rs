@@ -1,0 +1,8 @@
+//! Stories run against SQLite and PostgreSQL, several instances on one database, and the
+//! server staying up (SIGTERM, kill -9, database outage). PostgreSQL: 127.0.0.1:5432,
+//! database `test` (.ci/postgres.sh starts it); every test makes and drops its own database.
+
+mod helpers;
+mod staying_up;
+mod stories;
+mod two_instances;

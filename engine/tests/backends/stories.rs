@@ -1,0 +1,183 @@
+//! One story, two backends: the same webhooks give the same TwiML and rows on SQLite and PostgreSQL.
+
+use crate::both;
+use crate::helpers::*;
+
+/// A whole call: consent, order number, read-back, status, goodbye, status callback.
+async fn full_order_call(db: &TestDb) {
+    let app = spawn_app(&db.url).await;
+    let call = new_call_sid();
+    let greeting = app.twilio.start(&call).await;
+    assert!(greeting.starts_with("<?xml"), "{greeting}");
+    assert_eq!(
+        gather_action(&greeting).as_deref(),
+        Some("https://liza.example.test/webhook/consent?seq=1"),
+        "{greeting}"
+    );
+    let order_prompt = app.twilio.press(&greeting, &call, "1").await;
+    assert_eq!(
+        gather_action(&order_prompt).as_deref(),
+        Some("https://liza.example.test/webhook/order?seq=2")
+    );
+    let readback = app.twilio.press(&order_prompt, &call, "12345").await;
+    assert!(
+        readback.contains(r#"<say-as interpret-as="digits">12345</say-as>"#),
+        "{readback}"
+    );
+    let status = app.twilio.press(&readback, &call, "1").await;
+    assert_eq!(
+        gather_action(&status).as_deref(),
+        Some("https://liza.example.test/webhook/help?seq=4"),
+        "{status}"
+    );
+    let goodbye = app.twilio.press(&status, &call, "2").await;
+    assert!(goodbye.contains("<Hangup/>"), "{goodbye}");
+    assert!(!goodbye.contains("<Gather"), "{goodbye}");
+    let ack = app.twilio.completed(&call).await;
+    assert!(ack.contains("<Response"), "{ack}");
+
+    let row = &db
+        .rows(&format!(
+            "SELECT status, consent, CAST(turn AS TEXT), CAST(duration_secs AS TEXT), language
+             FROM calls WHERE call_sid = '{call}'"
+        ))
+        .await[0];
+    assert_eq!(
+        row,
+        &vec![
+            Some("completed".to_owned()),
+            Some("given".to_owned()),
+            Some("5".to_owned()),
+            Some("42".to_owned()),
+            Some("de-DE".to_owned()),
+        ]
+    );
+    let nodes: Vec<_> = db
+        .rows(&format!(
+            "SELECT s.node, s.digits FROM steps s JOIN calls c ON c.id = s.call_id
+             WHERE c.call_sid = '{call}' ORDER BY s.turn, s.position"
+        ))
+        .await
+        .into_iter()
+        .map(|r| format!("{}:{}", r[0].clone().unwrap(), r[1].clone().unwrap_or_default()))
+        .collect();
+    assert_eq!(nodes.first().map(String::as_str), Some("greeting:"));
+    assert!(nodes.contains(&"order:12345".to_owned()), "{nodes:?}");
+    assert!(nodes.contains(&"save-order:".to_owned()), "{nodes:?}");
+    assert_eq!(nodes.last().map(String::as_str), Some("goodbye:"), "{nodes:?}");
+    assert_eq!(
+        db.rows(&format!(
+            "SELECT r.kind, r.key, r.status FROM records r JOIN record_calls rc ON rc.record_id = r.id
+             JOIN calls c ON c.id = rc.call_id WHERE c.call_sid = '{call}'"
+        ))
+        .await,
+        vec![vec![
+            Some("order".to_owned()),
+            Some("12345".to_owned()),
+            Some("received".to_owned())
+        ]]
+    );
+    assert_eq!(
+        db.value(&format!(
+            "SELECT CAST(COUNT(*) AS TEXT) FROM responses r JOIN calls c ON c.id = r.call_id WHERE c.call_sid = '{call}'"
+        ))
+        .await
+        .as_deref(),
+        Some("5")
+    );
+    app.stop().await;
+}
+both!(full_order_call);
+
+/// The call is pinned to the flow version (content hash) it started with, which is in the database.
+async fn flow_version_is_stored(db: &TestDb) {
+    let app = spawn_app(&db.url).await;
+    let call = new_call_sid();
+    app.twilio.start(&call).await;
+    let pinned = db
+        .value(&format!(
+            "SELECT flow_version FROM calls WHERE call_sid = '{call}'"
+        ))
+        .await
+        .expect("pinned version");
+    assert_eq!(
+        db.rows(&format!(
+            "SELECT name FROM flow_versions WHERE version = '{pinned}'"
+        ))
+        .await,
+        vec![vec![Some("liza".to_owned())]]
+    );
+    app.stop().await;
+}
+both!(flow_version_is_stored);
+
+/// Twilio retries: the same webhook delivered five times at once is answered once and replayed.
+async fn concurrent_duplicates_are_replayed(db: &TestDb) {
+    let app = spawn_app(&db.url).await;
+    let call = new_call_sid();
+    let greeting = app.twilio.start(&call).await;
+    let answers = futures_join(
+        (0..5)
+            .map(|_| {
+                let twilio = app.twilio.clone();
+                let greeting = greeting.clone();
+                let call = call.clone();
+                tokio::spawn(async move { twilio.press(&greeting, &call, "1").await })
+            })
+            .collect(),
+    )
+    .await;
+    assert!(answers.iter().all(|a| a == &answers[0]), "{answers:?}");
+    assert!(answers[0].contains("webhook/order?seq=2"), "{}", answers[0]);
+    assert_eq!(
+        db.value(&format!(
+            "SELECT CAST(COUNT(*) AS TEXT) FROM steps s JOIN calls c ON c.id = s.call_id
+             WHERE c.call_sid = '{call}' AND s.turn = 1"
+        ))
+        .await,
+        db.value(&format!(
+            "SELECT CAST(COUNT(DISTINCT s.position) AS TEXT) FROM steps s JOIN calls c ON c.id = s.call_id
+             WHERE c.call_sid = '{call}' AND s.turn = 1"
+        ))
+        .await,
+    );
+    assert_eq!(
+        db.value(&format!(
+            "SELECT CAST(turn AS TEXT) FROM calls WHERE call_sid = '{call}'"
+        ))
+        .await
+        .as_deref(),
+        Some("2")
+    );
+    app.stop().await;
+}
+both!(concurrent_duplicates_are_replayed);
+
+/// A webhook without a valid signature is refused and writes nothing.
+async fn unsigned_webhook_is_refused(db: &TestDb) {
+    let app = spawn_app(&db.url).await;
+    let response = reqwest::Client::new()
+        .post(format!("{}/webhook/voice", app.twilio.base))
+        .header("X-Twilio-Signature", "bm90IGEgc2lnbmF0dXJl")
+        .body("CallSid=CAforged&From=%2B1&To=%2B2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 403);
+    assert_eq!(
+        db.value("SELECT CAST(COUNT(*) AS TEXT) FROM calls")
+            .await
+            .as_deref(),
+        Some("0")
+    );
+    app.stop().await;
+}
+both!(unsigned_webhook_is_refused);
+
+pub async fn futures_join<T: std::fmt::Debug>(handles: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut out = Vec::with_capacity(handles.len());
+    for handle in handles {
+        out.push(handle.await.expect("task"));
+    }
+    out
+}
