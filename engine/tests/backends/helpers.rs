@@ -486,8 +486,6 @@ impl Drop for LizaProcess {
 macro_rules! both {
     ($story:ident) => {
         mod $story {
-            use super::*;
-
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
                 let db = $crate::helpers::TestDb::create($crate::helpers::Backend::Sqlite)

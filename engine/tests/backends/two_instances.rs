@@ -1,0 +1,74 @@
+//! Two `liza` processes on different ports share one PostgreSQL database. A call whose
+//! webhooks alternate between them gets exactly the TwiML and rows one instance gives.
+
+use crate::helpers::*;
+
+/// Plays the order call, webhook `i` going to `instances[i % len]`; returns the TwiML transcript.
+async fn play(instances: &[&Twilio], call: &str) -> Vec<String> {
+    let pick = |i: usize| instances[i % instances.len()];
+    let mut transcript = vec![pick(0).start(call).await];
+    for (i, digits) in ["1", "12345", "1", "2"].into_iter().enumerate() {
+        let last = transcript.last().unwrap().clone();
+        transcript.push(pick(i + 1).press(&last, call, digits).await);
+    }
+    transcript.push(pick(transcript.len()).completed(call).await);
+    transcript
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_alternating_between_two_instances_equals_one_instance() {
+    let Some(shared) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    let Some(single) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    let a = spawn_process(&shared.url);
+    let b = spawn_process(&shared.url);
+    assert_ne!(a.port, b.port);
+    let reference = spawn_process(&single.url);
+    let call = new_call_sid();
+
+    let alternating = play(&[&a.twilio, &b.twilio], &call).await;
+    let alone = play(&[&reference.twilio], &call).await;
+
+    assert_eq!(alternating, alone);
+    assert!(alternating[4].contains("<Hangup/>"), "{}", alternating[4]);
+    let rows = shared.call_snapshot(&call).await;
+    assert_eq!(rows, single.call_snapshot(&call).await);
+    // Not vacuous: the call row, 10+ steps, five responses and the order were compared.
+    assert!(rows.len() > 15, "{rows:?}");
+    assert_eq!(rows[0][0].as_deref(), Some("completed"));
+    // Both instances really answered: each logged its share of the call.
+    assert!(a.log().contains("Call started."), "{}", a.log());
+    assert!(b.log().contains("Call ended."), "{}", b.log());
+}
+
+/// Both instances answer the same webhook at the same moment (a retry landing on the other
+/// instance): the row lock serialises them, one answers, the other replays the same TwiML.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_webhook_on_both_instances_at_once_is_answered_once() {
+    let Some(shared) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    let a = spawn_process(&shared.url);
+    let b = spawn_process(&shared.url);
+    for _ in 0..5 {
+        let call = new_call_sid();
+        let greeting = a.twilio.start(&call).await;
+        let (first, second) = tokio::join!(
+            a.twilio.press(&greeting, &call, "1"),
+            b.twilio.press(&greeting, &call, "1")
+        );
+        assert_eq!(first, second);
+        assert_eq!(
+            shared
+                .value(&format!(
+                    "SELECT CAST(turn AS TEXT) FROM calls WHERE call_sid = '{call}'"
+                ))
+                .await
+                .as_deref(),
+            Some("2")
+        );
+    }
+}
