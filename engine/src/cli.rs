@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use crate::flow::load_flows;
+use crate::loadtest::{self, LoadtestArgs};
 use crate::settings::Settings;
 use crate::startup::{open_store, shutdown_signal, Application, FlowErrors};
 
@@ -36,6 +37,8 @@ enum Command {
         #[arg(long)]
         locales: Option<PathBuf>,
     },
+    /// Play whole calls against a server the way Twilio does and report throughput and latency.
+    Loadtest(LoadtestArgs),
 }
 
 #[derive(Debug, Default, clap::Args)]
@@ -97,6 +100,44 @@ pub fn run() -> ExitCode {
                         } else {
                             eprintln!("error: {e:#}");
                         }
+                        ExitCode::FAILURE
+                    }
+                }
+            }
+            Command::Loadtest(args) => {
+                if let Some(bind) = &args.bare_server {
+                    println!("Bare TwiML server listening on {bind}.");
+                    return match loadtest::bare_server(bind).await {
+                        Ok(()) => ExitCode::SUCCESS,
+                        Err(e) => {
+                            eprintln!("error: {e}");
+                            ExitCode::FAILURE
+                        }
+                    };
+                }
+                let mut args = args;
+                if args.public_url.is_none() {
+                    args.public_url = settings.public_url.clone();
+                }
+                let token = settings
+                    .twilio_auth_token
+                    .as_ref()
+                    .map(|t| secrecy::ExposeSecret::expose_secret(t).to_owned());
+                if token.is_none() && !args.unsigned {
+                    eprintln!("error: TWILIO_AUTH_TOKEN is not set; set it to the server's token, or pass --unsigned");
+                    return ExitCode::FAILURE;
+                }
+                match loadtest::run(&args, token).await {
+                    Ok(report) => {
+                        print!("{report}");
+                        if report.failed == 0 {
+                            ExitCode::SUCCESS
+                        } else {
+                            ExitCode::FAILURE
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
                         ExitCode::FAILURE
                     }
                 }

@@ -9,6 +9,7 @@ pub mod calls;
 pub mod cli;
 pub mod flow;
 pub mod i18n;
+pub mod loadtest;
 pub mod model;
 pub mod registry;
 pub mod runtime;

@@ -36,8 +36,11 @@ impl SqliteStore {
                     .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
             }
         }
+        // One connection: SQLite has one writer, and every webhook writes. With several
+        // connections the writers meet SQLITE_BUSY and sleep in the busy handler (seconds at
+        // 256 concurrent calls); one connection queues them fairly in the pool instead.
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(1)
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await?;

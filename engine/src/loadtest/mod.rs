@@ -1,0 +1,290 @@
+//! `liza loadtest`: plays whole calls against a Liza (or any Twilio webhook server) the way
+//! Twilio does — signed webhooks, scripted key presses, redirects, hang-up, status callback —
+//! N calls at concurrency C, and reports throughput, latency percentiles and the first errors.
+//!
+//! With `--think`, each caller takes that long (±50 %) to press keys, so C is the number of
+//! simultaneous live calls; without it, C callers hammer the server back to back (saturation).
+//! Must not touch: the engine's internals. It speaks HTTP like Twilio and nothing else.
+
+mod bare;
+mod call;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+
+pub use call::{next_step, webhook_name, Next};
+use call::{Script, Target, Timings};
+
+/// Errors kept for the report.
+const KEPT_ERRORS: usize = 5;
+
+#[derive(Debug, clap::Args)]
+pub struct LoadtestArgs {
+    /// Base URL requests are sent to.
+    #[arg(long, default_value = "http://127.0.0.1:5000")]
+    pub url: String,
+    /// Base URL Twilio would sign (the server's LIZA_PUBLIC_URL); defaults to LIZA_PUBLIC_URL, else --url.
+    #[arg(long)]
+    pub public_url: Option<String>,
+    /// Calls to play.
+    #[arg(long, short = 'n', default_value_t = 1000)]
+    pub calls: usize,
+    /// Calls played at the same time.
+    #[arg(long, short = 'c', default_value_t = 16)]
+    pub concurrency: usize,
+    /// Time a caller takes to press keys, jittered ±50 % (e.g. 1s, 250ms); 0 = saturation.
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    pub think: Duration,
+    /// Spread the first calls over this long (default: think × answers, so calls overlap evenly).
+    #[arg(long, value_parser = parse_duration)]
+    pub ramp: Option<Duration>,
+    /// Digits pressed at a gather, by webhook name (repeatable).
+    #[arg(long = "answer", value_name = "WEBHOOK=DIGITS", default_values = ["consent=1", "order=12345", "order_confirm=1", "help=2"])]
+    pub answers: Vec<String>,
+    /// A call counts as completed only if its last TwiML contains this text.
+    #[arg(long)]
+    pub expect: Option<String>,
+    /// Per-request timeout (Twilio gives up after 15 s).
+    #[arg(long, default_value = "15s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Caller ID sent as `From`.
+    #[arg(long, default_value = "+4915112345678")]
+    pub from: String,
+    /// Number called, sent as `To`.
+    #[arg(long, default_value = "+4930123456")]
+    pub to: String,
+    /// Send unsigned requests (for a server started with --insecure-dev).
+    #[arg(long)]
+    pub unsigned: bool,
+    /// Instead of generating load, serve the fixed-TwiML ceiling server on this address.
+    #[arg(long, value_name = "ADDR")]
+    pub bare_server: Option<String>,
+}
+
+/// `250ms`, `1s`, `1.5s`, `2m`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .map(|i| text.split_at(i))
+        .unwrap_or((text, "s"));
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (try 1s or 250ms)"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" | "" => value,
+        "m" => value * 60.0,
+        _ => return Err(format!("`{text}`: unknown unit `{unit}` (use ms, s or m)")),
+    };
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// What a run measured.
+#[derive(Debug)]
+pub struct Report {
+    pub completed: usize,
+    pub failed: usize,
+    pub requests: u64,
+    pub elapsed: Duration,
+    pub peak_live_calls: usize,
+    /// Webhook latency in microseconds.
+    pub latency: Histogram<u64>,
+    pub first_errors: Vec<String>,
+}
+
+impl Report {
+    pub fn calls_per_sec(&self) -> f64 {
+        self.completed as f64 / self.elapsed.as_secs_f64()
+    }
+
+    pub fn requests_per_sec(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn ms(&self, quantile: f64) -> f64 {
+        self.latency.value_at_quantile(quantile) as f64 / 1000.0
+    }
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "calls:     {} completed, {} failed in {:.2} s ({:.1} calls/s), peak {} live calls",
+            self.completed,
+            self.failed,
+            self.elapsed.as_secs_f64(),
+            self.calls_per_sec(),
+            self.peak_live_calls
+        )?;
+        writeln!(
+            f,
+            "requests:  {} ({:.0} requests/s)",
+            self.requests,
+            self.requests_per_sec()
+        )?;
+        writeln!(
+            f,
+            "latency:   p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            self.ms(0.5),
+            self.ms(0.9),
+            self.ms(0.99),
+            self.latency.max() as f64 / 1000.0
+        )?;
+        for error in &self.first_errors {
+            writeln!(f, "error:     {error}")?;
+        }
+        Ok(())
+    }
+}
+
+struct Collector {
+    latency: Histogram<u64>,
+    requests: u64,
+}
+
+impl Timings for Collector {
+    fn request(&mut self, elapsed: Duration) {
+        self.requests += 1;
+        let _ = self.latency.record(elapsed.as_micros().max(1) as u64);
+    }
+}
+
+fn histogram() -> Histogram<u64> {
+    // 1 µs … 60 s at 3 significant digits.
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
+}
+
+/// Plays `args.calls` calls; `auth_token` signs them (`None` = unsigned).
+pub async fn run(args: &LoadtestArgs, auth_token: Option<String>) -> Result<Report, String> {
+    let answers = args
+        .answers
+        .iter()
+        .map(|a| {
+            a.split_once('=')
+                .map(|(n, d)| (n.to_owned(), d.to_owned()))
+                .ok_or_else(|| format!("--answer `{a}`: expected WEBHOOK=DIGITS"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let url = args.url.trim_end_matches('/').to_owned();
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| url.clone())
+        .trim_end_matches('/')
+        .to_owned();
+    let client = reqwest::Client::builder()
+        .timeout(args.timeout)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .tcp_nodelay(true)
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    let ramp = args
+        .ramp
+        .unwrap_or_else(|| args.think * answers.len().max(1) as u32);
+    let target = Arc::new(Target {
+        client,
+        url,
+        public_url,
+        auth_token: if args.unsigned { None } else { auth_token },
+        from: args.from.clone(),
+        to: args.to.clone(),
+    });
+    let script = Arc::new(Script {
+        answers,
+        think: args.think,
+        expect: args.expect.clone(),
+        max_requests: 50,
+    });
+    let next_call = Arc::new(AtomicUsize::new(0));
+    let live = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let errors = Arc::new(Mutex::new(Vec::new()));
+    let total = args.calls;
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..args.concurrency.max(1) {
+        let (target, script, next_call, live, peak, errors) = (
+            target.clone(),
+            script.clone(),
+            next_call.clone(),
+            live.clone(),
+            peak.clone(),
+            errors.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            let mut collector = Collector {
+                latency: histogram(),
+                requests: 0,
+            };
+            let (mut completed, mut failed) = (0usize, 0usize);
+            if !ramp.is_zero() {
+                tokio::time::sleep(ramp.mul_f64(fastrand::f64())).await;
+            }
+            while next_call.fetch_add(1, Ordering::Relaxed) < total {
+                let now_live = live.fetch_add(1, Ordering::Relaxed) + 1;
+                peak.fetch_max(now_live, Ordering::Relaxed);
+                match call::play(&target, &script, &mut collector).await {
+                    Ok(()) => completed += 1,
+                    Err(e) => {
+                        failed += 1;
+                        let mut errors = errors.lock().unwrap_or_else(|p| p.into_inner());
+                        if errors.len() < KEPT_ERRORS {
+                            errors.push(e);
+                        }
+                    }
+                }
+                live.fetch_sub(1, Ordering::Relaxed);
+            }
+            (collector, completed, failed)
+        }));
+    }
+    let mut report = Report {
+        completed: 0,
+        failed: 0,
+        requests: 0,
+        elapsed: Duration::ZERO,
+        peak_live_calls: 0,
+        latency: histogram(),
+        first_errors: Vec::new(),
+    };
+    for worker in workers {
+        let (collector, completed, failed) =
+            worker.await.map_err(|e| format!("a caller task failed: {e}"))?;
+        report.completed += completed;
+        report.failed += failed;
+        report.requests += collector.requests;
+        report
+            .latency
+            .add(&collector.latency)
+            .map_err(|e| format!("histogram: {e}"))?;
+    }
+    report.elapsed = started.elapsed();
+    report.peak_live_calls = peak.load(Ordering::Relaxed);
+    report.first_errors = std::mem::take(&mut *errors.lock().unwrap_or_else(|p| p.into_inner()));
+    Ok(report)
+}
+
+/// Serves the bare ceiling server (see `bare.rs`).
+pub async fn bare_server(bind: &str) -> std::io::Result<()> {
+    bare::serve(bind).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        assert!(parse_duration("1h").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+}
