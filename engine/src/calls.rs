@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tracing::{error, info, warn};
 
 use crate::flow::Flow;
+use crate::metrics::Metrics;
 use crate::registry::Registry;
 use crate::runtime::{CallState, Effect, Input, Step, Turn};
 use crate::speech::{Speaker, SpeechConfig};
@@ -79,6 +80,7 @@ enum Failure {
 /// Everything needed to answer webhooks.
 pub struct Engine {
     pub store: Arc<dyn Store>,
+    pub metrics: Arc<Metrics>,
     pub registry: Arc<Registry>,
     pub speech: SpeechConfig,
 }
@@ -98,6 +100,7 @@ impl Engine {
             Err(failure) => {
                 match &failure {
                     Failure::Store(e) => {
+                        self.metrics.database_error();
                         error!(call_sid, hook = ?hook, error = %e, "Webhook failed on the database; apologising.")
                     }
                     other => {
@@ -329,6 +332,7 @@ impl Engine {
         }
         .await;
         if let Err(e) = result {
+            self.metrics.database_error();
             error!(call_sid, error = %e, "Could not mark the call as a problem.");
         }
     }

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod flow;
 pub mod i18n;
 pub mod loadtest;
+pub mod metrics;
 pub mod model;
 pub mod registry;
 pub mod runtime;

@@ -12,6 +12,7 @@ use tracing::{info, warn};
 
 use crate::calls::Engine;
 use crate::flow::{load_flows, Diagnostics};
+use crate::metrics::Metrics;
 use crate::registry::Registry;
 use crate::settings::Settings;
 use crate::speech::SpeechConfig;
@@ -76,6 +77,7 @@ impl Application {
         let state = Arc::new(AppState {
             engine: Engine {
                 store,
+                metrics: Arc::new(Metrics::new()),
                 registry,
                 speech,
             },

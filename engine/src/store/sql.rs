@@ -174,22 +174,23 @@ macro_rules! sql_store {
             }
 
             async fn save_turn(&mut self, turn: &TurnWrite<'_>) -> Result<(), StoreError> {
-                for (position, step) in turn.steps.iter().enumerate() {
-                    sqlx::query(
-                        "INSERT INTO steps (call_id, turn, position, node, message_ids, text, digits, outcome, created_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                    )
-                    .bind(turn.call_id)
-                    .bind(turn.turn)
-                    .bind(position as i64)
-                    .bind(&step.node)
-                    .bind(&step.message_ids)
-                    .bind(&step.text)
-                    .bind(&step.digits)
-                    .bind(&step.outcome)
-                    .bind(turn.now_ms)
-                    .execute(&mut *self.tx)
-                    .await?;
+                // All of a turn's steps in one statement: fewer round trips per webhook.
+                if !turn.steps.is_empty() {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO steps (call_id, turn, position, node, message_ids, text, digits, outcome, created_at) ",
+                    );
+                    insert.push_values(turn.steps.iter().enumerate(), |mut row, (position, step)| {
+                        row.push_bind(turn.call_id)
+                            .push_bind(turn.turn)
+                            .push_bind(position as i64)
+                            .push_bind(step.node.as_str())
+                            .push_bind(step.message_ids.as_str())
+                            .push_bind(step.text.as_str())
+                            .push_bind(step.digits.as_deref())
+                            .push_bind(step.outcome.as_str())
+                            .push_bind(turn.now_ms);
+                    });
+                    insert.build().execute(&mut *self.tx).await?;
                 }
                 sqlx::query(
                     "INSERT INTO responses (call_id, turn, twiml, created_at) VALUES ($1, $2, $3, $4)",

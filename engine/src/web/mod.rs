@@ -1,6 +1,7 @@
 //! The HTTP adapter: routes, request parsing, answers. No flow logic, no SQL.
 
 mod health;
+mod metrics;
 mod webhook;
 
 use std::sync::Arc;
@@ -26,6 +27,7 @@ pub fn app(state: Arc<AppState>) -> impl poem::Endpoint {
         .at("/webhook/:name", post(webhook::webhook))
         .at("/health", get(health::health))
         .at("/api/health", get(health::health))
+        .at("/metrics", get(metrics::metrics))
         .with(AddData::new(state))
         .with(Tracing)
 }

@@ -1,6 +1,7 @@
 //! `POST /webhook/<name>`: signature check, then the engine answers with TwiML.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use poem::http::StatusCode;
 use poem::web::{Data, Path};
@@ -57,6 +58,7 @@ pub async fn webhook(
     body: Body,
     Data(state): Data<&Arc<AppState>>,
 ) -> Response {
+    let started = Instant::now();
     let bytes = match body.into_bytes_limit(MAX_BODY_BYTES).await {
         Ok(b) => b,
         Err(_) => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
@@ -71,12 +73,21 @@ pub async fn webhook(
         let url = signed_url(state, req);
         if signature.is_empty() || !verifier.verify(&url, params.pairs(), signature) {
             warn!(path = %req.uri().path(), "Rejected a webhook with a missing or invalid X-Twilio-Signature.");
+            // The path is not trusted before the signature is: one label for all of them.
+            state
+                .engine
+                .metrics
+                .webhook("unverified", "rejected", started.elapsed());
             return (StatusCode::FORBIDDEN, "invalid Twilio signature").into_response();
         }
     }
-    let (body, _outcome) = state
+    let (body, outcome) = state
         .engine
         .answer(Hook::from_path(&name), &params, turn_of(req))
         .await;
+    state
+        .engine
+        .metrics
+        .webhook(&name, outcome.as_str(), started.elapsed());
     twiml(body)
 }

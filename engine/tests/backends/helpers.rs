@@ -226,6 +226,15 @@ impl Twilio {
 
     /// POSTs a signed webhook to `path_and_query` (or to a public URL from TwiML).
     pub async fn post(&self, target: &str, params: &[(&str, &str)]) -> (u16, String) {
+        self.try_post(target, params).await.expect("webhook request")
+    }
+
+    /// Like `post`, but a connection failure is returned, not a panic.
+    pub async fn try_post(
+        &self,
+        target: &str,
+        params: &[(&str, &str)],
+    ) -> Result<(u16, String), reqwest::Error> {
         let path = target.strip_prefix(PUBLIC_URL).unwrap_or(target);
         let pairs: Vec<(String, String)> = params
             .iter()
@@ -239,10 +248,9 @@ impl Twilio {
             .header("Content-Type", "application/x-www-form-urlencoded")
             .body(form(&pairs))
             .send()
-            .await
-            .expect("webhook request");
+            .await?;
         let status = response.status().as_u16();
-        (status, response.text().await.expect("body"))
+        Ok((status, response.text().await?))
     }
 
     pub async fn get(&self, path: &str) -> (u16, String) {
@@ -328,7 +336,6 @@ pub fn new_call_sid() -> String {
 /// Liza in this process, on a port of its own.
 pub struct TestApp {
     pub twilio: Twilio,
-    pub port: u16,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -344,7 +351,6 @@ pub async fn spawn_app(database_url: &str) -> TestApp {
     }));
     TestApp {
         twilio: Twilio::new(port),
-        port,
         shutdown: Some(tx),
         server: Some(server),
     }

@@ -1,0 +1,186 @@
+//! Counters for `GET /metrics` in Prometheus' text format: webhook requests by node and
+//! outcome, webhook latency, flow reloads and reload failures, database errors.
+//!
+//! Hand-written on purpose: five series and one text format are ~150 lines, while the
+//! `prometheus` crate (slow-moving, protobuf baggage) or `metrics` + its exporter (a global
+//! recorder, its own HTTP stack) would add a dependency tree larger than this module for it.
+//! Must not touch: HTTP, the store. It only counts what it is told.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Upper bounds (seconds) of the latency histogram's buckets: dead air starts to hurt around 100 ms.
+const LATENCY_BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
+/// Distinct (node, outcome) pairs kept; more are counted under node `other` (a bound on memory).
+const MAX_SERIES: usize = 256;
+
+/// The process's counters; cheap to update from every request.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    webhooks: Mutex<HashMap<(String, &'static str), u64>>,
+    buckets: [AtomicU64; LATENCY_BUCKETS.len()],
+    latency_count: AtomicU64,
+    latency_sum_micros: AtomicU64,
+    flow_reloads: AtomicU64,
+    flow_reload_failures: AtomicU64,
+    database_errors: AtomicU64,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// One webhook answered (`outcome` as in `calls::Outcome::as_str`, or `rejected`).
+    pub fn webhook(&self, node: &str, outcome: &'static str, elapsed: Duration) {
+        {
+            let mut webhooks = self.webhooks.lock().unwrap_or_else(|e| e.into_inner());
+            let key = (node.to_owned(), outcome);
+            if webhooks.len() < MAX_SERIES || webhooks.contains_key(&key) {
+                *webhooks.entry(key).or_default() += 1;
+            } else {
+                *webhooks.entry(("other".to_owned(), outcome)).or_default() += 1;
+            }
+        }
+        let seconds = elapsed.as_secs_f64();
+        for (bucket, bound) in self.buckets.iter().zip(LATENCY_BUCKETS) {
+            if seconds <= bound {
+                bucket.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.latency_count.fetch_add(1, Ordering::Relaxed);
+        self.latency_sum_micros
+            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// Flows were rebuilt and swapped in.
+    pub fn flow_reloaded(&self) {
+        self.flow_reloads.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A reload failed; the old flows keep serving.
+    pub fn flow_reload_failed(&self) {
+        self.flow_reload_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A database operation failed.
+    pub fn database_error(&self) {
+        self.database_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn database_errors(&self) -> u64 {
+        self.database_errors.load(Ordering::Relaxed)
+    }
+
+    /// The Prometheus text exposition format (version 0.0.4).
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(2048);
+        out.push_str("# HELP liza_webhook_requests_total Webhooks answered, by node and outcome.\n");
+        out.push_str("# TYPE liza_webhook_requests_total counter\n");
+        let mut series: Vec<_> = {
+            let webhooks = self.webhooks.lock().unwrap_or_else(|e| e.into_inner());
+            webhooks.iter().map(|(k, v)| (k.clone(), *v)).collect()
+        };
+        series.sort();
+        for ((node, outcome), count) in series {
+            let _ = writeln!(
+                out,
+                "liza_webhook_requests_total{{node=\"{}\",outcome=\"{outcome}\"}} {count}",
+                escape_label(&node)
+            );
+        }
+        out.push_str("# HELP liza_webhook_duration_seconds Time to answer a webhook.\n");
+        out.push_str("# TYPE liza_webhook_duration_seconds histogram\n");
+        for (bucket, bound) in self.buckets.iter().zip(LATENCY_BUCKETS) {
+            let _ = writeln!(
+                out,
+                "liza_webhook_duration_seconds_bucket{{le=\"{bound}\"}} {}",
+                bucket.load(Ordering::Relaxed)
+            );
+        }
+        let count = self.latency_count.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "liza_webhook_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
+        );
+        let _ = writeln!(
+            out,
+            "liza_webhook_duration_seconds_sum {}",
+            self.latency_sum_micros.load(Ordering::Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(out, "liza_webhook_duration_seconds_count {count}");
+        for (name, help, value) in [
+            (
+                "liza_flow_reloads_total",
+                "Flow reloads that swapped in new flows.",
+                &self.flow_reloads,
+            ),
+            (
+                "liza_flow_reload_failures_total",
+                "Flow reloads that failed (the old flows kept serving).",
+                &self.flow_reload_failures,
+            ),
+            (
+                "liza_database_errors_total",
+                "Database operations that failed.",
+                &self.database_errors,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} counter");
+            let _ = writeln!(out, "{name} {}", value.load(Ordering::Relaxed));
+        }
+        out
+    }
+}
+
+/// Label values escape `\`, `"` and newlines.
+fn escape_label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_a_cumulative_histogram() {
+        let metrics = Metrics::new();
+        metrics.webhook("consent", "answered", Duration::from_micros(800));
+        metrics.webhook("consent", "answered", Duration::from_millis(30));
+        metrics.webhook("voice", "apologised", Duration::from_millis(3));
+        metrics.flow_reloaded();
+        metrics.database_error();
+        let text = metrics.render();
+        assert!(text.contains("liza_webhook_requests_total{node=\"consent\",outcome=\"answered\"} 2\n"), "{text}");
+        assert!(text.contains("liza_webhook_requests_total{node=\"voice\",outcome=\"apologised\"} 1\n"), "{text}");
+        assert!(text.contains("liza_webhook_duration_seconds_bucket{le=\"0.001\"} 1\n"), "{text}");
+        assert!(text.contains("liza_webhook_duration_seconds_bucket{le=\"0.005\"} 2\n"), "{text}");
+        assert!(text.contains("liza_webhook_duration_seconds_bucket{le=\"0.05\"} 3\n"), "{text}");
+        assert!(text.contains("liza_webhook_duration_seconds_bucket{le=\"+Inf\"} 3\n"), "{text}");
+        assert!(text.contains("liza_webhook_duration_seconds_count 3\n"), "{text}");
+        assert!(text.contains("liza_flow_reloads_total 1\n"), "{text}");
+        assert!(text.contains("liza_flow_reload_failures_total 0\n"), "{text}");
+        assert!(text.contains("liza_database_errors_total 1\n"), "{text}");
+    }
+
+    #[test]
+    fn series_are_bounded_and_labels_escaped() {
+        let metrics = Metrics::new();
+        for i in 0..(MAX_SERIES + 10) {
+            metrics.webhook(&format!("n{i}"), "answered", Duration::ZERO);
+        }
+        metrics.webhook("a\"b", "answered", Duration::ZERO);
+        let text = metrics.render();
+        assert!(text.contains("node=\"other\",outcome=\"answered\"} 11\n"), "{text}");
+        assert!(!text.contains("a\"b"));
+    }
+}
