@@ -214,6 +214,8 @@ impl Proxy {
                     continue; // dropped: the database is "unreachable"
                 }
                 let mut cuts = cuts.clone();
+                // Only cuts after this connection was made end it.
+                cuts.borrow_and_update();
                 tokio::spawn(async move {
                     let Ok(mut server) = TcpStream::connect(upstream).await else {
                         return;
