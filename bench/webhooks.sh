@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Webhook benchmarks for docs/BENCHMARKS.md: release build, load generator on the same
+# machine, every call signed and every step persisted. Targets loopback only.
+#
+#   bench/webhooks.sh sqlite      # or: postgres, bare, all
+#
+# Environment: PG_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/test),
+# LIVE_SQLITE / LIVE_PG (simultaneous calls, default 5000 / 3000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
+cargo build --release -q -p liza
+LIZA="$CARGO_TARGET_DIR/release/liza"
+PORT=${PORT:-5400}
+BARE_PORT=${BARE_PORT:-5401}
+PG_ADMIN_URL=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/test}
+LIVE_SQLITE=${LIVE_SQLITE:-5000}
+LIVE_PG=${LIVE_PG:-3000}
+WORK=$(mktemp -d /tmp/liza-bench.XXXXXX)
+export TWILIO_AUTH_TOKEN=bench-token-not-secret
+export LIZA_PUBLIC_URL=https://liza.example.test
+export LIZA_BIND=127.0.0.1:$PORT
+export LIZA_FLOWS=$PWD/flows LIZA_LOCALES=$PWD/locales
+export RUST_LOG=${RUST_LOG:-info,sqlx=warn}
+SERVER=
+
+cleanup() {
+    [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+now_ms() { date +%s%3N; }
+
+# Starts `liza serve` on DATABASE_URL; prints the milliseconds until /health answered 200.
+start_liza() {
+    local started
+    started=$(now_ms)
+    "$LIZA" serve >>"$WORK/liza.log" 2>&1 &
+    SERVER=$!
+    until curl -fs -o /dev/null "http://127.0.0.1:$PORT/health"; do
+        kill -0 "$SERVER" 2>/dev/null || { cat "$WORK/liza.log"; exit 1; }
+        sleep 0.002
+    done
+    echo $(( $(now_ms) - started ))
+}
+
+stop_liza() {
+    kill -TERM "$SERVER"
+    wait "$SERVER" || true
+    SERVER=
+}
+
+loadtest() {
+    echo "\$ liza loadtest $*"
+    "$LIZA" loadtest --url "http://127.0.0.1:$PORT" --expect "</Response>" "$@" || true
+    echo
+}
+
+run_backend() {
+    local name=$1 live=$2
+    echo "== $name ($(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)) =="
+    start_liza >/dev/null
+    stop_liza
+    echo "start-up to serving on an existing database: $(start_liza) ms"
+    loadtest --calls 2000 --concurrency 16
+    loadtest --calls 5000 --concurrency 256
+    loadtest --calls $((live * 2)) --concurrency "$live" --think 1s
+    echo "peak RSS of the server after $live live calls: $(awk '/VmHWM/ {print $2, $3}' "/proc/$SERVER/status")"
+    stop_liza
+    echo
+}
+
+bare() {
+    echo "== bare poem server, fixed TwiML (the ceiling) =="
+    "$LIZA" loadtest --bare-server "127.0.0.1:$BARE_PORT" >/dev/null &
+    local bare=$!
+    sleep 0.3
+    echo "\$ liza loadtest --bare-server 127.0.0.1:$BARE_PORT; liza loadtest --calls 10000 --concurrency 256"
+    "$LIZA" loadtest --url "http://127.0.0.1:$BARE_PORT" --calls 10000 --concurrency 256 --answer order=1 || true
+    kill "$bare"
+    wait "$bare" 2>/dev/null || true
+    echo
+}
+
+sqlite() {
+    export DATABASE_URL="sqlite://$WORK/liza.db"
+    run_backend sqlite "$LIVE_SQLITE"
+}
+
+postgres() {
+    local db=liza_bench_$$
+    psql "$PG_ADMIN_URL" -qc "CREATE DATABASE $db"
+    export DATABASE_URL="${PG_ADMIN_URL%/*}/$db"
+    run_backend postgres "$LIVE_PG"
+    psql "$PG_ADMIN_URL" -qc "DROP DATABASE $db WITH (FORCE)"
+}
+
+case "${1:-all}" in
+    sqlite) sqlite ;;
+    postgres) postgres ;;
+    bare) bare ;;
+    all) bare; sqlite; postgres ;;
+    *) echo "usage: $0 [sqlite|postgres|bare|all]" >&2; exit 2 ;;
+esac
