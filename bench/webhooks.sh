@@ -27,13 +27,14 @@ SERVER=
 
 cleanup() {
     [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null || true
+    cp "$WORK/liza.log" /tmp/liza-bench-last.log 2>/dev/null || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 now_ms() { date +%s%3N; }
 
-# Starts `liza serve` on DATABASE_URL; prints the milliseconds until /health answered 200.
+# Starts `liza serve` on DATABASE_URL; STARTUP_MS = milliseconds until /health answered 200.
 start_liza() {
     local started
     started=$(now_ms)
@@ -43,7 +44,7 @@ start_liza() {
         kill -0 "$SERVER" 2>/dev/null || { cat "$WORK/liza.log"; exit 1; }
         sleep 0.002
     done
-    echo $(( $(now_ms) - started ))
+    STARTUP_MS=$(( $(now_ms) - started ))
 }
 
 stop_liza() {
@@ -54,18 +55,21 @@ stop_liza() {
 
 loadtest() {
     echo "\$ liza loadtest $*"
-    "$LIZA" loadtest --url "http://127.0.0.1:$PORT" --expect "</Response>" "$@" || true
+    "$LIZA" loadtest --url "http://127.0.0.1:$PORT" --expect "Auf Wiederhören" "$@" || true
     echo
 }
 
 run_backend() {
     local name=$1 live=$2
     echo "== $name ($(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)) =="
-    start_liza >/dev/null
+    start_liza
     stop_liza
-    echo "start-up to serving on an existing database: $(start_liza) ms"
-    loadtest --calls 2000 --concurrency 16
-    loadtest --calls 5000 --concurrency 256
+    start_liza
+    echo "start-up to serving on an existing database: $STARTUP_MS ms"
+    if [ -z "${LIVE_ONLY:-}" ]; then
+        loadtest --calls 2000 --concurrency 16
+        loadtest --calls 5000 --concurrency 256
+    fi
     loadtest --calls $((live * 2)) --concurrency "$live" --think 1s
     echo "peak RSS of the server after $live live calls: $(awk '/VmHWM/ {print $2, $3}' "/proc/$SERVER/status")"
     stop_liza
@@ -78,7 +82,7 @@ bare() {
     local bare=$!
     sleep 0.3
     echo "\$ liza loadtest --bare-server 127.0.0.1:$BARE_PORT; liza loadtest --calls 10000 --concurrency 256"
-    "$LIZA" loadtest --url "http://127.0.0.1:$BARE_PORT" --calls 10000 --concurrency 256 --answer order=1 || true
+    "$LIZA" loadtest --url "http://127.0.0.1:$BARE_PORT" --calls 10000 --concurrency 256 --answer order=1 --expect "Auf Wiederhören" || true
     kill "$bare"
     wait "$bare" 2>/dev/null || true
     echo
