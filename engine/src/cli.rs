@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use crate::flow::load_flows;
+use crate::flow::load_paths;
 use crate::settings::Settings;
 use crate::startup::{open_store, shutdown_signal, Application, FlowErrors};
 
@@ -29,9 +29,8 @@ enum Command {
     Migrate,
     /// Check flows and locales without starting a server (exit 0 clean, 1 problems, 2 unreadable).
     Check {
-        /// Flows directory (default: LIZA_FLOWS or flows/).
-        #[arg(long)]
-        flows: Option<PathBuf>,
+        /// Flow files or directories of them (default: LIZA_FLOWS or flows/).
+        paths: Vec<PathBuf>,
         /// Locales directory (default: LIZA_LOCALES or locales/).
         #[arg(long)]
         locales: Option<PathBuf>,
@@ -112,10 +111,14 @@ pub fn run() -> ExitCode {
                     ExitCode::FAILURE
                 }
             },
-            Command::Check { flows, locales } => {
-                let flows = flows.unwrap_or(settings.flows_dir);
+            Command::Check { paths, locales } => {
+                let paths = if paths.is_empty() {
+                    vec![settings.flows_dir]
+                } else {
+                    paths
+                };
                 let locales = locales.unwrap_or(settings.locales_dir);
-                match load_flows(&flows, &locales) {
+                match load_paths(&paths, &locales) {
                     Ok(loaded) => {
                         for flow in loaded {
                             println!(

@@ -20,7 +20,7 @@ use crate::i18n::Locales;
 use crate::model::{CallStatus, Consent};
 
 pub use diagnostics::{Diagnostic, Diagnostics};
-pub use load::{load_flow, load_flows};
+pub use load::{load_flow, load_flows, load_paths};
 
 /// Variables every message may use; their values come from settings.
 pub const GLOBAL_VARIABLES: [&str; 2] = ["company", "website"];

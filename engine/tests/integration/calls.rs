@@ -307,3 +307,44 @@ async fn a_caller_hanging_up_mid_flow_is_completed_by_the_status_callback() {
             .unwrap();
     assert!(ended.is_some());
 }
+
+#[tokio::test]
+async fn a_second_flow_runs_on_the_same_engine() {
+    let root = crate::helpers::repo_root();
+    let app = crate::helpers::spawn_app_with(crate::helpers::AppOptions {
+        flows: root.join("examples"),
+        locales: root.join("examples/locales"),
+    })
+    .await;
+    sqlx::query("INSERT INTO records (kind, key, status, created_at, updated_at) VALUES ('ticket', '123456', 'solved', 0, 0)")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let mut call = app.call("CAsupport", "+4915112345678").await;
+    assert!(call.says(r#"<Say voice="Polly.Marlene" language="de-DE">Willkommen bei der Hotline von Muster &amp; Söhne.</Say>"#), "{}", call.last.body);
+    call.press("1").await;
+    assert!(call.says("Wir sind Montag bis Freitag") && call.says("Für unsere Öffnungszeiten"));
+    call.press("2").await;
+    call.press("999999").await;
+    assert!(
+        call.says(
+            r#"Ich konnte das Ticket <say-as interpret-as="digits">999999</say-as> nicht finden."#
+        ),
+        "{}",
+        call.last.body
+    );
+    call.press("2").await;
+    call.press("123456").await;
+    assert!(call.says("ist gelöst."), "{}", call.last.body);
+    assert!(call.hung_up());
+    assert_eq!(
+        app.scalar_i64("SELECT COUNT(*) FROM records").await,
+        1,
+        "a lookup never creates a record"
+    );
+    let flow: String = sqlx::query_scalar("SELECT flow_name FROM calls")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(flow, "support-line");
+}
