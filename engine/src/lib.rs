@@ -11,6 +11,7 @@ pub mod flow;
 pub mod i18n;
 pub mod model;
 pub mod registry;
+pub mod reload;
 pub mod runtime;
 pub mod settings;
 pub mod speech;

@@ -28,6 +28,7 @@ pub struct Application {
     pub state: Arc<AppState>,
     acceptor: TcpAcceptor,
     port: u16,
+    watcher: Option<crate::reload::Watcher>,
 }
 
 /// Opens the database named by the settings and applies migrations.
@@ -67,6 +68,14 @@ impl Application {
             info!(flow = %flow.name, version = %flow.version, nodes = flow.nodes().count(), "Flow loaded.");
         }
         let registry = Arc::new(Registry::new(flows));
+        let watcher = crate::reload::watch(
+            registry.clone(),
+            store.clone(),
+            settings.flows_dir.clone(),
+            settings.locales_dir.clone(),
+        )
+        .map_err(|e| warn!(error = %e, "Hot reload is off: cannot watch the flow and locale directories."))
+        .ok();
         let speech = SpeechConfig {
             company: settings.company_name.clone(),
             website: settings.website_url.clone(),
@@ -95,6 +104,7 @@ impl Application {
             state,
             acceptor,
             port,
+            watcher,
         })
     }
 
@@ -108,6 +118,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let state = self.state.clone();
+        let _watcher = self.watcher;
         info!(port = self.port, "Liza is listening.");
         let result = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app(self.state), shutdown, Some(Duration::from_secs(20)))

@@ -6,4 +6,5 @@ mod calls;
 mod golden_calls;
 mod helpers;
 mod oracle;
+mod reload;
 mod security;
