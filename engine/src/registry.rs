@@ -20,11 +20,7 @@ pub struct Snapshot {
 impl Snapshot {
     /// The flow that answers a new call to `to`: one that lists the number, else one that lists none.
     pub fn flow_for_number(&self, to: &str) -> Option<&Arc<Flow>> {
-        self.flows
-            .iter()
-            .find(|f| f.numbers.iter().any(|n| n == to))
-            .or_else(|| self.flows.iter().find(|f| f.numbers.is_empty()))
-            .or_else(|| self.flows.first())
+        crate::flow::flow_for_number(&self.flows, to)
     }
 }
 

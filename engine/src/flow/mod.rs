@@ -28,6 +28,15 @@ pub const GLOBAL_VARIABLES: [&str; 2] = ["company", "website"];
 /// Webhook names the engine itself answers; a node cannot take them.
 pub const RESERVED_WEBHOOKS: [&str; 2] = ["voice", "status"];
 
+/// The flow that answers a new call to `to`: one that lists the number, else one that lists none.
+pub fn flow_for_number<'a>(flows: &'a [Arc<Flow>], to: &str) -> Option<&'a Arc<Flow>> {
+    flows
+        .iter()
+        .find(|f| f.numbers.iter().any(|n| n == to))
+        .or_else(|| flows.iter().find(|f| f.numbers.is_empty()))
+        .or_else(|| flows.first())
+}
+
 /// A node's index in its flow. Only `compile` makes these, so every id points at a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct NodeId(u32);
