@@ -298,13 +298,18 @@ pub fn run() -> ExitCode {
                 let locales = locales.unwrap_or(settings.locales_dir);
                 match load_paths(&paths, &locales) {
                     Ok(loaded) => {
-                        for flow in loaded {
+                        let warnings = crate::flow::lint::lint(&loaded);
+                        print!("{warnings}");
+                        for flow in &loaded {
                             println!(
                                 "ok: {} ({}, version {})",
                                 flow.name,
                                 flow.path.display(),
                                 flow.version
                             );
+                        }
+                        if !warnings.0.is_empty() {
+                            println!("{} warning(s)", warnings.0.len());
                         }
                         ExitCode::SUCCESS
                     }
@@ -313,7 +318,7 @@ pub fn run() -> ExitCode {
                         let unreadable = diagnostics
                             .iter()
                             .any(|d| d.message.starts_with("cannot read"));
-                        eprintln!("{} error(s)", diagnostics.error_count());
+                        println!("{} error(s)", diagnostics.error_count());
                         ExitCode::from(if unreadable { 2 } else { 1 })
                     }
                 }

@@ -4,6 +4,7 @@
 
 pub mod compile;
 pub mod diagnostics;
+pub mod lint;
 pub mod load;
 pub mod raw;
 pub mod schema;
@@ -94,6 +95,31 @@ impl Flow {
     /// True when a variable holds keyed digits (read back digit by digit).
     pub fn is_digit_variable(&self, name: &str) -> bool {
         self.digit_variables.contains(name)
+    }
+
+    /// Every Fluent message id the flow speaks.
+    pub fn message_ids(&self) -> BTreeSet<&str> {
+        let mut ids = BTreeSet::new();
+        for node in &self.nodes {
+            let lists: Vec<&Vec<String>> = match &node.kind {
+                NodeKind::Say { messages, .. } | NodeKind::Hangup { messages, .. } => {
+                    vec![messages]
+                }
+                NodeKind::Gather(g) => vec![
+                    &g.input.prompt,
+                    &g.input.on_invalid.messages,
+                    &g.input.on_no_input.messages,
+                ],
+                NodeKind::Confirm(c) => vec![
+                    &c.input.prompt,
+                    &c.input.on_invalid.messages,
+                    &c.input.on_no_input.messages,
+                ],
+                _ => vec![],
+            };
+            ids.extend(lists.into_iter().flatten().map(String::as_str));
+        }
+        ids
     }
 
     /// The language tag for a caller: longest matching prefix, else the default.
