@@ -33,3 +33,29 @@ fn readme_first_screen_shows_how_to_run_and_test() {
     assert!(first_screen.contains("cargo run --release"));
     assert!(first_screen.contains("cargo test"));
 }
+
+#[test]
+fn migrate_creates_the_database_file_its_folder_and_the_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("nested/folder/liza.db");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_liza"))
+        .arg("migrate")
+        .env("DATABASE_URL", format!("sqlite://{}", db.display()))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("Migrations applied."));
+    let text = std::fs::read(&db).unwrap();
+    assert!(text.starts_with(b"SQLite format 3"));
+    // Running it again is a no-op.
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_liza"))
+        .arg("migrate")
+        .env("DATABASE_URL", format!("sqlite://{}", db.display()))
+        .output()
+        .unwrap();
+    assert!(again.status.success());
+}

@@ -130,3 +130,24 @@ async fn health_reports_database_and_flows() {
         assert_eq!(json["flows"][0]["version"].as_str().unwrap().len(), 12);
     }
 }
+
+#[tokio::test]
+async fn without_a_database_callers_hear_an_apology_and_health_says_503() {
+    let app = spawn_app().await;
+    let mut call = app.call("CAdbdown", "+4915112345678").await;
+    app.state.engine.store.close().await;
+    let (status, body) = app.get("/health").await;
+    assert_eq!(status, 503, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["database"], "unreachable");
+    call.press("1").await;
+    assert!(apologises(&call.last.body), "{}", call.last.body);
+    let answer = app
+        .post_signed(
+            "/webhook/voice",
+            &[("CallSid", "CAnew"), ("From", "+4915112345678")],
+        )
+        .await;
+    assert_valid_twiml(&answer);
+    assert!(apologises(&answer.body));
+}

@@ -18,6 +18,7 @@ pub fn repo_root() -> PathBuf {
 
 pub struct TestApp {
     pub address: String,
+    pub state: std::sync::Arc<liza::web::AppState>,
     pub client: reqwest::Client,
     pub db: SqlitePool,
     /// Holds the database file; removed when the app is dropped.
@@ -64,6 +65,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     });
     let app = Application::build(settings).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state.clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async move {
         let _ = rx.await;
@@ -75,6 +77,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         .unwrap();
     TestApp {
         address,
+        state,
         client: reqwest::Client::new(),
         db,
         _dir: dir,
