@@ -6,10 +6,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use crate::flow::load_flows;
+use crate::flow::load_paths;
 use crate::loadtest::{self, LoadtestArgs};
 use crate::settings::Settings;
+use crate::speech::SpeechConfig;
 use crate::startup::{open_store, shutdown_signal, Application, FlowErrors};
+use crate::tools::{flowtest, graph, simulate};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -30,15 +32,92 @@ enum Command {
     Migrate,
     /// Check flows and locales without starting a server (exit 0 clean, 1 problems, 2 unreadable).
     Check {
-        /// Flows directory (default: LIZA_FLOWS or flows/).
-        #[arg(long)]
-        flows: Option<PathBuf>,
+        /// Flow files or directories of them (default: LIZA_FLOWS or flows/).
+        paths: Vec<PathBuf>,
         /// Locales directory (default: LIZA_LOCALES or locales/).
         #[arg(long)]
         locales: Option<PathBuf>,
     },
     /// Play whole calls against a server the way Twilio does and report throughput and latency.
     Loadtest(LoadtestArgs),
+    /// Play a call in the terminal (or from a pipe): no Twilio, no server, nothing stored.
+    Simulate {
+        /// The caller's number (decides the language), e.g. +447700900123 or anonymous.
+        #[arg(long, default_value = "+4915112345678")]
+        from: String,
+        /// The flow to play (default: the one that answers new calls).
+        #[arg(long)]
+        flow: Option<String>,
+        #[command(flatten)]
+        dirs: FlowDirs,
+    },
+    /// Run flow tests (default: <flows>/tests/*.yaml): exit 0 all pass, 1 failures, 2 unreadable.
+    Test {
+        /// Test files or directories of them.
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        dirs: FlowDirs,
+    },
+    /// Draw a flow as a graph: DOT text or SVG.
+    Graph {
+        /// The flow file.
+        file: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "dot")]
+        format: GraphFormat,
+        /// Locales directory (default: LIZA_LOCALES or locales/).
+        #[arg(long)]
+        locales: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum GraphFormat {
+    Dot,
+    Svg,
+}
+
+#[derive(Debug, clap::Args)]
+struct FlowDirs {
+    /// Flows directory (default: LIZA_FLOWS or flows/).
+    #[arg(long)]
+    flows: Option<PathBuf>,
+    /// Locales directory (default: LIZA_LOCALES or locales/).
+    #[arg(long)]
+    locales: Option<PathBuf>,
+}
+
+impl FlowDirs {
+    fn resolve(self, settings: &Settings) -> (PathBuf, PathBuf) {
+        (
+            self.flows.unwrap_or_else(|| settings.flows_dir.clone()),
+            self.locales.unwrap_or_else(|| settings.locales_dir.clone()),
+        )
+    }
+}
+
+fn speech_config(settings: &Settings) -> SpeechConfig {
+    SpeechConfig {
+        company: settings.company_name.clone(),
+        website: settings.website_url.clone(),
+        default_voice: settings.voice_name.clone(),
+        base_url: String::new(),
+    }
+}
+
+/// Loads flows for a tool, printing diagnostics; `Err` carries the exit code.
+fn load_for_tool(
+    paths: &[PathBuf],
+    locales: &std::path::Path,
+) -> Result<Vec<std::sync::Arc<crate::flow::Flow>>, ExitCode> {
+    load_paths(paths, locales).map_err(|diagnostics| {
+        eprint!("{diagnostics}");
+        eprintln!(
+            "error: {} problem(s) in the flows; run `liza check`",
+            diagnostics.error_count()
+        );
+        ExitCode::from(2)
+    })
 }
 
 #[derive(Debug, Default, clap::Args)]
@@ -153,18 +232,125 @@ pub fn run() -> ExitCode {
                     ExitCode::FAILURE
                 }
             },
-            Command::Check { flows, locales } => {
-                let flows = flows.unwrap_or(settings.flows_dir);
+            Command::Simulate { from, flow, dirs } => {
+                let speech = speech_config(&settings);
+                let (flows, locales) = dirs.resolve(&settings);
+                let loaded = match load_for_tool(&[flows], &locales) {
+                    Ok(l) => l,
+                    Err(code) => return code,
+                };
+                let chosen = match &flow {
+                    Some(name) => loaded.iter().find(|f| &f.name == name),
+                    None => crate::flow::flow_for_number(&loaded, ""),
+                };
+                let Some(chosen) = chosen else {
+                    eprintln!("error: no flow named `{}`", flow.unwrap_or_default());
+                    return ExitCode::from(2);
+                };
+                let stdin = std::io::stdin();
+                let mut stdout = std::io::stdout();
+                match simulate::simulate(chosen, speech, &from, stdin.lock(), &mut stdout) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        ExitCode::FAILURE
+                    }
+                }
+            }
+            Command::Test { paths, dirs } => {
+                let speech = speech_config(&settings);
+                let (flows, locales) = dirs.resolve(&settings);
+                let paths = if paths.is_empty() {
+                    vec![flowtest::default_dir(&flows)]
+                } else {
+                    paths
+                };
+                let loaded = match load_for_tool(&[flows], &locales) {
+                    Ok(l) => l,
+                    Err(code) => return code,
+                };
+                let files = match flowtest::test_files(&paths) {
+                    Ok(f) if !f.is_empty() => f,
+                    Ok(_) => {
+                        eprintln!(
+                            "error: no flow tests found in {}",
+                            paths
+                                .iter()
+                                .map(|p| p.display().to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        );
+                        return ExitCode::from(2);
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(2);
+                    }
+                };
+                match flowtest::run(&files, &loaded, &speech) {
+                    Ok(summary) => {
+                        print!("{}", summary.report);
+                        if summary.failed == 0 {
+                            ExitCode::SUCCESS
+                        } else {
+                            ExitCode::FAILURE
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        ExitCode::from(2)
+                    }
+                }
+            }
+            Command::Graph {
+                file,
+                format,
+                locales,
+            } => {
                 let locales = locales.unwrap_or(settings.locales_dir);
-                match load_flows(&flows, &locales) {
+                let loaded = match load_for_tool(std::slice::from_ref(&file), &locales) {
+                    Ok(l) => l,
+                    Err(code) => return code,
+                };
+                let dot = graph::to_dot(&loaded[0]);
+                match format {
+                    GraphFormat::Dot => {
+                        print!("{dot}");
+                        ExitCode::SUCCESS
+                    }
+                    GraphFormat::Svg => match graph::dot_to_svg(&dot) {
+                        Ok(svg) => {
+                            print!("{svg}");
+                            ExitCode::SUCCESS
+                        }
+                        Err(e) => {
+                            eprintln!("error: {e}");
+                            ExitCode::FAILURE
+                        }
+                    },
+                }
+            }
+            Command::Check { paths, locales } => {
+                let paths = if paths.is_empty() {
+                    vec![settings.flows_dir]
+                } else {
+                    paths
+                };
+                let locales = locales.unwrap_or(settings.locales_dir);
+                match load_paths(&paths, &locales) {
                     Ok(loaded) => {
-                        for flow in loaded {
+                        let warnings = crate::flow::lint::lint(&loaded);
+                        print!("{warnings}");
+                        for flow in &loaded {
                             println!(
                                 "ok: {} ({}, version {})",
                                 flow.name,
                                 flow.path.display(),
                                 flow.version
                             );
+                        }
+                        if !warnings.0.is_empty() {
+                            println!("{} warning(s)", warnings.0.len());
                         }
                         ExitCode::SUCCESS
                     }
@@ -173,7 +359,7 @@ pub fn run() -> ExitCode {
                         let unreadable = diagnostics
                             .iter()
                             .any(|d| d.message.starts_with("cannot read"));
-                        eprintln!("{} error(s)", diagnostics.error_count());
+                        println!("{} error(s)", diagnostics.error_count());
                         ExitCode::from(if unreadable { 2 } else { 1 })
                     }
                 }

@@ -80,7 +80,9 @@ impl Metrics {
     /// The Prometheus text exposition format (version 0.0.4).
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(2048);
-        out.push_str("# HELP liza_webhook_requests_total Webhooks answered, by node and outcome.\n");
+        out.push_str(
+            "# HELP liza_webhook_requests_total Webhooks answered, by node and outcome.\n",
+        );
         out.push_str("# TYPE liza_webhook_requests_total counter\n");
         let mut series: Vec<_> = {
             let webhooks = self.webhooks.lock().unwrap_or_else(|e| e.into_inner());
@@ -160,15 +162,39 @@ mod tests {
         metrics.flow_reloaded();
         metrics.database_error();
         let text = metrics.render();
-        assert!(text.contains("liza_webhook_requests_total{node=\"consent\",outcome=\"answered\"} 2\n"), "{text}");
-        assert!(text.contains("liza_webhook_requests_total{node=\"voice\",outcome=\"apologised\"} 1\n"), "{text}");
-        assert!(text.contains("liza_webhook_duration_seconds_bucket{le=\"0.001\"} 1\n"), "{text}");
-        assert!(text.contains("liza_webhook_duration_seconds_bucket{le=\"0.005\"} 2\n"), "{text}");
-        assert!(text.contains("liza_webhook_duration_seconds_bucket{le=\"0.05\"} 3\n"), "{text}");
-        assert!(text.contains("liza_webhook_duration_seconds_bucket{le=\"+Inf\"} 3\n"), "{text}");
-        assert!(text.contains("liza_webhook_duration_seconds_count 3\n"), "{text}");
+        assert!(
+            text.contains("liza_webhook_requests_total{node=\"consent\",outcome=\"answered\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("liza_webhook_requests_total{node=\"voice\",outcome=\"apologised\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("liza_webhook_duration_seconds_bucket{le=\"0.001\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("liza_webhook_duration_seconds_bucket{le=\"0.005\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("liza_webhook_duration_seconds_bucket{le=\"0.05\"} 3\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("liza_webhook_duration_seconds_bucket{le=\"+Inf\"} 3\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("liza_webhook_duration_seconds_count 3\n"),
+            "{text}"
+        );
         assert!(text.contains("liza_flow_reloads_total 1\n"), "{text}");
-        assert!(text.contains("liza_flow_reload_failures_total 0\n"), "{text}");
+        assert!(
+            text.contains("liza_flow_reload_failures_total 0\n"),
+            "{text}"
+        );
         assert!(text.contains("liza_database_errors_total 1\n"), "{text}");
     }
 
@@ -180,7 +206,10 @@ mod tests {
         }
         metrics.webhook("a\"b", "answered", Duration::ZERO);
         let text = metrics.render();
-        assert!(text.contains("node=\"other\",outcome=\"answered\"} 11\n"), "{text}");
+        assert!(
+            text.contains("node=\"other\",outcome=\"answered\"} 11\n"),
+            "{text}"
+        );
         assert!(!text.contains("a\"b"));
     }
 }

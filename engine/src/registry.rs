@@ -4,6 +4,7 @@
 //! Must not touch: the store, HTTP. It only holds compiled flows.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use arc_swap::ArcSwap;
@@ -19,11 +20,7 @@ pub struct Snapshot {
 impl Snapshot {
     /// The flow that answers a new call to `to`: one that lists the number, else one that lists none.
     pub fn flow_for_number(&self, to: &str) -> Option<&Arc<Flow>> {
-        self.flows
-            .iter()
-            .find(|f| f.numbers.iter().any(|n| n == to))
-            .or_else(|| self.flows.iter().find(|f| f.numbers.is_empty()))
-            .or_else(|| self.flows.first())
+        crate::flow::flow_for_number(&self.flows, to)
     }
 }
 
@@ -31,6 +28,10 @@ impl Snapshot {
 pub struct Registry {
     current: ArcSwap<Snapshot>,
     versions: RwLock<HashMap<String, Arc<Flow>>>,
+    /// The diagnostics of the last reload if it failed (the previous flows keep serving).
+    reload_error: RwLock<Option<String>>,
+    reloads: AtomicU64,
+    reload_failures: AtomicU64,
 }
 
 impl Registry {
@@ -38,6 +39,9 @@ impl Registry {
         let registry = Self {
             current: ArcSwap::from_pointee(Snapshot { flows: vec![] }),
             versions: RwLock::new(HashMap::new()),
+            reload_error: RwLock::new(None),
+            reloads: AtomicU64::new(0),
+            reload_failures: AtomicU64::new(0),
         };
         registry.replace(flows);
         registry
@@ -56,6 +60,34 @@ impl Registry {
             }
         }
         self.current.store(Arc::new(Snapshot { flows }));
+    }
+
+    /// Records a successful reload: `flows` serve new calls, the reload error is cleared.
+    pub fn reloaded(&self, flows: Vec<Arc<Flow>>) {
+        self.replace(flows);
+        self.reloads.fetch_add(1, Ordering::Relaxed);
+        *self.reload_error.write().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// Records a failed reload; the current flows keep serving.
+    pub fn reload_failed(&self, diagnostics: String) {
+        self.reload_failures.fetch_add(1, Ordering::Relaxed);
+        *self.reload_error.write().unwrap_or_else(|e| e.into_inner()) = Some(diagnostics);
+    }
+
+    pub fn reload_error(&self) -> Option<String> {
+        self.reload_error
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// (successful reloads, failed reloads) since start.
+    pub fn reload_counts(&self) -> (u64, u64) {
+        (
+            self.reloads.load(Ordering::Relaxed),
+            self.reload_failures.load(Ordering::Relaxed),
+        )
     }
 
     /// The flow a call started with, or — if that version is gone — the current one of the same name.

@@ -29,6 +29,7 @@ pub struct Application {
     pub state: Arc<AppState>,
     acceptor: TcpAcceptor,
     port: u16,
+    watcher: Option<crate::reload::Watcher>,
 }
 
 /// Opens the database named by the settings and applies migrations.
@@ -68,6 +69,16 @@ impl Application {
             info!(flow = %flow.name, version = %flow.version, nodes = flow.nodes().count(), "Flow loaded.");
         }
         let registry = Arc::new(Registry::new(flows));
+        let metrics = Arc::new(Metrics::new());
+        let watcher = crate::reload::watch(
+            registry.clone(),
+            store.clone(),
+            metrics.clone(),
+            settings.flows_dir.clone(),
+            settings.locales_dir.clone(),
+        )
+        .map_err(|e| warn!(error = %e, "Hot reload is off: cannot watch the flow and locale directories."))
+        .ok();
         let speech = SpeechConfig {
             company: settings.company_name.clone(),
             website: settings.website_url.clone(),
@@ -77,7 +88,7 @@ impl Application {
         let state = Arc::new(AppState {
             engine: Engine {
                 store,
-                metrics: Arc::new(Metrics::new()),
+                metrics,
                 registry,
                 speech,
             },
@@ -97,6 +108,7 @@ impl Application {
             state,
             acceptor,
             port,
+            watcher,
         })
     }
 
@@ -110,6 +122,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let state = self.state.clone();
+        let _watcher = self.watcher;
         info!(port = self.port, "Liza is listening.");
         let result = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app(self.state), shutdown, Some(Duration::from_secs(20)))

@@ -33,3 +33,6 @@ help-no-input = Ich habe keine Eingabe erhalten.
 help-info = Weitere Informationen finden Sie auf unserer Website { $website }. Dort erreichen Sie auch unser Team persönlich.
 
 goodbye = Vielen Dank für Ihren Anruf bei { $company }. Auf Wiederhören!
+
+# Spoken by the engine when a call cannot go on (a technical problem).
+engine-error = Entschuldigung, wegen eines technischen Problems können wir Ihren Anruf gerade nicht bearbeiten. Bitte rufen Sie später noch einmal an. Auf Wiederhören!

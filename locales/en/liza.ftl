@@ -33,3 +33,6 @@ help-no-input = I did not receive any input.
 help-info = You will find more information on our website { $website }, where you can also reach our team in person.
 
 goodbye = Thank you for calling { $company }. Goodbye!
+
+# Spoken by the engine when a call cannot go on (a technical problem).
+engine-error = Sorry, because of a technical problem we cannot take your call right now. Please call again later. Goodbye!

@@ -402,7 +402,15 @@ fn compile_node(
                         c.error(
                             &at("pattern"),
                             Some(name),
-                            format!("pattern is not a valid regular expression: {e}"),
+                            // The regex error spans lines; its last one says what is wrong.
+                            format!(
+                                "pattern is not a valid regular expression: {}",
+                                e.to_string()
+                                    .lines()
+                                    .last()
+                                    .unwrap_or_default()
+                                    .trim_start_matches("error: ")
+                            ),
                         );
                         None
                     }
@@ -583,7 +591,10 @@ fn check_graph(c: &mut Compiler<'_>, nodes: &[Node], entry: NodeId) {
             c.error_at(
                 position,
                 Some(&node.name),
-                "is unreachable from the entry node".into(),
+                format!(
+                    "no path from the entry node `{}` leads here",
+                    nodes[entry.index()].name
+                ),
             );
         }
     }

@@ -89,6 +89,15 @@ impl fmt::Display for Diagnostic {
         }
         write!(f, "{}", self.message)?;
         if let Some(line) = &self.source_line {
+            // Very long lines (a long prompt) are cut after the caret's neighbourhood.
+            const SHOWN: usize = 100;
+            let keep = SHOWN.max(self.position.column + 20);
+            let cut: String = line.chars().take(keep).collect();
+            let line = if cut.len() < line.len() {
+                format!("{cut}…")
+            } else {
+                cut
+            };
             let gutter = self.position.line.to_string();
             let pad = " ".repeat(gutter.len());
             // Tabs keep their width so the caret lines up under the column.

@@ -85,23 +85,47 @@ pub fn compile_source(
 
 /// Loads the locales and every flow in `flows_dir`. Reports all problems at once.
 pub fn load_flows(flows_dir: &Path, locales_dir: &Path) -> Result<Vec<Arc<Flow>>, Diagnostics> {
-    let locales = Arc::new(Locales::load(locales_dir)?);
-    let files = flow_files(flows_dir).map_err(|e| {
-        Diagnostics(vec![Diagnostic::error(
-            flows_dir,
-            Position::default(),
-            format!("cannot read flows directory: {e}"),
-        )])
-    })?;
-    if files.is_empty() {
-        return Err(Diagnostics(vec![Diagnostic::error(
-            flows_dir,
-            Position::default(),
-            "no flow files found (expected *.yaml)",
-        )]));
-    }
-    let mut flows = Vec::new();
+    load_paths(&[flows_dir.to_path_buf()], locales_dir)
+}
+
+/// Loads the locales and the flows named by `paths` (flow files, or directories of them).
+pub fn load_paths(paths: &[PathBuf], locales_dir: &Path) -> Result<Vec<Arc<Flow>>, Diagnostics> {
     let mut problems = Diagnostics::default();
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            match flow_files(path) {
+                Ok(found) if found.is_empty() => problems.push(Diagnostic::error(
+                    path,
+                    Position::default(),
+                    "no flow files found (expected *.yaml)",
+                )),
+                Ok(found) => files.extend(found),
+                Err(e) => problems.push(Diagnostic::error(
+                    path,
+                    Position::default(),
+                    format!("cannot read flows directory: {e}"),
+                )),
+            }
+        } else if path.is_file() {
+            files.push(path.clone());
+        } else {
+            problems.push(Diagnostic::error(
+                path,
+                Position::default(),
+                "cannot read: no such file or directory",
+            ));
+        }
+    }
+    let locales = match Locales::load(locales_dir) {
+        Ok(l) => Arc::new(l),
+        Err(d) => {
+            problems.extend(d);
+            problems.sort();
+            return Err(problems);
+        }
+    };
+    let mut flows = Vec::new();
     for file in files {
         match load_flow(&file, locales.clone()) {
             Ok(flow) => flows.push(Arc::new(flow)),

@@ -4,6 +4,7 @@
 
 pub mod compile;
 pub mod diagnostics;
+pub mod lint;
 pub mod load;
 pub mod raw;
 pub mod schema;
@@ -20,13 +21,22 @@ use crate::i18n::Locales;
 use crate::model::{CallStatus, Consent};
 
 pub use diagnostics::{Diagnostic, Diagnostics};
-pub use load::{load_flow, load_flows};
+pub use load::{load_flow, load_flows, load_paths};
 
 /// Variables every message may use; their values come from settings.
 pub const GLOBAL_VARIABLES: [&str; 2] = ["company", "website"];
 
 /// Webhook names the engine itself answers; a node cannot take them.
 pub const RESERVED_WEBHOOKS: [&str; 2] = ["voice", "status"];
+
+/// The flow that answers a new call to `to`: one that lists the number, else one that lists none.
+pub fn flow_for_number<'a>(flows: &'a [Arc<Flow>], to: &str) -> Option<&'a Arc<Flow>> {
+    flows
+        .iter()
+        .find(|f| f.numbers.iter().any(|n| n == to))
+        .or_else(|| flows.iter().find(|f| f.numbers.is_empty()))
+        .or_else(|| flows.first())
+}
 
 /// A node's index in its flow. Only `compile` makes these, so every id points at a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -85,6 +95,31 @@ impl Flow {
     /// True when a variable holds keyed digits (read back digit by digit).
     pub fn is_digit_variable(&self, name: &str) -> bool {
         self.digit_variables.contains(name)
+    }
+
+    /// Every Fluent message id the flow speaks.
+    pub fn message_ids(&self) -> BTreeSet<&str> {
+        let mut ids = BTreeSet::new();
+        for node in &self.nodes {
+            let lists: Vec<&Vec<String>> = match &node.kind {
+                NodeKind::Say { messages, .. } | NodeKind::Hangup { messages, .. } => {
+                    vec![messages]
+                }
+                NodeKind::Gather(g) => vec![
+                    &g.input.prompt,
+                    &g.input.on_invalid.messages,
+                    &g.input.on_no_input.messages,
+                ],
+                NodeKind::Confirm(c) => vec![
+                    &c.input.prompt,
+                    &c.input.on_invalid.messages,
+                    &c.input.on_no_input.messages,
+                ],
+                _ => vec![],
+            };
+            ids.extend(lists.into_iter().flatten().map(String::as_str));
+        }
+        ids
     }
 
     /// The language tag for a caller: longest matching prefix, else the default.

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-use jsonschema::error::ValidationErrorKind;
+use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::Validator;
 use serde_json::Value;
 
@@ -69,7 +69,60 @@ pub fn check(file: &Path, source: &str, value: &Value, spans: &SpanIndex) -> Dia
                     ),
                 )
             }
-            _ => (spans.value(&pointer), error.to_string()),
+            ValidationErrorKind::Required { property } => (
+                spans.key(&pointer),
+                format!(
+                    "missing required field `{}`",
+                    property.as_str().unwrap_or_default()
+                ),
+            ),
+            ValidationErrorKind::Type { kind } => {
+                let expected = match kind {
+                    TypeKind::Single(t) => article(&t.to_string()),
+                    TypeKind::Multiple(ts) => format!(
+                        "one of {}",
+                        ts.iter()
+                            .map(|t| t.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                (
+                    spans.value(&pointer),
+                    format!(
+                        "`{}` must be {expected}, not `{}`",
+                        field_of(&pointer),
+                        shown(error.instance())
+                    ),
+                )
+            }
+            ValidationErrorKind::Enum { options } => {
+                let allowed: Vec<String> = options
+                    .as_array()
+                    .map(|a| a.iter().map(shown).collect())
+                    .unwrap_or_default();
+                (
+                    spans.value(&pointer),
+                    format!(
+                        "`{}` must be one of {}, not `{}`",
+                        field_of(&pointer),
+                        allowed.join(", "),
+                        shown(error.instance())
+                    ),
+                )
+            }
+            ValidationErrorKind::Pattern { pattern } => (
+                spans.value(&pointer),
+                format!(
+                    "`{}` value `{}` does not match the pattern `{pattern}`",
+                    field_of(&pointer),
+                    shown(error.instance())
+                ),
+            ),
+            _ => (
+                spans.value(&pointer),
+                format!("`{}`: {error}", field_of(&pointer)),
+            ),
         };
         let mut d = Diagnostic::error(file, position, message).with_source(source);
         if let Some(node) = node_of(&pointer) {
@@ -78,6 +131,31 @@ pub fn check(file: &Path, source: &str, value: &Value, spans: &SpanIndex) -> Dia
         out.push(d);
     }
     out
+}
+
+/// The last segment of a pointer: the field a value belongs to.
+fn field_of(pointer: &str) -> String {
+    pointer
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .replace("~1", "/")
+        .replace("~0", "~")
+}
+
+/// A JSON value as the user wrote it (strings without quotes).
+fn shown(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn article(type_name: &str) -> String {
+    match type_name {
+        "integer" | "object" | "array" => format!("an {type_name}"),
+        other => format!("a {other}"),
+    }
 }
 
 /// The property names the schema allows at `pointer`, for suggestions.

@@ -27,5 +27,7 @@ async fn webhook(Path(name): Path<String>, body: Body) -> Response {
 /// Serves the fixed documents on `bind` until the process ends.
 pub async fn serve(bind: &str) -> std::io::Result<()> {
     let app = Route::new().at("/webhook/:name", post(webhook));
-    Server::new(TcpListener::bind(bind.to_owned())).run(app).await
+    Server::new(TcpListener::bind(bind.to_owned()))
+        .run(app)
+        .await
 }

@@ -136,7 +136,10 @@ impl Target {
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body);
         if let Some(token) = &self.auth_token {
-            request = request.header("x-twilio-signature", compute_signature(token, &signed, params));
+            request = request.header(
+                "x-twilio-signature",
+                compute_signature(token, &signed, params),
+            );
         }
         let started = Instant::now();
         let response = request
@@ -155,7 +158,12 @@ impl Target {
         Ok(text)
     }
 
-    fn params(&self, call_sid: &str, status: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    fn params(
+        &self,
+        call_sid: &str,
+        status: &str,
+        extra: &[(&str, &str)],
+    ) -> Vec<(String, String)> {
         let mut params: Vec<(String, String)> = [
             ("CallSid", call_sid),
             ("AccountSid", "AC00000000000000000000000000000000"),
@@ -175,7 +183,11 @@ impl Target {
 }
 
 /// Plays one call to its end; `Err` says what went wrong.
-pub async fn play(target: &Target, script: &Script, timings: &mut (dyn Timings + Send)) -> Result<(), String> {
+pub async fn play(
+    target: &Target,
+    script: &Script,
+    timings: &mut (dyn Timings + Send),
+) -> Result<(), String> {
     let call_sid = format!("CA{:032x}", fastrand::u128(..));
     let started = Instant::now();
     let mut url = format!("{}/webhook/voice", target.public_url);
@@ -184,7 +196,10 @@ pub async fn play(target: &Target, script: &Script, timings: &mut (dyn Timings +
     let last = loop {
         requests += 1;
         if requests > script.max_requests {
-            return Err(format!("call {call_sid} did not hang up after {} webhooks", script.max_requests));
+            return Err(format!(
+                "call {call_sid} did not hang up after {} webhooks",
+                script.max_requests
+            ));
         }
         let twiml = target.post(&url, &params, timings).await?;
         match next_step(&twiml).map_err(|e| format!("{call_sid}: {e}"))? {
@@ -212,13 +227,21 @@ pub async fn play(target: &Target, script: &Script, timings: &mut (dyn Timings +
     };
     if let Some(expected) = &script.expect {
         if !last.contains(expected.as_str()) {
-            return Err(format!("call {call_sid} ended without `{expected}`: {last}"));
+            let last: String = last.split_whitespace().collect::<Vec<_>>().join(" ");
+            let shown: String = last.chars().take(240).collect();
+            return Err(format!(
+                "call {call_sid} ended without `{expected}`: {shown}"
+            ));
         }
     }
     let duration = started.elapsed().as_secs().to_string();
     let params = target.params(&call_sid, "completed", &[("CallDuration", &duration)]);
     target
-        .post(&format!("{}/webhook/status", target.public_url), &params, timings)
+        .post(
+            &format!("{}/webhook/status", target.public_url),
+            &params,
+            timings,
+        )
         .await?;
     Ok(())
 }
@@ -240,10 +263,16 @@ mod tests {
             next_step("<Response><Say>x</Say><Redirect>/webhook/a?seq=1</Redirect></Response>"),
             Ok(Next::Redirect("/webhook/a?seq=1".into()))
         );
-        assert_eq!(next_step("<Response><Say>Bye</Say><Hangup/></Response>"), Ok(Next::Hangup));
+        assert_eq!(
+            next_step("<Response><Say>Bye</Say><Hangup/></Response>"),
+            Ok(Next::Hangup)
+        );
         assert_eq!(next_step("<Response/>"), Ok(Next::Hangup));
         assert!(next_step("<html>oops</html>").is_err());
         assert!(next_step("<Response><Say>x</Response>").is_err());
-        assert_eq!(webhook_name("https://x.test/webhook/order_confirm?seq=3"), "order_confirm");
+        assert_eq!(
+            webhook_name("https://x.test/webhook/order_confirm?seq=3"),
+            "order_confirm"
+        );
     }
 }

@@ -253,8 +253,9 @@ pub async fn run(args: &LoadtestArgs, auth_token: Option<String>) -> Result<Repo
         first_errors: Vec::new(),
     };
     for worker in workers {
-        let (collector, completed, failed) =
-            worker.await.map_err(|e| format!("a caller task failed: {e}"))?;
+        let (collector, completed, failed) = worker
+            .await
+            .map_err(|e| format!("a caller task failed: {e}"))?;
         report.completed += completed;
         report.failed += failed;
         report.requests += collector.requests;

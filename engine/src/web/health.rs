@@ -24,10 +24,17 @@ pub async fn health(Data(state): Data<&Arc<AppState>>) -> Response {
         .iter()
         .map(|f| json!({ "name": f.name, "version": f.version }))
         .collect();
+    let registry = &state.engine.registry;
+    let (reloads, reload_failures) = registry.reload_counts();
     let body = json!({
         "status": if database_ok { "ok" } else { "unavailable" },
         "database": if database_ok { "reachable" } else { "unreachable" },
         "flows": flows,
+        "reload": {
+            "error": registry.reload_error(),
+            "reloads": reloads,
+            "failures": reload_failures,
+        },
     });
     let status = if database_ok {
         StatusCode::OK

@@ -95,7 +95,11 @@ impl TestDb {
                 let rows = sqlx::query(sql).fetch_all(&mut conn).await.expect(sql);
                 let out = rows
                     .iter()
-                    .map(|r| (0..r.len()).map(|i| r.get::<Option<String>, _>(i)).collect())
+                    .map(|r| {
+                        (0..r.len())
+                            .map(|i| r.get::<Option<String>, _>(i))
+                            .collect()
+                    })
                     .collect();
                 let _ = conn.close().await;
                 out
@@ -107,7 +111,11 @@ impl TestDb {
                 let rows = sqlx::query(sql).fetch_all(&mut conn).await.expect(sql);
                 let out = rows
                     .iter()
-                    .map(|r| (0..r.len()).map(|i| r.get::<Option<String>, _>(i)).collect())
+                    .map(|r| {
+                        (0..r.len())
+                            .map(|i| r.get::<Option<String>, _>(i))
+                            .collect()
+                    })
                     .collect();
                 let _ = conn.close().await;
                 out
@@ -226,7 +234,9 @@ impl Twilio {
 
     /// POSTs a signed webhook to `path_and_query` (or to a public URL from TwiML).
     pub async fn post(&self, target: &str, params: &[(&str, &str)]) -> (u16, String) {
-        self.try_post(target, params).await.expect("webhook request")
+        self.try_post(target, params)
+            .await
+            .expect("webhook request")
     }
 
     /// Like `post`, but a connection failure is returned, not a panic.

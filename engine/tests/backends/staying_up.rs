@@ -66,7 +66,10 @@ async fn sigterm_finishes_requests_in_flight_and_closes_the_database() {
         .timeout(Duration::from_secs(2))
         .send()
         .await;
-    assert!(late.is_err(), "a new connection was accepted after SIGTERM: {late:?}");
+    assert!(
+        late.is_err(),
+        "a new connection was accepted after SIGTERM: {late:?}"
+    );
     blocker.execute("COMMIT").await.unwrap();
     blocker.close().await.unwrap();
     for request in in_flight {
@@ -111,7 +114,12 @@ async fn caller(twilio: Twilio, id: usize, confirmed: Arc<Mutex<Vec<String>>>) -
     for n in 0.. {
         let call = new_call_sid();
         let order = format!("9{id:03}{n:04}");
-        let script = vec!["1".to_owned(), order.clone(), "1".to_owned(), "2".to_owned()];
+        let script = vec![
+            "1".to_owned(),
+            order.clone(),
+            "1".to_owned(),
+            "2".to_owned(),
+        ];
         let mut url = "/webhook/voice".to_owned();
         let mut digits: Option<String> = None;
         for step in 0..=script.len() {
@@ -164,7 +172,11 @@ async fn kill_9_loses_no_confirmed_order(db: &TestDb) {
     }
     drop(liza);
     let confirmed = confirmed.lock().unwrap().clone();
-    assert!(confirmed.len() >= 10, "too little load: {} orders", confirmed.len());
+    assert!(
+        confirmed.len() >= 10,
+        "too little load: {} orders",
+        confirmed.len()
+    );
 
     let liza = spawn_process(&db.url);
     let stored: std::collections::HashSet<String> = db
@@ -183,7 +195,11 @@ async fn kill_9_loses_no_confirmed_order(db: &TestDb) {
         }
         let (status, mut twiml) = liza.twilio.post(&stop.url, &params).await;
         assert_eq!(status, 200);
-        assert!(!twiml.contains(APOLOGY), "call {} cannot continue: {twiml}", stop.call);
+        assert!(
+            !twiml.contains(APOLOGY),
+            "call {} cannot continue: {twiml}",
+            stop.call
+        );
         for digits in &stop.rest {
             assert!(!twiml.contains(APOLOGY), "{twiml}");
             twiml = liza.twilio.press(&twiml, &stop.call, digits).await;
@@ -251,7 +267,10 @@ async fn database_outage_apologises_and_recovers() {
     let url = db
         .url
         .replace("127.0.0.1:5432", &format!("127.0.0.1:{}", proxy.port));
-    assert_ne!(url, db.url, "the test database must be reached through the proxy");
+    assert_ne!(
+        url, db.url,
+        "the test database must be reached through the proxy"
+    );
     let app = spawn_app(&url).await;
     let call = new_call_sid();
     let greeting = app.twilio.start(&call).await;
@@ -260,10 +279,17 @@ async fn database_outage_apologises_and_recovers() {
     proxy.down();
     let started = Instant::now();
     let apology = app.twilio.press(&order_prompt, &call, "12345").await;
-    assert!(started.elapsed() < Duration::from_secs(12), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(12),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(apology.starts_with("<?xml"), "{apology}");
     assert!(apology.contains(APOLOGY), "{apology}");
-    assert!(apology.trim_end().ends_with("</Response>") && apology.contains("<Hangup/>"), "{apology}");
+    assert!(
+        apology.trim_end().ends_with("</Response>") && apology.contains("<Hangup/>"),
+        "{apology}"
+    );
     let (status, health) = app.twilio.get("/health").await;
     assert_eq!(status, 503, "{health}");
     let (_, metrics) = app.twilio.get("/metrics").await;
@@ -271,7 +297,10 @@ async fn database_outage_apologises_and_recovers() {
         metrics.contains("liza_webhook_requests_total{node=\"order\",outcome=\"apologised\"} 1\n"),
         "{metrics}"
     );
-    assert!(!metrics.contains("liza_database_errors_total 0\n"), "{metrics}");
+    assert!(
+        !metrics.contains("liza_database_errors_total 0\n"),
+        "{metrics}"
+    );
 
     proxy.up();
     let deadline = Instant::now() + Duration::from_secs(15);

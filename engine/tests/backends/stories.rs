@@ -59,12 +59,22 @@ async fn full_order_call(db: &TestDb) {
         ))
         .await
         .into_iter()
-        .map(|r| format!("{}:{}", r[0].clone().unwrap(), r[1].clone().unwrap_or_default()))
+        .map(|r| {
+            format!(
+                "{}:{}",
+                r[0].clone().unwrap(),
+                r[1].clone().unwrap_or_default()
+            )
+        })
         .collect();
     assert_eq!(nodes.first().map(String::as_str), Some("greeting:"));
     assert!(nodes.contains(&"order:12345".to_owned()), "{nodes:?}");
     assert!(nodes.contains(&"save-order:".to_owned()), "{nodes:?}");
-    assert_eq!(nodes.last().map(String::as_str), Some("goodbye:"), "{nodes:?}");
+    assert_eq!(
+        nodes.last().map(String::as_str),
+        Some("goodbye:"),
+        "{nodes:?}"
+    );
     assert_eq!(
         db.rows(&format!(
             "SELECT r.kind, r.key, r.status FROM records r JOIN record_calls rc ON rc.record_id = r.id

@@ -1,0 +1,3 @@
+hello = Hello from { $company.
+ask = Press 1 or 2.
+bye = Goodbye.

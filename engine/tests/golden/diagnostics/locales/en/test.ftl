@@ -1,0 +1,4 @@
+hello = Hello from { $company }.
+ask = Press 1 or 2.
+bye = Goodbye.
+number = Please type a number.

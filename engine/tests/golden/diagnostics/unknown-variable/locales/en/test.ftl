@@ -1,0 +1,1 @@
+hello = Hello { $customer_name } from { $company }.

@@ -1,0 +1,2 @@
+hello = Hello from { $company }.
+terms = Please listen to our terms.

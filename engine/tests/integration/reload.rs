@@ -1,0 +1,164 @@
+//! Hot reload under a running server: new calls get a saved change within a second,
+//! calls in progress keep their version, a broken save changes nothing but /health.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::helpers::{repo_root, spawn_app_with, AppOptions, TestApp};
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+/// Saves the way vim and VS Code do: write a temporary file, then rename it over the original.
+fn save(path: &Path, text: &str) {
+    let tmp = path.with_extension("yaml.swp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+async fn wait_for<F: std::future::Future<Output = bool>>(
+    limit: Duration,
+    mut check: impl FnMut() -> F,
+) -> Duration {
+    let start = Instant::now();
+    loop {
+        if check().await {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < limit,
+            "condition not met within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn reload_error(app: &TestApp) -> Option<String> {
+    let (_, body) = app.get("/health").await;
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    json["reload"]["error"].as_str().map(str::to_owned)
+}
+
+const OLD_PROMPT: &str = "Dürfen wir Ihre Daten für dieses Gespräch verarbeiten?";
+const NEW_PROMPT: &str = "Das habe ich nicht verstanden.";
+
+#[tokio::test]
+async fn saved_changes_reach_new_calls_while_old_calls_keep_their_version() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo_root().join("flows"), &dir.path().join("flows"));
+    copy_dir(&repo_root().join("locales"), &dir.path().join("locales"));
+    let flow_file = dir.path().join("flows/liza.yaml");
+    let original = std::fs::read_to_string(&flow_file).unwrap();
+    let app = spawn_app_with(AppOptions {
+        flows: dir.path().join("flows"),
+        locales: dir.path().join("locales"),
+    })
+    .await;
+
+    let mut before = app.call("CAbefore", "+4915112345678").await;
+    assert!(before.says(OLD_PROMPT));
+
+    // A product manager points the consent question at another message and saves.
+    let changed = original.replacen("prompt: consent-question", "prompt: consent-invalid", 1);
+    assert_ne!(changed, original);
+    save(&flow_file, &changed);
+    let mut n = 0;
+    let took = wait_for(Duration::from_secs(1), || {
+        n += 1;
+        let sid = format!("CAafter{n}");
+        let app = &app;
+        async move { app.call(&sid, "+4915112345678").await.says(NEW_PROMPT) }
+    })
+    .await;
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+
+    // The call that started before the save finishes on its old version.
+    before.silence().await;
+    assert!(before.says(OLD_PROMPT), "{}", before.last.body);
+    before.press("1").await;
+    before.press("12345").await;
+    before.press("1").await;
+    before.press("2").await;
+    assert!(before.hung_up());
+    let versions: Vec<String> = sqlx::query_scalar(
+        "SELECT flow_version FROM calls GROUP BY flow_version ORDER BY MIN(started_at)",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        versions.len(),
+        2,
+        "old and new calls are pinned to different versions"
+    );
+    let known: i64 = app.scalar_i64("SELECT COUNT(*) FROM flow_versions").await;
+    assert!(known >= 2, "every loaded version is recorded");
+
+    // A broken save: the last good flow keeps serving, /health says what is wrong.
+    save(
+        &flow_file,
+        &changed.replacen("next: consent", "next: consnet", 1),
+    );
+    wait_for(Duration::from_secs(2), || async {
+        reload_error(&app).await.is_some()
+    })
+    .await;
+    let error = reload_error(&app).await.unwrap();
+    assert!(
+        error.contains("liza.yaml:")
+            && error.contains("`consnet` does not exist (did you mean `consent`?)"),
+        "{error}"
+    );
+    let during = app.call("CAduring", "+4915112345678").await;
+    assert!(during.says(NEW_PROMPT), "{}", during.last.body);
+
+    // Restoring the file recovers.
+    save(&flow_file, &original);
+    wait_for(Duration::from_secs(2), || async {
+        reload_error(&app).await.is_none()
+    })
+    .await;
+    let restored = app.call("CArestored", "+4915112345678").await;
+    assert!(restored.says(OLD_PROMPT), "{}", restored.last.body);
+}
+
+#[tokio::test]
+async fn a_changed_translation_is_a_new_version_too() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo_root().join("flows"), &dir.path().join("flows"));
+    copy_dir(&repo_root().join("locales"), &dir.path().join("locales"));
+    let app = spawn_app_with(AppOptions {
+        flows: dir.path().join("flows"),
+        locales: dir.path().join("locales"),
+    })
+    .await;
+    let ftl = dir.path().join("locales/en/liza.ftl");
+    let text = std::fs::read_to_string(&ftl).unwrap();
+    std::fs::write(
+        &ftl,
+        text.replace("Hello! This is Liza", "Good day! This is Liza"),
+    )
+    .unwrap();
+    let mut n = 0;
+    wait_for(Duration::from_secs(1), || {
+        n += 1;
+        let sid = format!("CAftl{n}");
+        let app = &app;
+        async move {
+            app.call(&sid, "+14155550123")
+                .await
+                .says("Good day! This is Liza")
+        }
+    })
+    .await;
+}

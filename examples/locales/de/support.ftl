@@ -1,0 +1,15 @@
+welcome = Willkommen bei der Hotline von { $company }.
+menu = Für unsere Öffnungszeiten drücken Sie die 1. Für den Stand eines Tickets die 2. Zum Auflegen die 0.
+menu-invalid = Bitte wählen Sie 1, 2 oder 0.
+hours = Wir sind Montag bis Freitag von 9 bis 17 Uhr für Sie da.
+back-to-menu = Zurück zum Menü.
+ticket-prompt = Bitte geben Sie Ihre sechsstellige Ticketnummer ein.
+ticket-invalid = Eine Ticketnummer hat sechs Ziffern.
+ticket-status = Ticket { $ticket_number } ist { $ticket_status ->
+    [open] offen. Wir melden uns bald.
+   *[waiting] in Wartestellung auf Ihre Antwort.
+}
+ticket-solved = Ticket { $ticket_number } ist gelöst. Danke für Ihre Geduld.
+ticket-unknown = Ich konnte das Ticket { $ticket_number } nicht finden.
+goodbye = Danke für Ihren Anruf bei { $company }. Auf Wiederhören!
+engine-error = Entschuldigung, ein technisches Problem ist aufgetreten. Bitte rufen Sie später noch einmal an.
