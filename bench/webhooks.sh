@@ -55,7 +55,7 @@ stop_liza() {
 
 loadtest() {
     echo "\$ liza loadtest $*"
-    "$LIZA" loadtest --url "http://127.0.0.1:$PORT" --expect "Auf Wiederhören" "$@" || true
+    "$LIZA" loadtest --url "http://127.0.0.1:$PORT" --expect "Vielen Dank für Ihren Anruf" "$@" || true
     echo
 }
 
@@ -82,7 +82,7 @@ bare() {
     local bare=$!
     sleep 0.3
     echo "\$ liza loadtest --bare-server 127.0.0.1:$BARE_PORT; liza loadtest --calls 10000 --concurrency 256"
-    "$LIZA" loadtest --url "http://127.0.0.1:$BARE_PORT" --calls 10000 --concurrency 256 --answer order=1 --expect "Auf Wiederhören" || true
+    "$LIZA" loadtest --url "http://127.0.0.1:$BARE_PORT" --calls 10000 --concurrency 256 --answer order=1 --expect "Vielen Dank für Ihren Anruf" || true
     kill "$bare"
     wait "$bare" 2>/dev/null || true
     echo

@@ -7,7 +7,7 @@ use poem::web::Path;
 use poem::{handler, post, Body, Response, Route, Server};
 
 const GATHER: &str = r##"<?xml version="1.0" encoding="UTF-8"?><Response><Gather input="dtmf" finishOnKey="#" timeout="10" action="/webhook/order?seq=1" method="POST"><Say voice="Polly.Vicki" language="de-DE">Bitte nennen Sie Ihre Bestellnummer.</Say></Gather><Redirect method="POST">/webhook/order?seq=1</Redirect></Response>"##;
-const GOODBYE: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Response><Say voice="Polly.Vicki" language="de-DE">Auf Wiederhören.</Say><Hangup/></Response>"#;
+const GOODBYE: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Response><Say voice="Polly.Vicki" language="de-DE">Vielen Dank für Ihren Anruf. Auf Wiederhören!</Say><Hangup/></Response>"#;
 const EMPTY: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Response/>"#;
 
 #[handler]

@@ -18,8 +18,13 @@ pub const PUBLIC_URL: &str = "https://liza.example.test";
 pub const AUTH_TOKEN: &str = "test-auth-token-not-secret";
 pub const CALLER: &str = "+4915112345678";
 pub const SHOP_NUMBER: &str = "+4930123456";
-/// The server's own words when it cannot go on (speech.rs FALLBACK_APOLOGY).
-pub const APOLOGY: &str = "technical problem";
+/// True when `twiml` is the apology for a technical problem (locales' `engine-error`,
+/// or speech.rs's English fallback when a flow's locale has none).
+pub fn is_apology(twiml: &str) -> bool {
+    ["technischen Problems", "technical problem"]
+        .iter()
+        .any(|words| twiml.contains(words))
+}
 
 /// CI's PostgreSQL (see .ci/postgres.sh); LIZA_TEST_PG_URL overrides it.
 fn pg_admin_url() -> String {
