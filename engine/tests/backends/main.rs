@@ -3,6 +3,7 @@
 //! database `test` (.ci/postgres.sh starts it); every test makes and drops its own database.
 
 mod helpers;
+mod loadtest;
 mod staying_up;
 mod stories;
 mod two_instances;

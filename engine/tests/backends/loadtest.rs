@@ -1,0 +1,103 @@
+//! `liza loadtest` against a real server: whole calls, counted and timed, rows written.
+
+use std::time::Duration;
+
+use liza::loadtest::{self, LoadtestArgs};
+
+use crate::both;
+use crate::helpers::*;
+
+fn args(base: &str, calls: usize, concurrency: usize, think: Duration) -> LoadtestArgs {
+    LoadtestArgs {
+        url: base.to_owned(),
+        public_url: Some(PUBLIC_URL.to_owned()),
+        calls,
+        concurrency,
+        think,
+        ramp: None,
+        answers: ["consent=1", "order=12345", "order_confirm=1", "help=2"]
+            .map(String::from)
+            .to_vec(),
+        expect: Some("Vielen Dank für Ihren Anruf".into()),
+        timeout: Duration::from_secs(15),
+        from: CALLER.into(),
+        to: SHOP_NUMBER.into(),
+        unsigned: false,
+        bare_server: None,
+    }
+}
+
+/// Every call is played to the goodbye: 6 signed webhooks each, every one stored.
+async fn loadtest_plays_whole_calls(db: &TestDb) {
+    let app = spawn_app(&db.url).await;
+    let report = loadtest::run(
+        &args(&app.twilio.base, 24, 6, Duration::ZERO),
+        Some(AUTH_TOKEN.into()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (report.completed, report.failed),
+        (24, 0),
+        "{:?}",
+        report.first_errors
+    );
+    assert_eq!(report.requests, 24 * 6);
+    assert_eq!(report.latency.len(), 24 * 6);
+    assert_eq!(report.peak_live_calls, 6);
+    assert_eq!(
+        db.rows("SELECT status, CAST(COUNT(*) AS TEXT) FROM calls GROUP BY status")
+            .await,
+        vec![vec![Some("completed".to_owned()), Some("24".to_owned())]]
+    );
+    assert_eq!(
+        db.value("SELECT CAST(COUNT(*) AS TEXT) FROM record_calls")
+            .await
+            .as_deref(),
+        Some("24")
+    );
+    app.stop().await;
+}
+both!(loadtest_plays_whole_calls);
+
+/// A wrong auth token: every call fails on the 403, and the report says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loadtest_reports_failed_calls_and_their_errors() {
+    let db = TestDb::create(Backend::Sqlite).await.unwrap();
+    let app = spawn_app(&db.url).await;
+    let report = loadtest::run(
+        &args(&app.twilio.base, 3, 2, Duration::ZERO),
+        Some("not-the-token".into()),
+    )
+    .await
+    .unwrap();
+    assert_eq!((report.completed, report.failed), (0, 3));
+    assert!(
+        report.first_errors[0].contains("HTTP 403"),
+        "{:?}",
+        report.first_errors
+    );
+    app.stop().await;
+}
+
+/// With think time, callers wait between key presses (±50 %), so the calls overlap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn think_time_makes_calls_live_at_once() {
+    let db = TestDb::create(Backend::Sqlite).await.unwrap();
+    let app = spawn_app(&db.url).await;
+    let report = loadtest::run(
+        &args(&app.twilio.base, 8, 8, Duration::from_millis(100)),
+        Some(AUTH_TOKEN.into()),
+    )
+    .await
+    .unwrap();
+    assert_eq!((report.completed, report.failed), (8, 0));
+    assert_eq!(report.peak_live_calls, 8);
+    // Four key presses of at least 50 ms each.
+    assert!(
+        report.elapsed >= Duration::from_millis(200),
+        "{:?}",
+        report.elapsed
+    );
+    app.stop().await;
+}
