@@ -41,6 +41,9 @@ impl SqliteStore {
         // 256 concurrent calls); one connection queues them fairly in the pool instead.
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
+            // A file connection does not break like a socket; the ping would cost each webhook
+            // one more round trip to the connection's worker thread.
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await?;
