@@ -50,6 +50,29 @@ pub struct Visit {
     pub said: Vec<Said>,
 }
 
+impl Visit {
+    /// The visit as transcript lines: what happened (unless the node only spoke or asked),
+    /// then what Liza said, each with its message id so staff know what to edit.
+    pub fn transcript(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        if self.outcome != "said" && self.outcome != "asked" {
+            let keys = self
+                .digits
+                .as_deref()
+                .map(|d| format!(" (keys {d})"))
+                .unwrap_or_default();
+            lines.push(format!("  [{}] → {}{keys}", self.node, self.outcome));
+        }
+        for said in &self.said {
+            lines.push(format!(
+                "[{}] Liza: {}  ‹{}›",
+                said.node, said.text, said.message
+            ));
+        }
+        lines
+    }
+}
+
 /// What one turn produced.
 #[derive(Debug, Clone, Default)]
 pub struct TurnReport {

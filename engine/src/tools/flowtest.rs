@@ -270,18 +270,8 @@ fn run_case(flow: &Flow, speech: &SpeechConfig, case: &TestCase) -> Result<(), S
     }
     let mut out = problems.join("\n");
     out.push_str("\ntranscript:\n");
-    for visit in &call.visits {
-        for said in &visit.said {
-            let _ = writeln!(out, "  [{}] {} = {}", said.node, said.message, said.text);
-        }
-        if visit.outcome != "said" && visit.outcome != "asked" {
-            let keys = visit
-                .digits
-                .as_deref()
-                .map(|d| format!(" (keys {d})"))
-                .unwrap_or_default();
-            let _ = writeln!(out, "  [{}] → {}{keys}", visit.node, visit.outcome);
-        }
+    for line in call.visits.iter().flat_map(|v| v.transcript()) {
+        let _ = writeln!(out, "  {line}");
     }
     Err(out)
 }

@@ -7,18 +7,8 @@ use crate::offline::{MemoryRecords, OfflineCall, TurnReport};
 use crate::speech::SpeechConfig;
 
 fn print_turn(out: &mut impl Write, report: &TurnReport) -> io::Result<()> {
-    for visit in &report.visits {
-        if visit.outcome != "said" && visit.outcome != "asked" {
-            let digits = visit
-                .digits
-                .as_deref()
-                .map(|d| format!(" (keys {d})"))
-                .unwrap_or_default();
-            writeln!(out, "  [{}] → {}{digits}", visit.node, visit.outcome)?;
-        }
-        for said in &visit.said {
-            writeln!(out, "[{}] Liza: {}", said.node, said.text)?;
-        }
+    for line in report.visits.iter().flat_map(|v| v.transcript()) {
+        writeln!(out, "{line}")?;
     }
     for problem in &report.problems {
         writeln!(out, "  warning: {problem}")?;
