@@ -55,4 +55,4 @@ impl SqliteStore {
     }
 }
 
-super::sql::sql_store!(SqliteStore, SqliteTx, Sqlite);
+super::sql::sql_store!(SqliteStore, SqliteTx, Sqlite, with_admin);
