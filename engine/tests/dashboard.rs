@@ -722,3 +722,99 @@ async fn stats_follow_status_edits_of_old_calls() {
     let (calls, after) = problems(&app.page(&session, "/stats").await);
     assert_eq!((calls, after), (200, before + 1));
 }
+
+fn pg_admin_url() -> String {
+    std::env::var("LIZA_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A fresh PostgreSQL database (CI's, see .ci/postgres.sh) and its name, or `None` outside CI
+/// when PostgreSQL does not answer.
+async fn postgres_url() -> Option<(String, String)> {
+    use sqlx::{Connection, Executor};
+    let admin = pg_admin_url();
+    let mut conn = match sqlx::PgConnection::connect(&admin).await {
+        Ok(conn) => conn,
+        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") => {
+            panic!("PostgreSQL at {admin} is unreachable in CI: {e}")
+        }
+        Err(e) => {
+            eprintln!("SKIPPED: PostgreSQL at {admin} is unreachable ({e}); run .ci/postgres.sh");
+            return None;
+        }
+    };
+    let name = format!(
+        "liza_dashboard_{}",
+        liza::auth::new_token()
+            .to_lowercase()
+            .replace(['-', '_'], "")[..16]
+            .to_owned()
+    );
+    conn.execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .unwrap();
+    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+    Some((format!("{base}/{name}"), name))
+}
+
+#[tokio::test]
+async fn the_dashboard_runs_on_postgresql_too() {
+    let Some((url, name)) = postgres_url().await else {
+        return;
+    };
+    let app = spawn_app_with(&[("DATABASE_URL", url.as_str())]).await;
+    app.seed(120).await;
+    app.place_call("CApg1", "+4915112345678", &["1", "12345", "1"])
+        .await;
+    let session = app.login().await;
+    let rows = |html: &str| html.matches("<td class=\"phone\">").count();
+    let first = app.page(&session, "/calls").await;
+    assert_eq!(rows(&first), 50);
+    assert!(first.contains("/calls?before="));
+    assert!(rows(&app.page(&session, "/calls?status=problem").await) > 0);
+    let prefix = app.page(&session, "/calls?number=%2B4915112345678").await;
+    assert_eq!(rows(&prefix), 1, "{prefix}");
+    assert!(rows(&app.page(&session, "/calls?number=5678").await) >= 1);
+    let stats = app.page(&session, "/stats").await;
+    assert!(stats.contains("<svg"), "{stats}");
+    assert!(
+        stats.contains("<tr><td>1000"),
+        "seeded orders are counted: {stats}"
+    );
+    assert!(app
+        .page(&session, "/orders?number=12345")
+        .await
+        .contains(">12345</a>"));
+
+    let token = app.api_token().await;
+    let bearer = format!("Bearer {token}");
+    let (status, body) = app
+        .api(
+            ("authorization", bearer.as_str()),
+            "/api/calls/1/status",
+            r#"{"status":"problem"}"#,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = app
+        .api(
+            ("authorization", bearer.as_str()),
+            "/api/calls/1/status",
+            r#"{"status":"nope"}"#,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let page = app.page(&session, "/calls/1").await;
+    assert!(page.contains(r#"id="call-status">problem<"#));
+    assert!(page.contains("<td>admin</td><td>status</td>"));
+    // Seeded ids moved the sequence: a new call still gets a row of its own.
+    app.place_call("CApg2", "+4915112345679", &["1"]).await;
+    let page = app.page(&session, "/calls?number=%2B4915112345679").await;
+    assert_eq!(rows(&page), 1, "{page}");
+    drop(app);
+    use sqlx::{Connection, Executor};
+    let mut conn = sqlx::PgConnection::connect(&pg_admin_url()).await.unwrap();
+    conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+        .await
+        .unwrap();
+}

@@ -333,13 +333,13 @@ pub mod sql {
     /// Live day buckets: one pass over the covering index `calls_for_stats`.
     pub const STATS_LIVE: &str = "SELECT c.started_at / 86400000 AS day, COALESCE(c.language, '') AS language, c.status,
             COALESCE(c.consent, '') AS consent, COUNT(*) AS calls,
-            COALESCE(SUM(c.duration_secs), 0) AS duration_sum, COUNT(c.duration_secs) AS durations
+            CAST(COALESCE(SUM(c.duration_secs), 0) AS BIGINT) AS duration_sum, COUNT(c.duration_secs) AS durations
          FROM calls c WHERE c.started_at >= $1 AND c.started_at < $2
          GROUP BY c.started_at / 86400000, COALESCE(c.language, ''), c.status, COALESCE(c.consent, '')";
     /// Sums one closed day into `stats_days` (idempotent, so two dashboards may race).
     pub const STATS_CLOSE_DAY: &str = "INSERT INTO stats_days (day, language, status, consent, calls, duration_sum, durations)
          SELECT c.started_at / 86400000, COALESCE(c.language, ''), c.status, COALESCE(c.consent, ''),
-            COUNT(*), COALESCE(SUM(c.duration_secs), 0), COUNT(c.duration_secs)
+            COUNT(*), CAST(COALESCE(SUM(c.duration_secs), 0) AS BIGINT), COUNT(c.duration_secs)
          FROM calls c WHERE c.started_at >= $1 AND c.started_at < $2
          GROUP BY c.started_at / 86400000, COALESCE(c.language, ''), c.status, COALESCE(c.consent, '')
          ON CONFLICT (day, language, status, consent) DO UPDATE SET calls = excluded.calls,

@@ -8,8 +8,8 @@
 pub mod admin;
 mod postgres;
 mod sql;
+mod sql_admin;
 mod sqlite;
-mod sqlite_admin;
 
 use async_trait::async_trait;
 
