@@ -392,6 +392,9 @@ pub mod sql {
         "INSERT INTO login_failures (client, attempted_at) VALUES ($1, $2)";
     pub const LOGIN_FAILURES_SINCE: &str =
         "SELECT COUNT(*) FROM login_failures WHERE client = $1 AND attempted_at >= $2";
+    /// Failures older than a day no longer count; dropping them keeps the table small.
+    pub const FORGET_OLD_LOGIN_FAILURES: &str =
+        "DELETE FROM login_failures WHERE attempted_at < $1";
     pub const CLEAR_LOGIN_FAILURES: &str = "DELETE FROM login_failures WHERE client = $1";
 }
 

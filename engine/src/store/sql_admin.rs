@@ -475,6 +475,10 @@ macro_rules! admin_store {
             }
 
             async fn record_login_failure(&self, clients: &[&str], now_ms: i64) -> Result<(), StoreError> {
+                sqlx::query(sql::FORGET_OLD_LOGIN_FAILURES)
+                    .bind(now_ms - DAY_MS)
+                    .execute(self.pool())
+                    .await?;
                 for client in clients {
                     sqlx::query(sql::LOGIN_FAILURE)
                         .bind(client)
