@@ -1,17 +1,27 @@
 //! The `liza` command line.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
+use secrecy::SecretString;
 use tracing_subscriber::EnvFilter;
 
+use crate::auth::{self, MIN_PASSWORD_LEN};
+use crate::dev::{self, SeedPlan};
+use crate::flow::load_flows;
 use crate::flow::load_paths;
 use crate::loadtest::{self, LoadtestArgs};
 use crate::settings::Settings;
 use crate::speech::SpeechConfig;
 use crate::startup::{open_store, shutdown_signal, Application, FlowErrors};
+use crate::store::admin::{AdminStore, CallFilter, Cursor};
+use crate::store::now_ms;
 use crate::tools::{flowtest, graph, simulate};
+use crate::web::dashboard::ORDER_KIND;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -69,6 +79,16 @@ enum Command {
         #[arg(long)]
         locales: Option<PathBuf>,
     },
+    /// Manage dashboard users and API tokens.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Development tools: seed data, benchmarks.
+    Dev {
+        #[command(subcommand)]
+        command: DevCommand,
+    },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -120,6 +140,38 @@ fn load_for_tool(
     })
 }
 
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create a dashboard user (or set a new password); reads the password from stdin.
+    AddUser { name: String },
+    /// Create an API token for a user and print it (it is shown only once).
+    AddToken {
+        name: String,
+        /// What the token is for.
+        #[arg(long, default_value = "api")]
+        label: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DevCommand {
+    /// Fill the database with realistic calls, steps and orders.
+    Seed {
+        /// How many calls.
+        #[arg(long)]
+        calls: usize,
+        /// Spread them over this many days up to now.
+        #[arg(long, default_value_t = 365)]
+        days: i64,
+    },
+    /// Time the dashboard's pages (server side, in process) against the database.
+    BenchDashboard {
+        /// Timed requests per page.
+        #[arg(long, default_value_t = 20)]
+        iterations: usize,
+    },
+}
+
 #[derive(Debug, Default, clap::Args)]
 struct ServeArgs {
     /// Accept unsigned webhooks (development only; same as LIZA_INSECURE_DEV=1).
@@ -130,9 +182,9 @@ struct ServeArgs {
     bind: Option<String>,
 }
 
-fn init_logging() {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,poem=warn"));
+/// `default` applies unless RUST_LOG is set.
+fn init_logging(default: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
@@ -141,7 +193,11 @@ fn init_logging() {
 
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    // Bulk seeding trips sqlx's slow-statement warning on every batch: not news there.
+    init_logging(match cli.command {
+        Some(Command::Dev { .. }) => "info,sqlx=error,poem=warn",
+        _ => "info,sqlx=warn,poem=warn",
+    });
     let mut settings = Settings::from_env();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -232,6 +288,8 @@ pub fn run() -> ExitCode {
                     ExitCode::FAILURE
                 }
             },
+            Command::Admin { command } => exit_code(admin_command(&settings, command).await),
+            Command::Dev { command } => exit_code(dev_command(settings, command).await),
             Command::Simulate { from, flow, dirs } => {
                 let speech = speech_config(&settings);
                 let (flows, locales) = dirs.resolve(&settings);
@@ -366,4 +424,143 @@ pub fn run() -> ExitCode {
             }
         }
     })
+}
+
+fn exit_code(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn admin_store(settings: &Settings) -> anyhow::Result<Arc<dyn AdminStore>> {
+    open_store(settings)
+        .await?
+        .admin()
+        .context("this database backend has no dashboard tables")
+}
+
+async fn admin_command(settings: &Settings, command: AdminCommand) -> anyhow::Result<()> {
+    let admin = admin_store(settings).await?;
+    match command {
+        AdminCommand::AddUser { name } => {
+            let name = name.trim();
+            if name.is_empty() {
+                bail!("the user name is empty");
+            }
+            if std::io::stdin().is_terminal() {
+                eprint!("Password for `{name}` (at least {MIN_PASSWORD_LEN} characters): ");
+            }
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("cannot read the password from stdin")?;
+            let password = SecretString::from(line.trim_end_matches(['\r', '\n']).to_owned());
+            let hash = auth::hash_password(&password)?;
+            admin.upsert_user(name, &hash, now_ms()).await?;
+            println!("User `{name}` saved.");
+        }
+        AdminCommand::AddToken { name, label } => {
+            let user = admin.user_by_name(&name).await?.with_context(|| {
+                format!("no user `{name}`; create it with `liza admin add-user`")
+            })?;
+            let token = auth::new_token();
+            admin
+                .create_api_token(&auth::token_hash(&token), user.id, &label, now_ms())
+                .await?;
+            println!("{token}");
+        }
+    }
+    Ok(())
+}
+
+async fn dev_command(settings: Settings, command: DevCommand) -> anyhow::Result<()> {
+    match command {
+        DevCommand::Seed { calls, days } => {
+            let admin = admin_store(&settings).await?;
+            let flow = load_flows(&settings.flows_dir, &settings.locales_dir)
+                .ok()
+                .and_then(|flows| flows.into_iter().next());
+            let order_statuses = flow
+                .as_ref()
+                .and_then(|f| f.records.get(ORDER_KIND))
+                .map(|kind| kind.statuses.clone())
+                .unwrap_or_else(|| vec!["received".to_owned()]);
+            let plan = SeedPlan {
+                calls,
+                days,
+                now_ms: now_ms(),
+                order_statuses,
+                flow_name: flow.as_ref().map_or("liza".to_owned(), |f| f.name.clone()),
+                flow_version: flow
+                    .as_ref()
+                    .map_or("seed".to_owned(), |f| f.version.clone()),
+                rng_seed: now_ms() as u64,
+            };
+            let took = dev::seed(admin.as_ref(), &plan).await?;
+            println!(
+                "Seeded {calls} calls over {days} days in {:.1} s.",
+                took.as_secs_f64()
+            );
+        }
+        DevCommand::BenchDashboard { iterations } => {
+            let mut settings = settings;
+            settings.bind = "127.0.0.1:0".to_owned();
+            settings.insecure_dev = true;
+            let app = Application::build(settings).await?;
+            let dashboard = app.state.dashboard.clone().context("no dashboard")?;
+            let admin = dashboard.admin.clone();
+            // A cursor half-way through the calls: keyset pagination costs the same at any depth.
+            let newest = admin
+                .list_calls(&CallFilter {
+                    limit: 1,
+                    ..CallFilter::default()
+                })
+                .await?;
+            let oldest = admin.oldest_call_start().await?;
+            let (Some(newest), Some(oldest)) = (newest.first(), oldest) else {
+                bail!("the database has no calls; run `liza dev seed --calls N` first");
+            };
+            let middle = oldest + (newest.started_at - oldest) / 2;
+            let paths = vec![
+                "/calls".to_owned(),
+                "/calls?status=problem&language=en-GB".to_owned(),
+                // With a country code: a prefix, an index range.
+                "/calls?number=%2B4915112".to_owned(),
+                // A part seen in many numbers: found after a short walk down the time index.
+                "/calls?number=0815".to_owned(),
+                // A part nobody's number has: the walk reads every call (the worst case).
+                "/calls?number=99999999".to_owned(),
+                format!(
+                    "/calls?before={}",
+                    Cursor {
+                        at_ms: middle,
+                        id: i64::MAX
+                    }
+                    .encode()
+                ),
+                "/stats".to_owned(),
+                "/".to_owned(),
+                "/orders".to_owned(),
+            ];
+            let timings = dev::bench_pages(app.state.clone(), &paths, iterations).await?;
+            println!("| page | first ms | median ms | p95 ms | max ms | bytes |");
+            println!("|---|---:|---:|---:|---:|---:|");
+            for t in timings {
+                println!(
+                    "| `{}` | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
+                    t.path,
+                    t.first_ms,
+                    t.median(),
+                    t.p95(),
+                    t.max(),
+                    t.bytes
+                );
+            }
+        }
+    }
+    Ok(())
 }

@@ -5,8 +5,10 @@
 //! calls, steps and records; [`web`] is the thin HTTP adapter around all of it.
 //! See ARCHITECTURE.md.
 
+pub mod auth;
 pub mod calls;
 pub mod cli;
+pub mod dev;
 pub mod flow;
 pub mod i18n;
 pub mod loadtest;

@@ -19,6 +19,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("LIZA_FLOWS", "flows/", "Directory of flow YAML files."),
     ("LIZA_LOCALES", "locales/", "Directory of Fluent locales (<lang>/*.ftl)."),
     ("LIZA_INSECURE_DEV", "0", "1 = accept unsigned webhooks (development only; logs a warning)."),
+    ("LIZA_ADMIN_PASSWORD", "", "On first start, creates the dashboard user `admin` with this password (at least 10 characters)."),
     ("RUST_LOG", "info", "Log filter (tracing-subscriber EnvFilter syntax)."),
 ];
 
@@ -36,6 +37,7 @@ pub struct Settings {
     pub flows_dir: PathBuf,
     pub locales_dir: PathBuf,
     pub insecure_dev: bool,
+    pub admin_password: Option<SecretString>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -56,6 +58,10 @@ impl std::fmt::Debug for Settings {
             .field("flows_dir", &self.flows_dir)
             .field("locales_dir", &self.locales_dir)
             .field("insecure_dev", &self.insecure_dev)
+            .field(
+                "admin_password",
+                &self.admin_password.as_ref().map(|_| "[REDACTED]"),
+            )
             .finish()
     }
 }
@@ -93,6 +99,7 @@ impl Settings {
                 get("LIZA_INSECURE_DEV").as_deref(),
                 Some("1" | "true" | "yes")
             ),
+            admin_password: get("LIZA_ADMIN_PASSWORD").map(SecretString::from),
         }
     }
 
@@ -112,11 +119,13 @@ mod tests {
         let settings = Settings::from_lookup(|name| match name {
             "TWILIO_AUTH_TOKEN" => Some("tok-very-secret".into()),
             "DATABASE_URL" => Some("postgres://liza:db-password@localhost/liza".into()),
+            "LIZA_ADMIN_PASSWORD" => Some("admin-very-secret".into()),
             _ => None,
         });
         let debug = format!("{settings:?}");
         assert!(!debug.contains("tok-very-secret"), "{debug}");
         assert!(!debug.contains("db-password"), "{debug}");
+        assert!(!debug.contains("admin-very-secret"), "{debug}");
         assert!(debug.contains("[REDACTED]"));
     }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::Server;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use tracing::{info, warn};
 
 use crate::calls::Engine;
@@ -16,8 +16,10 @@ use crate::metrics::Metrics;
 use crate::registry::Registry;
 use crate::settings::Settings;
 use crate::speech::SpeechConfig;
+use crate::store::admin::AdminStore;
 use crate::store::{self, now_ms, Store};
 use crate::twilio::SignatureVerifier;
+use crate::web::dashboard::Dashboard;
 use crate::web::{app, AppState};
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +87,20 @@ impl Application {
             default_voice: settings.voice_name.clone(),
             base_url: settings.public_url.clone().unwrap_or_default(),
         };
+        let dashboard = match store.admin() {
+            Some(admin) => {
+                bootstrap_admin(admin.as_ref(), settings.admin_password.as_ref()).await?;
+                admin.refresh_planner_stats().await?;
+                Some(Arc::new(
+                    Dashboard::new(admin, registry.clone(), settings.public_url.as_deref())
+                        .context("cannot load the dashboard templates")?,
+                ))
+            }
+            None => {
+                warn!("This database backend has no dashboard queries: the dashboard is off.");
+                None
+            }
+        };
         let state = Arc::new(AppState {
             engine: Engine {
                 store,
@@ -94,6 +110,7 @@ impl Application {
             },
             verifier,
             public_url: settings.public_url.clone(),
+            dashboard,
         });
         let acceptor = TcpListener::bind(settings.bind.clone())
             .into_acceptor()
@@ -131,6 +148,23 @@ impl Application {
         info!("Liza stopped.");
         result
     }
+}
+
+/// Creates the dashboard user `admin` from LIZA_ADMIN_PASSWORD unless it exists already.
+async fn bootstrap_admin(
+    admin: &dyn AdminStore,
+    password: Option<&SecretString>,
+) -> anyhow::Result<()> {
+    let Some(password) = password else {
+        return Ok(());
+    };
+    if admin.user_by_name("admin").await?.is_some() {
+        return Ok(());
+    }
+    let hash = crate::auth::hash_password(password).context("LIZA_ADMIN_PASSWORD")?;
+    admin.upsert_user("admin", &hash, now_ms()).await?;
+    info!("Dashboard user `admin` created from LIZA_ADMIN_PASSWORD.");
+    Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -5,8 +5,10 @@
 //! epoch-millisecond times on purpose.
 //! Must not touch: flows, Fluent, TwiML, HTTP. It stores what it is given.
 
+pub mod admin;
 mod postgres;
 mod sql;
+mod sql_admin;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -104,6 +106,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// Closes the connections cleanly.
     async fn close(&self);
+    /// The dashboard's queries, where this backend has them.
+    fn admin(&self) -> Option<std::sync::Arc<dyn admin::AdminStore>> {
+        None
+    }
 }
 
 #[async_trait]

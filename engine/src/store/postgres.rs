@@ -45,4 +45,12 @@ impl PgStore {
     }
 }
 
-super::sql::sql_store!(PgStore, PgTx, Postgres);
+super::sql::sql_store!(PgStore, PgTx, Postgres, with_admin);
+
+super::sql_admin::admin_store!(
+    PgStore,
+    Postgres,
+    planner: ["ANALYZE calls", "ANALYZE records", "ANALYZE record_calls"],
+    // Seeded calls carry their ids; the sequence must move past them.
+    after_seed: ["SELECT setval(pg_get_serial_sequence('calls', 'id'), (SELECT MAX(id) FROM calls))"]
+);

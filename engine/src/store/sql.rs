@@ -14,7 +14,8 @@
 
 /// Implements `Store` for `$store` (a struct with a `pool: sqlx::Pool<$db>`) and defines `$tx`.
 macro_rules! sql_store {
-    ($store:ident, $tx:ident, $db:ty) => {
+    // `with_admin`: the backend also implements `AdminStore` (the dashboard's queries).
+    ($store:ident, $tx:ident, $db:ty $(, $with_admin:ident)?) => {
         #[async_trait]
         impl $crate::store::Store for $store {
             async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
@@ -51,6 +52,13 @@ macro_rules! sql_store {
             async fn close(&self) {
                 self.pool.close().await;
             }
+
+            $(
+                fn admin(&self) -> Option<std::sync::Arc<dyn $crate::store::admin::AdminStore>> {
+                    let _ = stringify!($with_admin);
+                    Some(std::sync::Arc::new(self.clone()))
+                }
+            )?
         }
 
         pub struct $tx {

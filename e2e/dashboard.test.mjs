@@ -1,0 +1,156 @@
+// The dashboard in a real browser (Debian's Chromium, headless), against a running
+// `liza serve` started by .ci/browser-tests.sh with seeded data and two known calls:
+// one from +4915112345678 that saved order 12345, one whose From is a script tag.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.LIZA_URL ?? 'http://127.0.0.1:5000';
+const USER = process.env.LIZA_USER ?? 'admin';
+const PASSWORD = process.env.LIZA_PASSWORD;
+const ARTIFACTS = process.env.ARTIFACTS ?? join(import.meta.dirname, '..', 'test-artifacts');
+const XSS_FROM = '<script>alert(1)</script>';
+
+let browser;
+let context;
+let page;
+const dialogs = [];
+
+async function shot(name) {
+  for (const width of [1280, 375]) {
+    await page.setViewportSize({ width, height: width === 375 ? 812 : 900 });
+    await page.screenshot({ path: join(ARTIFACTS, `${name}-${width}.png`), fullPage: true });
+    if (width === 375) {
+      // Usable on a phone: nothing wider than the screen except inside scrolling tables.
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(overflow <= 376, `${name} is ${overflow}px wide at 375px`);
+    }
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
+before(async () => {
+  assert.ok(PASSWORD, 'set LIZA_PASSWORD');
+  mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  page = await context.newPage();
+  // A script that ran would open a dialog; none may.
+  page.on('dialog', async (dialog) => {
+    dialogs.push(dialog.message());
+    await dialog.dismiss();
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+test('a visitor without a session is sent to the login page', async () => {
+  await page.goto(`${BASE}/calls`);
+  assert.equal(new URL(page.url()).pathname, '/login');
+  assert.equal(await page.locator('h1').textContent(), 'Log in');
+});
+
+test('a wrong password is refused with a message', async () => {
+  await page.goto(`${BASE}/login`);
+  await page.getByLabel('User name').fill(USER);
+  await page.getByLabel('Password').fill('not-the-password');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  assert.match(await page.locator('[role=alert]').textContent(), /Wrong user name or password/);
+});
+
+test('log in and see the overview', async () => {
+  await page.goto(`${BASE}/login`);
+  await page.getByLabel('User name').fill(USER);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL(`${BASE}/`);
+  assert.equal(await page.locator('h1').textContent(), 'Overview');
+  assert.match(await page.locator('main').textContent(), /calls today/);
+  assert.match(await page.locator('main').textContent(), /liza/);
+  await shot('overview');
+});
+
+test('filter calls by status', async () => {
+  await page.goto(`${BASE}/calls`);
+  await page.getByLabel('Status').selectOption('problem');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.waitForURL(/status=problem/);
+  const statuses = await page.locator('#calls tbody .status').allTextContents();
+  assert.ok(statuses.length > 0, 'the seeded data has problem calls');
+  assert.deepEqual([...new Set(statuses)], ['problem']);
+  await shot('calls-problem');
+});
+
+test('filter calls by number, open one and see its timeline', async () => {
+  await page.goto(`${BASE}/calls`);
+  await page.getByLabel('Phone number').fill('12345678');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.waitForURL(/number=12345678/);
+  const numbers = await page.locator('#calls tbody td.phone').allTextContents();
+  assert.ok(numbers.length >= 1);
+  for (const number of numbers) {
+    assert.equal(number, '+49 151 •••• 5678', 'lists show masked numbers');
+  }
+  await page.locator('#calls tbody a').first().click();
+  await page.waitForURL(/\/calls\/\d+$/);
+  assert.match(await page.locator('h1').textContent(), /\+4915112345678/, 'the detail page shows the full number');
+  const steps = page.locator('#timeline li');
+  assert.ok((await steps.count()) >= 3, 'greeting, consent, order, read-back');
+  const timeline = await page.locator('#timeline').textContent();
+  assert.match(timeline, /Caller pressed:\s*1/);
+  assert.match(timeline, /Caller pressed:\s*12345/);
+  await shot('call-detail');
+});
+
+test("change an order's status and see the audit entry", async () => {
+  await page.goto(`${BASE}/orders?number=12345`);
+  await page.locator('#orders tbody a', { hasText: /^12345$/ }).click();
+  await page.waitForURL(/\/orders\/\d+$/);
+  const before = await page.locator('#order-status').textContent();
+  const target = before === 'shipped' ? 'delivered' : 'shipped';
+  await page.getByLabel('Change status').selectOption(target);
+  await page.getByRole('button', { name: 'Save status' }).click();
+  await page.waitForLoadState();
+  assert.equal(await page.locator('#order-status').textContent(), target);
+  const entry = await page.locator('#audit tbody tr').first().locator('td').allTextContents();
+  assert.deepEqual(entry.slice(1), [USER, 'status', before, target]);
+  await shot('order-detail');
+});
+
+test('a caller whose From is a script tag is shown as text', async () => {
+  await page.goto(`${BASE}/calls?number=script`);
+  const rows = page.locator('#calls tbody tr');
+  assert.equal(await rows.count(), 1);
+  await rows.locator('a').click();
+  await page.waitForURL(/\/calls\/\d+$/);
+  assert.equal(await page.locator('h1 .phone').textContent(), XSS_FROM);
+  assert.equal(await page.locator('main script').count(), 0);
+  assert.deepEqual(dialogs, [], 'no script ran');
+  await shot('call-xss');
+});
+
+test('statistics are drawn as SVG with the numbers in tables', async () => {
+  await page.goto(`${BASE}/stats`);
+  assert.equal(await page.locator('h1').textContent(), 'Statistics');
+  assert.ok((await page.locator('svg rect.bar').count()) > 30);
+  assert.ok((await page.locator('#by-language tbody tr').count()) >= 2);
+  await shot('stats');
+});
+
+test('log out and be refused', async () => {
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.waitForURL(`${BASE}/login`);
+  await page.goto(`${BASE}/calls`);
+  assert.equal(new URL(page.url()).pathname, '/login');
+  const response = await page.request.post(`${BASE}/api/calls/1/status`, {
+    data: { status: 'problem' },
+  });
+  assert.equal(response.status(), 401);
+});

@@ -1,0 +1,319 @@
+//! Development tools: `liza dev seed` fills a database with realistic calls, and
+//! `liza dev bench-dashboard` times the dashboard's pages against it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use poem::http::StatusCode;
+use poem::{Endpoint, IntoResponse, Request};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::auth;
+use crate::store::admin::{AdminStore, CallDetail, CallSummary, SeedCall, TimelineStep, DAY_MS};
+use crate::web::AppState;
+
+/// Calls generated and written per transaction.
+const SEED_BATCH: usize = 20_000;
+
+/// What the seeded calls look like.
+#[derive(Debug, Clone)]
+pub struct SeedPlan {
+    pub calls: usize,
+    /// The calls spread evenly over this many days up to `now_ms`.
+    pub days: i64,
+    pub now_ms: i64,
+    /// Statuses a new order may have (the flow's `records.order.statuses`).
+    pub order_statuses: Vec<String>,
+    pub flow_name: String,
+    pub flow_version: String,
+    pub rng_seed: u64,
+}
+
+/// Writes `plan.calls` calls with their steps and orders; returns how long it took.
+pub async fn seed(admin: &dyn AdminStore, plan: &SeedPlan) -> anyhow::Result<Duration> {
+    if plan.calls == 0 || plan.days <= 0 {
+        bail!("--calls and --days must be positive");
+    }
+    let started = Instant::now();
+    let mut rng = StdRng::seed_from_u64(plan.rng_seed);
+    let span_ms = plan.days * DAY_MS;
+    let first_ms = plan.now_ms - span_ms;
+    let pool = (plan.calls / 3).max(100);
+    let mut done = 0;
+    while done < plan.calls {
+        let batch: Vec<SeedCall> = (done..plan.calls.min(done + SEED_BATCH))
+            .map(|i| {
+                let at = first_ms + (i as i64 * span_ms) / plan.calls as i64;
+                generate_call(&mut rng, plan, at, pool)
+            })
+            .collect();
+        done += batch.len();
+        admin
+            .seed(&batch)
+            .await
+            .context("cannot write seed calls")?;
+        tracing::info!(done, total = plan.calls, "Seeded calls.");
+    }
+    admin.refresh_planner_stats().await?;
+    Ok(started.elapsed())
+}
+
+fn step(
+    node: &str,
+    text: &str,
+    digits: Option<&str>,
+    outcome: &str,
+    turn: i64,
+    at: i64,
+) -> TimelineStep {
+    TimelineStep {
+        turn,
+        node: node.to_owned(),
+        text: text.to_owned(),
+        digits: digits.map(str::to_owned),
+        outcome: outcome.to_owned(),
+        created_at: at,
+    }
+}
+
+fn generate_call(rng: &mut StdRng, plan: &SeedPlan, at: i64, pool: usize) -> SeedCall {
+    let at = at + rng.gen_range(0..60_000);
+    let (from, language, english) = match rng.gen_range(0..100) {
+        0..=69 => (
+            format!("+49151{:08}", rng.gen_range(0..100_000_000)),
+            "de-DE",
+            false,
+        ),
+        70..=84 => (
+            format!("+1202555{:04}", rng.gen_range(0..10_000)),
+            "en-US",
+            true,
+        ),
+        _ => (
+            format!("+447700{:06}", rng.gen_range(0..1_000_000)),
+            "en-GB",
+            true,
+        ),
+    };
+    let say = |de: &str, en: &str| if english { en } else { de }.to_owned();
+    let mut steps = vec![step(
+        "greeting",
+        &say(
+            "Hallo, hier ist Liza, die Sprachassistentin von Liza Shop.",
+            "Hello, this is Liza, the voice assistant of Liza Shop.",
+        ),
+        None,
+        "said",
+        0,
+        at,
+    )];
+    let consent_q = say(
+        "Dürfen wir Ihre Daten für diesen Anruf verarbeiten? Drücken Sie 1 für ja, 2 für nein.",
+        "May we process your data for this call? Press 1 for yes, 2 for no.",
+    );
+    let mut t = at + 8_000;
+    let mut turn = 0;
+    let roll = rng.gen_range(0..100);
+    let mut order = None;
+    let (status, consent) = match roll {
+        0..=7 => {
+            steps.push(step("consent", &consent_q, Some("2"), "refused", turn, t));
+            turn += 1;
+            t += 5_000;
+            steps.push(step(
+                "goodbye-refused",
+                &say("Auf Wiederhören.", "Goodbye."),
+                None,
+                "hangup",
+                turn,
+                t,
+            ));
+            ("completed", Some("refused"))
+        }
+        8..=12 => {
+            for _ in 0..3 {
+                steps.push(step("consent", &consent_q, None, "no_input", turn, t));
+                turn += 1;
+                t += 7_000;
+            }
+            ("completed", None)
+        }
+        _ => {
+            steps.push(step("consent", &consent_q, Some("1"), "given", turn, t));
+            turn += 1;
+            t += 6_000;
+            let prompt = say(
+                "Bitte geben Sie Ihre Bestellnummer ein und drücken Sie die Raute-Taste.",
+                "Please type your order number and finish with the hash key.",
+            );
+            if roll < 20 {
+                for _ in 0..3 {
+                    steps.push(step("order", &prompt, Some("12"), "invalid", turn, t));
+                    turn += 1;
+                    t += 9_000;
+                }
+                ("problem", Some("given"))
+            } else {
+                // Skewed towards low numbers, so some orders are asked about again and again.
+                let index = (pool as f64 * rng.gen::<f64>().powi(3)) as usize;
+                let number = format!("{}", 100_000 + index);
+                steps.push(step("order", &prompt, Some(&number), "valid", turn, t));
+                turn += 1;
+                t += 8_000;
+                let spaced: Vec<String> = number.chars().map(String::from).collect();
+                steps.push(step(
+                    "order-confirm",
+                    &say(
+                        &format!(
+                            "Sie haben {} eingegeben. Drücken Sie 1, wenn das stimmt.",
+                            spaced.join(", ")
+                        ),
+                        &format!(
+                            "You entered {}. Press 1 if that is correct.",
+                            spaced.join(", ")
+                        ),
+                    ),
+                    Some("1"),
+                    "confirmed",
+                    turn,
+                    t,
+                ));
+                let status = plan
+                    .order_statuses
+                    .get(rng.gen_range(0..plan.order_statuses.len().max(1)))
+                    .cloned()
+                    .unwrap_or_else(|| "received".to_owned());
+                order = Some((number, status));
+                ("completed", Some("given"))
+            }
+        }
+    };
+    let duration = (t - at) / 1000 + rng.gen_range(5..90);
+    let live = at > plan.now_ms - 5 * 60_000;
+    SeedCall {
+        call: CallDetail {
+            summary: CallSummary {
+                id: 0,
+                call_sid: format!("CA{:032x}", rng.gen::<u128>()),
+                from_number: from,
+                language: Some(language.to_owned()),
+                status: if live { "in_progress" } else { status }.to_owned(),
+                consent: consent.map(str::to_owned),
+                started_at: at,
+                duration_secs: (!live).then_some(duration),
+            },
+            to_number: "+4930123456".to_owned(),
+            consent_at: consent.map(|_| at + 14_000),
+            ended_at: (!live).then_some(at + duration * 1000),
+            flow_name: Some(plan.flow_name.clone()),
+            flow_version: Some(plan.flow_version.clone()),
+        },
+        steps,
+        order,
+    }
+}
+
+/// One page's timings.
+#[derive(Debug)]
+pub struct PageTiming {
+    pub path: String,
+    pub bytes: usize,
+    /// The first request: cold caches (and, for /stats, summing the closed days).
+    pub first_ms: f64,
+    pub samples_ms: Vec<f64>,
+}
+
+impl PageTiming {
+    fn percentile(&self, p: f64) -> f64 {
+        let mut sorted = self.samples_ms.clone();
+        sorted.sort_by(f64::total_cmp);
+        let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+        sorted[index]
+    }
+
+    pub fn median(&self) -> f64 {
+        self.percentile(0.5)
+    }
+
+    pub fn p95(&self) -> f64 {
+        self.percentile(0.95)
+    }
+
+    pub fn max(&self) -> f64 {
+        self.percentile(1.0)
+    }
+}
+
+/// Times `paths` through the whole app (routing, session check, queries, template),
+/// without the network: what the server spends per page.
+pub async fn bench_pages(
+    state: Arc<AppState>,
+    paths: &[String],
+    iterations: usize,
+) -> anyhow::Result<Vec<PageTiming>> {
+    let dashboard = state
+        .dashboard
+        .clone()
+        .context("this database backend has no dashboard")?;
+    let admin = dashboard.admin.clone();
+    let password = secrecy::SecretString::from(auth::new_token());
+    admin
+        .upsert_user(
+            "bench",
+            &auth::hash_password(&password)?,
+            crate::store::now_ms(),
+        )
+        .await?;
+    let user = admin.user_by_name("bench").await?.context("bench user")?;
+    let token = auth::new_token();
+    let now = crate::store::now_ms();
+    admin
+        .create_session(
+            &auth::token_hash(&token),
+            user.id,
+            &auth::new_token(),
+            now,
+            now + DAY_MS,
+        )
+        .await?;
+    let app = crate::web::app(state);
+    let mut timings = Vec::new();
+    for path in paths {
+        let mut timing = PageTiming {
+            path: path.clone(),
+            bytes: 0,
+            first_ms: 0.0,
+            samples_ms: Vec::with_capacity(iterations),
+        };
+        // Two warm-up requests: the first fills SQLite's page cache.
+        for round in 0..iterations + 2 {
+            let request = Request::builder()
+                .uri(path.parse()?)
+                .header("cookie", format!("liza_session={token}"))
+                .finish();
+            let started = Instant::now();
+            let response = app
+                .call(request)
+                .await
+                .map_err(|e| anyhow::anyhow!("{path}: {e}"))?
+                .into_response();
+            let status = response.status();
+            let body = response.into_body().into_bytes().await?;
+            let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+            if status != StatusCode::OK {
+                bail!("{path} answered {status}");
+            }
+            timing.bytes = body.len();
+            if round == 0 {
+                timing.first_ms = elapsed;
+            }
+            if round >= 2 {
+                timing.samples_ms.push(elapsed);
+            }
+        }
+        timings.push(timing);
+    }
+    Ok(timings)
+}
