@@ -51,6 +51,21 @@ fn cursor_param(pairs: &[(String, String)]) -> Result<Option<Cursor>, PageError>
 }
 
 /// The query string of the next page: the same filters, a new cursor.
+/// Keeps one page of `rows` (fetched with one row more than a page) and returns the query
+/// of the next page when that extra row shows there is one.
+fn next_page<T>(
+    rows: &mut Vec<T>,
+    pairs: &[(String, String)],
+    cursor_of: impl Fn(&T) -> Cursor,
+) -> Option<String> {
+    if rows.len() as i64 <= PAGE_SIZE {
+        return None;
+    }
+    rows.truncate(PAGE_SIZE as usize);
+    rows.last()
+        .map(|last| next_page_query(pairs, cursor_of(last)))
+}
+
 fn next_page_query(pairs: &[(String, String)], cursor: Cursor) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs {
@@ -142,20 +157,10 @@ pub async fn calls_page(req: &Request, Data(state): Data<&Arc<AppState>>) -> Res
             limit: PAGE_SIZE + 1,
         };
         let mut rows = d.admin.list_calls(&filter).await?;
-        let next = if rows.len() as i64 > PAGE_SIZE {
-            rows.truncate(PAGE_SIZE as usize);
-            rows.last().map(|last| {
-                next_page_query(
-                    &pairs,
-                    Cursor {
-                        at_ms: last.started_at,
-                        id: last.id,
-                    },
-                )
-            })
-        } else {
-            None
-        };
+        let next = next_page(&mut rows, &pairs, |last| Cursor {
+            at_ms: last.started_at,
+            id: last.id,
+        });
         let value = |name: &str| param(&pairs, name).unwrap_or("").to_owned();
         let filters = context! {
             status => value("status"),
@@ -267,20 +272,10 @@ pub async fn orders_page(req: &Request, Data(state): Data<&Arc<AppState>>) -> Re
             limit: PAGE_SIZE + 1,
         };
         let mut rows = d.admin.list_records(&filter).await?;
-        let next = if rows.len() as i64 > PAGE_SIZE {
-            rows.truncate(PAGE_SIZE as usize);
-            rows.last().map(|last| {
-                next_page_query(
-                    &pairs,
-                    Cursor {
-                        at_ms: last.created_at,
-                        id: last.id,
-                    },
-                )
-            })
-        } else {
-            None
-        };
+        let next = next_page(&mut rows, &pairs, |last| Cursor {
+            at_ms: last.created_at,
+            id: last.id,
+        });
         let value = |name: &str| param(&pairs, name).unwrap_or("").to_owned();
         let filters = context! {
             status => value("status"), number => value("number"),
