@@ -67,8 +67,13 @@ enum Failure {
     NoCallSid,
     #[error("no call with this CallSid was started")]
     UnknownCall,
-    #[error("webhook `{0}` is not a node of the call's flow")]
-    UnknownWebhook(String),
+    #[error("webhook `{name}` is not a node of the call's flow")]
+    UnknownWebhook {
+        name: String,
+        /// The call's flow and language, so the apology is in the caller's language.
+        flow: Arc<Flow>,
+        language: String,
+    },
     #[error("the call's flow `{0}` is not loaded")]
     FlowGone(String),
     #[error("no flow is loaded")]
@@ -110,7 +115,13 @@ impl Engine {
                 if !matches!(failure, Failure::NoCallSid | Failure::UnknownCall) {
                     self.mark_problem(call_sid).await;
                 }
-                (self.apology(call_sid).await, Outcome::Apologised)
+                let apology = match &failure {
+                    Failure::UnknownWebhook { flow, language, .. } => {
+                        apology_in(flow, language, &self.speech)
+                    }
+                    _ => self.apology(),
+                };
+                (apology, Outcome::Apologised)
             }
         }
     }
@@ -206,7 +217,11 @@ impl Engine {
         };
         let flow = self.flow_of(&call)?;
         if flow.webhook(name).is_none() {
-            return Err(Failure::UnknownWebhook(name.to_owned()));
+            return Err(Failure::UnknownWebhook {
+                name: name.to_owned(),
+                flow,
+                language: state.language,
+            });
         }
         let digits = params.digits().map(str::trim).filter(|d| !d.is_empty());
         let input = match digits {
@@ -337,15 +352,23 @@ impl Engine {
         }
     }
 
-    /// An apology in the default flow's default language.
-    async fn apology(&self, _call_sid: &str) -> String {
+    /// An apology in the default flow's default language (the call's is not known).
+    fn apology(&self) -> String {
         let snapshot = self.registry.current();
         let Some(flow) = snapshot.flow_for_number("") else {
             return fallback_apology();
         };
-        let state = CallState::default();
-        Speaker::new(flow, &state, &self.speech).apology().render()
+        apology_in(flow, "", &self.speech)
     }
+}
+
+/// An apology in `language` (empty: the flow's default) from the flow's `engine-error` message.
+fn apology_in(flow: &Flow, language: &str, speech: &SpeechConfig) -> String {
+    let state = CallState {
+        language: language.to_owned(),
+        ..CallState::default()
+    };
+    Speaker::new(flow, &state, speech).apology().render()
 }
 
 fn fallback_apology() -> String {

@@ -151,3 +151,24 @@ async fn without_a_database_callers_hear_an_apology_and_health_says_503() {
     assert_valid_twiml(&answer);
     assert!(apologises(&answer.body));
 }
+
+#[tokio::test]
+async fn an_english_caller_is_apologised_to_in_english() {
+    let app = spawn_app().await;
+    app.call("CAenglish", "+447700900123").await;
+    let params = call_params("CAenglish", "+447700900123", Some("1"));
+    let refs: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let answer = app.post_signed("/webhook/no-such-node?seq=1", &refs).await;
+    assert_valid_twiml(&answer);
+    assert!(
+        answer.body.contains(
+            r#"<Say voice="Polly.Amy" language="en-GB">Sorry, because of a technical problem"#
+        ),
+        "{}",
+        answer.body
+    );
+    assert!(answer.body.contains("<Hangup/>"));
+}
