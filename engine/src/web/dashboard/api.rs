@@ -11,7 +11,7 @@ use serde_json::json;
 use tracing::error;
 
 use super::pages::{unknown_call_status, unknown_order_status};
-use super::{Dashboard, MAX_FORM_BYTES, ORDER_KIND};
+use super::{Dashboard, MAX_FORM_BYTES};
 use crate::auth;
 use crate::model::CallStatus;
 use crate::store::admin::Change;
@@ -160,11 +160,7 @@ pub async fn order_status(
         let not_found = || ApiError::NotFound(format!("no order with id `{id}`"));
         let record_id: i64 = id.parse().map_err(|_| not_found())?;
         let requested = read_status(body).await?;
-        d.admin
-            .record(record_id)
-            .await?
-            .filter(|r| r.kind == ORDER_KIND)
-            .ok_or_else(not_found)?;
+        d.order(record_id).await?.ok_or_else(not_found)?;
         let known = d.order_statuses();
         if !known.contains(&requested) {
             return Err(ApiError::BadRequest(unknown_order_status(

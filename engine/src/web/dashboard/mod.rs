@@ -18,7 +18,7 @@ use tracing::error;
 
 use crate::auth;
 use crate::registry::Registry;
-use crate::store::admin::{AdminStore, SessionUser};
+use crate::store::admin::{AdminStore, RecordSummary, SessionUser};
 use crate::store::{now_ms, StoreError};
 
 pub use format::{date_to_ms, format_day, mask_phone};
@@ -123,6 +123,15 @@ impl Dashboard {
         self.session_user(req)
             .await?
             .ok_or(PageError::LoginRequired)
+    }
+
+    /// The order (a record of kind `order`) with this id, if there is one.
+    async fn order(&self, id: i64) -> Result<Option<RecordSummary>, StoreError> {
+        Ok(self
+            .admin
+            .record(id)
+            .await?
+            .filter(|r| r.kind == ORDER_KIND))
     }
 
     /// The statuses the loaded flows allow for orders, in flow order, without repeats.

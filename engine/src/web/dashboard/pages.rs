@@ -304,12 +304,7 @@ pub async fn order_page(
         let d = dashboard(state)?;
         let user = d.signed_in(req).await?;
         let id: i64 = id.parse().map_err(|_| PageError::NotFound)?;
-        let order = d
-            .admin
-            .record(id)
-            .await?
-            .filter(|r| r.kind == ORDER_KIND)
-            .ok_or(PageError::NotFound)?;
+        let order = d.order(id).await?.ok_or(PageError::NotFound)?;
         let calls = d.admin.record_calls(id).await?;
         let audit = d.admin.audit_log(Subject::Record(id)).await?;
         d.render(
@@ -345,11 +340,7 @@ pub async fn order_status(
                 requested, &known,
             )));
         }
-        d.admin
-            .record(id)
-            .await?
-            .filter(|r| r.kind == ORDER_KIND)
-            .ok_or(PageError::NotFound)?;
+        d.order(id).await?.ok_or(PageError::NotFound)?;
         match d
             .admin
             .set_record_status(id, requested, &user.user_name, now_ms())
@@ -384,11 +375,7 @@ pub async fn order_notes(
                 "notes may have at most {MAX_NOTES_CHARS} characters"
             )));
         }
-        d.admin
-            .record(id)
-            .await?
-            .filter(|r| r.kind == ORDER_KIND)
-            .ok_or(PageError::NotFound)?;
+        d.order(id).await?.ok_or(PageError::NotFound)?;
         match d
             .admin
             .set_record_notes(id, notes, &user.user_name, now_ms())
