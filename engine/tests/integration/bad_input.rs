@@ -1,6 +1,6 @@
 //! Bad input never yields a 500 or a lost record: valid TwiML, a problem mark, a log line.
 
-use crate::helpers::{assert_valid_twiml, call_params, spawn_app};
+use crate::helpers::{assert_valid_twiml, spawn_app};
 
 fn apologises(body: &str) -> bool {
     body.contains("technischen Problems") && body.contains("<Hangup/>")
@@ -68,12 +68,14 @@ async fn letters_and_huge_digits_are_invalid_input_not_errors() {
 async fn an_unknown_node_path_ends_the_call_as_a_problem() {
     let app = spawn_app().await;
     app.call("CAunknown", "+4915112345678").await;
-    let params = call_params("CAunknown", "+4915112345678", Some("1"));
-    let refs: Vec<(&str, &str)> = params
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let answer = app.post_signed("/webhook/no-such-node?seq=1", &refs).await;
+    let answer = app
+        .post_for_call(
+            "/webhook/no-such-node?seq=1",
+            "CAunknown",
+            "+4915112345678",
+            Some("1"),
+        )
+        .await;
     assert_valid_twiml(&answer);
     assert!(apologises(&answer.body), "{}", answer.body);
     let status: String =
@@ -87,12 +89,14 @@ async fn an_unknown_node_path_ends_the_call_as_a_problem() {
 #[tokio::test]
 async fn a_step_for_a_call_that_never_started_hears_an_apology() {
     let app = spawn_app().await;
-    let params = call_params("CAnever", "+4915112345678", Some("1"));
-    let refs: Vec<(&str, &str)> = params
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let answer = app.post_signed("/webhook/consent?seq=1", &refs).await;
+    let answer = app
+        .post_for_call(
+            "/webhook/consent?seq=1",
+            "CAnever",
+            "+4915112345678",
+            Some("1"),
+        )
+        .await;
     assert_valid_twiml(&answer);
     assert!(apologises(&answer.body), "{}", answer.body);
     assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM calls").await, 0);
@@ -156,12 +160,14 @@ async fn without_a_database_callers_hear_an_apology_and_health_says_503() {
 async fn an_english_caller_is_apologised_to_in_english() {
     let app = spawn_app().await;
     app.call("CAenglish", "+447700900123").await;
-    let params = call_params("CAenglish", "+447700900123", Some("1"));
-    let refs: Vec<(&str, &str)> = params
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let answer = app.post_signed("/webhook/no-such-node?seq=1", &refs).await;
+    let answer = app
+        .post_for_call(
+            "/webhook/no-such-node?seq=1",
+            "CAenglish",
+            "+447700900123",
+            Some("1"),
+        )
+        .await;
     assert_valid_twiml(&answer);
     assert!(
         answer.body.contains(

@@ -267,14 +267,13 @@ async fn the_same_webhook_delivered_twice_is_answered_the_same_and_stored_once()
         .strip_prefix(crate::helpers::PUBLIC_URL)
         .unwrap()
         .to_owned();
-    let params = crate::helpers::call_params("CAtwice", "+4915112345678", Some("1"));
-    let refs: Vec<(&str, &str)> = params
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let first = app.post_signed(&path, &refs).await;
+    let first = app
+        .post_for_call(&path, "CAtwice", "+4915112345678", Some("1"))
+        .await;
     let steps_after_first = app.scalar_i64("SELECT COUNT(*) FROM steps").await;
-    let second = app.post_signed(&path, &refs).await;
+    let second = app
+        .post_for_call(&path, "CAtwice", "+4915112345678", Some("1"))
+        .await;
     assert_eq!(first.body, second.body);
     assert!(first.body.contains("ist bei uns eingegangen."));
     assert!(steps_after_first > steps_before);

@@ -218,6 +218,18 @@ impl TestApp {
         (response.status().as_u16(), response.text().await.unwrap())
     }
 
+    /// POSTs Twilio's usual call parameters (and `Digits`, if any) to `path_and_query`, signed.
+    pub async fn post_for_call(
+        &self,
+        path_and_query: &str,
+        sid: &str,
+        from: &str,
+        digits: Option<&str>,
+    ) -> Answer {
+        let params = call_params(sid, from, digits);
+        self.post_signed(path_and_query, &as_refs(&params)).await
+    }
+
     /// Starts a call as Twilio does.
     pub async fn call(&self, sid: &str, from: &str) -> Call<'_> {
         let params = call_params(sid, from, None);
