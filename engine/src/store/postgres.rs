@@ -45,6 +45,11 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// PostgreSQL needs nothing before its connections close.
+    async fn before_close(&self) {}
+}
+
 super::sql::sql_store!(PgStore, PgTx, Postgres, with_admin);
 
 super::sql_admin::admin_store!(

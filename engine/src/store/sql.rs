@@ -50,6 +50,7 @@ macro_rules! sql_store {
             }
 
             async fn close(&self) {
+                self.before_close().await;
                 self.pool.close().await;
             }
 

@@ -55,6 +55,20 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Moves every committed page from the WAL into the database file and empties the WAL,
+    /// so a stopped Liza leaves one self-contained file even if the process exits before
+    /// sqlx's worker threads have closed their handles.
+    async fn before_close(&self) {
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await
+        {
+            tracing::warn!(error = %e, "Could not checkpoint the SQLite WAL at shutdown.");
+        }
+    }
+}
+
 super::sql::sql_store!(SqliteStore, SqliteTx, Sqlite, with_admin);
 
 super::sql_admin::admin_store!(
