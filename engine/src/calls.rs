@@ -1,11 +1,14 @@
-//! Answers one Twilio webhook: a store transaction around one turn of the state
-//! machine, rendered to TwiML. Whatever goes wrong, the caller gets valid TwiML.
+//! Answers one Twilio webhook: one turn of the state machine, rendered to TwiML, run by a
+//! store writer inside a transaction (shared with other webhooks: group commit) and answered
+//! only after that transaction committed. Whatever goes wrong, the caller gets valid TwiML.
 //!
 //! Must not touch: HTTP types (the web layer parses requests), SQL (the store does).
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use tracing::{error, info, warn};
+use tokio::sync::oneshot;
+use tracing::{debug, error, info, warn};
 
 use crate::flow::Flow;
 use crate::metrics::Metrics;
@@ -13,7 +16,7 @@ use crate::registry::Registry;
 use crate::runtime::{CallState, Effect, Input, Step, Turn};
 use crate::speech::{Speaker, SpeechConfig};
 use crate::store::{
-    now_ms, CallRow, NewCall, StatusUpdate, StepRow, Store, StoreError, StoreTx, TurnWrite,
+    now_ms, CallRow, NewCall, StatusUpdate, StepRow, Store, StoreError, StoreTx, TurnWrite, Work,
 };
 use crate::twilio::{WebhookParams, MAX_DIGITS_LEN};
 use crate::twiml::Response;
@@ -82,13 +85,20 @@ enum Failure {
     Store(#[from] StoreError),
 }
 
+/// How long a webhook waits for the database before the caller hears the apology. Twilio
+/// waits 15 s; the apology must come well before.
+const DATABASE_WAIT: Duration = Duration::from_secs(5);
+
 /// Everything needed to answer webhooks.
 pub struct Engine {
     pub store: Arc<dyn Store>,
     pub metrics: Arc<Metrics>,
     pub registry: Arc<Registry>,
-    pub speech: SpeechConfig,
+    pub speech: Arc<SpeechConfig>,
 }
+
+/// A webhook's answer: TwiML, how it was reached, and the flow that spoke (for the log).
+type Answer = Result<(String, Outcome, Option<Arc<Flow>>), Failure>;
 
 impl Engine {
     /// Answers a webhook with TwiML. Never fails: problems become an apology and a hang-up,
@@ -96,120 +106,246 @@ impl Engine {
     pub async fn answer(
         &self,
         hook: Hook<'_>,
-        params: &WebhookParams,
+        params: WebhookParams,
         seq: Option<i64>,
     ) -> (String, Outcome) {
-        let call_sid = params.call_sid().unwrap_or("");
-        match self.try_answer(hook, params, seq).await {
-            Ok(answer) => answer,
-            Err(failure) => {
-                match &failure {
-                    Failure::Store(e) => {
-                        self.metrics.database_error();
-                        error!(call_sid, hook = ?hook, error = %e, "Webhook failed on the database; apologising.")
+        let Some(call_sid) = params.call_sid().map(str::to_owned) else {
+            return self.apologise(Failure::NoCallSid, "", hook);
+        };
+        if hook == Hook::Status && !params.call_status().is_some_and(|e| e.is_final()) {
+            // Only the final status is stored; the others need no database.
+            return (Response::new().render(), Outcome::Ignored);
+        }
+        let (reply, answer) = oneshot::channel();
+        let started = Instant::now();
+        self.store.submit(Box::new(WebhookWork {
+            registry: self.registry.clone(),
+            speech: self.speech.clone(),
+            hook: OwnedHook::from(hook),
+            params,
+            seq,
+            now_ms: now_ms(),
+            deadline: started + DATABASE_WAIT,
+            answer: None,
+            reply: Some(reply),
+        }));
+        // The writer answers every piece of work; the margin covers one that started just
+        // before its deadline.
+        let answer = match tokio::time::timeout(DATABASE_WAIT * 2, answer).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(_)) => Err(Failure::Store(StoreError::Closed)),
+            Err(_) => Err(Failure::Store(StoreError::Timeout)),
+        };
+        match answer {
+            Ok((twiml, outcome, flow)) => {
+                match (hook, outcome, &flow) {
+                    (Hook::Voice, Outcome::Answered, Some(flow)) => {
+                        info!(call_sid, flow = %flow.name, version = %flow.version, "Call started.")
                     }
-                    other => {
-                        warn!(call_sid, hook = ?hook, problem = %other, "Webhook cannot continue the call; apologising.")
+                    (Hook::Status, Outcome::StatusStored, _) => info!(call_sid, "Call ended."),
+                    _ => {
+                        debug!(call_sid, hook = ?hook, outcome = outcome.as_str(), "Webhook answered.")
                     }
                 }
-                if !matches!(failure, Failure::NoCallSid | Failure::UnknownCall) {
-                    self.mark_problem(call_sid).await;
+                (twiml, outcome)
+            }
+            Err(failure) => self.apologise(failure, &call_sid, hook),
+        }
+    }
+
+    fn apologise(&self, failure: Failure, call_sid: &str, hook: Hook<'_>) -> (String, Outcome) {
+        match &failure {
+            Failure::Store(e) => {
+                self.metrics.database_error();
+                error!(call_sid, hook = ?hook, error = %e, "Webhook failed on the database; apologising.");
+                // Other failures were marked in the webhook's own transaction.
+                if !call_sid.is_empty() {
+                    self.store.submit(Box::new(MarkProblem {
+                        call_sid: call_sid.to_owned(),
+                        metrics: self.metrics.clone(),
+                        deadline: Instant::now() + DATABASE_WAIT,
+                    }));
                 }
-                let apology = match &failure {
-                    Failure::UnknownWebhook { flow, language, .. } => {
-                        apology_in(flow, language, &self.speech)
-                    }
-                    _ => self.apology(),
-                };
-                (apology, Outcome::Apologised)
+            }
+            other => {
+                warn!(call_sid, hook = ?hook, problem = %other, "Webhook cannot continue the call; apologising.")
             }
         }
+        let apology = match &failure {
+            Failure::UnknownWebhook { flow, language, .. } => {
+                apology_in(flow, language, &self.speech)
+            }
+            _ => self.apology(),
+        };
+        (apology, Outcome::Apologised)
     }
 
-    async fn try_answer(
-        &self,
-        hook: Hook<'_>,
-        params: &WebhookParams,
-        seq: Option<i64>,
-    ) -> Result<(String, Outcome), Failure> {
-        let call_sid = params.call_sid().ok_or(Failure::NoCallSid)?;
+    /// An apology in the default flow's default language (the call's is not known).
+    fn apology(&self) -> String {
+        let snapshot = self.registry.current();
+        let Some(flow) = snapshot.flow_for_number("") else {
+            return fallback_apology();
+        };
+        apology_in(flow, "", &self.speech)
+    }
+}
+
+/// `Hook` without the borrow, to travel to a writer thread.
+enum OwnedHook {
+    Voice,
+    Status,
+    Node(String),
+}
+
+impl From<Hook<'_>> for OwnedHook {
+    fn from(hook: Hook<'_>) -> Self {
         match hook {
-            Hook::Voice => self.start(call_sid, params).await,
-            Hook::Status => self.status(call_sid, params).await,
-            Hook::Node(name) => self.node(call_sid, name, params, seq).await,
+            Hook::Voice => Self::Voice,
+            Hook::Status => Self::Status,
+            Hook::Node(name) => Self::Node(name.to_owned()),
+        }
+    }
+}
+
+/// One webhook, answered on a store writer inside its transaction.
+struct WebhookWork {
+    registry: Arc<Registry>,
+    speech: Arc<SpeechConfig>,
+    hook: OwnedHook,
+    params: WebhookParams,
+    seq: Option<i64>,
+    now_ms: i64,
+    deadline: Instant,
+    answer: Option<Answer>,
+    reply: Option<oneshot::Sender<Answer>>,
+}
+
+impl Work for WebhookWork {
+    fn run(&mut self, tx: &mut dyn StoreTx) -> Result<(), StoreError> {
+        let turn = Webhook {
+            registry: &self.registry,
+            speech: &self.speech,
+            tx,
+            params: &self.params,
+            now: self.now_ms,
+        };
+        let answer = match &self.hook {
+            OwnedHook::Voice => turn.start(),
+            OwnedHook::Status => turn.status(),
+            OwnedHook::Node(name) => turn.node(name, self.seq),
+        };
+        self.answer = Some(match answer {
+            Err(Failure::Store(e)) => return Err(e),
+            Err(failure) => {
+                if !matches!(failure, Failure::NoCallSid | Failure::UnknownCall) {
+                    let sid = self.params.call_sid().unwrap_or("");
+                    tx.mark_problem(sid, self.now_ms)?;
+                }
+                Err(failure)
+            }
+            ok => ok,
+        });
+        Ok(())
+    }
+
+    fn done(mut self: Box<Self>, result: Result<(), StoreError>) {
+        let answer = match result {
+            Ok(()) => self
+                .answer
+                .take()
+                .unwrap_or(Err(Failure::Store(StoreError::Closed))),
+            Err(e) => Err(Failure::Store(e)),
+        };
+        if let Some(reply) = self.reply.take() {
+            let _ = reply.send(answer);
         }
     }
 
-    async fn start(
-        &self,
-        call_sid: &str,
-        params: &WebhookParams,
-    ) -> Result<(String, Outcome), Failure> {
+    fn deadline(&self) -> Instant {
+        self.deadline
+    }
+}
+
+/// Marks a call `problem` after its webhook failed on the database; best effort, since the
+/// database may be why.
+struct MarkProblem {
+    call_sid: String,
+    metrics: Arc<Metrics>,
+    deadline: Instant,
+}
+
+impl Work for MarkProblem {
+    fn run(&mut self, tx: &mut dyn StoreTx) -> Result<(), StoreError> {
+        tx.mark_problem(&self.call_sid, now_ms())
+    }
+
+    fn done(self: Box<Self>, result: Result<(), StoreError>) {
+        if let Err(e) = result {
+            self.metrics.database_error();
+            error!(call_sid = %self.call_sid, error = %e, "Could not mark the call as a problem.");
+        }
+    }
+
+    fn deadline(&self) -> Instant {
+        self.deadline
+    }
+}
+
+/// The synchronous part of a webhook: statements and one turn of the state machine.
+struct Webhook<'a> {
+    registry: &'a Registry,
+    speech: &'a SpeechConfig,
+    tx: &'a mut dyn StoreTx,
+    params: &'a WebhookParams,
+    now: i64,
+}
+
+impl<'a> Webhook<'a> {
+    fn call_sid(&self) -> Result<&'a str, Failure> {
+        self.params.call_sid().ok_or(Failure::NoCallSid)
+    }
+
+    fn start(self) -> Answer {
+        let call_sid = self.call_sid()?;
         let snapshot = self.registry.current();
         let flow = snapshot
-            .flow_for_number(params.to())
+            .flow_for_number(self.params.to())
             .ok_or(Failure::NoFlow)?;
-        let now = now_ms();
-        let mut tx = self.store.begin().await?;
-        let call = tx
-            .open_call(&NewCall {
-                call_sid,
-                from: params.from(),
-                to: params.to(),
-                flow_name: &flow.name,
-                flow_version: &flow.version,
-                now_ms: now,
-            })
-            .await?;
+        let call = self.tx.open_call(&NewCall {
+            call_sid,
+            from: self.params.from(),
+            to: self.params.to(),
+            flow_name: &flow.name,
+            flow_version: &flow.version,
+            now_ms: self.now,
+        })?;
         if call.turn > 0 {
             // Twilio delivered the call's first webhook again.
-            if let Some(twiml) = tx.saved_response(call.id, 0).await? {
-                tx.commit().await?;
-                return Ok((twiml, Outcome::Replayed));
+            if let Some(twiml) = self.tx.saved_response(call.id, 0)? {
+                return Ok((twiml, Outcome::Replayed, None));
             }
         }
         let flow = self.flow_of(&call).unwrap_or_else(|_| flow.clone());
         let input = Input::Start {
-            from: params.from().to_owned(),
+            from: self.params.from().to_owned(),
         };
-        let twiml = self
-            .run_turn(
-                &mut *tx,
-                &flow,
-                &call,
-                CallState::default(),
-                input,
-                0,
-                None,
-                now,
-            )
-            .await?;
-        tx.commit().await?;
-        info!(call_sid, flow = %flow.name, version = %flow.version, "Call started.");
-        Ok((twiml, Outcome::Answered))
+        let twiml = self.run_turn(&flow, &call, CallState::default(), input, 0, None)?;
+        Ok((twiml, Outcome::Answered, Some(flow)))
     }
 
-    async fn node(
-        &self,
-        call_sid: &str,
-        name: &str,
-        params: &WebhookParams,
-        seq: Option<i64>,
-    ) -> Result<(String, Outcome), Failure> {
-        let now = now_ms();
-        let mut tx = self.store.begin().await?;
-        let call = tx
-            .lock_call(call_sid, now)
-            .await?
+    fn node(self, name: &str, seq: Option<i64>) -> Answer {
+        let call_sid = self.call_sid()?;
+        let call = self
+            .tx
+            .lock_call(call_sid, self.now)?
             .ok_or(Failure::UnknownCall)?;
         let Some(state) = call.state.clone() else {
             return Err(Failure::UnknownCall);
         };
         let turn = match seq {
             Some(k) if k >= 0 && k < call.turn => {
-                if let Some(twiml) = tx.saved_response(call.id, k).await? {
-                    tx.commit().await?;
-                    return Ok((twiml, Outcome::Replayed));
+                if let Some(twiml) = self.tx.saved_response(call.id, k)? {
+                    return Ok((twiml, Outcome::Replayed, None));
                 }
                 call.turn
             }
@@ -223,42 +359,29 @@ impl Engine {
                 language: state.language,
             });
         }
-        let digits = params.digits().map(str::trim).filter(|d| !d.is_empty());
+        let digits = self
+            .params
+            .digits()
+            .map(str::trim)
+            .filter(|d| !d.is_empty());
         let input = match digits {
             Some(d) => Input::Digits(d.to_owned()),
             None => Input::NoInput,
         };
-        let twiml = self
-            .run_turn(&mut *tx, &flow, &call, state, input, turn, digits, now)
-            .await?;
-        tx.commit().await?;
-        Ok((twiml, Outcome::Answered))
+        let twiml = self.run_turn(&flow, &call, state, input, turn, digits)?;
+        Ok((twiml, Outcome::Answered, Some(flow)))
     }
 
-    async fn status(
-        &self,
-        call_sid: &str,
-        params: &WebhookParams,
-    ) -> Result<(String, Outcome), Failure> {
-        let empty = Response::new().render();
-        let Some(event) = params.call_status() else {
-            return Ok((empty, Outcome::Ignored));
-        };
-        if !event.is_final() {
-            return Ok((empty, Outcome::Ignored));
-        }
-        let mut tx = self.store.begin().await?;
-        tx.call_ended(&StatusUpdate {
+    fn status(self) -> Answer {
+        let call_sid = self.call_sid()?;
+        self.tx.call_ended(&StatusUpdate {
             call_sid,
-            from: params.from(),
-            to: params.to(),
-            duration_secs: params.call_duration_secs(),
-            now_ms: now_ms(),
-        })
-        .await?;
-        tx.commit().await?;
-        info!(call_sid, duration_secs = ?params.call_duration_secs(), "Call ended.");
-        Ok((empty, Outcome::StatusStored))
+            from: self.params.from(),
+            to: self.params.to(),
+            duration_secs: self.params.call_duration_secs(),
+            now_ms: self.now,
+        })?;
+        Ok((Response::new().render(), Outcome::StatusStored, None))
     }
 
     fn flow_of(&self, call: &CallRow) -> Result<Arc<Flow>, Failure> {
@@ -267,25 +390,22 @@ impl Engine {
             .ok_or_else(|| Failure::FlowGone(call.flow_name.clone().unwrap_or_default()))
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn run_turn(
-        &self,
-        tx: &mut dyn StoreTx,
+    fn run_turn(
+        self,
         flow: &Flow,
         call: &CallRow,
         state: CallState,
         input: Input,
         turn: i64,
         digits: Option<&str>,
-        now: i64,
     ) -> Result<String, Failure> {
         let mut machine = Turn::new(flow, state, input);
         while let Step::NeedRecord(request) = machine.run() {
-            let record = tx.record(&request, call.id, now).await?;
+            let record = self.tx.record(&request, call.id, self.now)?;
             machine.provide(record);
         }
         let out = machine.finish();
-        let mut speaker = Speaker::new(flow, &out.state, &self.speech);
+        let mut speaker = Speaker::new(flow, &out.state, self.speech);
         let twiml = speaker.response(&out.actions, turn + 1).render();
         let steps: Vec<StepRow> = out
             .steps
@@ -314,7 +434,7 @@ impl Engine {
                 Effect::RecordTouched { id } => records.push(*id),
             }
         }
-        tx.save_turn(&TurnWrite {
+        self.tx.save_turn(&TurnWrite {
             call_id: call.id,
             turn,
             state: &out.state,
@@ -324,41 +444,12 @@ impl Engine {
             steps: &steps,
             records: &records,
             twiml: &twiml,
-            now_ms: now,
-        })
-        .await?;
+            now_ms: self.now,
+        })?;
         if let Some(d) = digits {
-            info!(call_sid = %call.call_sid, turn, digits_len = d.len(), outcome = %out.steps.first().map(|s| s.outcome.as_str()).unwrap_or(""), "Input handled.");
+            debug!(call_sid = %call.call_sid, turn, digits_len = d.len(), outcome = %out.steps.first().map(|s| s.outcome.as_str()).unwrap_or(""), "Input handled.");
         }
         Ok(twiml)
-    }
-
-    /// Best effort: the database may be the reason we are here.
-    async fn mark_problem(&self, call_sid: &str) {
-        if call_sid.is_empty() {
-            return;
-        }
-        let result: Result<(), StoreError> = async {
-            let mut tx = self.store.begin().await?;
-            if let Some(call) = tx.lock_call(call_sid, now_ms()).await? {
-                tx.mark_problem(call.id, now_ms()).await?;
-            }
-            tx.commit().await
-        }
-        .await;
-        if let Err(e) = result {
-            self.metrics.database_error();
-            error!(call_sid, error = %e, "Could not mark the call as a problem.");
-        }
-    }
-
-    /// An apology in the default flow's default language (the call's is not known).
-    fn apology(&self) -> String {
-        let snapshot = self.registry.current();
-        let Some(flow) = snapshot.flow_for_number("") else {
-            return fallback_apology();
-        };
-        apology_in(flow, "", &self.speech)
     }
 }
 

@@ -81,12 +81,12 @@ impl Application {
         )
         .map_err(|e| warn!(error = %e, "Hot reload is off: cannot watch the flow and locale directories."))
         .ok();
-        let speech = SpeechConfig {
+        let speech = Arc::new(SpeechConfig {
             company: settings.company_name.clone(),
             website: settings.website_url.clone(),
             default_voice: settings.voice_name.clone(),
             base_url: settings.public_url.clone().unwrap_or_default(),
-        };
+        });
         let dashboard = match store.admin() {
             Some(admin) => {
                 bootstrap_admin(admin.as_ref(), settings.admin_password.as_ref()).await?;

@@ -6,6 +6,7 @@
 //! Must not touch: flows, Fluent, TwiML, HTTP. It stores what it is given.
 
 pub mod admin;
+mod batch;
 mod postgres;
 mod sql;
 mod sql_admin;
@@ -27,8 +28,55 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored call state is unreadable: {0}")]
     State(#[from] serde_json::Error),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("unsupported database URL (expected sqlite:… or postgres://…)")]
     UnsupportedUrl,
+    #[error("the database did not answer in time")]
+    Timeout,
+    #[error("the store is closed")]
+    Closed,
+    /// The batch this work ran in failed on the database as a whole.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl StoreError {
+    /// The connection is unusable and must be replaced.
+    pub fn is_connection_lost(&self) -> bool {
+        matches!(
+            self,
+            Self::Database(
+                sqlx::Error::Io(_)
+                    | sqlx::Error::Tls(_)
+                    | sqlx::Error::Protocol(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::WorkerCrashed
+            ) | Self::Timeout
+        )
+    }
+
+    /// The database failed, not one piece of work: every statement would fail the same way
+    /// now (unreachable, locked, out of disk).
+    pub fn is_database_wide(&self) -> bool {
+        use rusqlite::ErrorCode::*;
+        match self {
+            Self::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                DatabaseBusy
+                    | DatabaseLocked
+                    | CannotOpen
+                    | SystemIoFailure
+                    | ReadOnly
+                    | DiskFull
+                    | DatabaseCorrupt
+                    | NotADatabase
+            ),
+            Self::Failed(_) | Self::Closed => true,
+            other => other.is_connection_lost(),
+        }
+    }
 }
 
 /// A call as the webhook handler needs it.
@@ -91,9 +139,10 @@ pub struct StatusUpdate<'a> {
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Starts the transaction one webhook runs in.
-    async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError>;
-    /// True when the database answers.
+    /// Queues work for the store's writers. Writers run many webhooks' work in one transaction
+    /// (group commit) and call [`Work::done`] once that transaction is committed or has failed.
+    fn submit(&self, work: Box<dyn Work>);
+    /// True when a writer can take the database's write lock and run a statement.
     async fn ping(&self) -> Result<(), StoreError>;
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<(), StoreError>;
@@ -104,7 +153,7 @@ pub trait Store: Send + Sync + 'static {
         version: &str,
         now_ms: i64,
     ) -> Result<(), StoreError>;
-    /// Closes the connections cleanly.
+    /// Finishes queued work, stops the writers and closes the connections cleanly.
     async fn close(&self);
     /// The dashboard's queries, where this backend has them.
     fn admin(&self) -> Option<std::sync::Arc<dyn admin::AdminStore>> {
@@ -112,36 +161,44 @@ pub trait Store: Send + Sync + 'static {
     }
 }
 
-#[async_trait]
-pub trait StoreTx: Send {
+/// One webhook's database work, run by a writer thread inside a transaction it shares with
+/// other webhooks' work.
+pub trait Work: Send + 'static {
+    /// Runs inside the transaction. May run a second time, in a transaction of its own, when
+    /// another piece of work in the same batch failed; so it must keep no effect of a run
+    /// except what it returns through `done`.
+    fn run(&mut self, tx: &mut dyn StoreTx) -> Result<(), StoreError>;
+    /// Called exactly once: `Ok` after the transaction holding the last run was committed,
+    /// `Err` when it was not (or the work waited past its deadline and never ran).
+    fn done(self: Box<Self>, result: Result<(), StoreError>);
+    /// Work still queued at this instant is answered with [`StoreError::Timeout`] unrun: its
+    /// caller has stopped waiting.
+    fn deadline(&self) -> std::time::Instant;
+}
+
+/// The statements one webhook runs, synchronously, inside a writer's transaction.
+pub trait StoreTx {
     /// Creates the call if it is new (status in_progress) and locks it for this transaction.
-    async fn open_call(&mut self, new: &NewCall<'_>) -> Result<CallRow, StoreError>;
+    fn open_call(&mut self, new: &NewCall<'_>) -> Result<CallRow, StoreError>;
     /// Locks and reads an existing call.
-    async fn lock_call(
-        &mut self,
-        call_sid: &str,
-        now_ms: i64,
-    ) -> Result<Option<CallRow>, StoreError>;
+    fn lock_call(&mut self, call_sid: &str, now_ms: i64) -> Result<Option<CallRow>, StoreError>;
     /// The TwiML answered for `turn`, if that turn was answered before.
-    async fn saved_response(
-        &mut self,
-        call_id: i64,
-        turn: i64,
-    ) -> Result<Option<String>, StoreError>;
+    fn saved_response(&mut self, call_id: i64, turn: i64) -> Result<Option<String>, StoreError>;
     /// Saves or finds (`create_with_status`) or only finds a record, linking it to the call.
-    async fn record(
+    fn record(
         &mut self,
         request: &RecordRequest,
         call_id: i64,
         now_ms: i64,
     ) -> Result<Option<RecordInfo>, StoreError>;
     /// Writes one answered turn: steps, state, status, consent, links and the response.
-    async fn save_turn(&mut self, turn: &TurnWrite<'_>) -> Result<(), StoreError>;
+    fn save_turn(&mut self, turn: &TurnWrite<'_>) -> Result<(), StoreError>;
     /// Marks a call `problem` (something went wrong that the caller heard as an apology).
-    async fn mark_problem(&mut self, call_id: i64, now_ms: i64) -> Result<(), StoreError>;
+    fn mark_problem(&mut self, call_sid: &str, now_ms: i64) -> Result<(), StoreError>;
     /// Applies a final status callback: completed (unless `problem`), end time, duration.
-    async fn call_ended(&mut self, update: &StatusUpdate<'_>) -> Result<(), StoreError>;
-    async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+    fn call_ended(&mut self, update: &StatusUpdate<'_>) -> Result<(), StoreError>;
+    /// A statement that proves the connection works (for `/health`).
+    fn ping(&mut self) -> Result<(), StoreError>;
 }
 
 /// Opens the store a `DATABASE_URL` names.

@@ -1,22 +1,33 @@
-//! The SQLite store: one file, WAL, one transaction per webhook.
+//! The SQLite store: one file in WAL mode; webhooks are written by one writer thread (group commit).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use rusqlite::{params, OptionalExtension};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, Sqlite, SqlitePool};
 
+use super::batch::{Connector, WriterConn, Writers};
+use super::sql as webhook_sql;
 use super::{CallRow, NewCall, StatusUpdate, StoreError, StoreTx, TurnWrite};
 use crate::model::CallStatus;
 use crate::runtime::{RecordInfo, RecordRequest};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
-#[derive(Debug, Clone)]
+/// How long a writer waits for SQLite's write lock (another process, a long dashboard write)
+/// before the batch fails and its callers hear the apology.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(Clone)]
 pub struct SqliteStore {
+    /// The dashboard, migrations and flow versions: sqlx, async.
     pool: SqlitePool,
+    /// The webhooks: one writer thread with its own connection, group commit.
+    writers: Arc<Writers>,
 }
 
 impl SqliteStore {
@@ -29,25 +40,31 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
-        let filename = options.get_filename();
-        if let Some(parent) = Path::new(filename).parent() {
-            if !parent.as_os_str().is_empty() && filename != Path::new(":memory:") {
+        let filename = options.get_filename().to_owned();
+        if filename == Path::new(":memory:") || filename.as_os_str().is_empty() {
+            // The writer and the dashboard need two connections to one database.
+            return Err(StoreError::UnsupportedUrl);
+        }
+        if let Some(parent) = filename.parent() {
+            if !parent.as_os_str().is_empty() {
                 std::fs::create_dir_all(parent)
                     .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
             }
         }
-        // One connection: SQLite has one writer, and every webhook writes. With several
-        // connections the writers meet SQLITE_BUSY and sleep in the busy handler (seconds at
-        // 256 concurrent calls); one connection queues them fairly in the pool instead.
+        // Webhooks write through the writer thread; this pool serves the dashboard, whose
+        // reads run beside the writer (WAL) and whose few writes wait for its lock.
         let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            // A file connection does not break like a socket; the ping would cost each webhook
-            // one more round trip to the connection's worker thread.
-            .test_before_acquire(false)
+            .max_connections(4)
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        // One writer: SQLite has one write lock, and one thread holding it in turn beats
+        // several meeting SQLITE_BUSY.
+        let writers = Writers::start("sqlite", 1, SqliteConnector { path: filename });
+        Ok(Self {
+            pool,
+            writers: Arc::new(writers),
+        })
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -69,7 +86,214 @@ impl SqliteStore {
     }
 }
 
-super::sql::sql_store!(SqliteStore, SqliteTx, Sqlite, with_admin);
+super::sql::sql_store!(SqliteStore, with_admin);
+
+#[derive(Clone)]
+struct SqliteConnector {
+    path: PathBuf,
+}
+
+impl Connector for SqliteConnector {
+    type Conn = SqliteWriter;
+
+    fn connect(&self) -> Result<SqliteWriter, StoreError> {
+        use rusqlite::OpenFlags;
+        let conn = rusqlite::Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.set_prepared_statement_cache_capacity(32);
+        Ok(SqliteWriter { conn })
+    }
+}
+
+/// The writer thread's connection: statements run in-process, no hand-off per statement.
+struct SqliteWriter {
+    conn: rusqlite::Connection,
+}
+
+impl WriterConn for SqliteWriter {
+    fn begin(&mut self) -> Result<(), StoreError> {
+        // IMMEDIATE: take the write lock now, or wait for it (busy timeout), not mid-batch.
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(())
+    }
+
+    fn tx(&mut self) -> &mut dyn StoreTx {
+        self
+    }
+
+    fn commit(&mut self) -> Result<(), StoreError> {
+        self.conn.execute_batch("COMMIT")?;
+        Ok(())
+    }
+
+    fn rollback(&mut self) -> Result<(), StoreError> {
+        if !self.conn.is_autocommit() {
+            self.conn.execute_batch("ROLLBACK")?;
+        }
+        Ok(())
+    }
+}
+
+fn call_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(CallRow, Option<String>)> {
+    let status: String = row.get(2)?;
+    Ok((
+        CallRow {
+            id: row.get(0)?,
+            call_sid: row.get(1)?,
+            status: CallStatus::parse(&status).unwrap_or(CallStatus::Problem),
+            flow_name: row.get(3)?,
+            flow_version: row.get(4)?,
+            state: None,
+            turn: row.get(6)?,
+        },
+        row.get(5)?,
+    ))
+}
+
+/// Parses the stored state after the row was read (a serde error is not a rusqlite one).
+fn with_state((mut call, state): (CallRow, Option<String>)) -> Result<CallRow, StoreError> {
+    call.state = state.map(|s| serde_json::from_str(&s)).transpose()?;
+    Ok(call)
+}
+
+impl StoreTx for SqliteWriter {
+    fn open_call(&mut self, new: &NewCall<'_>) -> Result<CallRow, StoreError> {
+        let row = self
+            .conn
+            .prepare_cached(webhook_sql::OPEN_CALL)?
+            .query_row(
+                params![
+                    new.call_sid,
+                    new.from,
+                    new.to,
+                    new.now_ms,
+                    new.flow_name,
+                    new.flow_version
+                ],
+                call_row,
+            )?;
+        with_state(row)
+    }
+
+    fn lock_call(&mut self, call_sid: &str, now_ms: i64) -> Result<Option<CallRow>, StoreError> {
+        self.conn
+            .prepare_cached(webhook_sql::LOCK_CALL)?
+            .query_row(params![now_ms, call_sid], call_row)
+            .optional()?
+            .map(with_state)
+            .transpose()
+    }
+
+    fn saved_response(&mut self, call_id: i64, turn: i64) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached(webhook_sql::SAVED_RESPONSE)?
+            .query_row(params![call_id, turn], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn record(
+        &mut self,
+        request: &RecordRequest,
+        call_id: i64,
+        now_ms: i64,
+    ) -> Result<Option<RecordInfo>, StoreError> {
+        let info = |r: &rusqlite::Row<'_>| {
+            Ok(RecordInfo {
+                id: r.get(0)?,
+                status: r.get(1)?,
+            })
+        };
+        let found = match &request.create_with_status {
+            Some(status) => Some(
+                self.conn
+                    .prepare_cached(webhook_sql::SAVE_OR_FIND_RECORD)?
+                    .query_row(
+                        params![request.kind, request.key, status, call_id, now_ms],
+                        info,
+                    )?,
+            ),
+            None => self
+                .conn
+                .prepare_cached(webhook_sql::FIND_RECORD)?
+                .query_row(params![request.kind, request.key], info)
+                .optional()?,
+        };
+        if let Some(record) = &found {
+            self.conn
+                .prepare_cached(webhook_sql::LINK_RECORD)?
+                .execute(params![record.id, call_id, now_ms])?;
+        }
+        Ok(found)
+    }
+
+    fn save_turn(&mut self, turn: &TurnWrite<'_>) -> Result<(), StoreError> {
+        let mut insert = self.conn.prepare_cached(webhook_sql::INSERT_STEP)?;
+        for (position, step) in turn.steps.iter().enumerate() {
+            insert.execute(params![
+                turn.call_id,
+                turn.turn,
+                position as i64,
+                step.node,
+                step.message_ids,
+                step.text,
+                step.digits,
+                step.outcome,
+                turn.now_ms
+            ])?;
+        }
+        drop(insert);
+        self.conn
+            .prepare_cached(webhook_sql::INSERT_RESPONSE)?
+            .execute(params![turn.call_id, turn.turn, turn.twiml, turn.now_ms])?;
+        let state = serde_json::to_string(turn.state)?;
+        self.conn
+            .prepare_cached(webhook_sql::UPDATE_CALL_AFTER_TURN)?
+            .execute(params![
+                state,
+                turn.turn + 1,
+                turn.language,
+                turn.now_ms,
+                turn.status.map(CallStatus::as_str),
+                turn.consent.map(|c| c.as_str()),
+                turn.call_id
+            ])?;
+        Ok(())
+    }
+
+    fn mark_problem(&mut self, call_sid: &str, now_ms: i64) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(webhook_sql::MARK_PROBLEM)?
+            .execute(params![now_ms, call_sid])?;
+        Ok(())
+    }
+
+    fn call_ended(&mut self, update: &StatusUpdate<'_>) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(webhook_sql::CALL_ENDED)?
+            .execute(params![
+                update.call_sid,
+                update.from,
+                update.to,
+                update.now_ms,
+                update.duration_secs
+            ])?;
+        Ok(())
+    }
+
+    fn ping(&mut self) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("SELECT 1")?
+            .query_row([], |r| r.get::<_, i64>(0))?;
+        Ok(())
+    }
+}
 
 super::sql_admin::admin_store!(
     SqliteStore,

@@ -83,7 +83,7 @@ pub async fn webhook(
     }
     let (body, outcome) = state
         .engine
-        .answer(Hook::from_path(&name), &params, turn_of(req))
+        .answer(Hook::from_path(&name), params, turn_of(req))
         .await;
     state
         .engine

@@ -1,0 +1,207 @@
+//! Group commit: writer threads that run many webhooks' work in one transaction.
+//!
+//! A webhook's database work is a handful of small statements; what costs is the transaction
+//! around them (SQLite's single write lock and WAL append, PostgreSQL's WAL flush) and, with an
+//! async driver, a hand-off to another thread per statement. So the webhook handlers do not run
+//! statements themselves: they queue a [`Work`] and wait. Each writer thread takes everything
+//! queued (up to [`MAX_BATCH`]), runs it synchronously in one transaction on a connection it owns,
+//! commits, and only then answers every waiting webhook. Under load a batch holds hundreds of
+//! webhooks; on a quiet line it holds one, and the wait is one transaction.
+//!
+//! When one piece of work fails, the batch is rolled back and every piece runs again alone, so
+//! one bad webhook never costs the others their answer. When the database itself is unreachable
+//! or locked, the whole batch fails at once (retrying each would multiply the wait).
+
+use std::sync::RwLock;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::{StoreError, StoreTx, Work};
+
+/// Most pieces of work in one transaction.
+pub const MAX_BATCH: usize = 512;
+
+/// One writer's connection, able to run transactions.
+pub trait WriterConn: Send + 'static {
+    fn begin(&mut self) -> Result<(), StoreError>;
+    fn tx(&mut self) -> &mut dyn StoreTx;
+    fn commit(&mut self) -> Result<(), StoreError>;
+    /// Best effort; a connection that cannot roll back is dropped by the caller.
+    fn rollback(&mut self) -> Result<(), StoreError>;
+}
+
+/// Opens writer connections; called again after a connection broke.
+pub trait Connector: Send + 'static {
+    type Conn: WriterConn;
+    fn connect(&self) -> Result<Self::Conn, StoreError>;
+}
+
+/// The writer threads of one store and the queue in front of them.
+pub struct Writers {
+    queue: RwLock<Option<flume::Sender<Box<dyn Work>>>>,
+    threads: std::sync::Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Writers {
+    /// Starts `count` writer threads, each with its own connection from `connector`.
+    pub fn start<C: Connector + Clone>(name: &str, count: usize, connector: C) -> Self {
+        let (sender, receiver) = flume::unbounded::<Box<dyn Work>>();
+        let threads = (0..count.max(1))
+            .map(|i| {
+                let receiver = receiver.clone();
+                let connector = connector.clone();
+                std::thread::Builder::new()
+                    .name(format!("{name}-writer-{i}"))
+                    .spawn(move || writer_loop(connector, receiver))
+                    .expect("cannot start a database writer thread")
+            })
+            .collect();
+        Self {
+            queue: RwLock::new(Some(sender)),
+            threads: std::sync::Mutex::new(threads),
+        }
+    }
+
+    /// Queues work; after [`Writers::close`] the work is answered with [`StoreError::Closed`].
+    pub fn submit(&self, work: Box<dyn Work>) {
+        let queue = self.queue.read().unwrap_or_else(|e| e.into_inner());
+        match queue.as_ref() {
+            Some(sender) => {
+                if let Err(flume::SendError(work)) = sender.send(work) {
+                    work.done(Err(StoreError::Closed));
+                }
+            }
+            None => work.done(Err(StoreError::Closed)),
+        }
+    }
+
+    /// Runs a statement through a writer, within `limit`: the database answers and its write
+    /// lock can be taken.
+    pub async fn ping(&self, limit: Duration) -> Result<(), StoreError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.submit(Box::new(Ping {
+            reply: Some(reply),
+            deadline: Instant::now() + limit,
+        }));
+        match tokio::time::timeout(limit, answer).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(StoreError::Closed),
+            Err(_) => Err(StoreError::Timeout),
+        }
+    }
+
+    /// Stops taking work, lets the writers finish what is queued, and waits for them.
+    pub async fn close(&self) {
+        drop(self.queue.write().unwrap_or_else(|e| e.into_inner()).take());
+        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
+        let _ = tokio::task::spawn_blocking(move || {
+            for thread in threads {
+                let _ = thread.join();
+            }
+        })
+        .await;
+    }
+}
+
+struct Ping {
+    reply: Option<tokio::sync::oneshot::Sender<Result<(), StoreError>>>,
+    deadline: Instant,
+}
+
+impl Work for Ping {
+    fn run(&mut self, tx: &mut dyn StoreTx) -> Result<(), StoreError> {
+        tx.ping()
+    }
+
+    fn done(mut self: Box<Self>, result: Result<(), StoreError>) {
+        if let Some(reply) = self.reply.take() {
+            let _ = reply.send(result);
+        }
+    }
+
+    fn deadline(&self) -> Instant {
+        self.deadline
+    }
+}
+
+fn writer_loop<C: Connector>(connector: C, receiver: flume::Receiver<Box<dyn Work>>) {
+    let mut conn: Option<C::Conn> = None;
+    while let Ok(first) = receiver.recv() {
+        let mut batch = Vec::with_capacity(16);
+        batch.push(first);
+        batch.extend(receiver.try_iter().take(MAX_BATCH - 1));
+        let now = Instant::now();
+        let (batch, expired): (Vec<_>, Vec<_>) =
+            batch.into_iter().partition(|w| w.deadline() > now);
+        for work in expired {
+            work.done(Err(StoreError::Timeout));
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        let c = match conn.as_mut() {
+            Some(c) => c,
+            None => match connector.connect() {
+                Ok(c) => conn.insert(c),
+                Err(e) => {
+                    tracing::error!(error = %e, "A database writer cannot connect.");
+                    fail_all(batch, &e);
+                    continue;
+                }
+            },
+        };
+        if let Err(e) = run_batch(c, batch) {
+            if e.is_connection_lost() {
+                tracing::warn!(error = %e, "A database writer lost its connection; it reconnects for the next batch.");
+                conn = None;
+            }
+        }
+    }
+}
+
+/// Runs a batch; `Err` when the database (not one piece of work) failed, after answering all.
+fn run_batch<C: WriterConn>(conn: &mut C, mut batch: Vec<Box<dyn Work>>) -> Result<(), StoreError> {
+    match run_in_transaction(conn, &mut batch) {
+        Ok(()) => {
+            for work in batch {
+                work.done(Ok(()));
+            }
+            Ok(())
+        }
+        Err(e) => {
+            if conn.rollback().is_err() || e.is_database_wide() || batch.len() == 1 {
+                fail_all(batch, &e);
+                return Err(e);
+            }
+            tracing::warn!(error = %e, works = batch.len(), "A batch failed; running its work one by one.");
+            for work in batch {
+                let mut one = vec![work];
+                match run_in_transaction(conn, &mut one) {
+                    Ok(()) => one.pop().expect("one work").done(Ok(())),
+                    Err(e) => {
+                        let _ = conn.rollback();
+                        one.pop().expect("one work").done(Err(e));
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn run_in_transaction<C: WriterConn>(
+    conn: &mut C,
+    batch: &mut [Box<dyn Work>],
+) -> Result<(), StoreError> {
+    conn.begin()?;
+    for work in batch.iter_mut() {
+        work.run(conn.tx())?;
+    }
+    conn.commit()
+}
+
+fn fail_all(batch: Vec<Box<dyn Work>>, error: &StoreError) {
+    for work in batch {
+        work.done(Err(StoreError::Failed(error.to_string())));
+    }
+}
