@@ -5,7 +5,8 @@
 #   bench/webhooks.sh sqlite      # or: postgres, bare, all
 #
 # Environment: PG_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/test),
-# LIVE_SQLITE / LIVE_PG (simultaneous calls, default 5000 / 3000).
+# LIVE_SQLITE / LIVE_PG (simultaneous calls, default 5000 / 3000), PG_URL_SUFFIX (appended to
+# Liza's DATABASE_URL, e.g. '?options=-csynchronous_commit%3Doff').
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -96,7 +97,7 @@ sqlite() {
 postgres() {
     local db=liza_bench_$$
     psql "$PG_ADMIN_URL" -qc "CREATE DATABASE $db"
-    export DATABASE_URL="${PG_ADMIN_URL%/*}/$db"
+    export DATABASE_URL="${PG_ADMIN_URL%/*}/$db${PG_URL_SUFFIX:-}"
     run_backend postgres "$LIVE_PG"
     psql "$PG_ADMIN_URL" -qc "DROP DATABASE $db WITH (FORCE)"
 }

@@ -2,6 +2,7 @@
 //! transaction starts by updating the call row (`UPDATE … RETURNING` or the upsert), which
 //! takes PostgreSQL's row lock, so two instances answering the same call serialise on it.
 
+use std::collections::HashSet;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{Connection, PgConnection, PgPool, Postgres, Row};
-use tokio::runtime::Handle;
+use tokio::runtime::Runtime;
 
 use super::batch::{Connector, WriterConn, Writers};
 use super::sql as webhook_sql;
@@ -48,14 +49,7 @@ impl PgStore {
             .acquire_timeout(STATEMENT_TIMEOUT)
             .connect_with(options.clone())
             .await?;
-        let writers = Writers::start(
-            "postgres",
-            WRITERS,
-            PgConnector {
-                options,
-                runtime: Handle::current(),
-            },
-        );
+        let writers = Writers::start("postgres", WRITERS, PgConnector { options });
         Ok(Self {
             pool,
             writers: Arc::new(writers),
@@ -77,25 +71,31 @@ super::sql::sql_store!(PgStore, with_admin);
 #[derive(Clone)]
 struct PgConnector {
     options: PgConnectOptions,
-    /// The writers are plain threads; they drive sqlx's async I/O on the server's runtime.
-    runtime: Handle,
 }
 
 impl Connector for PgConnector {
     type Conn = PgWriter;
 
     fn connect(&self) -> Result<PgWriter, StoreError> {
-        let conn = block_on(&self.runtime, PgConnection::connect_with(&self.options))?;
+        // Each writer drives its connection's I/O on a runtime of its own: on the server's
+        // runtime every statement would wait for a worker busy with HTTP to poll its socket.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+        let conn = block_on(&runtime, PgConnection::connect_with(&self.options))?;
         Ok(PgWriter {
             conn,
-            runtime: self.runtime.clone(),
+            runtime,
+            pending: Pending::default(),
+            touched: HashSet::new(),
         })
     }
 }
 
 /// Runs one sqlx future to completion on the writer thread, within [`STATEMENT_TIMEOUT`].
 fn block_on<T>(
-    runtime: &Handle,
+    runtime: &Runtime,
     future: impl std::future::Future<Output = Result<T, sqlx::Error>>,
 ) -> Result<T, StoreError> {
     match runtime.block_on(async { tokio::time::timeout(STATEMENT_TIMEOUT, future).await }) {
@@ -106,7 +106,11 @@ fn block_on<T>(
 
 struct PgWriter {
     conn: PgConnection,
-    runtime: Handle,
+    runtime: Runtime,
+    /// Turns buffered until commit (or until a statement on the same call needs them).
+    pending: Pending,
+    /// Calls this transaction has run a statement on.
+    touched: HashSet<String>,
 }
 
 impl PgWriter {
@@ -118,8 +122,69 @@ impl PgWriter {
     }
 }
 
+impl PgWriter {
+    /// Before a statement on call `call_sid`: if this transaction touched the call already,
+    /// its buffered turn is written first, so the statement sees it.
+    fn touch(&mut self, call_sid: &str) -> Result<(), StoreError> {
+        if self.touched.contains(call_sid) {
+            self.flush()?;
+        } else {
+            self.touched.insert(call_sid.to_owned());
+        }
+        Ok(())
+    }
+
+    /// Writes the buffered turns: one statement each for steps, responses and calls.
+    fn flush(&mut self) -> Result<(), StoreError> {
+        let p = std::mem::take(&mut self.pending);
+        self.touched.clear();
+        if p.calls.id.is_empty() {
+            return Ok(());
+        }
+        let conn = &mut self.conn;
+        block_on(&self.runtime, async move {
+            if !p.steps.call_id.is_empty() {
+                let s = &p.steps;
+                sqlx::query(FLUSH_STEPS)
+                    .bind(&s.call_id)
+                    .bind(&s.turn)
+                    .bind(&s.position)
+                    .bind(&s.node)
+                    .bind(&s.message_ids)
+                    .bind(&s.text)
+                    .bind(&s.digits)
+                    .bind(&s.outcome)
+                    .bind(&s.at)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            let c = &p.calls;
+            sqlx::query(FLUSH_RESPONSES)
+                .bind(&c.id)
+                .bind(&c.turn)
+                .bind(&c.twiml)
+                .bind(&c.at)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query(FLUSH_CALLS)
+                .bind(&c.state)
+                .bind(&c.turn)
+                .bind(&c.language)
+                .bind(&c.at)
+                .bind(&c.status)
+                .bind(&c.consent)
+                .bind(&c.id)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+    }
+}
+
 impl WriterConn for PgWriter {
     fn begin(&mut self) -> Result<(), StoreError> {
+        self.pending = Pending::default();
+        self.touched.clear();
         self.run("BEGIN")
     }
 
@@ -128,13 +193,94 @@ impl WriterConn for PgWriter {
     }
 
     fn commit(&mut self) -> Result<(), StoreError> {
+        self.flush()?;
         self.run("COMMIT")
     }
 
     fn rollback(&mut self) -> Result<(), StoreError> {
+        self.pending = Pending::default();
+        self.touched.clear();
         self.run("ROLLBACK")
     }
 }
+
+/// The steps of [`FLUSH_STEPS`], as columns.
+#[derive(Default)]
+struct PendingSteps {
+    call_id: Vec<i64>,
+    turn: Vec<i64>,
+    position: Vec<i64>,
+    node: Vec<String>,
+    message_ids: Vec<String>,
+    text: Vec<String>,
+    digits: Vec<Option<String>>,
+    outcome: Vec<String>,
+    at: Vec<i64>,
+}
+
+/// One entry per answered turn: its response and the call's new state.
+#[derive(Default)]
+struct PendingCalls {
+    id: Vec<i64>,
+    turn: Vec<i64>,
+    twiml: Vec<String>,
+    state: Vec<String>,
+    language: Vec<String>,
+    status: Vec<Option<&'static str>>,
+    consent: Vec<Option<&'static str>>,
+    at: Vec<i64>,
+}
+
+/// Turns answered in this transaction and not yet written.
+#[derive(Default)]
+struct Pending {
+    steps: PendingSteps,
+    calls: PendingCalls,
+}
+
+impl Pending {
+    fn push(&mut self, turn: &TurnWrite<'_>, state: String) {
+        for (position, step) in turn.steps.iter().enumerate() {
+            let s = &mut self.steps;
+            s.call_id.push(turn.call_id);
+            s.turn.push(turn.turn);
+            s.position.push(position as i64);
+            s.node.push(step.node.clone());
+            s.message_ids.push(step.message_ids.clone());
+            s.text.push(step.text.clone());
+            s.digits.push(step.digits.clone());
+            s.outcome.push(step.outcome.clone());
+            s.at.push(turn.now_ms);
+        }
+        let c = &mut self.calls;
+        c.id.push(turn.call_id);
+        c.turn.push(turn.turn);
+        c.twiml.push(turn.twiml.to_owned());
+        c.state.push(state);
+        c.language.push(turn.language.to_owned());
+        c.status.push(turn.status.map(CallStatus::as_str));
+        c.consent.push(turn.consent.map(|c| c.as_str()));
+        c.at.push(turn.now_ms);
+    }
+}
+
+/// [`webhook_sql::INSERT_STEP`] for many rows, one array per column.
+const FLUSH_STEPS: &str = "INSERT INTO steps (call_id, turn, position, node, message_ids, text, digits, outcome, created_at)
+     SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[])";
+
+/// [`webhook_sql::INSERT_RESPONSE`] for many rows.
+const FLUSH_RESPONSES: &str = "INSERT INTO responses (call_id, turn, twiml, created_at)
+     SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::bigint[])";
+
+/// [`webhook_sql::UPDATE_CALL_AFTER_TURN`] for many calls (each call at most once: a second
+/// turn of a call in one transaction flushes the first).
+const FLUSH_CALLS: &str = "UPDATE calls SET state = u.state, turn = u.turn + 1, language = u.language, updated_at = u.at,
+         status = CASE WHEN calls.status = 'problem' THEN calls.status ELSE COALESCE(u.status, calls.status) END,
+         consent = COALESCE(u.consent, calls.consent),
+         consent_at = CASE WHEN u.consent IS NULL THEN calls.consent_at ELSE u.at END
+     FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[])
+         AS u(state, turn, language, at, status, consent, id)
+     WHERE calls.id = u.id";
 
 fn call_row(row: &PgRow) -> Result<CallRow, StoreError> {
     let state: Option<String> = row.try_get("state")?;
@@ -152,6 +298,7 @@ fn call_row(row: &PgRow) -> Result<CallRow, StoreError> {
 
 impl StoreTx for PgWriter {
     fn open_call(&mut self, new: &NewCall<'_>) -> Result<CallRow, StoreError> {
+        self.touch(new.call_sid)?;
         let query = sqlx::query(webhook_sql::OPEN_CALL)
             .bind(new.call_sid)
             .bind(new.from)
@@ -164,6 +311,7 @@ impl StoreTx for PgWriter {
     }
 
     fn lock_call(&mut self, call_sid: &str, now_ms: i64) -> Result<Option<CallRow>, StoreError> {
+        self.touch(call_sid)?;
         let query = sqlx::query(webhook_sql::LOCK_CALL)
             .bind(now_ms)
             .bind(call_sid)
@@ -188,17 +336,21 @@ impl StoreTx for PgWriter {
         call_id: i64,
         now_ms: i64,
     ) -> Result<Option<RecordInfo>, StoreError> {
-        let row = match &request.create_with_status {
+        let saved = match &request.create_with_status {
             Some(status) => {
-                let query = sqlx::query(webhook_sql::SAVE_OR_FIND_RECORD)
+                let query = sqlx::query(webhook_sql::SAVE_RECORD)
                     .bind(&request.kind)
                     .bind(&request.key)
                     .bind(status)
                     .bind(call_id)
                     .bind(now_ms)
-                    .fetch_one(&mut self.conn);
-                Some(block_on(&self.runtime, query)?)
+                    .fetch_optional(&mut self.conn);
+                block_on(&self.runtime, query)?
             }
+            None => None,
+        };
+        let row = match saved {
+            Some(row) => Some(row),
             None => {
                 let query = sqlx::query(webhook_sql::FIND_RECORD)
                     .bind(&request.kind)
@@ -224,48 +376,14 @@ impl StoreTx for PgWriter {
     }
 
     fn save_turn(&mut self, turn: &TurnWrite<'_>) -> Result<(), StoreError> {
-        // All of a turn's steps in one statement: each statement is a network round trip.
-        if !turn.steps.is_empty() {
-            let mut insert = sqlx::QueryBuilder::<Postgres>::new(webhook_sql::INSERT_STEPS);
-            insert.push_values(
-                turn.steps.iter().enumerate(),
-                |mut row, (position, step)| {
-                    row.push_bind(turn.call_id)
-                        .push_bind(turn.turn)
-                        .push_bind(position as i64)
-                        .push_bind(step.node.as_str())
-                        .push_bind(step.message_ids.as_str())
-                        .push_bind(step.text.as_str())
-                        .push_bind(step.digits.as_deref())
-                        .push_bind(step.outcome.as_str())
-                        .push_bind(turn.now_ms);
-                },
-            );
-            let query = insert.build().execute(&mut self.conn);
-            block_on(&self.runtime, query)?;
-        }
-        let query = sqlx::query(webhook_sql::INSERT_RESPONSE)
-            .bind(turn.call_id)
-            .bind(turn.turn)
-            .bind(turn.twiml)
-            .bind(turn.now_ms)
-            .execute(&mut self.conn);
-        block_on(&self.runtime, query)?;
+        // Buffered: written with the batch's other turns in three statements at commit.
         let state = serde_json::to_string(turn.state)?;
-        let query = sqlx::query(webhook_sql::UPDATE_CALL_AFTER_TURN)
-            .bind(state)
-            .bind(turn.turn + 1)
-            .bind(turn.language)
-            .bind(turn.now_ms)
-            .bind(turn.status.map(CallStatus::as_str))
-            .bind(turn.consent.map(|c| c.as_str()))
-            .bind(turn.call_id)
-            .execute(&mut self.conn);
-        block_on(&self.runtime, query)?;
+        self.pending.push(turn, state);
         Ok(())
     }
 
     fn mark_problem(&mut self, call_sid: &str, now_ms: i64) -> Result<(), StoreError> {
+        self.touch(call_sid)?;
         let query = sqlx::query(webhook_sql::MARK_PROBLEM)
             .bind(now_ms)
             .bind(call_sid)
@@ -275,6 +393,7 @@ impl StoreTx for PgWriter {
     }
 
     fn call_ended(&mut self, update: &StatusUpdate<'_>) -> Result<(), StoreError> {
+        self.touch(update.call_sid)?;
         let query = sqlx::query(webhook_sql::CALL_ENDED)
             .bind(update.call_sid)
             .bind(update.from)

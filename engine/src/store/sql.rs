@@ -37,11 +37,14 @@ pub const LOCK_CALL: &str = concat!(
 /// `$1` call id, `$2` turn.
 pub const SAVED_RESPONSE: &str = "SELECT twiml FROM responses WHERE call_id = $1 AND turn = $2";
 
-/// Save-or-find. `$1` kind, `$2` key, `$3` status, `$4` call id, `$5` now.
-pub const SAVE_OR_FIND_RECORD: &str =
+/// The save of save-or-find: returns no row when the record exists, and then [`FIND_RECORD`]
+/// reads it. (`DO UPDATE` would return it in one statement, but lock the row until commit:
+/// every call about one order would queue behind the others' transactions.)
+/// `$1` kind, `$2` key, `$3` status, `$4` call id, `$5` now.
+pub const SAVE_RECORD: &str =
     "INSERT INTO records (kind, key, status, call_id, created_at, updated_at)
      VALUES ($1, $2, $3, $4, $5, $5)
-     ON CONFLICT (kind, key) DO UPDATE SET kind = records.kind
+     ON CONFLICT (kind, key) DO NOTHING
      RETURNING id, status";
 
 /// `$1` kind, `$2` key.
@@ -50,10 +53,7 @@ pub const FIND_RECORD: &str = "SELECT id, status FROM records WHERE kind = $1 AN
 /// `$1` record id, `$2` call id, `$3` now.
 pub const LINK_RECORD: &str = "INSERT INTO record_calls (record_id, call_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
 
-/// The columns of one step row, for a (multi-row) insert.
-pub const INSERT_STEPS: &str = "INSERT INTO steps (call_id, turn, position, node, message_ids, text, digits, outcome, created_at) ";
-
-/// One step row: `$1` … `$9` in [`INSERT_STEPS`]'s column order.
+/// One step row: `$1` … `$9` in column order.
 pub const INSERT_STEP: &str = "INSERT INTO steps (call_id, turn, position, node, message_ids, text, digits, outcome, created_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 

@@ -210,15 +210,19 @@ impl StoreTx for SqliteWriter {
                 status: r.get(1)?,
             })
         };
-        let found = match &request.create_with_status {
-            Some(status) => Some(
-                self.conn
-                    .prepare_cached(webhook_sql::SAVE_OR_FIND_RECORD)?
-                    .query_row(
-                        params![request.kind, request.key, status, call_id, now_ms],
-                        info,
-                    )?,
-            ),
+        let saved = match &request.create_with_status {
+            Some(status) => self
+                .conn
+                .prepare_cached(webhook_sql::SAVE_RECORD)?
+                .query_row(
+                    params![request.kind, request.key, status, call_id, now_ms],
+                    info,
+                )
+                .optional()?,
+            None => None,
+        };
+        let found = match saved {
+            Some(record) => Some(record),
             None => self
                 .conn
                 .prepare_cached(webhook_sql::FIND_RECORD)?
