@@ -28,6 +28,7 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// The webhooks: one writer thread with its own connection, group commit.
     writers: Arc<Writers>,
+    checkpointer: Arc<Checkpointer>,
 }
 
 impl SqliteStore {
@@ -60,10 +61,12 @@ impl SqliteStore {
             .await?;
         // One writer: SQLite has one write lock, and one thread holding it in turn beats
         // several meeting SQLITE_BUSY.
+        let checkpointer = Checkpointer::start(filename.clone());
         let writers = Writers::start("sqlite", 1, SqliteConnector { path: filename });
         Ok(Self {
             pool,
             writers: Arc::new(writers),
+            checkpointer: Arc::new(checkpointer),
         })
     }
 
@@ -77,6 +80,7 @@ impl SqliteStore {
     /// so a stopped Liza leaves one self-contained file even if the process exits before
     /// sqlx's worker threads have closed their handles.
     async fn before_close(&self) {
+        self.checkpointer.stop();
         if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
             .execute(&self.pool)
             .await
@@ -106,8 +110,53 @@ impl Connector for SqliteConnector {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // The checkpointer thread moves the WAL into the database file; a checkpoint on the
+        // writer would stall every webhook in its batch.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         conn.set_prepared_statement_cache_capacity(32);
         Ok(SqliteWriter { conn })
+    }
+}
+
+/// How often the checkpointer copies the WAL into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// A thread that checkpoints the WAL beside the writer (PASSIVE: it never blocks the writer
+/// nor waits for it), so the writer's commits stay appends to the WAL.
+struct Checkpointer {
+    stop: std::sync::Mutex<Option<std::sync::mpsc::Sender<()>>>,
+}
+
+impl Checkpointer {
+    fn start(path: PathBuf) -> Self {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let spawned = std::thread::Builder::new()
+            .name("sqlite-checkpointer".into())
+            .spawn(move || {
+                let mut conn = None;
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(CHECKPOINT_EVERY)
+                {
+                    if conn.is_none() {
+                        conn = rusqlite::Connection::open(&path).ok();
+                    }
+                    let Some(c) = conn.as_ref() else { continue };
+                    if let Err(e) = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                        tracing::warn!(error = %e, "WAL checkpoint failed; retrying.");
+                        conn = None;
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "Cannot start the SQLite checkpointer.");
+        }
+        Self {
+            stop: std::sync::Mutex::new(Some(stop)),
+        }
+    }
+
+    fn stop(&self) {
+        self.stop.lock().unwrap_or_else(|e| e.into_inner()).take();
     }
 }
 
