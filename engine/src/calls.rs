@@ -164,6 +164,9 @@ impl Engine {
                         call_sid: call_sid.to_owned(),
                         metrics: self.metrics.clone(),
                         deadline: Instant::now() + DATABASE_WAIT,
+                        give_up_at: Instant::now() + MARK_PROBLEM_RETRIES_FOR,
+                        store: self.store.clone(),
+                        runtime: tokio::runtime::Handle::current(),
                     }));
                 }
             }
@@ -266,12 +269,19 @@ impl Work for WebhookWork {
     }
 }
 
-/// Marks a call `problem` after its webhook failed on the database; best effort, since the
-/// database may be why.
+/// How long a failed "mark the call `problem`" is retried (once a second): the database that
+/// failed the webhook is often back within seconds, and the call should not end `completed`.
+const MARK_PROBLEM_RETRIES_FOR: Duration = Duration::from_secs(60);
+
+/// Marks a call `problem` after its webhook failed on the database; retried while the
+/// database is away, then given up with an error in the log.
 struct MarkProblem {
     call_sid: String,
     metrics: Arc<Metrics>,
     deadline: Instant,
+    give_up_at: Instant,
+    store: Arc<dyn Store>,
+    runtime: tokio::runtime::Handle,
 }
 
 impl Work for MarkProblem {
@@ -279,11 +289,20 @@ impl Work for MarkProblem {
         tx.mark_problem(&self.call_sid, now_ms())
     }
 
-    fn done(self: Box<Self>, result: Result<(), StoreError>) {
-        if let Err(e) = result {
-            self.metrics.database_error();
+    fn done(mut self: Box<Self>, result: Result<(), StoreError>) {
+        let Err(e) = result else { return };
+        self.metrics.database_error();
+        if Instant::now() >= self.give_up_at || matches!(e, StoreError::Closed) {
             error!(call_sid = %self.call_sid, error = %e, "Could not mark the call as a problem.");
+            return;
         }
+        let runtime = self.runtime.clone();
+        runtime.spawn(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            self.deadline = Instant::now() + DATABASE_WAIT;
+            let store = self.store.clone();
+            store.submit(self);
+        });
     }
 
     fn deadline(&self) -> Instant {

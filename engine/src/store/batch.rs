@@ -205,3 +205,176 @@ fn fail_all(batch: Vec<Box<dyn Work>>, error: &StoreError) {
         work.done(Err(StoreError::Failed(error.to_string())));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::runtime::{RecordInfo, RecordRequest};
+    use crate::store::{CallRow, NewCall, StatusUpdate, TurnWrite};
+
+    /// A connection whose only statement is `mark_problem`: it fails for the call `bad`, and
+    /// fails everything with SQLITE_BUSY while `locked`.
+    #[derive(Default)]
+    struct FakeConn {
+        pending: Vec<String>,
+        committed: Vec<String>,
+        transactions: usize,
+        locked: bool,
+    }
+
+    fn sqlite_error(code: std::ffi::c_int) -> StoreError {
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(code),
+            None,
+        ))
+    }
+
+    fn busy() -> StoreError {
+        sqlite_error(rusqlite::ffi::SQLITE_BUSY)
+    }
+
+    impl WriterConn for FakeConn {
+        fn begin(&mut self) -> Result<(), StoreError> {
+            if self.locked {
+                return Err(busy());
+            }
+            self.transactions += 1;
+            Ok(())
+        }
+        fn tx(&mut self) -> &mut dyn StoreTx {
+            self
+        }
+        fn commit(&mut self) -> Result<(), StoreError> {
+            self.committed.append(&mut self.pending);
+            Ok(())
+        }
+        fn rollback(&mut self) -> Result<(), StoreError> {
+            self.pending.clear();
+            Ok(())
+        }
+    }
+
+    impl StoreTx for FakeConn {
+        fn mark_problem(&mut self, call_sid: &str, _: i64) -> Result<(), StoreError> {
+            if call_sid == "bad" {
+                return Err(sqlite_error(rusqlite::ffi::SQLITE_CONSTRAINT));
+            }
+            self.pending.push(call_sid.to_owned());
+            Ok(())
+        }
+        fn open_call(&mut self, _: &NewCall<'_>) -> Result<CallRow, StoreError> {
+            unimplemented!()
+        }
+        fn lock_call(&mut self, _: &str, _: i64) -> Result<Option<CallRow>, StoreError> {
+            unimplemented!()
+        }
+        fn saved_response(&mut self, _: i64, _: i64) -> Result<Option<String>, StoreError> {
+            unimplemented!()
+        }
+        fn record(
+            &mut self,
+            _: &RecordRequest,
+            _: i64,
+            _: i64,
+        ) -> Result<Option<RecordInfo>, StoreError> {
+            unimplemented!()
+        }
+        fn save_turn(&mut self, _: &TurnWrite<'_>) -> Result<(), StoreError> {
+            unimplemented!()
+        }
+        fn call_ended(&mut self, _: &StatusUpdate<'_>) -> Result<(), StoreError> {
+            unimplemented!()
+        }
+        fn ping(&mut self) -> Result<(), StoreError> {
+            Ok(())
+        }
+    }
+
+    type Results = Arc<Mutex<Vec<(String, Result<(), String>)>>>;
+
+    struct Mark {
+        sid: &'static str,
+        results: Results,
+    }
+
+    impl Work for Mark {
+        fn run(&mut self, tx: &mut dyn StoreTx) -> Result<(), StoreError> {
+            tx.mark_problem(self.sid, 0)
+        }
+        fn done(self: Box<Self>, result: Result<(), StoreError>) {
+            let result = result.map_err(|e| e.to_string());
+            self.results.lock().unwrap().push((self.sid.into(), result));
+        }
+        fn deadline(&self) -> Instant {
+            Instant::now() + Duration::from_secs(60)
+        }
+    }
+
+    fn batch(sids: &[&'static str], results: &Results) -> Vec<Box<dyn Work>> {
+        sids.iter()
+            .map(|&sid| {
+                Box::new(Mark {
+                    sid,
+                    results: results.clone(),
+                }) as Box<dyn Work>
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_is_one_transaction_answered_after_its_commit() {
+        let results = Results::default();
+        let mut conn = FakeConn::default();
+        run_batch(&mut conn, batch(&["a", "b", "c"], &results)).unwrap();
+        assert_eq!(conn.transactions, 1);
+        assert_eq!(conn.committed, ["a", "b", "c"]);
+        let results = results.lock().unwrap();
+        assert!(results.iter().all(|(_, r)| r.is_ok()), "{results:?}");
+    }
+
+    #[test]
+    fn one_failing_work_costs_the_others_nothing() {
+        let results = Results::default();
+        let mut conn = FakeConn::default();
+        run_batch(&mut conn, batch(&["a", "bad", "c"], &results)).unwrap();
+        // The batch, then each work alone.
+        assert_eq!(conn.transactions, 4);
+        assert_eq!(conn.committed, ["a", "c"]);
+        let results = results.lock().unwrap();
+        assert_eq!(
+            *results,
+            [
+                ("a".to_owned(), Ok(())),
+                (
+                    "bad".to_owned(),
+                    Err(
+                        "database error: Error code 19: Abort due to constraint violation"
+                            .to_owned()
+                    )
+                ),
+                ("c".to_owned(), Ok(())),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_locked_database_fails_the_batch_at_once() {
+        let results = Results::default();
+        let mut conn = FakeConn {
+            locked: true,
+            ..FakeConn::default()
+        };
+        assert!(run_batch(&mut conn, batch(&["a", "b"], &results)).is_err());
+        assert!(conn.committed.is_empty());
+        let results = results.lock().unwrap();
+        assert_eq!(results.len(), 2);
+        assert!(
+            results
+                .iter()
+                .all(|(_, r)| r.as_ref().is_err_and(|e| e.contains("locked"))),
+            "{results:?}"
+        );
+    }
+}

@@ -317,3 +317,77 @@ async fn database_outage_apologises_and_recovers() {
     assert!(greeting.contains("webhook/consent?seq=1"), "{greeting}");
     app.stop().await;
 }
+
+/// SQLite's file is locked by another process for a moment. Shorter than the writer's busy
+/// timeout: the caller only waits. Longer: the caller hears the apology as valid TwiML,
+/// /health says 503, and the next call is served as soon as the lock is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_locked_for_a_moment_apologises_and_recovers() {
+    let db = TestDb::create(Backend::Sqlite).await.expect("sqlite");
+    let app = spawn_app(&db.url).await;
+    let path = db.dir.path().join("liza.db");
+    let lock_for = |held: Duration| {
+        let path = path.clone();
+        let (locked, is_locked) = std::sync::mpsc::channel();
+        let holder = std::thread::spawn(move || {
+            let conn = rusqlite::Connection::open(&path).expect("open the database");
+            conn.execute_batch("BEGIN EXCLUSIVE").expect("lock");
+            locked.send(()).unwrap();
+            std::thread::sleep(held);
+            conn.execute_batch("ROLLBACK").expect("unlock");
+        });
+        is_locked.recv().unwrap();
+        holder
+    };
+
+    // Locked for half a second: the answer comes late, but it is the answer.
+    let call = new_call_sid();
+    let greeting = app.twilio.start(&call).await;
+    let holder = lock_for(Duration::from_millis(500));
+    let started = Instant::now();
+    let order_prompt = app.twilio.press(&greeting, &call, "1").await;
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!is_apology(&order_prompt), "{order_prompt}");
+    assert!(
+        order_prompt.contains("webhook/order?seq=2"),
+        "{order_prompt}"
+    );
+    holder.join().unwrap();
+
+    // Locked for longer than the writer waits: an apology within seconds, and a 503.
+    let holder = lock_for(Duration::from_secs(5));
+    let started = Instant::now();
+    let apology = app.twilio.press(&order_prompt, &call, "12345").await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(apology.starts_with("<?xml"), "{apology}");
+    assert!(is_apology(&apology), "{apology}");
+    assert!(apology.contains("<Hangup/>"), "{apology}");
+    let (status, health) = app.twilio.get("/health").await;
+    assert_eq!(status, 503, "{health}");
+    holder.join().unwrap();
+
+    let (status, health) = app.twilio.get("/health").await;
+    assert_eq!(status, 200, "{health}");
+    let next = new_call_sid();
+    let greeting = app.twilio.start(&next).await;
+    assert!(greeting.contains("webhook/consent?seq=1"), "{greeting}");
+    // The apologised call is marked as a problem once the database is back.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status_sql = format!("SELECT status FROM calls WHERE call_sid = '{call}'");
+    while db.value(&status_sql).await.as_deref() != Some("problem") {
+        assert!(
+            Instant::now() < deadline,
+            "the call was not marked `problem`"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.stop().await;
+}
