@@ -324,7 +324,7 @@ impl<'a> Webhook<'a> {
         self.params.call_sid().ok_or(Failure::NoCallSid)
     }
 
-    fn start(self) -> Answer {
+    fn start(mut self) -> Answer {
         let call_sid = self.call_sid()?;
         let snapshot = self.registry.current();
         let flow = snapshot
@@ -352,7 +352,7 @@ impl<'a> Webhook<'a> {
         Ok((twiml, Outcome::Answered, Some(flow)))
     }
 
-    fn node(self, name: &str, seq: Option<i64>) -> Answer {
+    fn node(mut self, name: &str, seq: Option<i64>) -> Answer {
         let call_sid = self.call_sid()?;
         let call = self
             .tx
@@ -403,9 +403,30 @@ impl<'a> Webhook<'a> {
         Ok((Response::new().render(), Outcome::StatusStored, None))
     }
 
-    fn flow_of(&self, call: &CallRow) -> Result<Arc<Flow>, Failure> {
-        self.registry
-            .flow_for_call(call.flow_name.as_deref(), call.flow_version.as_deref())
+    /// The flow version the call started with: loaded here, or stored by the instance that
+    /// loaded it; if it is known nowhere, the current flow of the same name.
+    fn flow_of(&mut self, call: &CallRow) -> Result<Arc<Flow>, Failure> {
+        if let Some(version) = call.flow_version.as_deref() {
+            if let Some(flow) = self.registry.version(version) {
+                return Ok(flow);
+            }
+            if let Some(stored) = self.tx.flow_source(version)? {
+                match crate::flow::load::from_stored(&stored, version) {
+                    Ok(flow) => {
+                        let flow = Arc::new(flow);
+                        self.registry.add_version(flow.clone());
+                        info!(flow = %flow.name, version, "Flow version loaded from the database for a call pinned to it.");
+                        return Ok(flow);
+                    }
+                    Err(e) => {
+                        warn!(version, problems = %e, "A stored flow version does not compile here.")
+                    }
+                }
+            }
+        }
+        call.flow_name
+            .as_deref()
+            .and_then(|name| self.registry.current_named(name))
             .ok_or_else(|| Failure::FlowGone(call.flow_name.clone().unwrap_or_default()))
     }
 

@@ -90,15 +90,25 @@ impl Registry {
         )
     }
 
-    /// The flow a call started with, or — if that version is gone — the current one of the same name.
-    pub fn flow_for_call(&self, name: Option<&str>, version: Option<&str>) -> Option<Arc<Flow>> {
-        if let Some(version) = version {
-            let versions = self.versions.read().unwrap_or_else(|e| e.into_inner());
-            if let Some(flow) = versions.get(version) {
-                return Some(flow.clone());
-            }
-        }
-        let current = self.current();
-        name.and_then(|n| current.flows.iter().find(|f| f.name == n).cloned())
+    /// A flow version this instance has loaded (or fetched, see [`Registry::add_version`]).
+    pub fn version(&self, version: &str) -> Option<Arc<Flow>> {
+        let versions = self.versions.read().unwrap_or_else(|e| e.into_inner());
+        versions.get(version).cloned()
+    }
+
+    /// Keeps a version compiled from the database (another instance loaded it) for the calls
+    /// pinned to it; new calls still get the current flows.
+    pub fn add_version(&self, flow: Arc<Flow>) {
+        let mut versions = self.versions.write().unwrap_or_else(|e| e.into_inner());
+        versions.insert(flow.version.clone(), flow);
+    }
+
+    /// The current flow called `name`: for a call whose version is known nowhere.
+    pub fn current_named(&self, name: &str) -> Option<Arc<Flow>> {
+        self.current()
+            .flows
+            .iter()
+            .find(|f| f.name == name)
+            .cloned()
     }
 }

@@ -86,7 +86,12 @@ pub async fn reload(
             }
             for flow in &flows {
                 if let Err(e) = store
-                    .register_flow_version(&flow.name, &flow.version, now_ms())
+                    .register_flow_version(
+                        &flow.name,
+                        &flow.version,
+                        &crate::flow::load::stored_form(flow),
+                        now_ms(),
+                    )
                     .await
                 {
                     warn!(flow = %flow.name, error = %e, "Could not record the flow version.");

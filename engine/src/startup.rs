@@ -66,7 +66,12 @@ impl Application {
         let store = open_store(&settings).await?;
         for flow in &flows {
             store
-                .register_flow_version(&flow.name, &flow.version, now_ms())
+                .register_flow_version(
+                    &flow.name,
+                    &flow.version,
+                    &crate::flow::load::stored_form(flow),
+                    now_ms(),
+                )
                 .await?;
             info!(flow = %flow.name, version = %flow.version, nodes = flow.nodes().count(), "Flow loaded.");
         }

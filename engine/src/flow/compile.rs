@@ -234,6 +234,7 @@ pub fn compile(
         description: raw.description,
         version,
         path: file.to_path_buf(),
+        source: source.to_owned(),
         numbers: raw.numbers,
         languages,
         records,

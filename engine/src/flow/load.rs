@@ -153,6 +153,44 @@ pub fn load_paths(paths: &[PathBuf], locales_dir: &Path) -> Result<Vec<Arc<Flow>
     Ok(flows)
 }
 
+/// A flow version as stored in the database (`flow_versions.source`): the flow file and every
+/// locale file, so another instance can serve a call pinned to a version it never loaded.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredFlow {
+    path: PathBuf,
+    flow: String,
+    /// (`<lang>/<file>.ftl`, text)
+    locales: Vec<(String, String)>,
+}
+
+/// The stored form of `flow` (JSON).
+pub fn stored_form(flow: &Flow) -> String {
+    serde_json::to_string(&StoredFlow {
+        path: flow.path.clone(),
+        flow: flow.source.clone(),
+        locales: flow.locales.sources().to_vec(),
+    })
+    .unwrap_or_default()
+}
+
+/// Compiles a flow version from its stored form; `version` is the one it was stored under.
+pub fn from_stored(stored: &str, version: &str) -> Result<Flow, Diagnostics> {
+    let stored: StoredFlow = serde_json::from_str(stored).map_err(|e| {
+        Diagnostics(vec![Diagnostic::error(
+            Path::new("flow_versions"),
+            Position::default(),
+            format!("stored flow version {version} is unreadable: {e}"),
+        )])
+    })?;
+    let root = stored
+        .path
+        .parent()
+        .map(|p| p.join("locales"))
+        .unwrap_or_default();
+    let locales = Arc::new(Locales::from_sources(&root, stored.locales)?);
+    compile_source(&stored.path, &stored.flow, locales, version.to_owned())
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -56,6 +56,8 @@ pub struct Flow {
     /// Content hash of the flow file and every locale file.
     pub version: String,
     pub path: PathBuf,
+    /// The flow file's text, kept to store this version (see [`load::stored_form`]).
+    pub source: String,
     pub numbers: Vec<String>,
     pub languages: Languages,
     pub records: IndexMap<String, RecordKind>,

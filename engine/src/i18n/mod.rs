@@ -152,6 +152,8 @@ fn split_digits(text: &str, digits: &[String]) -> Vec<Segment> {
 #[derive(Debug)]
 pub struct Locales {
     locales: Vec<Locale>,
+    /// Every .ftl file as read: (`<lang>/<file>.ftl`, text), to store a flow version whole.
+    sources: Vec<(String, String)>,
 }
 
 impl Locales {
@@ -176,6 +178,7 @@ impl Locales {
             .collect();
         lang_dirs.sort();
         let mut locales = Vec::new();
+        let mut sources = Vec::new();
         for lang_dir in lang_dirs {
             let name = lang_dir
                 .file_name()
@@ -193,7 +196,18 @@ impl Locales {
                     continue;
                 }
             };
-            match load_locale(langid, &lang_dir) {
+            let files = match read_locale_files(&lang_dir) {
+                Ok(files) => files,
+                Err(d) => {
+                    diagnostics.extend(d);
+                    continue;
+                }
+            };
+            for (path, text) in &files {
+                let file = path.file_name().unwrap_or_default().to_string_lossy();
+                sources.push((format!("{name}/{file}"), text.clone()));
+            }
+            match build_locale(langid, &lang_dir, files) {
                 Ok(locale) => locales.push(locale),
                 Err(d) => diagnostics.extend(d),
             }
@@ -209,7 +223,37 @@ impl Locales {
             diagnostics.sort();
             return Err(diagnostics);
         }
-        Ok(Self { locales })
+        Ok(Self { locales, sources })
+    }
+
+    /// Rebuilds locales from [`Locales::sources`] (a stored flow version), as if read from
+    /// a directory `root`.
+    pub fn from_sources(root: &Path, sources: Vec<(String, String)>) -> Result<Self, Diagnostics> {
+        let mut by_lang: BTreeMap<String, Vec<(PathBuf, String)>> = BTreeMap::new();
+        for (name, text) in &sources {
+            let (lang, file) = name.split_once('/').unwrap_or(("", name));
+            by_lang
+                .entry(lang.to_owned())
+                .or_default()
+                .push((root.join(lang).join(file), text.clone()));
+        }
+        let mut locales = Vec::new();
+        for (lang, files) in by_lang {
+            let langid: LanguageIdentifier = lang.parse().map_err(|_| {
+                Diagnostics(vec![Diagnostic::error(
+                    root,
+                    Position::default(),
+                    format!("`{lang}` is not a language tag"),
+                )])
+            })?;
+            locales.push(build_locale(langid, &root.join(&lang), files)?);
+        }
+        Ok(Self { locales, sources })
+    }
+
+    /// The .ftl files these locales were built from.
+    pub fn sources(&self) -> &[(String, String)] {
+        &self.sources
     }
 
     pub fn all(&self) -> &[Locale] {
@@ -246,7 +290,8 @@ impl Locales {
     }
 }
 
-fn load_locale(langid: LanguageIdentifier, dir: &Path) -> Result<Locale, Diagnostics> {
+/// The .ftl files of one language directory, sorted, with their text.
+fn read_locale_files(dir: &Path) -> Result<Vec<(PathBuf, String)>, Diagnostics> {
     let mut diagnostics = Diagnostics::default();
     let mut files: Vec<PathBuf> = fs::read_dir(dir)
         .map(|entries| {
@@ -258,22 +303,34 @@ fn load_locale(langid: LanguageIdentifier, dir: &Path) -> Result<Locale, Diagnos
         })
         .unwrap_or_default();
     files.sort();
+    let mut read = Vec::new();
+    for file in files {
+        match fs::read_to_string(&file) {
+            Ok(text) => read.push((file, text)),
+            Err(e) => diagnostics.push(Diagnostic::error(
+                &file,
+                Position::default(),
+                format!("cannot read file: {e}"),
+            )),
+        }
+    }
+    if diagnostics.has_errors() {
+        return Err(diagnostics);
+    }
+    Ok(read)
+}
+
+fn build_locale(
+    langid: LanguageIdentifier,
+    dir: &Path,
+    files: Vec<(PathBuf, String)>,
+) -> Result<Locale, Diagnostics> {
+    let mut diagnostics = Diagnostics::default();
     let mut bundle = FluentBundle::new_concurrent(vec![langid.clone()]);
     // Isolation marks (U+2068/U+2069) would be read out or break a voice.
     bundle.set_use_isolating(false);
     let mut messages = BTreeMap::new();
-    for file in files {
-        let source = match fs::read_to_string(&file) {
-            Ok(s) => s,
-            Err(e) => {
-                diagnostics.push(Diagnostic::error(
-                    &file,
-                    Position::default(),
-                    format!("cannot read file: {e}"),
-                ));
-                continue;
-            }
-        };
+    for (file, source) in files {
         let resource = match FluentResource::try_new(source.clone()) {
             Ok(r) => r,
             Err((r, errors)) => {

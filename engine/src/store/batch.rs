@@ -287,6 +287,9 @@ mod tests {
         fn call_ended(&mut self, _: &StatusUpdate<'_>) -> Result<(), StoreError> {
             unimplemented!()
         }
+        fn flow_source(&mut self, _: &str) -> Result<Option<String>, StoreError> {
+            unimplemented!()
+        }
         fn ping(&mut self) -> Result<(), StoreError> {
             Ok(())
         }

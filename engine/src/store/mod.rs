@@ -146,11 +146,12 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<(), StoreError>;
-    /// Remembers a flow version that serves calls.
+    /// Remembers a flow version that serves calls, with its stored form (flow and locale files).
     async fn register_flow_version(
         &self,
         name: &str,
         version: &str,
+        source: &str,
         now_ms: i64,
     ) -> Result<(), StoreError>;
     /// Finishes queued work, stops the writers and closes the connections cleanly.
@@ -197,6 +198,8 @@ pub trait StoreTx {
     fn mark_problem(&mut self, call_sid: &str, now_ms: i64) -> Result<(), StoreError>;
     /// Applies a final status callback: completed (unless `problem`), end time, duration.
     fn call_ended(&mut self, update: &StatusUpdate<'_>) -> Result<(), StoreError>;
+    /// The stored form of a flow version, if an instance registered it.
+    fn flow_source(&mut self, version: &str) -> Result<Option<String>, StoreError>;
     /// A statement that proves the connection works (for `/health`).
     fn ping(&mut self) -> Result<(), StoreError>;
 }

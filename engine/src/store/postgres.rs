@@ -405,6 +405,13 @@ impl StoreTx for PgWriter {
         Ok(())
     }
 
+    fn flow_source(&mut self, version: &str) -> Result<Option<String>, StoreError> {
+        let query = sqlx::query_scalar::<_, Option<String>>(webhook_sql::FLOW_SOURCE)
+            .bind(version)
+            .fetch_optional(&mut self.conn);
+        Ok(block_on(&self.runtime, query)?.flatten())
+    }
+
     fn ping(&mut self) -> Result<(), StoreError> {
         let query = sqlx::query("SELECT 1").execute(&mut self.conn);
         block_on(&self.runtime, query)?;

@@ -82,8 +82,13 @@ pub const CALL_ENDED: &str = "INSERT INTO calls (call_sid, from_number, to_numbe
          duration_secs = COALESCE(excluded.duration_secs, calls.duration_secs),
          updated_at = excluded.updated_at";
 
-/// `$1` version, `$2` name, `$3` now.
-pub const REGISTER_FLOW_VERSION: &str = "INSERT INTO flow_versions (version, name, loaded_at) VALUES ($1, $2, $3) ON CONFLICT (version) DO NOTHING";
+/// `$1` version, `$2` name, `$3` now, `$4` source.
+pub const REGISTER_FLOW_VERSION: &str =
+    "INSERT INTO flow_versions (version, name, loaded_at, source) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (version) DO UPDATE SET source = COALESCE(flow_versions.source, excluded.source)";
+
+/// `$1` version.
+pub const FLOW_SOURCE: &str = "SELECT source FROM flow_versions WHERE version = $1";
 
 /// Implements the async `Store` methods for `$store` (a struct with a `pool: sqlx::Pool<_>` and
 /// `writers: Writers`); `submit` and `ping` go to the writers.
@@ -109,12 +114,14 @@ macro_rules! sql_store {
                 &self,
                 name: &str,
                 version: &str,
+                source: &str,
                 now_ms: i64,
             ) -> Result<(), StoreError> {
                 sqlx::query($crate::store::sql::REGISTER_FLOW_VERSION)
                     .bind(version)
                     .bind(name)
                     .bind(now_ms)
+                    .bind(source)
                     .execute(&self.pool)
                     .await?;
                 Ok(())

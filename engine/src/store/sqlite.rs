@@ -340,6 +340,15 @@ impl StoreTx for SqliteWriter {
         Ok(())
     }
 
+    fn flow_source(&mut self, version: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached(webhook_sql::FLOW_SOURCE)?
+            .query_row(params![version], |r| r.get(0))
+            .optional()?
+            .flatten())
+    }
+
     fn ping(&mut self) -> Result<(), StoreError> {
         self.conn
             .prepare_cached("SELECT 1")?

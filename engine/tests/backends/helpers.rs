@@ -196,7 +196,7 @@ impl Drop for TestDb {
     }
 }
 
-fn repo_dir() -> PathBuf {
+pub fn repo_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
@@ -393,6 +393,15 @@ pub struct LizaProcess {
 
 /// Starts `liza serve` with the test environment and waits until it listens.
 pub fn spawn_process(database_url: &str) -> LizaProcess {
+    spawn_process_with(database_url, &[])
+}
+
+/// [`spawn_process`] with some variables of the test environment replaced.
+pub fn spawn_process_with(database_url: &str, overrides: &[(&str, String)]) -> LizaProcess {
+    let mut env = test_env(database_url);
+    for (name, value) in overrides {
+        env.insert((*name).to_owned(), value.clone());
+    }
     let mut command = Command::new(env!("CARGO_BIN_EXE_liza"));
     command
         .arg("serve")
@@ -400,7 +409,7 @@ pub fn spawn_process(database_url: &str) -> LizaProcess {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("NO_COLOR", "1")
         .env("RUST_LOG", "info,sqlx=warn")
-        .envs(test_env(database_url))
+        .envs(env)
         .current_dir(std::env::temp_dir())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

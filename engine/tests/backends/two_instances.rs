@@ -72,3 +72,59 @@ async fn the_same_webhook_on_both_instances_at_once_is_answered_once() {
         );
     }
 }
+
+/// Instance A serves a newer wording than instance B (A was reloaded, B not yet). A call that
+/// started on A keeps A's version when its next webhooks reach B: B reads that version from
+/// the database. B's own new calls keep B's wording.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_keeps_its_flow_version_on_an_instance_that_never_loaded_it() {
+    let Some(db) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    let newer = tempfile::tempdir().unwrap();
+    for lang in ["de", "en"] {
+        let from = repo_dir().join("locales").join(lang);
+        let to = newer.path().join(lang);
+        std::fs::create_dir_all(&to).unwrap();
+        for file in std::fs::read_dir(&from).unwrap() {
+            let file = file.unwrap().path();
+            let text = std::fs::read_to_string(&file).unwrap().replace(
+                "Bitte geben Sie Ihre Bestellnummer ein",
+                "Neu: Bitte tippen Sie Ihre Bestellnummer",
+            );
+            std::fs::write(to.join(file.file_name().unwrap()), text).unwrap();
+        }
+    }
+    let a = spawn_process_with(
+        &db.url,
+        &[("LIZA_LOCALES", newer.path().display().to_string())],
+    );
+    let b = spawn_process(&db.url);
+
+    let call = new_call_sid();
+    let greeting = a.twilio.start(&call).await;
+    let order_prompt = b.twilio.press(&greeting, &call, "1").await;
+    assert!(
+        order_prompt.contains("Neu: Bitte tippen Sie Ihre Bestellnummer"),
+        "B answered with its own version: {order_prompt}"
+    );
+    let confirm = b.twilio.press(&order_prompt, &call, "12345").await;
+    assert!(!is_apology(&confirm), "{confirm}");
+    assert!(
+        b.log().contains("Flow version loaded from the database"),
+        "{}",
+        b.log()
+    );
+
+    let other = new_call_sid();
+    let greeting = b.twilio.start(&other).await;
+    let own = b.twilio.press(&greeting, &other, "1").await;
+    assert!(
+        own.contains("Bitte geben Sie Ihre Bestellnummer ein"),
+        "{own}"
+    );
+    let versions = db
+        .value("SELECT CAST(COUNT(DISTINCT flow_version) AS TEXT) FROM calls")
+        .await;
+    assert_eq!(versions.as_deref(), Some("2"));
+}
