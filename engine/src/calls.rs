@@ -356,7 +356,7 @@ impl<'a> Webhook<'a> {
         let call_sid = self.call_sid()?;
         let call = self
             .tx
-            .lock_call(call_sid, self.now)?
+            .lock_call(call_sid)?
             .ok_or(Failure::UnknownCall)?;
         let Some(state) = call.state.clone() else {
             return Err(Failure::UnknownCall);

@@ -267,7 +267,7 @@ mod tests {
         fn open_call(&mut self, _: &NewCall<'_>) -> Result<CallRow, StoreError> {
             unimplemented!()
         }
-        fn lock_call(&mut self, _: &str, _: i64) -> Result<Option<CallRow>, StoreError> {
+        fn lock_call(&mut self, _: &str) -> Result<Option<CallRow>, StoreError> {
             unimplemented!()
         }
         fn saved_response(&mut self, _: i64, _: i64) -> Result<Option<String>, StoreError> {

@@ -182,7 +182,7 @@ pub trait StoreTx {
     /// Creates the call if it is new (status in_progress) and locks it for this transaction.
     fn open_call(&mut self, new: &NewCall<'_>) -> Result<CallRow, StoreError>;
     /// Locks and reads an existing call.
-    fn lock_call(&mut self, call_sid: &str, now_ms: i64) -> Result<Option<CallRow>, StoreError>;
+    fn lock_call(&mut self, call_sid: &str) -> Result<Option<CallRow>, StoreError>;
     /// The TwiML answered for `turn`, if that turn was answered before.
     fn saved_response(&mut self, call_id: i64, turn: i64) -> Result<Option<String>, StoreError>;
     /// Saves or finds (`create_with_status`) or only finds a record, linking it to the call.

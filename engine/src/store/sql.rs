@@ -28,10 +28,21 @@ pub const OPEN_CALL: &str = concat!(
     call_columns!()
 );
 
-/// Locks and reads a call. `$1` now, `$2` sid.
+/// Reads a call. `$1` sid. SQLite's writer holds the database's write lock already
+/// (`BEGIN IMMEDIATE`); PostgreSQL's adds `FOR UPDATE` ([`LOCK_CALL_FOR_UPDATE`]). A read, not an
+/// `UPDATE … RETURNING`: every row version costs PostgreSQL an entry in each of the calls
+/// table's indexes, and the turn's own update follows anyway.
 pub const LOCK_CALL: &str = concat!(
-    "UPDATE calls SET updated_at = $1 WHERE call_sid = $2 RETURNING ",
-    call_columns!()
+    "SELECT ",
+    call_columns!(),
+    " FROM calls WHERE call_sid = $1"
+);
+
+/// [`LOCK_CALL`] taking PostgreSQL's row lock, so two instances answering one call serialise.
+pub const LOCK_CALL_FOR_UPDATE: &str = concat!(
+    "SELECT ",
+    call_columns!(),
+    " FROM calls WHERE call_sid = $1 FOR UPDATE"
 );
 
 /// `$1` call id, `$2` turn.

@@ -230,10 +230,10 @@ impl StoreTx for SqliteWriter {
         with_state(row)
     }
 
-    fn lock_call(&mut self, call_sid: &str, now_ms: i64) -> Result<Option<CallRow>, StoreError> {
+    fn lock_call(&mut self, call_sid: &str) -> Result<Option<CallRow>, StoreError> {
         self.conn
             .prepare_cached(webhook_sql::LOCK_CALL)?
-            .query_row(params![now_ms, call_sid], call_row)
+            .query_row(params![call_sid], call_row)
             .optional()?
             .map(with_state)
             .transpose()
