@@ -267,6 +267,13 @@ impl Work for WebhookWork {
     fn deadline(&self) -> Instant {
         self.deadline
     }
+
+    fn call_sid(&self) -> Option<&str> {
+        match self.hook {
+            OwnedHook::Node(_) => self.params.call_sid(),
+            OwnedHook::Voice | OwnedHook::Status => None,
+        }
+    }
 }
 
 /// How long a failed "mark the call `problem`" is retried (once a second): the database that
@@ -354,10 +361,7 @@ impl<'a> Webhook<'a> {
 
     fn node(mut self, name: &str, seq: Option<i64>) -> Answer {
         let call_sid = self.call_sid()?;
-        let call = self
-            .tx
-            .lock_call(call_sid)?
-            .ok_or(Failure::UnknownCall)?;
+        let call = self.tx.lock_call(call_sid)?.ok_or(Failure::UnknownCall)?;
         let Some(state) = call.state.clone() else {
             return Err(Failure::UnknownCall);
         };

@@ -25,6 +25,10 @@ pub const MAX_BATCH: usize = 512;
 pub trait WriterConn: Send + 'static {
     fn begin(&mut self) -> Result<(), StoreError>;
     fn tx(&mut self) -> &mut dyn StoreTx;
+    /// After `begin`: the calls the batch will lock (see [`Work::call_sid`]).
+    fn prefetch(&mut self, _call_sids: Vec<&str>) -> Result<(), StoreError> {
+        Ok(())
+    }
     fn commit(&mut self) -> Result<(), StoreError>;
     /// Best effort; a connection that cannot roll back is dropped by the caller.
     fn rollback(&mut self) -> Result<(), StoreError>;
@@ -194,6 +198,7 @@ fn run_in_transaction<C: WriterConn>(
     batch: &mut [Box<dyn Work>],
 ) -> Result<(), StoreError> {
     conn.begin()?;
+    conn.prefetch(batch.iter().filter_map(|w| w.call_sid()).collect())?;
     for work in batch.iter_mut() {
         work.run(conn.tx())?;
     }

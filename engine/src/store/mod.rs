@@ -175,6 +175,11 @@ pub trait Work: Send + 'static {
     /// Work still queued at this instant is answered with [`StoreError::Timeout`] unrun: its
     /// caller has stopped waiting.
     fn deadline(&self) -> std::time::Instant;
+    /// The existing call this work locks first (`lock_call`), when known before it runs: a
+    /// writer whose statements are network round trips locks a whole batch's calls at once.
+    fn call_sid(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// The statements one webhook runs, synchronously, inside a writer's transaction.

@@ -2,7 +2,7 @@
 //! transaction starts by updating the call row (`UPDATE … RETURNING` or the upsert), which
 //! takes PostgreSQL's row lock, so two instances answering the same call serialise on it.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -89,6 +89,7 @@ impl Connector for PgConnector {
             runtime,
             pending: Pending::default(),
             touched: HashSet::new(),
+            prefetched: HashMap::new(),
         })
     }
 }
@@ -111,6 +112,8 @@ struct PgWriter {
     pending: Pending,
     /// Calls this transaction has run a statement on.
     touched: HashSet<String>,
+    /// Calls locked and read for the batch by [`PREFETCH_CALLS`], not yet handed out.
+    prefetched: HashMap<String, CallRow>,
 }
 
 impl PgWriter {
@@ -138,7 +141,7 @@ impl PgWriter {
     fn flush(&mut self) -> Result<(), StoreError> {
         let p = std::mem::take(&mut self.pending);
         self.touched.clear();
-        if p.calls.id.is_empty() {
+        if p.calls.id.is_empty() && p.links.call_id.is_empty() {
             return Ok(());
         }
         let conn = &mut self.conn;
@@ -158,7 +161,18 @@ impl PgWriter {
                     .execute(&mut *conn)
                     .await?;
             }
+            if !p.links.call_id.is_empty() {
+                sqlx::query(FLUSH_LINKS)
+                    .bind(&p.links.record_id)
+                    .bind(&p.links.call_id)
+                    .bind(&p.links.at)
+                    .execute(&mut *conn)
+                    .await?;
+            }
             let c = &p.calls;
+            if c.id.is_empty() {
+                return Ok(());
+            }
             sqlx::query(FLUSH_RESPONSES)
                 .bind(&c.id)
                 .bind(&c.turn)
@@ -192,12 +206,28 @@ impl WriterConn for PgWriter {
         self
     }
 
+    fn prefetch(&mut self, call_sids: Vec<&str>) -> Result<(), StoreError> {
+        if call_sids.len() < 2 {
+            return Ok(());
+        }
+        let query = sqlx::query(PREFETCH_CALLS)
+            .bind(call_sids)
+            .fetch_all(&mut self.conn);
+        for row in block_on(&self.runtime, query)? {
+            let call = call_row(&row)?;
+            self.prefetched.insert(call.call_sid.clone(), call);
+        }
+        Ok(())
+    }
+
     fn commit(&mut self) -> Result<(), StoreError> {
+        self.prefetched.clear();
         self.flush()?;
         self.run("COMMIT")
     }
 
     fn rollback(&mut self) -> Result<(), StoreError> {
+        self.prefetched.clear();
         self.pending = Pending::default();
         self.touched.clear();
         self.run("ROLLBACK")
@@ -231,11 +261,20 @@ struct PendingCalls {
     at: Vec<i64>,
 }
 
+/// Links of [`FLUSH_LINKS`], as columns.
+#[derive(Default)]
+struct PendingLinks {
+    record_id: Vec<i64>,
+    call_id: Vec<i64>,
+    at: Vec<i64>,
+}
+
 /// Turns answered in this transaction and not yet written.
 #[derive(Default)]
 struct Pending {
     steps: PendingSteps,
     calls: PendingCalls,
+    links: PendingLinks,
 }
 
 impl Pending {
@@ -264,9 +303,18 @@ impl Pending {
     }
 }
 
+/// [`webhook_sql::LOCK_CALL_FOR_UPDATE`] for a batch's calls, in one round trip (locked in id
+/// order, so two instances' batches cannot deadlock on each other). `$1` sids.
+const PREFETCH_CALLS: &str = "SELECT id, call_sid, status, flow_name, flow_version, state, turn
+     FROM calls WHERE call_sid = ANY($1) ORDER BY id FOR UPDATE";
+
 /// [`webhook_sql::INSERT_STEP`] for many rows, one array per column.
 const FLUSH_STEPS: &str = "INSERT INTO steps (call_id, turn, position, node, message_ids, text, digits, outcome, created_at)
      SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[])";
+
+/// [`webhook_sql::LINK_RECORD`] for many rows.
+const FLUSH_LINKS: &str = "INSERT INTO record_calls (record_id, call_id, created_at)
+     SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[]) ON CONFLICT DO NOTHING";
 
 /// [`webhook_sql::INSERT_RESPONSE`] for many rows.
 const FLUSH_RESPONSES: &str = "INSERT INTO responses (call_id, turn, twiml, created_at)
@@ -311,6 +359,12 @@ impl StoreTx for PgWriter {
     }
 
     fn lock_call(&mut self, call_sid: &str) -> Result<Option<CallRow>, StoreError> {
+        if !self.touched.contains(call_sid) {
+            if let Some(call) = self.prefetched.remove(call_sid) {
+                self.touched.insert(call_sid.to_owned());
+                return Ok(Some(call));
+            }
+        }
         self.touch(call_sid)?;
         let query = sqlx::query(webhook_sql::LOCK_CALL_FOR_UPDATE)
             .bind(call_sid)
@@ -365,12 +419,11 @@ impl StoreTx for PgWriter {
             id: row.try_get("id")?,
             status: row.try_get("status")?,
         };
-        let query = sqlx::query(webhook_sql::LINK_RECORD)
-            .bind(info.id)
-            .bind(call_id)
-            .bind(now_ms)
-            .execute(&mut self.conn);
-        block_on(&self.runtime, query)?;
+        // Buffered like the turn: written at commit (or before the next statement on the call).
+        let links = &mut self.pending.links;
+        links.record_id.push(info.id);
+        links.call_id.push(call_id);
+        links.at.push(now_ms);
         Ok(Some(info))
     }
 
