@@ -118,8 +118,9 @@ impl Connector for SqliteConnector {
     }
 }
 
-/// How often the checkpointer copies the WAL into the database file.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+/// How often the checkpointer copies the WAL into the database file: often, so each checkpoint
+/// (and its fsync) is small (100 ms: live-call p99 7–41 ms; 25 ms: 4.4–32 ms, mostly under 12).
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(25);
 
 /// A thread that checkpoints the WAL beside the writer (PASSIVE: it never blocks the writer
 /// nor waits for it), so the writer's commits stay appends to the WAL.
