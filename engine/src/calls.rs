@@ -15,6 +15,7 @@ use crate::metrics::Metrics;
 use crate::registry::Registry;
 use crate::runtime::{CallState, Effect, Input, Step, Turn};
 use crate::speech::{Speaker, SpeechConfig};
+use crate::store::batch::COMMIT_MARGIN;
 use crate::store::{
     now_ms, CallRow, NewCall, StatusUpdate, StepRow, Store, StoreError, StoreTx, TurnWrite, Work,
 };
@@ -85,8 +86,10 @@ enum Failure {
     Store(#[from] StoreError),
 }
 
-/// How long a webhook waits for the database before the caller hears the apology. Twilio
-/// waits 15 s; the apology must come well before.
+/// How long a webhook's work may wait in the queue before a writer starts it; unstarted after
+/// that, it is answered with the apology. A started transaction commits within
+/// [`COMMIT_MARGIN`] more or is rolled back, and the caller waits one second longer than both,
+/// so the apology comes within 10 s (Twilio waits 15 s) and not before the work's fate is known.
 const DATABASE_WAIT: Duration = Duration::from_secs(5);
 
 /// Everything needed to answer webhooks.
@@ -129,9 +132,10 @@ impl Engine {
             answer: None,
             reply: Some(reply),
         }));
-        // The writer answers every piece of work; the margin covers one that started just
-        // before its deadline.
-        let answer = match tokio::time::timeout(DATABASE_WAIT * 2, answer).await {
+        // The writer answers every piece of work: started by its deadline, committed or rolled
+        // back within COMMIT_MARGIN; one more second covers the commit itself.
+        let wait = DATABASE_WAIT + COMMIT_MARGIN + Duration::from_secs(1);
+        let answer = match tokio::time::timeout(wait, answer).await {
             Ok(Ok(answer)) => answer,
             Ok(Err(_)) => Err(Failure::Store(StoreError::Closed)),
             Err(_) => Err(Failure::Store(StoreError::Timeout)),
@@ -270,8 +274,9 @@ impl Work for WebhookWork {
 
     fn call_sid(&self) -> Option<&str> {
         match self.hook {
-            OwnedHook::Node(_) => self.params.call_sid(),
-            OwnedHook::Voice | OwnedHook::Status => None,
+            OwnedHook::Node(_) | OwnedHook::Status => self.params.call_sid(),
+            // A new call: its row does not exist yet.
+            OwnedHook::Voice => None,
         }
     }
 }
@@ -315,6 +320,10 @@ impl Work for MarkProblem {
     fn deadline(&self) -> Instant {
         self.deadline
     }
+
+    fn call_sid(&self) -> Option<&str> {
+        Some(&self.call_sid)
+    }
 }
 
 /// The synchronous part of a webhook: statements and one turn of the state machine.
@@ -351,7 +360,10 @@ impl<'a> Webhook<'a> {
                 return Ok((twiml, Outcome::Replayed, None));
             }
         }
-        let flow = self.flow_of(&call).unwrap_or_else(|_| flow.clone());
+        let flow = match self.flow_of(&call) {
+            Err(Failure::Store(e)) => return Err(Failure::Store(e)),
+            found => found.unwrap_or_else(|_| flow.clone()),
+        };
         let input = Input::Start {
             from: self.params.from().to_owned(),
         };

@@ -8,9 +8,12 @@
 //! commits, and only then answers every waiting webhook. Under load a batch holds hundreds of
 //! webhooks; on a quiet line it holds one, and the wait is one transaction.
 //!
-//! When one piece of work fails, the batch is rolled back and every piece runs again alone, so
-//! one bad webhook never costs the others their answer. When the database itself is unreachable
-//! or locked, the whole batch fails at once (retrying each would multiply the wait).
+//! When one piece of work fails (or panics), the batch is rolled back and every piece still
+//! within its deadline runs again alone, so one bad webhook costs the others a re-run, not
+//! their answer. When the database itself is unreachable or locked, the whole batch fails at
+//! once (retrying each would multiply the wait). A transaction that would commit later than
+//! [`COMMIT_MARGIN`] after its earliest deadline is rolled back: its callers have been answered
+//! with the apology by then.
 
 use std::sync::RwLock;
 use std::thread::JoinHandle;
@@ -163,6 +166,11 @@ fn writer_loop<C: Connector>(connector: C, receiver: flume::Receiver<Box<dyn Wor
     }
 }
 
+/// How long after the earliest deadline in a batch its transaction may still commit. A caller
+/// waits its deadline plus this margin and more (see `calls.rs`), so nothing commits after its
+/// caller heard the apology.
+pub const COMMIT_MARGIN: Duration = Duration::from_secs(4);
+
 /// Runs a batch; `Err` when the database (not one piece of work) failed, after answering all.
 fn run_batch<C: WriterConn>(conn: &mut C, mut batch: Vec<Box<dyn Work>>) -> Result<(), StoreError> {
     match run_in_transaction(conn, &mut batch) {
@@ -173,18 +181,31 @@ fn run_batch<C: WriterConn>(conn: &mut C, mut batch: Vec<Box<dyn Work>>) -> Resu
             Ok(())
         }
         Err(e) => {
-            if conn.rollback().is_err() || e.is_database_wide() || batch.len() == 1 {
+            let rolled_back = conn.rollback();
+            if rolled_back.is_err() || e.is_database_wide() || batch.len() == 1 {
                 fail_all(batch, &e);
-                return Err(e);
+                return Err(rolled_back.err().unwrap_or(e));
             }
             tracing::warn!(error = %e, works = batch.len(), "A batch failed; running its work one by one.");
-            for work in batch {
+            let mut rest = batch.into_iter();
+            while let Some(work) = rest.next() {
+                if work.deadline() <= Instant::now() {
+                    work.done(Err(StoreError::Timeout));
+                    continue;
+                }
                 let mut one = vec![work];
                 match run_in_transaction(conn, &mut one) {
                     Ok(()) => one.pop().expect("one work").done(Ok(())),
                     Err(e) => {
-                        let _ = conn.rollback();
-                        one.pop().expect("one work").done(Err(e));
+                        let rolled_back = conn.rollback();
+                        let work = one.pop().expect("one work");
+                        if rolled_back.is_err() || e.is_database_wide() {
+                            // The database went away meanwhile: the others would only wait.
+                            let rest: Vec<_> = std::iter::once(work).chain(rest).collect();
+                            fail_all(rest, &e);
+                            return Err(rolled_back.err().unwrap_or(e));
+                        }
+                        work.done(Err(e));
                     }
                 }
             }
@@ -197,12 +218,30 @@ fn run_in_transaction<C: WriterConn>(
     conn: &mut C,
     batch: &mut [Box<dyn Work>],
 ) -> Result<(), StoreError> {
+    let commit_by = batch
+        .iter()
+        .map(|w| w.deadline())
+        .min()
+        .map(|d| d + COMMIT_MARGIN);
     conn.begin()?;
     conn.prefetch(batch.iter().filter_map(|w| w.call_sid()).collect())?;
     for work in batch.iter_mut() {
-        work.run(conn.tx())?;
+        // A panic in one piece of work (a bug) fails that piece, not the writer thread.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work.run(conn.tx())))
+            .map_err(|panic| StoreError::Panicked(panic_message(&panic)))??;
+        if commit_by.is_some_and(|t| Instant::now() > t) {
+            return Err(StoreError::Timeout);
+        }
     }
     conn.commit()
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_owned())
 }
 
 fn fail_all(batch: Vec<Box<dyn Work>>, error: &StoreError) {
@@ -227,6 +266,8 @@ mod tests {
         committed: Vec<String>,
         transactions: usize,
         locked: bool,
+        /// The database locks up after this many transactions.
+        lock_after: Option<usize>,
     }
 
     fn sqlite_error(code: std::ffi::c_int) -> StoreError {
@@ -242,7 +283,7 @@ mod tests {
 
     impl WriterConn for FakeConn {
         fn begin(&mut self) -> Result<(), StoreError> {
-            if self.locked {
+            if self.locked || self.lock_after.is_some_and(|n| self.transactions >= n) {
                 return Err(busy());
             }
             self.transactions += 1;
@@ -265,6 +306,9 @@ mod tests {
         fn mark_problem(&mut self, call_sid: &str, _: i64) -> Result<(), StoreError> {
             if call_sid == "bad" {
                 return Err(sqlite_error(rusqlite::ffi::SQLITE_CONSTRAINT));
+            }
+            if call_sid == "panic" {
+                panic!("a bug in one webhook");
             }
             self.pending.push(call_sid.to_owned());
             Ok(())
@@ -305,6 +349,7 @@ mod tests {
     struct Mark {
         sid: &'static str,
         results: Results,
+        deadline: Instant,
     }
 
     impl Work for Mark {
@@ -316,7 +361,7 @@ mod tests {
             self.results.lock().unwrap().push((self.sid.into(), result));
         }
         fn deadline(&self) -> Instant {
-            Instant::now() + Duration::from_secs(60)
+            self.deadline
         }
     }
 
@@ -326,6 +371,13 @@ mod tests {
                 Box::new(Mark {
                     sid,
                     results: results.clone(),
+                    // `late`'s caller has stopped waiting by the time the batch is re-run.
+                    deadline: Instant::now()
+                        + if sid == "late" {
+                            Duration::ZERO
+                        } else {
+                            Duration::from_secs(60)
+                        },
                 }) as Box<dyn Work>
             })
             .collect()
@@ -384,5 +436,55 @@ mod tests {
                 .all(|(_, r)| r.as_ref().is_err_and(|e| e.contains("locked"))),
             "{results:?}"
         );
+    }
+
+    #[test]
+    fn a_panicking_work_fails_alone_and_the_writer_goes_on() {
+        let results = Results::default();
+        let mut conn = FakeConn::default();
+        run_batch(&mut conn, batch(&["a", "panic", "c"], &results)).unwrap();
+        assert_eq!(conn.committed, ["a", "c"]);
+        let results = results.lock().unwrap();
+        assert_eq!(results[0], ("a".to_owned(), Ok(())));
+        assert_eq!(
+            results[1],
+            (
+                "panic".to_owned(),
+                Err("the webhook's work panicked: a bug in one webhook".to_owned())
+            )
+        );
+        assert_eq!(results[2], ("c".to_owned(), Ok(())));
+    }
+
+    #[test]
+    fn the_one_by_one_rerun_skips_late_work_and_stops_when_the_database_goes() {
+        let results = Results::default();
+        let mut conn = FakeConn {
+            // The batch, `a` alone, `bad` alone; then the database is locked.
+            lock_after: Some(3),
+            ..FakeConn::default()
+        };
+        let outcome = run_batch(&mut conn, batch(&["a", "late", "bad", "c", "d"], &results));
+        assert!(
+            outcome.is_err(),
+            "the writer must learn the database failed"
+        );
+        assert_eq!(conn.committed, ["a"]);
+        let results = results.lock().unwrap();
+        let summary: Vec<_> = results
+            .iter()
+            .map(|(sid, r)| (sid.as_str(), r.as_ref().err().map(String::as_str)))
+            .collect();
+        assert_eq!(summary[0], ("a", None));
+        assert_eq!(
+            summary[1],
+            ("late", Some("the database did not answer in time"))
+        );
+        assert_eq!(summary[2].0, "bad");
+        assert!(summary[2].1.unwrap().contains("constraint"));
+        for (sid, error) in &summary[3..] {
+            assert!(error.unwrap().contains("locked"), "{sid}: {error:?}");
+        }
+        assert_eq!(summary.len(), 5);
     }
 }

@@ -6,7 +6,7 @@
 //! Must not touch: flows, Fluent, TwiML, HTTP. It stores what it is given.
 
 pub mod admin;
-mod batch;
+pub mod batch;
 mod postgres;
 mod sql;
 mod sql_admin;
@@ -39,6 +39,9 @@ pub enum StoreError {
     /// The batch this work ran in failed on the database as a whole.
     #[error("{0}")]
     Failed(String),
+    /// The work panicked (a bug); the others in its batch ran again without it.
+    #[error("the webhook's work panicked: {0}")]
+    Panicked(String),
 }
 
 impl StoreError {

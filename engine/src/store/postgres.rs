@@ -1,6 +1,7 @@
-//! The PostgreSQL store: several Liza instances share one database. Each webhook's
-//! transaction starts by updating the call row (`UPDATE … RETURNING` or the upsert), which
-//! takes PostgreSQL's row lock, so two instances answering the same call serialise on it.
+//! The PostgreSQL store: several Liza instances share one database. Webhooks are written by
+//! writer threads, many per transaction (group commit, `batch.rs`); a transaction locks the
+//! rows of the calls it answers (`SELECT … FOR UPDATE`, or the upsert of a new call), so two
+//! instances answering the same call serialise on the row lock.
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -43,7 +44,15 @@ impl PgStore {
     /// Connects to `postgres://…` (or `postgresql://…`). The pool connects lazily-on-demand
     /// after the first connection, and replaces connections that broke while the database was away.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let options = PgConnectOptions::from_str(url)?.application_name("liza");
+        let options = PgConnectOptions::from_str(url)?
+            .application_name("liza")
+            // Server-side limits too: after a client-side timeout the server must not keep a
+            // batch's locks while the reconnected writer queues behind them.
+            .options([
+                ("statement_timeout", "3s"),
+                ("lock_timeout", "2s"),
+                ("idle_in_transaction_session_timeout", "10s"),
+            ]);
         let pool = PgPoolOptions::new()
             .max_connections(POOL_CONNECTIONS)
             .acquire_timeout(STATEMENT_TIMEOUT)
@@ -127,13 +136,14 @@ impl PgWriter {
 
 impl PgWriter {
     /// Before a statement on call `call_sid`: if this transaction touched the call already,
-    /// its buffered turn is written first, so the statement sees it.
+    /// its buffered writes are written first, so the statement sees them. Either way the call is
+    /// touched afterwards, and its prefetched row (read before this statement) is no longer used.
     fn touch(&mut self, call_sid: &str) -> Result<(), StoreError> {
         if self.touched.contains(call_sid) {
             self.flush()?;
-        } else {
-            self.touched.insert(call_sid.to_owned());
         }
+        self.touched.insert(call_sid.to_owned());
+        self.prefetched.remove(call_sid);
         Ok(())
     }
 
@@ -303,8 +313,11 @@ impl Pending {
     }
 }
 
-/// [`webhook_sql::LOCK_CALL_FOR_UPDATE`] for a batch's calls, in one round trip (locked in id
-/// order, so two instances' batches cannot deadlock on each other). `$1` sids.
+/// [`webhook_sql::LOCK_CALL_FOR_UPDATE`] for every existing call a batch will write (node
+/// webhooks, status callbacks, problem marks), in one round trip and in id order, so two
+/// batches (of one instance or several) take their locks in the same order. Only new calls and
+/// a call's second statement in one batch lock later; a deadlock there is detected by
+/// PostgreSQL and the batch runs again one by one. `$1` sids.
 const PREFETCH_CALLS: &str = "SELECT id, call_sid, status, flow_name, flow_version, state, turn
      FROM calls WHERE call_sid = ANY($1) ORDER BY id FOR UPDATE";
 

@@ -80,12 +80,21 @@ impl SqliteStore {
     /// so a stopped Liza leaves one self-contained file even if the process exits before
     /// sqlx's worker threads have closed their handles.
     async fn before_close(&self) {
-        self.checkpointer.stop();
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.pool)
+        self.checkpointer.stop().await;
+        // One row: (busy, WAL frames, frames checkpointed); busy = 1 means it did not finish.
+        match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&self.pool)
             .await
         {
-            tracing::warn!(error = %e, "Could not checkpoint the SQLite WAL at shutdown.");
+            Ok((0, _, _)) => {}
+            Ok((_, frames, done)) => tracing::warn!(
+                frames,
+                done,
+                "The SQLite WAL was busy at shutdown; it is checkpointed at the next start."
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "Could not checkpoint the SQLite WAL at shutdown.")
+            }
         }
     }
 }
@@ -126,6 +135,7 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(25);
 /// nor waits for it), so the writer's commits stay appends to the WAL.
 struct Checkpointer {
     stop: std::sync::Mutex<Option<std::sync::mpsc::Sender<()>>>,
+    thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl Checkpointer {
@@ -148,16 +158,23 @@ impl Checkpointer {
                     }
                 }
             });
-        if let Err(e) = spawned {
-            tracing::error!(error = %e, "Cannot start the SQLite checkpointer.");
-        }
+        let thread = spawned
+            .map_err(|e| tracing::error!(error = %e, "Cannot start the SQLite checkpointer."))
+            .ok();
         Self {
             stop: std::sync::Mutex::new(Some(stop)),
+            thread: std::sync::Mutex::new(thread),
         }
     }
 
-    fn stop(&self) {
+    /// Stops the thread and waits for a checkpoint in progress, so the final one at shutdown
+    /// does not find the WAL busy.
+    async fn stop(&self) {
         self.stop.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(thread) = thread {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
     }
 }
 
