@@ -22,9 +22,12 @@ use crate::runtime::{RecordInfo, RecordRequest};
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
 /// Writer threads per instance, each with one connection and one transaction at a time. Each
-/// transaction holds many webhooks (group commit), so a few writers keep PostgreSQL busy;
-/// more would only add lock waits and WAL flushes.
-const WRITERS: usize = 4;
+/// transaction holds many webhooks (group commit), so few writers keep PostgreSQL busy; more
+/// only add lock waits, WAL flushes and context switches. Measured on 2 cores, PostgreSQL on the
+/// same machine (docs/BENCHMARKS.md): 1 writer 5,100 req/s at 256 concurrent calls, live-call
+/// p99 146 ms; 2 writers 8,500–8,800 req/s, p99 53–59 ms; 4 writers 7,300–9,900, p99 45–119 ms;
+/// 8 writers 5,200, p99 190 ms.
+const WRITERS: usize = 2;
 
 /// The dashboard's pool (reads, status edits). Writers and pool together stay far below
 /// PostgreSQL's default `max_connections` (100) even with several instances.
