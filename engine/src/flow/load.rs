@@ -23,18 +23,14 @@ pub fn flow_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Hash of every locale file, so a changed translation makes a new flow version.
+/// Hash of every locale file, so a changed translation makes a new flow version. Hashes the
+/// texts the locales were built from (not the files again: they may have changed meanwhile).
 fn locales_digest(locales: &Locales) -> Sha256 {
     let mut hasher = Sha256::new();
-    for locale in locales.all() {
-        let mut files: Vec<PathBuf> = fs::read_dir(&locale.dir)
-            .map(|e| e.filter_map(Result::ok).map(|e| e.path()).collect())
-            .unwrap_or_default();
-        files.sort();
-        for file in files {
-            hasher.update(file.file_name().unwrap_or_default().as_encoded_bytes());
-            hasher.update(fs::read(&file).unwrap_or_default());
-        }
+    for (name, text) in locales.sources() {
+        let file = name.rsplit_once('/').map_or(name.as_str(), |(_, f)| f);
+        hasher.update(file.as_bytes());
+        hasher.update(text.as_bytes());
     }
     hasher
 }
