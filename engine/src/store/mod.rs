@@ -95,6 +95,29 @@ pub struct CallRow {
     pub turn: i64,
 }
 
+impl CallRow {
+    /// A call from its stored columns (`status` as text, `state` as JSON), as both backends read it.
+    pub fn from_columns(
+        id: i64,
+        call_sid: String,
+        status: &str,
+        flow_name: Option<String>,
+        flow_version: Option<String>,
+        state: Option<&str>,
+        turn: i64,
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
+            id,
+            call_sid,
+            status: CallStatus::parse(status).unwrap_or(CallStatus::Problem),
+            flow_name,
+            flow_version,
+            state: state.map(serde_json::from_str).transpose()?,
+            turn,
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewCall<'a> {
     pub call_sid: &'a str,

@@ -321,8 +321,11 @@ impl Pending {
 /// batches (of one instance or several) take their locks in the same order. Only new calls and
 /// a call's second statement in one batch lock later; a deadlock there is detected by
 /// PostgreSQL and the batch runs again one by one. `$1` sids.
-const PREFETCH_CALLS: &str = "SELECT id, call_sid, status, flow_name, flow_version, state, turn
-     FROM calls WHERE call_sid = ANY($1) ORDER BY id FOR UPDATE";
+const PREFETCH_CALLS: &str = concat!(
+    "SELECT ",
+    webhook_sql::call_columns!(),
+    " FROM calls WHERE call_sid = ANY($1) ORDER BY id FOR UPDATE"
+);
 
 /// [`webhook_sql::INSERT_STEP`] for many rows, one array per column.
 const FLUSH_STEPS: &str = "INSERT INTO steps (call_id, turn, position, node, message_ids, text, digits, outcome, created_at)
@@ -347,17 +350,17 @@ const FLUSH_CALLS: &str = "UPDATE calls SET state = u.state, turn = u.turn + 1, 
      WHERE calls.id = u.id";
 
 fn call_row(row: &PgRow) -> Result<CallRow, StoreError> {
-    let state: Option<String> = row.try_get("state")?;
     let status: String = row.try_get("status")?;
-    Ok(CallRow {
-        id: row.try_get("id")?,
-        call_sid: row.try_get("call_sid")?,
-        status: CallStatus::parse(&status).unwrap_or(CallStatus::Problem),
-        flow_name: row.try_get("flow_name")?,
-        flow_version: row.try_get("flow_version")?,
-        state: state.map(|s| serde_json::from_str(&s)).transpose()?,
-        turn: row.try_get("turn")?,
-    })
+    let state: Option<String> = row.try_get("state")?;
+    CallRow::from_columns(
+        row.try_get("id")?,
+        row.try_get("call_sid")?,
+        &status,
+        row.try_get("flow_name")?,
+        row.try_get("flow_version")?,
+        state.as_deref(),
+        row.try_get("turn")?,
+    )
 }
 
 impl StoreTx for PgWriter {

@@ -154,4 +154,4 @@ macro_rules! sql_store {
     };
 }
 
-pub(crate) use sql_store;
+pub(crate) use {call_columns, sql_store};

@@ -207,26 +207,32 @@ impl WriterConn for SqliteWriter {
     }
 }
 
-fn call_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(CallRow, Option<String>)> {
-    let status: String = row.get(2)?;
+/// The call columns in `call_columns!` order, as rusqlite reads them.
+type CallColumns = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i64,
+);
+
+fn call_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<CallColumns> {
     Ok((
-        CallRow {
-            id: row.get(0)?,
-            call_sid: row.get(1)?,
-            status: CallStatus::parse(&status).unwrap_or(CallStatus::Problem),
-            flow_name: row.get(3)?,
-            flow_version: row.get(4)?,
-            state: None,
-            turn: row.get(6)?,
-        },
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
         row.get(5)?,
+        row.get(6)?,
     ))
 }
 
-/// Parses the stored state after the row was read (a serde error is not a rusqlite one).
-fn with_state((mut call, state): (CallRow, Option<String>)) -> Result<CallRow, StoreError> {
-    call.state = state.map(|s| serde_json::from_str(&s)).transpose()?;
-    Ok(call)
+/// Builds the call after the row was read (a serde error is not a rusqlite one).
+fn with_state(c: CallColumns) -> Result<CallRow, StoreError> {
+    CallRow::from_columns(c.0, c.1, &c.2, c.3, c.4, c.5.as_deref(), c.6)
 }
 
 impl StoreTx for SqliteWriter {
