@@ -6,4 +6,5 @@ mod helpers;
 mod loadtest;
 mod staying_up;
 mod stories;
+mod tls;
 mod two_instances;
