@@ -30,8 +30,7 @@ pub struct FlowErrors(pub Diagnostics);
 /// A built server, bound to its port, not yet serving.
 pub struct Application {
     pub state: Arc<AppState>,
-    /// The open connections (tests read how many there are).
-    pub connections: Connections,
+    connections: Connections,
     acceptor: LimitedAcceptor,
     port: u16,
     watcher: Option<crate::reload::Watcher>,

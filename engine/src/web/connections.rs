@@ -96,11 +96,6 @@ impl Connections {
             shared: self.shared.clone(),
         }
     }
-
-    /// How many connections are open now.
-    pub fn open(&self) -> usize {
-        self.shared.table().len()
-    }
 }
 
 impl Shared {
