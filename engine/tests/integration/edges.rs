@@ -186,7 +186,8 @@ async fn a_request_in_progress_is_never_closed_to_make_room() {
         .await
         .unwrap();
     busy.write_all(first.as_bytes()).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Time for the head to reach the handler (until then it would be a waiting connection).
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let mut slow = Vec::new();
     for _ in 0..10 {
         let mut stream = connect(&app).await;
