@@ -1,5 +1,6 @@
 //! Hot reload under a running server: new calls get a saved change within a second,
-//! calls in progress keep their version, a broken save changes nothing but /health.
+//! calls in progress keep their version, a broken save changes nothing but /health, and the
+//! reload's own reads never trigger it again.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -161,4 +162,84 @@ async fn a_changed_translation_is_a_new_version_too() {
         }
     })
     .await;
+}
+
+/// Counts the times any process opens a file under `dirs` while it lives (inotify: the
+/// watcher the server uses sees the same events).
+struct OpenCounter {
+    opens: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    _watcher: notify::RecommendedWatcher,
+}
+
+impl OpenCounter {
+    fn start(dirs: &[&Path]) -> Self {
+        use notify::event::{AccessKind, EventKind};
+        use notify::Watcher;
+        let opens = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = opens.clone();
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                if let Ok(event) = event {
+                    // Directories are opened by this watcher itself while it adds its watches.
+                    let files = event.paths.iter().filter(|p| !p.is_dir()).count();
+                    if matches!(event.kind, EventKind::Access(AccessKind::Open(_))) {
+                        counted.fetch_add(files, std::sync::atomic::Ordering::SeqCst);
+                    }
+                }
+            })
+            .unwrap();
+        for dir in dirs {
+            watcher
+                .watch(dir, notify::RecursiveMode::Recursive)
+                .unwrap();
+        }
+        Self {
+            opens,
+            _watcher: watcher,
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.opens.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// The reload reads the files it watches; those reads must not count as changes. After a save
+/// is served, an idle server opens nothing: over two seconds, zero opens and no further reload.
+#[tokio::test]
+async fn an_idle_server_opens_its_flow_files_zero_times() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo_root().join("flows"), &dir.path().join("flows"));
+    copy_dir(&repo_root().join("locales"), &dir.path().join("locales"));
+    let (flows, locales) = (dir.path().join("flows"), dir.path().join("locales"));
+    let app = spawn_app_with(AppOptions {
+        flows: flows.clone(),
+        locales: locales.clone(),
+    })
+    .await;
+    let flow_file = flows.join("liza.yaml");
+    let original = std::fs::read_to_string(&flow_file).unwrap();
+    save(
+        &flow_file,
+        &original.replacen("prompt: consent-question", "prompt: consent-invalid", 1),
+    );
+    let mut n = 0;
+    wait_for(Duration::from_secs(2), || {
+        n += 1;
+        let sid = format!("CAidle{n}");
+        let app = &app;
+        async move { app.call(&sid, "+4915112345678").await.says(NEW_PROMPT) }
+    })
+    .await;
+    // Let the reload's own reads settle (the debounce), then listen.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let reloads_before = app.state.engine.registry.reload_counts();
+    let counter = OpenCounter::start(&[&flows, &locales]);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let opens = counter.count();
+    assert_eq!(
+        opens, 0,
+        "an idle server opened its flow files {opens} times in 2 s"
+    );
+    assert_eq!(app.state.engine.registry.reload_counts(), reloads_before);
 }
