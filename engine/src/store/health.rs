@@ -51,10 +51,10 @@ impl WriteProblem {
         match self {
             Self::DiskFull => "the disk holding the database is full; calls cannot be saved",
             Self::FileDeleted => {
-                "the database file was deleted while Liza was running; calls are refused with an apology until it is restored or Liza is restarted"
+                "the database file was deleted while Liza was running; calls are refused with an apology until Liza is restarted"
             }
             Self::FileReplaced => {
-                "the database file was replaced while Liza was running; calls are refused with an apology until the original is back or Liza is restarted"
+                "the database file was replaced while Liza was running; calls are refused with an apology until Liza is restarted"
             }
             Self::ReadOnly => "the database accepts no writes (read-only)",
             Self::Locked => "the database is locked by someone else for too long",

@@ -172,7 +172,7 @@ impl Connector for SqliteConnector {
         Ok(SqliteWriter {
             conn,
             files,
-            reported: None,
+            gone: None,
         })
     }
 }
@@ -297,32 +297,35 @@ impl Checkpointer {
 struct SqliteWriter {
     conn: rusqlite::Connection,
     files: OpenedFiles,
-    /// The file change already logged, so it is logged once, not per webhook.
-    reported: Option<(PathBuf, FileChange)>,
+    /// Set once the file at the database's path is no longer the one opened; from then on
+    /// every transaction is refused until a restart.
+    gone: Option<(PathBuf, FileChange)>,
 }
 
 impl SqliteWriter {
     /// Refuses to write when the file at the database's path is not the one this connection
     /// writes to: SQLite would go on saving into the deleted (or replaced) file, and every
-    /// call answered as saved would be gone after a restart.
+    /// call answered as saved would be gone after a restart. The refusal lasts until Liza
+    /// restarts, even if the original file is moved back: SQLite keeps state per file (locks,
+    /// the WAL index in `-shm`, found by path) that the other file may have disturbed meanwhile
+    /// (seen in tests: the writer then found no tables), and only a fresh start reads the
+    /// database at the path as it is.
     fn check_files(&mut self) -> Result<(), StoreError> {
-        let changed = self.files.changed();
-        if changed != self.reported {
-            match &changed {
-                Some((path, change)) => tracing::error!(
+        if self.gone.is_none() {
+            if let Some((path, change)) = self.files.changed() {
+                tracing::error!(
                     path = %path.display(),
                     change = change.as_str(),
-                    "The SQLite database file changed under Liza; webhooks are refused with an apology until the original file is back or Liza restarts."
-                ),
-                None => tracing::info!(
-                    path = %self.files.db.display(),
-                    "The SQLite database file is back; webhooks are saved again."
-                ),
+                    "The SQLite database file changed under Liza; webhooks are refused with an apology until Liza restarts."
+                );
+                self.gone = Some((path, change));
             }
-            self.reported = changed.clone();
         }
-        match changed {
-            Some((path, change)) => Err(StoreError::FileGone { path, change }),
+        match &self.gone {
+            Some((path, change)) => Err(StoreError::FileGone {
+                path: path.clone(),
+                change: *change,
+            }),
             None => Ok(()),
         }
     }
