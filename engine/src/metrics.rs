@@ -1,5 +1,6 @@
 //! Counters for `GET /metrics` in Prometheus' text format: webhook requests by node and
-//! outcome, webhook latency, flow reloads and reload failures, database errors.
+//! outcome, webhook latency, flow reloads and reload failures, whether the flows are degraded
+//! (the last save did not load), database errors.
 //!
 //! Hand-written on purpose: five series and one text format are ~150 lines, while the
 //! `prometheus` crate (slow-moving, protobuf baggage) or `metrics` + its exporter (a global
@@ -8,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -28,6 +29,8 @@ pub struct Metrics {
     latency_sum_micros: AtomicU64,
     flow_reloads: AtomicU64,
     flow_reload_failures: AtomicU64,
+    /// The last reload failed: older flows serve new calls.
+    flows_degraded: AtomicBool,
     database_errors: AtomicU64,
 }
 
@@ -61,11 +64,13 @@ impl Metrics {
     /// Flows were rebuilt and swapped in.
     pub fn flow_reloaded(&self) {
         self.flow_reloads.fetch_add(1, Ordering::Relaxed);
+        self.flows_degraded.store(false, Ordering::Relaxed);
     }
 
-    /// A reload failed; the old flows keep serving.
+    /// A reload failed; the old flows keep serving (degraded until a reload succeeds).
     pub fn flow_reload_failed(&self) {
         self.flow_reload_failures.fetch_add(1, Ordering::Relaxed);
+        self.flows_degraded.store(true, Ordering::Relaxed);
     }
 
     /// A database operation failed.
@@ -137,6 +142,13 @@ impl Metrics {
             let _ = writeln!(out, "# TYPE {name} counter");
             let _ = writeln!(out, "{name} {}", value.load(Ordering::Relaxed));
         }
+        out.push_str("# HELP liza_flows_degraded 1 while the last saved flows or locales did not load (the previous version serves new calls).\n");
+        out.push_str("# TYPE liza_flows_degraded gauge\n");
+        let _ = writeln!(
+            out,
+            "liza_flows_degraded {}",
+            u8::from(self.flows_degraded.load(Ordering::Relaxed))
+        );
         out
     }
 }
@@ -196,6 +208,11 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("liza_database_errors_total 1\n"), "{text}");
+        assert!(text.contains("liza_flows_degraded 0\n"), "{text}");
+        metrics.flow_reload_failed();
+        assert!(metrics.render().contains("liza_flows_degraded 1\n"));
+        metrics.flow_reloaded();
+        assert!(metrics.render().contains("liza_flows_degraded 0\n"));
     }
 
     #[test]

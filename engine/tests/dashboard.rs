@@ -818,3 +818,107 @@ async fn the_dashboard_runs_on_postgresql_too() {
         .await
         .unwrap();
 }
+
+/// A copy of the shipped flows and locales that a test may break.
+fn flow_files_copy() -> tempfile::TempDir {
+    fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let path = entry.unwrap().path();
+            let target = to.join(path.file_name().unwrap());
+            if path.is_dir() {
+                copy_dir(&path, &target);
+            } else {
+                std::fs::copy(&path, &target).unwrap();
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    copy_dir(&root.join("flows"), &dir.path().join("flows"));
+    copy_dir(&root.join("locales"), &dir.path().join("locales"));
+    dir
+}
+
+/// Anyone sees /health's state in one line without paths or source text; the diagnostics of a
+/// broken save (file paths, source lines) only a signed-in admin gets, with `?details` (session
+/// or API token) or on the overview.
+#[tokio::test]
+async fn health_details_are_for_signed_in_admins_only() {
+    let files = flow_files_copy();
+    let flows = files.path().join("flows");
+    let locales = files.path().join("locales");
+    let app = spawn_app_with(&[
+        ("LIZA_FLOWS", flows.to_str().unwrap()),
+        ("LIZA_LOCALES", locales.to_str().unwrap()),
+    ])
+    .await;
+    let flow_file = flows.join("liza.yaml");
+    let original = std::fs::read_to_string(&flow_file).unwrap();
+    std::fs::write(
+        &flow_file,
+        original.replacen("next: consent", "next: consnet", 1),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let body = app.get("", "/health").await.text().await.unwrap();
+        if body.contains("\"degraded\"") {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 5, "{body}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let dir = files.path().to_str().unwrap();
+    for path in ["/health", "/api/health", "/health?details"] {
+        let response = app.get("", path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let body = response.text().await.unwrap();
+        let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(json["status"], "degraded", "{body}");
+        assert_eq!(json["reload"]["state"], "degraded: 1 problem in liza.yaml");
+        assert!(json.get("details").is_none(), "{path}: {body}");
+        assert!(!body.contains(dir), "{path} shows a path: {body}");
+        assert!(
+            !body.contains("consnet"),
+            "{path} shows source text: {body}"
+        );
+    }
+    let wrong = app
+        .client
+        .get(app.url("/health?details"))
+        .header("authorization", "Bearer not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert!(!wrong.text().await.unwrap().contains("details"));
+
+    let session = app.login().await;
+    let token = app.api_token().await;
+    for (header, value) in [
+        ("cookie", session.cookie.clone()),
+        ("authorization", format!("Bearer {token}")),
+    ] {
+        let response = app
+            .client
+            .get(app.url("/health?details"))
+            .header(header, value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let json: serde_json::Value = response.json().await.unwrap();
+        let error = json["details"]["reload_error"].as_str().unwrap();
+        assert!(
+            error.contains(&format!("{dir}/flows/liza.yaml:")),
+            "{header}: {error}"
+        );
+        assert!(error.contains("next: consnet"), "the source line: {error}");
+        assert_eq!(
+            json["details"]["flows"][0]["path"],
+            format!("{dir}/flows/liza.yaml")
+        );
+    }
+    let overview = app.page(&session, "/").await;
+    assert!(overview.contains("next: consnet"), "{overview}");
+}

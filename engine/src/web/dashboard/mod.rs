@@ -118,6 +118,23 @@ impl Dashboard {
         self.admin.session(&auth::token_hash(token), now_ms()).await
     }
 
+    /// True when the request is signed in: a session cookie or `Authorization: Bearer <API
+    /// token>` (for `/health?details`). A database that cannot tell counts as not signed in.
+    pub async fn is_signed_in(&self, req: &Request) -> bool {
+        if let Some(header) = req.header("authorization") {
+            let Some(token) = header.strip_prefix("Bearer ") else {
+                return false;
+            };
+            return matches!(
+                self.admin
+                    .api_token_user(&auth::token_hash(token.trim()))
+                    .await,
+                Ok(Some(_))
+            );
+        }
+        matches!(self.session_user(req).await, Ok(Some(_)))
+    }
+
     /// The session user, or the redirect to the login page.
     async fn signed_in(&self, req: &Request) -> Result<SessionUser, PageError> {
         self.session_user(req)
