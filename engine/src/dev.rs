@@ -263,6 +263,7 @@ pub async fn bench_pages(
         .upsert_user(
             "bench",
             &auth::hash_password(&password)?,
+            "liza dev",
             crate::store::now_ms(),
         )
         .await?;

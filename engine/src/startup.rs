@@ -100,7 +100,7 @@ impl Application {
                 admin.refresh_planner_stats().await?;
                 Some(Arc::new(
                     Dashboard::new(admin, registry.clone(), settings.public_url.as_deref())
-                        .context("cannot load the dashboard templates")?,
+                        .context("cannot start the dashboard")?,
                 ))
             }
             None => {
@@ -170,7 +170,9 @@ async fn bootstrap_admin(
         return Ok(());
     }
     let hash = crate::auth::hash_password(password).context("LIZA_ADMIN_PASSWORD")?;
-    admin.upsert_user("admin", &hash, now_ms()).await?;
+    admin
+        .upsert_user("admin", &hash, "LIZA_ADMIN_PASSWORD", now_ms())
+        .await?;
     info!("Dashboard user `admin` created from LIZA_ADMIN_PASSWORD.");
     Ok(())
 }

@@ -4,6 +4,7 @@
 
 mod helpers;
 mod loadtest;
+mod logins;
 mod staying_up;
 mod stories;
 mod two_instances;
