@@ -218,6 +218,22 @@ enum DevCommand {
         #[arg(long, default_value_t = 20)]
         iterations: usize,
     },
+    /// Fire parallel wrong logins at a running server and report its answers and memory.
+    BenchLogins {
+        /// The server, e.g. http://127.0.0.1:5000.
+        #[arg(long)]
+        url: String,
+        /// The server's process id: its memory is read from /proc/PID/status.
+        #[arg(long)]
+        pid: Option<u32>,
+        /// How many logins, all at once.
+        #[arg(short = 'n', long, default_value_t = 500)]
+        logins: usize,
+        /// Each login as from an address of its own (X-Forwarded-For): start the server
+        /// with LIZA_TRUSTED_PROXIES=127.0.0.1.
+        #[arg(long)]
+        spread: bool,
+    },
 }
 
 #[derive(Debug, Default, clap::Args)]
@@ -655,6 +671,14 @@ async fn dev_command(settings: Settings, command: DevCommand) -> anyhow::Result<
                 "Seeded {calls} calls over {days} days in {:.1} s.",
                 took.as_secs_f64()
             );
+        }
+        DevCommand::BenchLogins {
+            url,
+            pid,
+            logins,
+            spread,
+        } => {
+            print!("{}", dev::bench_logins(&url, pid, logins, spread).await?);
         }
         DevCommand::BenchDashboard { iterations } => {
             let mut settings = settings;
