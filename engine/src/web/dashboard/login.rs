@@ -106,10 +106,11 @@ pub async fn login(req: &Request, body: Body, Data(state): Data<&Arc<AppState>>)
             .reserve_login_attempt(&keys.limits(), now - login_limits::WINDOW_MS, now)
             .await?;
         let (reserved, account_failures) = match reservation {
-            LoginReservation::Reserved { ids, counts } => (ids, counts[2]),
+            LoginReservation::Reserved { ids, counts } => (ids, counts[login_limits::ACCOUNT]),
             LoginReservation::Refused { index } => {
                 // Logged at debug: an attacker would otherwise write a line per request.
-                debug!(user = ?name, client = %shown_client, limit = index, "Login refused: too many failed attempts.");
+                let limit = login_limits::LIMIT_NAMES[index];
+                debug!(user = ?name, client = %shown_client, limit, "Login refused: too many failed attempts.");
                 return refuse(LoginOutcome::Limited, TOO_MANY_FAILURES);
             }
         };

@@ -25,6 +25,11 @@ pub const MAX_DELAY: Duration = Duration::from_secs(8);
 /// Longer names are cut for the counters' keys (no account has such a name).
 const MAX_KEY_NAME_CHARS: usize = 128;
 
+/// What each of [`LoginKeys::limits`] counts, for the log.
+pub const LIMIT_NAMES: [&str; 3] = ["account and address", "address", "account"];
+/// Where the account's count (from everywhere) is among the counts.
+pub const ACCOUNT: usize = 2;
+
 /// The counters one attempt is counted under.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginKeys {
@@ -50,7 +55,7 @@ impl LoginKeys {
         }
     }
 
-    /// The limits in the order `counts` come back from the store.
+    /// The limits, in the order of [`LIMIT_NAMES`] and of the counts the store returns.
     pub fn limits(&self) -> [LoginLimit<'_>; 3] {
         [
             LoginLimit {
@@ -106,7 +111,9 @@ mod tests {
         let limits = keys.limits();
         assert_eq!(limits[0].max, Some(MAX_PER_ACCOUNT_AND_ADDRESS));
         assert_eq!(limits[1].max, Some(MAX_PER_ADDRESS));
-        assert_eq!(limits[2].max, None, "the account alone never refuses");
+        assert_eq!(limits[ACCOUNT].max, None, "the account alone never refuses");
+        assert_eq!(limits[ACCOUNT].key, "user:admin");
+        assert_eq!(LIMIT_NAMES[ACCOUNT], "account");
         let unknown = LoginKeys::new("admin", None);
         assert_eq!(unknown.address, "ip:unknown");
     }
