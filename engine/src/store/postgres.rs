@@ -511,5 +511,8 @@ super::sql_admin::admin_store!(
          END IF;
      END $$"],
     // Seeded calls carry their ids; the sequence must move past them.
-    after_seed: ["SELECT setval(pg_get_serial_sequence('calls', 'id'), (SELECT MAX(id) FROM calls))"]
+    after_seed: ["SELECT setval(pg_get_serial_sequence('calls', 'id'), (SELECT MAX(id) FROM calls))"],
+    // Serialises reservations across instances; SHARE ROW EXCLUSIVE conflicts with itself,
+    // not with readers.
+    lock_logins: ["LOCK TABLE login_failures IN SHARE ROW EXCLUSIVE MODE"]
 );

@@ -536,7 +536,9 @@ super::sql_admin::admin_store!(
     // A sampled ANALYZE: milliseconds even at a million calls, and enough for the planner
     // to prefer `calls_by_from` for a number prefix.
     planner: ["PRAGMA analysis_limit = 1000", "ANALYZE"],
-    after_seed: [] as [&str; 0]
+    after_seed: [] as [&str; 0],
+    // The reservation's first statement is a write, which takes the database's write lock.
+    lock_logins: [] as [&str; 0]
 );
 
 #[cfg(test)]

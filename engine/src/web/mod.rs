@@ -1,5 +1,6 @@
 //! The HTTP adapter: routes, request parsing, answers. No flow logic, no SQL.
 
+pub mod client;
 pub mod dashboard;
 mod health;
 mod metrics;
@@ -22,6 +23,8 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// The admin dashboard; `None` when the store has no [`crate::store::admin::AdminStore`].
     pub dashboard: Option<Arc<dashboard::Dashboard>>,
+    /// LIZA_TRUSTED_PROXIES: whose forwarding headers name the client ([`client::of_request`]).
+    pub trusted_proxies: client::TrustedProxies,
 }
 
 /// Builds the whole route table from the application state (tests use it without a socket).

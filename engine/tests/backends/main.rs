@@ -5,6 +5,7 @@
 mod health;
 mod helpers;
 mod loadtest;
+mod logins;
 mod staying_up;
 mod stories;
 mod two_instances;
