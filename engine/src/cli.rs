@@ -18,10 +18,10 @@ use crate::loadtest::{self, LoadtestArgs};
 use crate::settings::Settings;
 use crate::speech::SpeechConfig;
 use crate::startup::{open_store, shutdown_signal, Application, FlowErrors};
-use crate::store::admin::{AdminStore, CallFilter, Cursor};
+use crate::store::admin::{AdminStore, CallFilter, Cursor, PasswordSet};
 use crate::store::now_ms;
 use crate::tools::{flowtest, graph, simulate};
-use crate::web::dashboard::ORDER_KIND;
+use crate::web::dashboard::{format_datetime, ORDER_KIND};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -142,7 +142,8 @@ fn load_for_tool(
 
 #[derive(Debug, Subcommand)]
 enum AdminCommand {
-    /// Create a dashboard user (or set a new password); reads the password from stdin.
+    /// Create a dashboard user, or set a new password, which ends the user's sessions and
+    /// revokes its API tokens; reads the password from stdin.
     AddUser { name: String },
     /// Create an API token for a user and print it (it is shown only once).
     AddToken {
@@ -150,7 +151,54 @@ enum AdminCommand {
         /// What the token is for.
         #[arg(long, default_value = "api")]
         label: String,
+        /// Refuse the token after this long: 30m, 12h, 90d or 52w (default: never).
+        #[arg(long, value_parser = parse_lifetime)]
+        expires: Option<i64>,
     },
+    /// List API tokens (of one user, or of all): id, user, label, created, last used, expiry.
+    ListTokens { name: Option<String> },
+    /// Revoke an API token by its id (see list-tokens).
+    RevokeToken { id: i64 },
+    /// End every dashboard session of a user (its API tokens stay; see revoke-token).
+    LogoutAll { name: String },
+}
+
+/// Who the audit log names for changes made with `liza admin`.
+const CLI_ACTOR: &str = "liza admin";
+
+/// `90d` → milliseconds. Units: m (minutes), h, d, w; at most ten years.
+fn parse_lifetime(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let unit_ms: i64 = match unit {
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 7 * 86_400_000,
+        _ => {
+            return Err(format!(
+                "`{text}` is not a lifetime; write a number and a unit: 30m, 12h, 90d or 52w"
+            ))
+        }
+    };
+    let number: i64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` does not start with a number; write e.g. 90d"))?;
+    let ms = number.saturating_mul(unit_ms);
+    if number == 0 || ms > 3653 * 86_400_000 {
+        return Err(format!(
+            "`{text}`: a lifetime is at least 1 minute and at most ten years"
+        ));
+    }
+    Ok(ms)
+}
+
+/// A time for the terminal, `never` for none.
+fn when(ms: Option<i64>) -> String {
+    ms.map_or_else(|| "never".to_owned(), format_datetime)
 }
 
 #[derive(Debug, Subcommand)]
@@ -169,6 +217,22 @@ enum DevCommand {
         /// Timed requests per page.
         #[arg(long, default_value_t = 20)]
         iterations: usize,
+    },
+    /// Fire parallel wrong logins at a running server and report its answers and memory.
+    BenchLogins {
+        /// The server, e.g. http://127.0.0.1:5000.
+        #[arg(long)]
+        url: String,
+        /// The server's process id: its memory is read from /proc/PID/status.
+        #[arg(long)]
+        pid: Option<u32>,
+        /// How many logins, all at once.
+        #[arg(short = 'n', long, default_value_t = 500)]
+        logins: usize,
+        /// Each login as from an address of its own (X-Forwarded-For): start the server
+        /// with LIZA_TRUSTED_PROXIES=127.0.0.1.
+        #[arg(long)]
+        spread: bool,
     },
 }
 
@@ -460,21 +524,123 @@ async fn admin_command(settings: &Settings, command: AdminCommand) -> anyhow::Re
                 .context("cannot read the password from stdin")?;
             let password = SecretString::from(line.trim_end_matches(['\r', '\n']).to_owned());
             let hash = auth::hash_password(&password)?;
-            admin.upsert_user(name, &hash, now_ms()).await?;
-            println!("User `{name}` saved.");
+            match admin.upsert_user(name, &hash, CLI_ACTOR, now_ms()).await? {
+                PasswordSet::Created => println!("User `{name}` saved."),
+                PasswordSet::Changed {
+                    sessions_ended,
+                    tokens_revoked,
+                } => println!(
+                    "Password of `{name}` changed: {sessions_ended} session(s) ended, \
+                     {tokens_revoked} API token(s) revoked."
+                ),
+            }
         }
-        AdminCommand::AddToken { name, label } => {
+        AdminCommand::AddToken {
+            name,
+            label,
+            expires,
+        } => {
             let user = admin.user_by_name(&name).await?.with_context(|| {
                 format!("no user `{name}`; create it with `liza admin add-user`")
             })?;
             let token = auth::new_token();
-            admin
-                .create_api_token(&auth::token_hash(&token), user.id, &label, now_ms())
+            let now = now_ms();
+            let expires_at = expires.map(|ms| now + ms);
+            let id = admin
+                .create_api_token(&auth::token_hash(&token), user.id, &label, now, expires_at)
                 .await?;
+            // The token alone on stdout, so `TOKEN=$(liza admin add-token …)` works.
             println!("{token}");
+            eprintln!(
+                "API token {id} for `{name}` ({label}); expires: {}.",
+                when(expires_at)
+            );
+        }
+        AdminCommand::ListTokens { name } => {
+            let user_id = match &name {
+                Some(name) => Some(
+                    admin
+                        .user_by_name(name)
+                        .await?
+                        .with_context(|| format!("no user `{name}`"))?
+                        .id,
+                ),
+                None => None,
+            };
+            let tokens = admin.list_api_tokens(user_id).await?;
+            if tokens.is_empty() {
+                println!("No API tokens.");
+            }
+            let now = now_ms();
+            let rows: Vec<[String; 6]> = tokens
+                .iter()
+                .map(|t| {
+                    let expires = match t.expires_at {
+                        Some(at) if at <= now => format!("expired {}", format_datetime(at)),
+                        other => when(other),
+                    };
+                    [
+                        t.id.to_string(),
+                        t.user_name.escape_debug().to_string(),
+                        t.label.escape_debug().to_string(),
+                        format_datetime(t.created_at),
+                        when(t.last_used_at),
+                        expires,
+                    ]
+                })
+                .collect();
+            print_table(
+                ["ID", "USER", "LABEL", "CREATED", "LAST USED", "EXPIRES"],
+                &rows,
+            );
+        }
+        AdminCommand::RevokeToken { id } => {
+            let token = admin
+                .revoke_api_token(id, None, CLI_ACTOR, now_ms())
+                .await?
+                .with_context(|| {
+                    format!("no API token with id {id}; see `liza admin list-tokens`")
+                })?;
+            println!(
+                "API token {id} ({}) of `{}` revoked.",
+                token.label, token.user_name
+            );
+        }
+        AdminCommand::LogoutAll { name } => {
+            let user = admin
+                .user_by_name(&name)
+                .await?
+                .with_context(|| format!("no user `{name}`"))?;
+            let ended = admin.end_all_sessions(user.id, CLI_ACTOR, now_ms()).await?;
+            println!("{ended} session(s) of `{name}` ended.");
         }
     }
     Ok(())
+}
+
+/// Prints `rows` under `header`, columns padded to their widest cell.
+fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
+    if rows.is_empty() {
+        return;
+    }
+    let mut widths = header.map(|h| h.chars().count());
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
 }
 
 async fn dev_command(settings: Settings, command: DevCommand) -> anyhow::Result<()> {
@@ -505,6 +671,14 @@ async fn dev_command(settings: Settings, command: DevCommand) -> anyhow::Result<
                 "Seeded {calls} calls over {days} days in {:.1} s.",
                 took.as_secs_f64()
             );
+        }
+        DevCommand::BenchLogins {
+            url,
+            pid,
+            logins,
+            spread,
+        } => {
+            print!("{}", dev::bench_logins(&url, pid, logins, spread).await?);
         }
         DevCommand::BenchDashboard { iterations } => {
             let mut settings = settings;
@@ -563,4 +737,30 @@ async fn dev_command(settings: Settings, command: DevCommand) -> anyhow::Result<
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetimes_take_a_number_and_a_unit() {
+        assert_eq!(parse_lifetime("30m"), Ok(30 * 60_000));
+        assert_eq!(parse_lifetime("12h"), Ok(12 * 3_600_000));
+        assert_eq!(parse_lifetime("90d"), Ok(90 * 86_400_000));
+        assert_eq!(parse_lifetime(" 2w "), Ok(14 * 86_400_000));
+        for bad in [
+            "",
+            "90",
+            "d",
+            "90x",
+            "-1d",
+            "0d",
+            "1.5d",
+            "99999999999999999999d",
+        ] {
+            assert!(parse_lifetime(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse_lifetime("3654d").unwrap_err().contains("ten years"));
+    }
 }

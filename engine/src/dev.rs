@@ -1,5 +1,6 @@
-//! Development tools: `liza dev seed` fills a database with realistic calls, and
-//! `liza dev bench-dashboard` times the dashboard's pages against it.
+//! Development tools: `liza dev seed` fills a database with realistic calls,
+//! `liza dev bench-dashboard` times the dashboard's pages against it, and
+//! `liza dev bench-logins` fires parallel wrong logins at a server and watches its memory.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -263,6 +264,7 @@ pub async fn bench_pages(
         .upsert_user(
             "bench",
             &auth::hash_password(&password)?,
+            "liza dev",
             crate::store::now_ms(),
         )
         .await?;
@@ -316,4 +318,172 @@ pub async fn bench_pages(
         timings.push(timing);
     }
     Ok(timings)
+}
+
+/// What `liza dev bench-logins` saw.
+#[derive(Debug, Clone, Default)]
+pub struct LoginBench {
+    pub logins: usize,
+    /// (HTTP status, how many), by status.
+    pub statuses: Vec<(u16, usize)>,
+    /// Requests that got no answer at all.
+    pub errors: usize,
+    pub took: Duration,
+    /// The server's resident memory (kB, /proc/PID/status) before, at most while (sampled
+    /// every 5 ms) and one second after; its VmHWM (peak since start) after.
+    pub rss_before_kb: Option<u64>,
+    pub rss_peak_kb: Option<u64>,
+    pub rss_after_kb: Option<u64>,
+    pub hwm_after_kb: Option<u64>,
+}
+
+impl std::fmt::Display for LoginBench {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let statuses: Vec<String> = self
+            .statuses
+            .iter()
+            .map(|(status, n)| format!("{status} × {n}"))
+            .collect();
+        writeln!(
+            f,
+            "{} parallel wrong logins in {:.2} s: {}{}",
+            self.logins,
+            self.took.as_secs_f64(),
+            statuses.join(", "),
+            if self.errors > 0 {
+                format!(", {} without answer", self.errors)
+            } else {
+                String::new()
+            }
+        )?;
+        let mb = |kb: Option<u64>| {
+            kb.map_or("?".to_owned(), |kb| format!("{:.1} MB", kb as f64 / 1024.0))
+        };
+        writeln!(
+            f,
+            "server RSS: before {}, peak while running {}, 1 s after {}; VmHWM {}",
+            mb(self.rss_before_kb),
+            mb(self.rss_peak_kb),
+            mb(self.rss_after_kb),
+            mb(self.hwm_after_kb)
+        )
+    }
+}
+
+/// A `kB` field of /proc/PID/status.
+fn proc_status_kb(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Fires `logins` wrong logins for `admin` at once at the server at `url`, all from this
+/// address or (`spread`) each as from an address of its own (`X-Forwarded-For`; the server
+/// must trust this client as a proxy), and reads the memory of process `pid` meanwhile.
+pub async fn bench_logins(
+    url: &str,
+    pid: Option<u32>,
+    logins: usize,
+    spread: bool,
+) -> anyhow::Result<LoginBench> {
+    let url = url.trim_end_matches('/');
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(120))
+        .build()?;
+    let page = client
+        .get(format!("{url}/login"))
+        .send()
+        .await
+        .context("GET /login")?;
+    let cookie = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("liza_login_csrf="))
+        .and_then(|v| v.split(';').next())
+        .context("no login CSRF cookie: is the dashboard on?")?
+        .to_owned();
+    let html = page.text().await?;
+    let marker = r#"name="csrf" value=""#;
+    let start = html.find(marker).context("no CSRF field in /login")? + marker.len();
+    let csrf = html[start..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+
+    let rss = |field: &str| pid.and_then(|pid| proc_status_kb(pid, field));
+    let rss_before_kb = rss("VmRSS");
+    let peak = Arc::new(std::sync::atomic::AtomicU64::new(
+        rss_before_kb.unwrap_or(0),
+    ));
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = pid.map(|pid| {
+        let (peak, done) = (peak.clone(), done.clone());
+        std::thread::spawn(move || {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Some(kb) = proc_status_kb(pid, "VmRSS") {
+                    peak.fetch_max(kb, std::sync::atomic::Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    });
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..logins)
+        .map(|i| {
+            let (client, cookie, csrf) = (client.clone(), cookie.clone(), csrf.clone());
+            let url = format!("{url}/login");
+            tokio::spawn(async move {
+                let mut request = client.post(url).header("cookie", cookie);
+                if spread {
+                    request = request.header(
+                        "x-forwarded-for",
+                        format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255),
+                    );
+                }
+                let password = format!("wrong-password-{i}");
+                request
+                    .form(&[
+                        ("csrf", csrf.as_str()),
+                        ("name", "admin"),
+                        ("password", password.as_str()),
+                    ])
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+            })
+        })
+        .collect();
+    let mut counts = std::collections::BTreeMap::<u16, usize>::new();
+    let mut errors = 0;
+    for task in tasks {
+        match task.await {
+            Ok(Ok(status)) => *counts.entry(status).or_default() += 1,
+            _ => errors += 1,
+        }
+    }
+    let took = started.elapsed();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Some(sampler) = sampler {
+        let _ = sampler.join();
+    }
+    Ok(LoginBench {
+        logins,
+        statuses: counts.into_iter().collect(),
+        errors,
+        took,
+        rss_before_kb,
+        rss_peak_kb: pid.map(|_| peak.load(std::sync::atomic::Ordering::Relaxed)),
+        rss_after_kb: rss("VmRSS"),
+        hwm_after_kb: rss("VmHWM"),
+    })
 }

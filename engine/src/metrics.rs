@@ -1,5 +1,7 @@
 //! Counters for `GET /metrics` in Prometheus' text format: webhook requests by node and
-//! outcome, webhook latency, flow reloads and reload failures, database errors.
+//! outcome, webhook latency, flow reloads and reload failures, whether the flows are degraded
+//! (the last save did not load), database errors, dashboard logins by outcome and the password
+//! checks they ran.
 //!
 //! Hand-written on purpose: five series and one text format are ~150 lines, while the
 //! `prometheus` crate (slow-moving, protobuf baggage) or `metrics` + its exporter (a global
@@ -8,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -28,7 +30,36 @@ pub struct Metrics {
     latency_sum_micros: AtomicU64,
     flow_reloads: AtomicU64,
     flow_reload_failures: AtomicU64,
+    /// The last reload failed: older flows serve new calls.
+    flows_degraded: AtomicBool,
     database_errors: AtomicU64,
+    logins: [AtomicU64; LoginOutcome::ALL.len()],
+    password_checks: AtomicU64,
+}
+
+/// How a dashboard login attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginOutcome {
+    SignedIn,
+    /// Wrong name or password.
+    Failed,
+    /// Refused by a failed-login limit before its password was checked.
+    Limited,
+    /// Refused because the server was checking as many passwords as it may at once.
+    Busy,
+}
+
+impl LoginOutcome {
+    const ALL: [Self; 4] = [Self::SignedIn, Self::Failed, Self::Limited, Self::Busy];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::SignedIn => "signed_in",
+            Self::Failed => "failed",
+            Self::Limited => "limited",
+            Self::Busy => "busy",
+        }
+    }
 }
 
 impl Metrics {
@@ -61,11 +92,13 @@ impl Metrics {
     /// Flows were rebuilt and swapped in.
     pub fn flow_reloaded(&self) {
         self.flow_reloads.fetch_add(1, Ordering::Relaxed);
+        self.flows_degraded.store(false, Ordering::Relaxed);
     }
 
-    /// A reload failed; the old flows keep serving.
+    /// A reload failed; the old flows keep serving (degraded until a reload succeeds).
     pub fn flow_reload_failed(&self) {
         self.flow_reload_failures.fetch_add(1, Ordering::Relaxed);
+        self.flows_degraded.store(true, Ordering::Relaxed);
     }
 
     /// A database operation failed.
@@ -75,6 +108,20 @@ impl Metrics {
 
     pub fn database_errors(&self) -> u64 {
         self.database_errors.load(Ordering::Relaxed)
+    }
+
+    /// A dashboard login attempt ended.
+    pub fn login(&self, outcome: LoginOutcome) {
+        self.logins[outcome as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A password was checked (an Argon2 run, for a known user or the dummy hash).
+    pub fn password_checked(&self) {
+        self.password_checks.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn password_checks(&self) -> u64 {
+        self.password_checks.load(Ordering::Relaxed)
     }
 
     /// The Prometheus text exposition format (version 0.0.4).
@@ -137,6 +184,26 @@ impl Metrics {
             let _ = writeln!(out, "# TYPE {name} counter");
             let _ = writeln!(out, "{name} {}", value.load(Ordering::Relaxed));
         }
+        out.push_str("# HELP liza_flows_degraded 1 while the last saved flows or locales did not load (the previous version serves new calls).\n");
+        out.push_str("# TYPE liza_flows_degraded gauge\n");
+        let _ = writeln!(
+            out,
+            "liza_flows_degraded {}",
+            u8::from(self.flows_degraded.load(Ordering::Relaxed))
+        );
+        out.push_str("# HELP liza_login_attempts_total Dashboard logins by outcome (busy: too many password checks at once).\n");
+        out.push_str("# TYPE liza_login_attempts_total counter\n");
+        for outcome in LoginOutcome::ALL {
+            let _ = writeln!(
+                out,
+                "liza_login_attempts_total{{outcome=\"{}\"}} {}",
+                outcome.as_str(),
+                self.logins[outcome as usize].load(Ordering::Relaxed)
+            );
+        }
+        out.push_str("# HELP liza_password_checks_total Argon2 password checks run for logins.\n");
+        out.push_str("# TYPE liza_password_checks_total counter\n");
+        let _ = writeln!(out, "liza_password_checks_total {}", self.password_checks());
         out
     }
 }
@@ -196,6 +263,34 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("liza_database_errors_total 1\n"), "{text}");
+        assert!(text.contains("liza_flows_degraded 0\n"), "{text}");
+        metrics.flow_reload_failed();
+        assert!(metrics.render().contains("liza_flows_degraded 1\n"));
+        metrics.flow_reloaded();
+        assert!(metrics.render().contains("liza_flows_degraded 0\n"));
+    }
+
+    #[test]
+    fn renders_logins_by_outcome_and_password_checks() {
+        let metrics = Metrics::new();
+        metrics.login(LoginOutcome::Failed);
+        metrics.login(LoginOutcome::Failed);
+        metrics.login(LoginOutcome::Busy);
+        metrics.password_checked();
+        let text = metrics.render();
+        assert!(
+            text.contains("liza_login_attempts_total{outcome=\"failed\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("liza_login_attempts_total{outcome=\"busy\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("liza_login_attempts_total{outcome=\"signed_in\"} 0\n"),
+            "{text}"
+        );
+        assert!(text.contains("liza_password_checks_total 1\n"), "{text}");
     }
 
     #[test]

@@ -24,12 +24,21 @@ impl Snapshot {
     }
 }
 
+/// A reload that failed, told twice: for anyone and for admins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReloadFailure {
+    /// One line without paths or source text, e.g. "2 problems in liza.yaml".
+    pub summary: String,
+    /// Every diagnostic with its file, line, column and source line.
+    pub details: String,
+}
+
 #[derive(Debug)]
 pub struct Registry {
     current: ArcSwap<Snapshot>,
     versions: RwLock<HashMap<String, Arc<Flow>>>,
-    /// The diagnostics of the last reload if it failed (the previous flows keep serving).
-    reload_error: RwLock<Option<String>>,
+    /// Why the last reload failed, if it did (the previous flows keep serving).
+    reload_failure: RwLock<Option<ReloadFailure>>,
     reloads: AtomicU64,
     reload_failures: AtomicU64,
 }
@@ -39,7 +48,7 @@ impl Registry {
         let registry = Self {
             current: ArcSwap::from_pointee(Snapshot { flows: vec![] }),
             versions: RwLock::new(HashMap::new()),
-            reload_error: RwLock::new(None),
+            reload_failure: RwLock::new(None),
             reloads: AtomicU64::new(0),
             reload_failures: AtomicU64::new(0),
         };
@@ -66,20 +75,32 @@ impl Registry {
     pub fn reloaded(&self, flows: Vec<Arc<Flow>>) {
         self.replace(flows);
         self.reloads.fetch_add(1, Ordering::Relaxed);
-        *self.reload_error.write().unwrap_or_else(|e| e.into_inner()) = None;
+        *self
+            .reload_failure
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     /// Records a failed reload; the current flows keep serving.
-    pub fn reload_failed(&self, diagnostics: String) {
+    pub fn reload_failed(&self, failure: ReloadFailure) {
         self.reload_failures.fetch_add(1, Ordering::Relaxed);
-        *self.reload_error.write().unwrap_or_else(|e| e.into_inner()) = Some(diagnostics);
+        *self
+            .reload_failure
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Some(failure);
     }
 
-    pub fn reload_error(&self) -> Option<String> {
-        self.reload_error
+    /// Why the last reload failed, while the flows it could not replace keep serving.
+    pub fn reload_failure(&self) -> Option<ReloadFailure> {
+        self.reload_failure
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// The full diagnostics of the last failed reload (paths and source lines: for admins).
+    pub fn reload_error(&self) -> Option<String> {
+        self.reload_failure().map(|f| f.details)
     }
 
     /// (successful reloads, failed reloads) since start.

@@ -20,6 +20,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("LIZA_FLOWS", "flows/", "Directory of flow YAML files."),
     ("LIZA_LOCALES", "locales/", "Directory of Fluent locales (<lang>/*.ftl)."),
     ("LIZA_INSECURE_DEV", "0", "1 = accept unsigned webhooks (development only; logs a warning)."),
+    ("LIZA_TRUSTED_PROXIES", "", "Addresses or CIDRs of your proxies (127.0.0.1, 10.0.0.0/8): only their X-Forwarded-For/Forwarded headers name the client for login limits."),
     ("LIZA_ADMIN_PASSWORD", "", "On first start, creates the dashboard user `admin` with this password (at least 10 characters)."),
     ("LIZA_MAX_CONNECTIONS", "512", "Open connections at most; at the limit the longest-idle connection is closed for a new one. Keep it below the file limit (ulimit -n) with room for the database."),
     ("LIZA_HEADER_TIMEOUT", "10", "Seconds a client has to send a request's headers (from its first byte, or from connecting)."),
@@ -44,6 +45,8 @@ pub struct Settings {
     pub locales_dir: PathBuf,
     pub insecure_dev: bool,
     pub admin_password: Option<SecretString>,
+    /// LIZA_TRUSTED_PROXIES as written; parsed (and refused if wrong) at start.
+    pub trusted_proxies: String,
     /// The server's limits, or which setting could not be read.
     pub server_limits: Result<ServerLimits, String>,
 }
@@ -110,6 +113,7 @@ impl std::fmt::Debug for Settings {
             .field("flows_dir", &self.flows_dir)
             .field("locales_dir", &self.locales_dir)
             .field("insecure_dev", &self.insecure_dev)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field(
                 "admin_password",
                 &self.admin_password.as_ref().map(|_| "[REDACTED]"),
@@ -153,6 +157,7 @@ impl Settings {
                 Some("1" | "true" | "yes")
             ),
             admin_password: get("LIZA_ADMIN_PASSWORD").map(SecretString::from),
+            trusted_proxies: or_default("LIZA_TRUSTED_PROXIES"),
             server_limits: ServerLimits::from_lookup(get),
         }
     }

@@ -19,6 +19,7 @@ use crate::speech::SpeechConfig;
 use crate::store::admin::AdminStore;
 use crate::store::{self, now_ms, Store};
 use crate::twilio::SignatureVerifier;
+use crate::web::client::TrustedProxies;
 use crate::web::connections::{Connections, LimitedAcceptor};
 use crate::web::dashboard::Dashboard;
 use crate::web::{app, AppState};
@@ -62,6 +63,7 @@ impl Application {
                  Set it (see env.example), or for local development only pass --insecure-dev (LIZA_INSECURE_DEV=1)."
             ),
         };
+        let trusted_proxies = TrustedProxies::parse(&settings.trusted_proxies)?;
         if verifier.is_some() && settings.public_url.is_none() {
             warn!("LIZA_PUBLIC_URL is not set: signatures are checked against the Host header, which breaks behind most proxies.");
         }
@@ -101,7 +103,7 @@ impl Application {
                 admin.refresh_planner_stats().await?;
                 Some(Arc::new(
                     Dashboard::new(admin, registry.clone(), settings.public_url.as_deref())
-                        .context("cannot load the dashboard templates")?,
+                        .context("cannot start the dashboard")?,
                 ))
             }
             None => {
@@ -119,6 +121,7 @@ impl Application {
             verifier,
             public_url: settings.public_url.clone(),
             dashboard,
+            trusted_proxies,
             limits: limits.clone(),
         });
         let listener = tokio::net::TcpListener::bind(settings.bind.as_str())
@@ -179,7 +182,9 @@ async fn bootstrap_admin(
         return Ok(());
     }
     let hash = crate::auth::hash_password(password).context("LIZA_ADMIN_PASSWORD")?;
-    admin.upsert_user("admin", &hash, now_ms()).await?;
+    admin
+        .upsert_user("admin", &hash, "LIZA_ADMIN_PASSWORD", now_ms())
+        .await?;
     info!("Dashboard user `admin` created from LIZA_ADMIN_PASSWORD.");
     Ok(())
 }

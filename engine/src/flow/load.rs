@@ -149,6 +149,36 @@ pub fn load_paths(paths: &[PathBuf], locales_dir: &Path) -> Result<Vec<Arc<Flow>
     Ok(flows)
 }
 
+/// A hash of everything [`load_flows`] would read: the names and contents of the flow files
+/// and the locale files. A listing or file that cannot be read hashes its error kind, so any
+/// change to what a load would see changes the fingerprint, and nothing else does.
+pub fn sources_fingerprint(flows_dir: &Path, locales_dir: &Path) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    let mut add_listing = |label: &str, listing: std::io::Result<Vec<PathBuf>>| {
+        hasher.update(label.as_bytes());
+        match listing {
+            Ok(files) => {
+                for file in files {
+                    let name = file.as_os_str().as_encoded_bytes();
+                    hasher.update((name.len() as u64).to_le_bytes());
+                    hasher.update(name);
+                    match fs::read(&file) {
+                        Ok(bytes) => {
+                            hasher.update((bytes.len() as u64).to_le_bytes());
+                            hasher.update(&bytes);
+                        }
+                        Err(e) => hasher.update(format!("unreadable: {:?}", e.kind())),
+                    }
+                }
+            }
+            Err(e) => hasher.update(format!("unlistable: {:?}", e.kind())),
+        }
+    };
+    add_listing("flows", flow_files(flows_dir));
+    add_listing("locales", crate::i18n::source_files(locales_dir));
+    hasher.finalize().into()
+}
+
 /// A flow version as stored in the database (`flow_versions.source`): the flow file and every
 /// locale file, so another instance can serve a call pinned to a version it never loaded.
 #[derive(serde::Serialize, serde::Deserialize)]

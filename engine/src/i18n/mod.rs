@@ -160,8 +160,8 @@ impl Locales {
     /// Loads `dir/<lang>/*.ftl`. All problems are reported at once.
     pub fn load(dir: &Path) -> Result<Self, Diagnostics> {
         let mut diagnostics = Diagnostics::default();
-        let entries = match fs::read_dir(dir) {
-            Ok(entries) => entries,
+        let lang_dirs = match language_dirs(dir) {
+            Ok(dirs) => dirs,
             Err(e) => {
                 diagnostics.push(Diagnostic::error(
                     dir,
@@ -171,12 +171,6 @@ impl Locales {
                 return Err(diagnostics);
             }
         };
-        let mut lang_dirs: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.is_dir())
-            .collect();
-        lang_dirs.sort();
         let mut locales = Vec::new();
         let mut sources = Vec::new();
         for lang_dir in lang_dirs {
@@ -290,9 +284,19 @@ impl Locales {
     }
 }
 
-/// The .ftl files of one language directory, sorted, with their text.
-fn read_locale_files(dir: &Path) -> Result<Vec<(PathBuf, String)>, Diagnostics> {
-    let mut diagnostics = Diagnostics::default();
+/// The language directories of a locales directory (`<dir>/<lang>/`), sorted.
+fn language_dirs(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut dirs: Vec<PathBuf> = fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    Ok(dirs)
+}
+
+/// The .ftl files of one language directory, sorted.
+fn ftl_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = fs::read_dir(dir)
         .map(|entries| {
             entries
@@ -303,6 +307,21 @@ fn read_locale_files(dir: &Path) -> Result<Vec<(PathBuf, String)>, Diagnostics> 
         })
         .unwrap_or_default();
     files.sort();
+    files
+}
+
+/// Every file [`Locales::load`] reads from `dir`, in the order it reads them.
+pub fn source_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    Ok(language_dirs(dir)?
+        .iter()
+        .flat_map(|lang_dir| ftl_files(lang_dir))
+        .collect())
+}
+
+/// The .ftl files of one language directory, sorted, with their text.
+fn read_locale_files(dir: &Path) -> Result<Vec<(PathBuf, String)>, Diagnostics> {
+    let mut diagnostics = Diagnostics::default();
+    let files = ftl_files(dir);
     let mut read = Vec::new();
     for file in files {
         match fs::read_to_string(&file) {

@@ -126,6 +126,8 @@ pub struct RecordSummary {
 pub enum Subject {
     Call(i64),
     Record(i64),
+    /// A dashboard user: password changes, ended sessions, revoked API tokens.
+    User(i64),
 }
 
 impl Subject {
@@ -134,6 +136,7 @@ impl Subject {
         match self {
             Self::Call(id) => ("call", id),
             Self::Record(id) => ("record", id),
+            Self::User(id) => ("user", id),
         }
     }
 }
@@ -195,9 +198,63 @@ pub struct User {
 /// A logged-in session.
 #[derive(Debug, Clone, Serialize)]
 pub struct SessionUser {
+    /// The session's number (the dashboard names sessions by it; the token is never shown).
+    pub session_id: i64,
     pub user_id: i64,
     pub user_name: String,
     pub csrf_token: String,
+}
+
+/// A session as the account page lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionInfo {
+    pub id: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// An API token as `liza admin list-tokens` and the account page show it (never the token).
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiTokenInfo {
+    pub id: i64,
+    pub user_name: String,
+    pub label: String,
+    pub created_at: i64,
+    /// Updated at most once a minute.
+    pub last_used_at: Option<i64>,
+    /// `None`: the token does not expire.
+    pub expires_at: Option<i64>,
+}
+
+/// What setting a password did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordSet {
+    /// A new user.
+    Created,
+    /// The user existed: its sessions were ended and its API tokens revoked.
+    Changed {
+        sessions_ended: u64,
+        tokens_revoked: u64,
+    },
+}
+
+/// One counter a login attempt is counted under, and its limit.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginLimit<'a> {
+    pub key: &'a str,
+    /// The attempt is refused when this many failures (or attempts in flight) are counted
+    /// under `key` already; `None` only counts.
+    pub max: Option<i64>,
+}
+
+/// The answer to [`AdminStore::reserve_login_attempt`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginReservation {
+    /// Counted under every key: `ids` are the rows to release if the login succeeds,
+    /// `counts` what was counted under each key before this attempt.
+    Reserved { ids: Vec<i64>, counts: Vec<i64> },
+    /// The limit of `limits[index]` is reached; nothing was counted.
+    Refused { index: usize },
 }
 
 /// One generated call for `liza dev seed`, with its steps and order.
@@ -268,13 +325,15 @@ pub trait AdminStore: Send + Sync + 'static {
     ) -> Result<Vec<(String, i64)>, StoreError>;
 
     async fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError>;
-    /// Creates the user or replaces its password.
+    /// Creates the user, or replaces its password, ends its sessions, revokes its API
+    /// tokens and audits that as done `by`; one transaction.
     async fn upsert_user(
         &self,
         name: &str,
         password_hash: &str,
+        by: &str,
         now_ms: i64,
-    ) -> Result<(), StoreError>;
+    ) -> Result<PasswordSet, StoreError>;
     async fn create_session(
         &self,
         token_hash: &str,
@@ -290,18 +349,67 @@ pub trait AdminStore: Send + Sync + 'static {
         now_ms: i64,
     ) -> Result<Option<SessionUser>, StoreError>;
     async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError>;
+    /// The user's sessions that have not expired, newest first.
+    async fn list_sessions(
+        &self,
+        user_id: i64,
+        now_ms: i64,
+    ) -> Result<Vec<SessionInfo>, StoreError>;
+    /// Ends one of the user's sessions and audits it; false when it has no such session.
+    async fn end_session(
+        &self,
+        user_id: i64,
+        session_id: i64,
+        by: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
+    /// Ends every session of the user and audits it; how many there were.
+    async fn end_all_sessions(
+        &self,
+        user_id: i64,
+        by: &str,
+        now_ms: i64,
+    ) -> Result<u64, StoreError>;
+    /// Stores a new API token (only its hash); returns its id.
     async fn create_api_token(
         &self,
         token_hash: &str,
         user_id: i64,
         label: &str,
         now_ms: i64,
-    ) -> Result<(), StoreError>;
-    /// The user name an API token belongs to.
-    async fn api_token_user(&self, token_hash: &str) -> Result<Option<String>, StoreError>;
-    async fn record_login_failure(&self, clients: &[&str], now_ms: i64) -> Result<(), StoreError>;
-    async fn login_failures_since(&self, client: &str, since_ms: i64) -> Result<i64, StoreError>;
-    async fn clear_login_failures(&self, client: &str) -> Result<(), StoreError>;
+        expires_ms: Option<i64>,
+    ) -> Result<i64, StoreError>;
+    /// The user name an API token belongs to, unless the token is unknown or expired.
+    /// Notes when it was used (at most once a minute, so reads stay reads).
+    async fn api_token_user(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<String>, StoreError>;
+    /// API tokens (expired ones too), of one user or of all, by id.
+    async fn list_api_tokens(&self, user_id: Option<i64>) -> Result<Vec<ApiTokenInfo>, StoreError>;
+    /// Deletes an API token and audits it. With `owner`, only a token of that user is revoked.
+    /// Returns the revoked token, `None` when there is no such token.
+    async fn revoke_api_token(
+        &self,
+        id: i64,
+        owner: Option<i64>,
+        by: &str,
+        now_ms: i64,
+    ) -> Result<Option<ApiTokenInfo>, StoreError>;
+    /// Counts a login attempt BEFORE its password is checked, atomically with checking the
+    /// limits (concurrent attempts cannot all pass a check made before any was counted).
+    /// Counts since `since_ms` include attempts still in flight.
+    async fn reserve_login_attempt(
+        &self,
+        limits: &[LoginLimit<'_>],
+        since_ms: i64,
+        now_ms: i64,
+    ) -> Result<LoginReservation, StoreError>;
+    /// Uncounts a reserved attempt (its login succeeded, or it never ran).
+    async fn release_login_attempt(&self, ids: &[i64]) -> Result<(), StoreError>;
+    /// Forgets every failure counted under `key`.
+    async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError>;
 
     /// Bulk insert for `liza dev seed`: one transaction, multi-row statements.
     async fn seed(&self, calls: &[SeedCall]) -> Result<(), StoreError>;
@@ -373,28 +481,48 @@ pub mod sql {
     pub const COUNT_PROBLEMS: &str = "SELECT COUNT(*) FROM calls WHERE status = 'problem'";
 
     pub const USER_BY_NAME: &str = "SELECT id, name, password_hash FROM users WHERE name = $1";
-    pub const UPSERT_USER: &str =
-        "INSERT INTO users (name, password_hash, created_at) VALUES ($1, $2, $3)
-         ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash";
+    /// The write comes first: it takes SQLite's write lock for the rest of the transaction.
+    pub const CHANGE_PASSWORD: &str =
+        "UPDATE users SET password_hash = $2 WHERE name = $1 RETURNING id";
+    pub const CREATE_USER: &str =
+        "INSERT INTO users (name, password_hash, created_at) VALUES ($1, $2, $3)";
     pub const CREATE_SESSION: &str =
         "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at)
          VALUES ($1, $2, $3, $4, $5)";
     pub const SESSION: &str =
-        "SELECT s.user_id, u.name, s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id
+        "SELECT s.id, s.user_id, u.name, s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.token_hash = $1 AND s.expires_at > $2";
     pub const DELETE_SESSION: &str = "DELETE FROM sessions WHERE token_hash = $1";
     pub const DELETE_EXPIRED_SESSIONS: &str = "DELETE FROM sessions WHERE expires_at <= $1";
+    pub const LIST_SESSIONS: &str = "SELECT id, created_at, expires_at FROM sessions
+         WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at DESC, id DESC";
+    pub const END_SESSION: &str =
+        "DELETE FROM sessions WHERE id = $1 AND user_id = $2 RETURNING created_at";
+    pub const END_ALL_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
     pub const CREATE_API_TOKEN: &str =
-        "INSERT INTO api_tokens (token_hash, user_id, label, created_at) VALUES ($1, $2, $3, $4)";
+        "INSERT INTO api_tokens (token_hash, user_id, label, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5) RETURNING id";
     pub const API_TOKEN_USER: &str =
-        "SELECT u.name FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1";
-    pub const LOGIN_FAILURE: &str =
-        "INSERT INTO login_failures (client, attempted_at) VALUES ($1, $2)";
-    pub const LOGIN_FAILURES_SINCE: &str =
-        "SELECT COUNT(*) FROM login_failures WHERE client = $1 AND attempted_at >= $2";
-    /// Failures older than a day no longer count; dropping them keeps the table small.
+        "SELECT t.id, u.name, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id
+         WHERE t.token_hash = $1 AND (t.expires_at IS NULL OR t.expires_at > $2)";
+    pub const API_TOKEN_USED: &str = "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2";
+    pub const API_TOKEN_COLUMNS: &str =
+        "t.id, u.name, t.label, t.created_at, t.last_used_at, t.expires_at";
+    /// The delete comes first: it takes SQLite's write lock for the audit entry that follows.
+    pub const REVOKE_API_TOKEN: &str =
+        "DELETE FROM api_tokens WHERE id = $1 AND ($2 IS NULL OR user_id = $2)
+         RETURNING user_id, id, label, created_at, last_used_at, expires_at,
+            (SELECT name FROM users WHERE users.id = api_tokens.user_id) AS name";
+    pub const REVOKE_USER_API_TOKENS: &str = "DELETE FROM api_tokens WHERE user_id = $1";
+    /// Failures older than a day no longer count; dropping them keeps the table small. A
+    /// write, so it also takes SQLite's write lock first in a reservation.
     pub const FORGET_OLD_LOGIN_FAILURES: &str =
         "DELETE FROM login_failures WHERE attempted_at < $1";
+    pub const LOGIN_FAILURES_SINCE: &str =
+        "SELECT COUNT(*) FROM login_failures WHERE client = $1 AND attempted_at >= $2";
+    pub const LOGIN_ATTEMPT: &str =
+        "INSERT INTO login_failures (client, attempted_at) VALUES ($1, $2) RETURNING id";
+    pub const RELEASE_LOGIN_ATTEMPT: &str = "DELETE FROM login_failures WHERE id = $1";
     pub const CLEAR_LOGIN_FAILURES: &str = "DELETE FROM login_failures WHERE client = $1";
 }
 

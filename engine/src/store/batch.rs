@@ -15,11 +15,12 @@
 //! [`COMMIT_MARGIN`] after its earliest deadline is rolled back: its callers have been answered
 //! with the apology by then.
 
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::{StoreError, StoreTx, Work};
+use super::health::{ProbeGate, WriteOutcomes, WriteTrouble};
+use super::{now_ms, StoreError, StoreTx, Work};
 
 /// Most pieces of work in one transaction.
 pub const MAX_BATCH: usize = 512;
@@ -47,25 +48,32 @@ pub trait Connector: Send + 'static {
 pub struct Writers {
     queue: RwLock<Option<flume::Sender<Box<dyn Work>>>>,
     threads: std::sync::Mutex<Vec<JoinHandle<()>>>,
+    /// How the writers' transactions ended (for `/health`).
+    outcomes: Arc<WriteOutcomes>,
+    probes: ProbeGate,
 }
 
 impl Writers {
     /// Starts `count` writer threads, each with its own connection from `connector`.
     pub fn start<C: Connector + Clone>(name: &str, count: usize, connector: C) -> Self {
         let (sender, receiver) = flume::unbounded::<Box<dyn Work>>();
+        let outcomes = Arc::new(WriteOutcomes::default());
         let threads = (0..count.max(1))
             .map(|i| {
                 let receiver = receiver.clone();
                 let connector = connector.clone();
+                let outcomes = outcomes.clone();
                 std::thread::Builder::new()
                     .name(format!("{name}-writer-{i}"))
-                    .spawn(move || writer_loop(connector, receiver))
+                    .spawn(move || writer_loop(connector, receiver, &outcomes))
                     .expect("cannot start a database writer thread")
             })
             .collect();
         Self {
             queue: RwLock::new(Some(sender)),
             threads: std::sync::Mutex::new(threads),
+            outcomes,
+            probes: ProbeGate::default(),
         }
     }
 
@@ -82,11 +90,11 @@ impl Writers {
         }
     }
 
-    /// Runs a statement through a writer, within `limit`: the database answers and its write
-    /// lock can be taken.
-    pub async fn ping(&self, limit: Duration) -> Result<(), StoreError> {
+    /// Runs the write probe through a writer, within `limit`: the database answers, its write
+    /// lock can be taken and a row written and committed.
+    pub async fn probe(&self, limit: Duration) -> Result<(), StoreError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.submit(Box::new(Ping {
+        self.submit(Box::new(Probe {
             reply: Some(reply),
             deadline: Instant::now() + limit,
         }));
@@ -95,6 +103,15 @@ impl Writers {
             Ok(Err(_)) => Err(StoreError::Closed),
             Err(_) => Err(StoreError::Timeout),
         }
+    }
+
+    /// Why the database cannot take a write now (`None`: it can): probes if no probe ran in the
+    /// last second (within `limit`), then answers from the writers' last outcome.
+    pub async fn health(&self, limit: Duration) -> Option<WriteTrouble> {
+        self.probes
+            .probe_if_due(&self.outcomes, self.probe(limit))
+            .await;
+        self.outcomes.current()
     }
 
     /// Stops taking work, lets the writers finish what is queued, and waits for them.
@@ -110,14 +127,15 @@ impl Writers {
     }
 }
 
-struct Ping {
+/// The health check's write, as a piece of work like a webhook's.
+struct Probe {
     reply: Option<tokio::sync::oneshot::Sender<Result<(), StoreError>>>,
     deadline: Instant,
 }
 
-impl Work for Ping {
+impl Work for Probe {
     fn run(&mut self, tx: &mut dyn StoreTx) -> Result<(), StoreError> {
-        tx.ping()
+        tx.probe(now_ms())
     }
 
     fn done(mut self: Box<Self>, result: Result<(), StoreError>) {
@@ -131,7 +149,11 @@ impl Work for Ping {
     }
 }
 
-fn writer_loop<C: Connector>(connector: C, receiver: flume::Receiver<Box<dyn Work>>) {
+fn writer_loop<C: Connector>(
+    connector: C,
+    receiver: flume::Receiver<Box<dyn Work>>,
+    outcomes: &WriteOutcomes,
+) {
     let mut conn: Option<C::Conn> = None;
     while let Ok(first) = receiver.recv() {
         let mut batch = Vec::with_capacity(16);
@@ -152,12 +174,13 @@ fn writer_loop<C: Connector>(connector: C, receiver: flume::Receiver<Box<dyn Wor
                 Ok(c) => conn.insert(c),
                 Err(e) => {
                     tracing::error!(error = %e, "A database writer cannot connect.");
+                    outcomes.failed(&e);
                     fail_all(batch, &e);
                     continue;
                 }
             },
         };
-        if let Err(e) = run_batch(c, batch) {
+        if let Err(e) = run_batch(c, batch, outcomes) {
             if e.is_connection_lost() {
                 tracing::warn!(error = %e, "A database writer lost its connection; it reconnects for the next batch.");
                 conn = None;
@@ -172,9 +195,16 @@ fn writer_loop<C: Connector>(connector: C, receiver: flume::Receiver<Box<dyn Wor
 pub const COMMIT_MARGIN: Duration = Duration::from_secs(4);
 
 /// Runs a batch; `Err` when the database (not one piece of work) failed, after answering all.
-fn run_batch<C: WriterConn>(conn: &mut C, mut batch: Vec<Box<dyn Work>>) -> Result<(), StoreError> {
+/// Each transaction's outcome is recorded in `outcomes` before its work is answered, so
+/// `/health` knows of a failure as soon as its caller does.
+fn run_batch<C: WriterConn>(
+    conn: &mut C,
+    mut batch: Vec<Box<dyn Work>>,
+    outcomes: &WriteOutcomes,
+) -> Result<(), StoreError> {
     match run_in_transaction(conn, &mut batch) {
         Ok(()) => {
+            outcomes.succeeded();
             for work in batch {
                 work.done(Ok(()));
             }
@@ -183,6 +213,12 @@ fn run_batch<C: WriterConn>(conn: &mut C, mut batch: Vec<Box<dyn Work>>) -> Resu
         Err(e) => {
             let rolled_back = conn.rollback();
             if rolled_back.is_err() || e.is_database_wide() || batch.len() == 1 {
+                // One piece of work's own failure says nothing about the database.
+                match &rolled_back {
+                    Err(broken) => outcomes.failed(broken),
+                    Ok(()) if e.is_database_wide() => outcomes.failed(&e),
+                    Ok(()) => {}
+                }
                 fail_all(batch, &e);
                 return Err(rolled_back.err().unwrap_or(e));
             }
@@ -195,11 +231,15 @@ fn run_batch<C: WriterConn>(conn: &mut C, mut batch: Vec<Box<dyn Work>>) -> Resu
                 }
                 let mut one = vec![work];
                 match run_in_transaction(conn, &mut one) {
-                    Ok(()) => one.pop().expect("one work").done(Ok(())),
+                    Ok(()) => {
+                        outcomes.succeeded();
+                        one.pop().expect("one work").done(Ok(()));
+                    }
                     Err(e) => {
                         let rolled_back = conn.rollback();
                         let work = one.pop().expect("one work");
                         if rolled_back.is_err() || e.is_database_wide() {
+                            outcomes.failed(rolled_back.as_ref().err().unwrap_or(&e));
                             // The database went away meanwhile: the others would only wait.
                             let rest: Vec<_> = std::iter::once(work).chain(rest).collect();
                             fail_all(rest, &e);
@@ -339,7 +379,7 @@ mod tests {
         fn flow_source(&mut self, _: &str) -> Result<Option<String>, StoreError> {
             unimplemented!()
         }
-        fn ping(&mut self) -> Result<(), StoreError> {
+        fn probe(&mut self, _: i64) -> Result<(), StoreError> {
             Ok(())
         }
     }
@@ -386,10 +426,12 @@ mod tests {
     #[test]
     fn a_batch_is_one_transaction_answered_after_its_commit() {
         let results = Results::default();
+        let outcomes = WriteOutcomes::default();
         let mut conn = FakeConn::default();
-        run_batch(&mut conn, batch(&["a", "b", "c"], &results)).unwrap();
+        run_batch(&mut conn, batch(&["a", "b", "c"], &results), &outcomes).unwrap();
         assert_eq!(conn.transactions, 1);
         assert_eq!(conn.committed, ["a", "b", "c"]);
+        assert_eq!(outcomes.current(), None);
         let results = results.lock().unwrap();
         assert!(results.iter().all(|(_, r)| r.is_ok()), "{results:?}");
     }
@@ -397,11 +439,17 @@ mod tests {
     #[test]
     fn one_failing_work_costs_the_others_nothing() {
         let results = Results::default();
+        let outcomes = WriteOutcomes::default();
         let mut conn = FakeConn::default();
-        run_batch(&mut conn, batch(&["a", "bad", "c"], &results)).unwrap();
+        run_batch(&mut conn, batch(&["a", "bad", "c"], &results), &outcomes).unwrap();
         // The batch, then each work alone.
         assert_eq!(conn.transactions, 4);
         assert_eq!(conn.committed, ["a", "c"]);
+        assert_eq!(
+            outcomes.current(),
+            None,
+            "one bad webhook is no database problem"
+        );
         let results = results.lock().unwrap();
         assert_eq!(
             *results,
@@ -422,12 +470,17 @@ mod tests {
     #[test]
     fn a_locked_database_fails_the_batch_at_once() {
         let results = Results::default();
+        let outcomes = WriteOutcomes::default();
         let mut conn = FakeConn {
             locked: true,
             ..FakeConn::default()
         };
-        assert!(run_batch(&mut conn, batch(&["a", "b"], &results)).is_err());
+        assert!(run_batch(&mut conn, batch(&["a", "b"], &results), &outcomes).is_err());
         assert!(conn.committed.is_empty());
+        assert_eq!(
+            outcomes.current().map(|t| t.problem),
+            Some(crate::store::health::WriteProblem::Locked)
+        );
         let results = results.lock().unwrap();
         assert_eq!(results.len(), 2);
         assert!(
@@ -441,8 +494,9 @@ mod tests {
     #[test]
     fn a_panicking_work_fails_alone_and_the_writer_goes_on() {
         let results = Results::default();
+        let outcomes = WriteOutcomes::default();
         let mut conn = FakeConn::default();
-        run_batch(&mut conn, batch(&["a", "panic", "c"], &results)).unwrap();
+        run_batch(&mut conn, batch(&["a", "panic", "c"], &results), &outcomes).unwrap();
         assert_eq!(conn.committed, ["a", "c"]);
         let results = results.lock().unwrap();
         assert_eq!(results[0], ("a".to_owned(), Ok(())));
@@ -459,12 +513,17 @@ mod tests {
     #[test]
     fn the_one_by_one_rerun_skips_late_work_and_stops_when_the_database_goes() {
         let results = Results::default();
+        let outcomes = WriteOutcomes::default();
         let mut conn = FakeConn {
             // The batch, `a` alone, `bad` alone; then the database is locked.
             lock_after: Some(3),
             ..FakeConn::default()
         };
-        let outcome = run_batch(&mut conn, batch(&["a", "late", "bad", "c", "d"], &results));
+        let outcome = run_batch(
+            &mut conn,
+            batch(&["a", "late", "bad", "c", "d"], &results),
+            &outcomes,
+        );
         assert!(
             outcome.is_err(),
             "the writer must learn the database failed"

@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod batch;
+pub mod health;
 mod postgres;
 mod sql;
 mod sql_admin;
@@ -36,6 +37,13 @@ pub enum StoreError {
     Timeout,
     #[error("the store is closed")]
     Closed,
+    /// The SQLite file (or its WAL) at `path` is not the file the writer opened: writing on
+    /// would save calls where nobody will find them after a restart.
+    #[error("the database file {} was {} while Liza was serving", path.display(), change.as_str())]
+    FileGone {
+        path: std::path::PathBuf,
+        change: health::FileChange,
+    },
     /// The batch this work ran in failed on the database as a whole.
     #[error("{0}")]
     Failed(String),
@@ -76,7 +84,7 @@ impl StoreError {
                     | DatabaseCorrupt
                     | NotADatabase
             ),
-            Self::Failed(_) | Self::Closed => true,
+            Self::Failed(_) | Self::Closed | Self::FileGone { .. } => true,
             other => other.is_connection_lost(),
         }
     }
@@ -168,8 +176,9 @@ pub trait Store: Send + Sync + 'static {
     /// Queues work for the store's writers. Writers run many webhooks' work in one transaction
     /// (group commit) and call [`Work::done`] once that transaction is committed or has failed.
     fn submit(&self, work: Box<dyn Work>);
-    /// True when a writer can take the database's write lock and run a statement.
-    async fn ping(&self) -> Result<(), StoreError>;
+    /// Why the database cannot take a write now, or `None` when it can. Runs a real write
+    /// through a writer at most once a second however often it is asked (see `health.rs`).
+    async fn write_health(&self) -> Option<health::WriteTrouble>;
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<(), StoreError>;
     /// Remembers a flow version that serves calls, with its stored form (flow and locale files).
@@ -231,8 +240,8 @@ pub trait StoreTx {
     fn call_ended(&mut self, update: &StatusUpdate<'_>) -> Result<(), StoreError>;
     /// The stored form of a flow version, if an instance registered it.
     fn flow_source(&mut self, version: &str) -> Result<Option<String>, StoreError>;
-    /// A statement that proves the connection works (for `/health`).
-    fn ping(&mut self) -> Result<(), StoreError>;
+    /// A small real write that proves the database takes writes (for `/health`).
+    fn probe(&mut self, now_ms: i64) -> Result<(), StoreError>;
 }
 
 /// Opens the store a `DATABASE_URL` names.

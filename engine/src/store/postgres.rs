@@ -76,6 +76,12 @@ impl PgStore {
 impl PgStore {
     /// PostgreSQL needs nothing before its connections close.
     async fn before_close(&self) {}
+
+    /// Nothing to check beside the writers' probe: the server's disk is PostgreSQL's business,
+    /// and it reports a full one as an error.
+    fn local_health(&self) -> Option<super::health::WriteTrouble> {
+        None
+    }
 }
 
 super::sql::sql_store!(PgStore, with_admin);
@@ -483,8 +489,10 @@ impl StoreTx for PgWriter {
         Ok(block_on(&self.runtime, query)?.flatten())
     }
 
-    fn ping(&mut self) -> Result<(), StoreError> {
-        let query = sqlx::query("SELECT 1").execute(&mut self.conn);
+    fn probe(&mut self, now_ms: i64) -> Result<(), StoreError> {
+        let query = sqlx::query(webhook_sql::PROBE)
+            .bind(now_ms)
+            .execute(&mut self.conn);
         block_on(&self.runtime, query)?;
         Ok(())
     }
@@ -503,5 +511,8 @@ super::sql_admin::admin_store!(
          END IF;
      END $$"],
     // Seeded calls carry their ids; the sequence must move past them.
-    after_seed: ["SELECT setval(pg_get_serial_sequence('calls', 'id'), (SELECT MAX(id) FROM calls))"]
+    after_seed: ["SELECT setval(pg_get_serial_sequence('calls', 'id'), (SELECT MAX(id) FROM calls))"],
+    // Serialises reservations across instances; SHARE ROW EXCLUSIVE conflicts with itself,
+    // not with readers.
+    lock_logins: ["LOCK TABLE login_failures IN SHARE ROW EXCLUSIVE MODE"]
 );

@@ -98,11 +98,16 @@ pub const REGISTER_FLOW_VERSION: &str =
     "INSERT INTO flow_versions (version, name, loaded_at, source) VALUES ($1, $2, $3, $4)
      ON CONFLICT (version) DO UPDATE SET source = COALESCE(flow_versions.source, excluded.source)";
 
+/// The health check's write: the one row of `health_probe`. `$1` now.
+pub const PROBE: &str = "INSERT INTO health_probe (id, probed_at) VALUES (1, $1)
+     ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at";
+
 /// `$1` version.
 pub const FLOW_SOURCE: &str = "SELECT source FROM flow_versions WHERE version = $1";
 
 /// Implements the async `Store` methods for `$store` (a struct with a `pool: sqlx::Pool<_>` and
-/// `writers: Writers`); `submit` and `ping` go to the writers.
+/// `writers: Writers`, and inherent `before_close` and `local_health` methods); `submit` and
+/// `write_health` go to the writers.
 macro_rules! sql_store {
     // `with_admin`: the backend also implements `AdminStore` (the dashboard's queries).
     ($store:ident $(, $with_admin:ident)?) => {
@@ -112,8 +117,11 @@ macro_rules! sql_store {
                 self.writers.submit(work);
             }
 
-            async fn ping(&self) -> Result<(), StoreError> {
-                self.writers.ping(std::time::Duration::from_secs(2)).await
+            async fn write_health(&self) -> Option<$crate::store::health::WriteTrouble> {
+                self.writers
+                    .health(std::time::Duration::from_secs(2))
+                    .await
+                    .or_else(|| self.local_health())
             }
 
             async fn migrate(&self) -> Result<(), StoreError> {

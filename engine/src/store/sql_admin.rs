@@ -4,16 +4,18 @@
 
 /// Implements `AdminStore` for `$store` (with `fn pool(&self) -> &sqlx::Pool<$db>`).
 /// `$planner`: statements that refresh the planner's statistics; `$after_seed`: statements run
-/// at the end of a seed transaction.
+/// at the end of a seed transaction; `$lock_logins`: statements that start a login reservation's
+/// transaction by serialising it with every other (SQLite's first write does that by itself).
 macro_rules! admin_store {
-    ($store:ident, $db:ty, planner: $planner:expr, after_seed: $after_seed:expr) => {
+    ($store:ident, $db:ty, planner: $planner:expr, after_seed: $after_seed:expr, lock_logins: $lock_logins:expr) => {
         use async_trait::async_trait as admin_async_trait;
 
         use $crate::model::CallStatus as AdminCallStatus;
         use $crate::store::admin::{
-            sql, AdminStore, AuditEntry, Bind, CallDetail, CallFilter, CallSummary, Change,
-            ListQuery, Overview, RecordFilter, RecordSummary, SeedCall, SessionUser, StatsBucket,
-            Subject, TimelineStep, User, DAY_MS,
+            sql, AdminStore, ApiTokenInfo, AuditEntry, Bind, CallDetail, CallFilter, CallSummary,
+            Change, ListQuery, LoginLimit, LoginReservation, Overview, PasswordSet, RecordFilter,
+            RecordSummary, SeedCall, SessionInfo, SessionUser, StatsBucket, Subject, TimelineStep,
+            User, DAY_MS,
         };
         use $crate::store::sql_admin::multi_row_insert;
 
@@ -56,6 +58,41 @@ macro_rules! admin_store {
             })
         }
 
+        fn api_token_info(row: &DbRow) -> Result<ApiTokenInfo, sqlx::Error> {
+            Ok(ApiTokenInfo {
+                id: row.try_get("id")?,
+                user_name: row.try_get("name")?,
+                label: row.try_get("label")?,
+                created_at: row.try_get("created_at")?,
+                last_used_at: row.try_get("last_used_at")?,
+                expires_at: row.try_get("expires_at")?,
+            })
+        }
+
+        /// Writes an audit entry inside `tx`.
+        async fn audit(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            by: &str,
+            subject: Subject,
+            field: &str,
+            old: Option<&str>,
+            new: Option<&str>,
+            now_ms: i64,
+        ) -> Result<(), sqlx::Error> {
+            let (kind, subject_id) = subject.parts();
+            sqlx::query(sql::AUDIT_INSERT)
+                .bind(by)
+                .bind(kind)
+                .bind(subject_id)
+                .bind(field)
+                .bind(old)
+                .bind(new)
+                .bind(now_ms)
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        }
+
         /// Calls per multi-row INSERT in `seed`. Small on purpose: sqlx looks up every parameter's
         /// name with `sqlite3_bind_parameter_name`, which is linear, so binding n parameters costs n².
         const SEED_CHUNK: usize = 25;
@@ -73,6 +110,8 @@ macro_rules! admin_store {
                 let (table, id) = match subject {
                     Subject::Call(id) => ("calls", id),
                     Subject::Record(id) => ("records", id),
+                    // Users are changed by their own methods, never column by column.
+                    Subject::User(_) => return Ok(Change::NotFound),
                 };
                 let mut tx = self.pool().begin().await?;
                 // A no-op write first takes SQLite's write lock, so the read below cannot go stale.
@@ -390,15 +429,46 @@ macro_rules! admin_store {
                 &self,
                 name: &str,
                 password_hash: &str,
+                by: &str,
                 now_ms: i64,
-            ) -> Result<(), StoreError> {
-                sqlx::query(sql::UPSERT_USER)
+            ) -> Result<PasswordSet, StoreError> {
+                let mut tx = self.pool().begin().await?;
+                let changed: Option<i64> = sqlx::query_scalar(sql::CHANGE_PASSWORD)
                     .bind(name)
                     .bind(password_hash)
-                    .bind(now_ms)
-                    .execute(self.pool())
+                    .fetch_optional(&mut *tx)
                     .await?;
-                Ok(())
+                let Some(user_id) = changed else {
+                    sqlx::query(sql::CREATE_USER)
+                        .bind(name)
+                        .bind(password_hash)
+                        .bind(now_ms)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    return Ok(PasswordSet::Created);
+                };
+                // Whoever knew the old password may hold a session or a token: end them all.
+                let sessions_ended = sqlx::query(sql::END_ALL_SESSIONS)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                let tokens_revoked = sqlx::query(sql::REVOKE_USER_API_TOKENS)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                let note = format!(
+                    "changed; {sessions_ended} session(s) ended, {tokens_revoked} API token(s) revoked"
+                );
+                audit(&mut tx, by, Subject::User(user_id), "password", None, Some(&note), now_ms)
+                    .await?;
+                tx.commit().await?;
+                Ok(PasswordSet::Changed {
+                    sessions_ended,
+                    tokens_revoked,
+                })
             }
 
             async fn create_session(
@@ -436,6 +506,7 @@ macro_rules! admin_store {
                     .await?;
                 let Some(row) = row else { return Ok(None) };
                 Ok(Some(SessionUser {
+                    session_id: row.try_get("id")?,
                     user_id: row.try_get("user_id")?,
                     user_name: row.try_get("name")?,
                     csrf_token: row.try_get("csrf_token")?,
@@ -450,56 +521,205 @@ macro_rules! admin_store {
                 Ok(())
             }
 
+            async fn list_sessions(
+                &self,
+                user_id: i64,
+                now_ms: i64,
+            ) -> Result<Vec<SessionInfo>, StoreError> {
+                let rows = sqlx::query(sql::LIST_SESSIONS)
+                    .bind(user_id)
+                    .bind(now_ms)
+                    .fetch_all(self.pool())
+                    .await?;
+                let sessions = rows
+                    .iter()
+                    .map(|row| {
+                        Ok(SessionInfo {
+                            id: row.try_get("id")?,
+                            created_at: row.try_get("created_at")?,
+                            expires_at: row.try_get("expires_at")?,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()?;
+                Ok(sessions)
+            }
+
+            async fn end_session(
+                &self,
+                user_id: i64,
+                session_id: i64,
+                by: &str,
+                now_ms: i64,
+            ) -> Result<bool, StoreError> {
+                let mut tx = self.pool().begin().await?;
+                let ended: Option<i64> = sqlx::query_scalar(sql::END_SESSION)
+                    .bind(session_id)
+                    .bind(user_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if ended.is_none() {
+                    return Ok(false);
+                }
+                let what = format!("#{session_id}");
+                audit(&mut tx, by, Subject::User(user_id), "session", Some(&what), Some("ended"), now_ms)
+                    .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn end_all_sessions(
+                &self,
+                user_id: i64,
+                by: &str,
+                now_ms: i64,
+            ) -> Result<u64, StoreError> {
+                let mut tx = self.pool().begin().await?;
+                let ended = sqlx::query(sql::END_ALL_SESSIONS)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                let what = format!("{ended} open");
+                audit(&mut tx, by, Subject::User(user_id), "sessions", Some(&what), Some("ended"), now_ms)
+                    .await?;
+                tx.commit().await?;
+                Ok(ended)
+            }
+
             async fn create_api_token(
                 &self,
                 token_hash: &str,
                 user_id: i64,
                 label: &str,
                 now_ms: i64,
-            ) -> Result<(), StoreError> {
-                sqlx::query(sql::CREATE_API_TOKEN)
+                expires_ms: Option<i64>,
+            ) -> Result<i64, StoreError> {
+                Ok(sqlx::query_scalar(sql::CREATE_API_TOKEN)
                     .bind(token_hash)
                     .bind(user_id)
                     .bind(label)
                     .bind(now_ms)
-                    .execute(self.pool())
-                    .await?;
-                Ok(())
-            }
-
-            async fn api_token_user(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
-                Ok(sqlx::query_scalar(sql::API_TOKEN_USER)
-                    .bind(token_hash)
-                    .fetch_optional(self.pool())
-                    .await?)
-            }
-
-            async fn record_login_failure(&self, clients: &[&str], now_ms: i64) -> Result<(), StoreError> {
-                sqlx::query(sql::FORGET_OLD_LOGIN_FAILURES)
-                    .bind(now_ms - DAY_MS)
-                    .execute(self.pool())
-                    .await?;
-                for client in clients {
-                    sqlx::query(sql::LOGIN_FAILURE)
-                        .bind(client)
-                        .bind(now_ms)
-                        .execute(self.pool())
-                        .await?;
-                }
-                Ok(())
-            }
-
-            async fn login_failures_since(&self, client: &str, since_ms: i64) -> Result<i64, StoreError> {
-                Ok(sqlx::query_scalar(sql::LOGIN_FAILURES_SINCE)
-                    .bind(client)
-                    .bind(since_ms)
+                    .bind(expires_ms)
                     .fetch_one(self.pool())
                     .await?)
             }
 
-            async fn clear_login_failures(&self, client: &str) -> Result<(), StoreError> {
+            async fn api_token_user(
+                &self,
+                token_hash: &str,
+                now_ms: i64,
+            ) -> Result<Option<String>, StoreError> {
+                let row = sqlx::query(sql::API_TOKEN_USER)
+                    .bind(token_hash)
+                    .bind(now_ms)
+                    .fetch_optional(self.pool())
+                    .await?;
+                let Some(row) = row else { return Ok(None) };
+                let last_used: Option<i64> = row.try_get("last_used_at")?;
+                if last_used.is_none_or(|at| now_ms - at >= 60_000) {
+                    sqlx::query(sql::API_TOKEN_USED)
+                        .bind(now_ms)
+                        .bind(row.try_get::<i64, _>("id")?)
+                        .execute(self.pool())
+                        .await?;
+                }
+                Ok(Some(row.try_get("name")?))
+            }
+
+            async fn list_api_tokens(
+                &self,
+                user_id: Option<i64>,
+            ) -> Result<Vec<ApiTokenInfo>, StoreError> {
+                let rows = sqlx::query(&format!(
+                    "SELECT {} FROM api_tokens t JOIN users u ON u.id = t.user_id
+                     WHERE $1 IS NULL OR t.user_id = $1 ORDER BY t.id",
+                    sql::API_TOKEN_COLUMNS
+                ))
+                .bind(user_id)
+                .fetch_all(self.pool())
+                .await?;
+                Ok(rows.iter().map(api_token_info).collect::<Result<_, _>>()?)
+            }
+
+            async fn revoke_api_token(
+                &self,
+                id: i64,
+                owner: Option<i64>,
+                by: &str,
+                now_ms: i64,
+            ) -> Result<Option<ApiTokenInfo>, StoreError> {
+                let mut tx = self.pool().begin().await?;
+                let row = sqlx::query(sql::REVOKE_API_TOKEN)
+                .bind(id)
+                .bind(owner)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else { return Ok(None) };
+                let token = api_token_info(&row)?;
+                let user_id: i64 = row.try_get("user_id")?;
+                let what = format!("#{} {}", token.id, token.label);
+                audit(&mut tx, by, Subject::User(user_id), "api_token", Some(&what), Some("revoked"), now_ms)
+                    .await?;
+                tx.commit().await?;
+                Ok(Some(token))
+            }
+
+            async fn reserve_login_attempt(
+                &self,
+                limits: &[LoginLimit<'_>],
+                since_ms: i64,
+                now_ms: i64,
+            ) -> Result<LoginReservation, StoreError> {
+                let mut tx = self.pool().begin().await?;
+                for statement in $lock_logins {
+                    sqlx::query(statement).execute(&mut *tx).await?;
+                }
+                sqlx::query(sql::FORGET_OLD_LOGIN_FAILURES)
+                    .bind(now_ms - DAY_MS)
+                    .execute(&mut *tx)
+                    .await?;
+                let mut counts = Vec::with_capacity(limits.len());
+                for (index, limit) in limits.iter().enumerate() {
+                    let count: i64 = sqlx::query_scalar(sql::LOGIN_FAILURES_SINCE)
+                        .bind(limit.key)
+                        .bind(since_ms)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if limit.max.is_some_and(|max| count >= max) {
+                        tx.commit().await?;
+                        return Ok(LoginReservation::Refused { index });
+                    }
+                    counts.push(count);
+                }
+                let mut ids = Vec::with_capacity(limits.len());
+                for limit in limits {
+                    ids.push(
+                        sqlx::query_scalar(sql::LOGIN_ATTEMPT)
+                            .bind(limit.key)
+                            .bind(now_ms)
+                            .fetch_one(&mut *tx)
+                            .await?,
+                    );
+                }
+                tx.commit().await?;
+                Ok(LoginReservation::Reserved { ids, counts })
+            }
+
+            async fn release_login_attempt(&self, ids: &[i64]) -> Result<(), StoreError> {
+                let mut tx = self.pool().begin().await?;
+                for id in ids {
+                    sqlx::query(sql::RELEASE_LOGIN_ATTEMPT)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError> {
                 sqlx::query(sql::CLEAR_LOGIN_FAILURES)
-                    .bind(client)
+                    .bind(key)
                     .execute(self.pool())
                     .await?;
                 Ok(())

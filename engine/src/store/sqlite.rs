@@ -11,6 +11,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, Sqlite, SqlitePool};
 
 use super::batch::{Connector, WriterConn, Writers};
+use super::health::{file_identity, FileChange, WriteProblem, WriteTrouble};
 use super::sql as webhook_sql;
 use super::{CallRow, NewCall, StatusUpdate, StoreError, StoreTx, TurnWrite};
 use crate::model::CallStatus;
@@ -29,6 +30,8 @@ pub struct SqliteStore {
     /// The webhooks: one writer thread with its own connection, group commit.
     writers: Arc<Writers>,
     checkpointer: Arc<Checkpointer>,
+    /// The database file.
+    path: PathBuf,
 }
 
 impl SqliteStore {
@@ -62,11 +65,18 @@ impl SqliteStore {
         // One writer: SQLite has one write lock, and one thread holding it in turn beats
         // several meeting SQLITE_BUSY.
         let checkpointer = Checkpointer::start(filename.clone());
-        let writers = Writers::start("sqlite", 1, SqliteConnector { path: filename });
+        let writers = Writers::start(
+            "sqlite",
+            1,
+            SqliteConnector {
+                path: filename.clone(),
+            },
+        );
         Ok(Self {
             pool,
             writers: Arc::new(writers),
             checkpointer: Arc::new(checkpointer),
+            path: filename,
         })
     }
 
@@ -99,6 +109,38 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// A nearly full disk is a full one: SQLite may still fit a small write into space its WAL
+    /// already holds, so some calls (and the one-row probe) succeed while others fail.
+    #[cfg(unix)]
+    fn local_health(&self) -> Option<WriteTrouble> {
+        let dir = match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let stats = rustix::fs::statvfs(dir).ok()?;
+        // What an unprivileged process may still use (root's reserve not counted).
+        let free = stats.f_bavail.saturating_mul(stats.f_frsize);
+        (free < MIN_FREE_BYTES).then(|| WriteTrouble {
+            problem: WriteProblem::DiskFull,
+            detail: format!(
+                "{} bytes free on the filesystem of {}",
+                free,
+                self.path.display()
+            ),
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn local_health(&self) -> Option<WriteTrouble> {
+        None
+    }
+}
+
+/// Less free space than this where the database is counts as a full disk: one batch of
+/// webhooks can need about this much WAL.
+const MIN_FREE_BYTES: u64 = 1024 * 1024;
+
 super::sql::sql_store!(SqliteStore, with_admin);
 
 #[derive(Clone)]
@@ -123,7 +165,58 @@ impl Connector for SqliteConnector {
         // writer would stall every webhook in its batch.
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         conn.set_prepared_statement_cache_capacity(32);
-        Ok(SqliteWriter { conn })
+        // A read opens the WAL, so both files can be told apart from any put there later.
+        conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |_| Ok(()))?;
+        let files =
+            OpenedFiles::of(&self.path).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+        Ok(SqliteWriter {
+            conn,
+            files,
+            gone: None,
+        })
+    }
+}
+
+/// The database file and its WAL as the writer opened them, as (device, inode).
+struct OpenedFiles {
+    db: PathBuf,
+    db_id: (u64, u64),
+    wal: PathBuf,
+    /// `None` until SQLite has created the WAL.
+    wal_id: Option<(u64, u64)>,
+}
+
+impl OpenedFiles {
+    fn of(db: &Path) -> std::io::Result<Self> {
+        let mut wal = db.as_os_str().to_owned();
+        wal.push("-wal");
+        let wal = PathBuf::from(wal);
+        Ok(Self {
+            db_id: file_identity(db)?,
+            db: db.to_owned(),
+            wal_id: file_identity(&wal).ok(),
+            wal,
+        })
+    }
+
+    /// The first file that is no longer the one opened: deleted (moved away) or replaced.
+    /// Two `stat`s per transaction, microseconds.
+    fn changed(&mut self) -> Option<(PathBuf, FileChange)> {
+        let compare = |path: &Path, opened: (u64, u64)| match file_identity(path) {
+            Ok(id) if id == opened => None,
+            Ok(_) => Some((path.to_owned(), FileChange::Replaced)),
+            Err(_) => Some((path.to_owned(), FileChange::Deleted)),
+        };
+        if let Some(change) = compare(&self.db, self.db_id) {
+            return Some(change);
+        }
+        match self.wal_id {
+            Some(id) => compare(&self.wal, id),
+            None => {
+                self.wal_id = file_identity(&self.wal).ok();
+                None
+            }
+        }
     }
 }
 
@@ -145,16 +238,38 @@ impl Checkpointer {
             .name("sqlite-checkpointer".into())
             .spawn(move || {
                 let mut conn = None;
+                // The failure last logged: a full disk fails every 25 ms, and is logged once.
+                let mut failing: Option<String> = None;
                 while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                     stopped.recv_timeout(CHECKPOINT_EVERY)
                 {
                     if conn.is_none() {
-                        conn = rusqlite::Connection::open(&path).ok();
+                        // Never CREATE: a deleted database must not come back empty.
+                        conn = rusqlite::Connection::open_with_flags(
+                            &path,
+                            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+                                | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                        )
+                        .ok();
                     }
                     let Some(c) = conn.as_ref() else { continue };
-                    if let Err(e) = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                        tracing::warn!(error = %e, "WAL checkpoint failed; retrying.");
-                        conn = None;
+                    match c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                        Ok(()) => {
+                            if failing.take().is_some() {
+                                tracing::info!("WAL checkpoints work again.");
+                            }
+                        }
+                        Err(e) => {
+                            let error = e.to_string();
+                            if failing.as_ref() != Some(&error) {
+                                tracing::warn!(
+                                    error,
+                                    "WAL checkpoint failed; retrying quietly until it works."
+                                );
+                                failing = Some(error);
+                            }
+                            conn = None;
+                        }
                     }
                 }
             });
@@ -181,10 +296,44 @@ impl Checkpointer {
 /// The writer thread's connection: statements run in-process, no hand-off per statement.
 struct SqliteWriter {
     conn: rusqlite::Connection,
+    files: OpenedFiles,
+    /// Set once the file at the database's path is no longer the one opened; from then on
+    /// every transaction is refused until a restart.
+    gone: Option<(PathBuf, FileChange)>,
+}
+
+impl SqliteWriter {
+    /// Refuses to write when the file at the database's path is not the one this connection
+    /// writes to: SQLite would go on saving into the deleted (or replaced) file, and every
+    /// call answered as saved would be gone after a restart. The refusal lasts until Liza
+    /// restarts, even if the original file is moved back: SQLite keeps state per file (locks,
+    /// the WAL index in `-shm`, found by path) that the other file may have disturbed meanwhile
+    /// (seen in tests: the writer then found no tables), and only a fresh start reads the
+    /// database at the path as it is.
+    fn check_files(&mut self) -> Result<(), StoreError> {
+        if self.gone.is_none() {
+            if let Some((path, change)) = self.files.changed() {
+                tracing::error!(
+                    path = %path.display(),
+                    change = change.as_str(),
+                    "The SQLite database file changed under Liza; webhooks are refused with an apology until Liza restarts."
+                );
+                self.gone = Some((path, change));
+            }
+        }
+        match &self.gone {
+            Some((path, change)) => Err(StoreError::FileGone {
+                path: path.clone(),
+                change: *change,
+            }),
+            None => Ok(()),
+        }
+    }
 }
 
 impl WriterConn for SqliteWriter {
     fn begin(&mut self) -> Result<(), StoreError> {
+        self.check_files()?;
         // IMMEDIATE: take the write lock now, or wait for it (busy timeout), not mid-batch.
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         Ok(())
@@ -373,10 +522,10 @@ impl StoreTx for SqliteWriter {
             .flatten())
     }
 
-    fn ping(&mut self) -> Result<(), StoreError> {
+    fn probe(&mut self, now_ms: i64) -> Result<(), StoreError> {
         self.conn
-            .prepare_cached("SELECT 1")?
-            .query_row([], |r| r.get::<_, i64>(0))?;
+            .prepare_cached(webhook_sql::PROBE)?
+            .execute(params![now_ms])?;
         Ok(())
     }
 }
@@ -387,5 +536,89 @@ super::sql_admin::admin_store!(
     // A sampled ANALYZE: milliseconds even at a million calls, and enough for the planner
     // to prefer `calls_by_from` for a number prefix.
     planner: ["PRAGMA analysis_limit = 1000", "ANALYZE"],
-    after_seed: [] as [&str; 0]
+    after_seed: [] as [&str; 0],
+    // The reservation's first statement is a write, which takes the database's write lock.
+    lock_logins: [] as [&str; 0]
 );
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+    use crate::store::{Store, Work};
+
+    /// Writer connections that may not grow the database file: SQLite then fails writes with
+    /// SQLITE_FULL, as on a full disk (the tmpfs test in tests/backends/health.rs fills a real
+    /// one where it may mount one).
+    #[derive(Clone)]
+    struct NoGrowth(SqliteConnector);
+
+    impl Connector for NoGrowth {
+        type Conn = SqliteWriter;
+
+        fn connect(&self) -> Result<SqliteWriter, StoreError> {
+            let writer = self.0.connect()?;
+            let pages: i64 = writer
+                .conn
+                .query_row("PRAGMA page_count", [], |r| r.get(0))?;
+            writer.conn.pragma_update(None, "max_page_count", pages)?;
+            Ok(writer)
+        }
+    }
+
+    /// Opens calls until the file would have to grow.
+    struct ManyCalls(Option<tokio::sync::oneshot::Sender<Result<(), StoreError>>>);
+
+    impl Work for ManyCalls {
+        fn run(&mut self, tx: &mut dyn StoreTx) -> Result<(), StoreError> {
+            let from = "+49".repeat(300);
+            for n in 0..2_000 {
+                tx.open_call(&NewCall {
+                    call_sid: &format!("CAfull{n}"),
+                    from: &from,
+                    to: &from,
+                    flow_name: "liza",
+                    flow_version: "v",
+                    now_ms: 0,
+                })?;
+            }
+            Ok(())
+        }
+        fn done(mut self: Box<Self>, result: Result<(), StoreError>) {
+            let _ = self.0.take().expect("done once").send(result);
+        }
+        fn deadline(&self) -> Instant {
+            Instant::now() + Duration::from_secs(10)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_full_database_fails_writes_as_disk_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("liza.db");
+        let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let writers = Writers::start("test", 1, NoGrowth(SqliteConnector { path }));
+        assert_eq!(writers.health(Duration::from_secs(2)).await, None);
+
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        writers.submit(Box::new(ManyCalls(Some(reply))));
+        let error = answer
+            .await
+            .unwrap()
+            .expect_err("the database may not grow");
+        assert!(error.to_string().contains("full"), "{error}");
+        // Within the second after the last probe /health answers from the writers' outcome.
+        let trouble = writers
+            .health(Duration::from_secs(2))
+            .await
+            .expect("a problem");
+        assert_eq!(trouble.problem, WriteProblem::DiskFull);
+        assert_eq!(trouble.problem.code(), "disk_full");
+        writers.close().await;
+        store.close().await;
+    }
+}

@@ -1,5 +1,6 @@
 //! The HTTP adapter: routes, request parsing, answers. No flow logic, no SQL.
 
+pub mod client;
 pub mod connections;
 pub mod dashboard;
 mod health;
@@ -25,6 +26,8 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// The admin dashboard; `None` when the store has no [`crate::store::admin::AdminStore`].
     pub dashboard: Option<Arc<dashboard::Dashboard>>,
+    /// LIZA_TRUSTED_PROXIES: whose forwarding headers name the client ([`client::of_request`]).
+    pub trusted_proxies: client::TrustedProxies,
     /// Body sizes and deadlines (the connection limits are enforced by the acceptor).
     pub limits: ServerLimits,
 }

@@ -129,7 +129,8 @@ async fn health_reports_database_and_flows() {
         assert_eq!(status, 200);
         let json: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(json["status"], "ok");
-        assert_eq!(json["database"], "reachable");
+        assert_eq!(json["database"], "writable");
+        assert_eq!(json["reload"]["state"], "ok");
         assert_eq!(json["flows"][0]["name"], "liza");
         assert_eq!(json["flows"][0]["version"].as_str().unwrap().len(), 12);
     }
@@ -143,7 +144,9 @@ async fn without_a_database_callers_hear_an_apology_and_health_says_503() {
     let (status, body) = app.get("/health").await;
     assert_eq!(status, 503, "{body}");
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["status"], "unavailable");
     assert_eq!(json["database"], "unreachable");
+    assert_eq!(json["database_problem"], "the database does not answer");
     call.press("1").await;
     assert!(apologises(&call.last.body), "{}", call.last.body);
     let answer = app

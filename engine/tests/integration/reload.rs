@@ -1,5 +1,6 @@
 //! Hot reload under a running server: new calls get a saved change within a second,
-//! calls in progress keep their version, a broken save changes nothing but /health.
+//! calls in progress keep their version, a broken save changes nothing but /health, and the
+//! reload's own reads never trigger it again.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -43,10 +44,15 @@ async fn wait_for<F: std::future::Future<Output = bool>>(
     }
 }
 
-async fn reload_error(app: &TestApp) -> Option<String> {
-    let (_, body) = app.get("/health").await;
-    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
-    json["reload"]["error"].as_str().map(str::to_owned)
+/// `/health` as anyone sees it: status code and JSON.
+async fn health(app: &TestApp) -> (u16, serde_json::Value) {
+    let (status, body) = app.get("/health").await;
+    (status, serde_json::from_str(&body).unwrap())
+}
+
+/// The full diagnostics of a failed reload, as a signed-in admin sees them.
+fn reload_error(app: &TestApp) -> Option<String> {
+    app.state.engine.registry.reload_error()
 }
 
 const OLD_PROMPT: &str = "Dürfen wir Ihre Daten für dieses Gespräch verarbeiten?";
@@ -110,10 +116,10 @@ async fn saved_changes_reach_new_calls_while_old_calls_keep_their_version() {
         &changed.replacen("next: consent", "next: consnet", 1),
     );
     wait_for(Duration::from_secs(2), || async {
-        reload_error(&app).await.is_some()
+        health(&app).await.1["status"] == "degraded"
     })
     .await;
-    let error = reload_error(&app).await.unwrap();
+    let error = reload_error(&app).unwrap();
     assert!(
         error.contains("liza.yaml:")
             && error.contains("`consnet` does not exist (did you mean `consent`?)"),
@@ -125,9 +131,10 @@ async fn saved_changes_reach_new_calls_while_old_calls_keep_their_version() {
     // Restoring the file recovers.
     save(&flow_file, &original);
     wait_for(Duration::from_secs(2), || async {
-        reload_error(&app).await.is_none()
+        health(&app).await.1["status"] == "ok"
     })
     .await;
+    assert_eq!(reload_error(&app), None);
     let restored = app.call("CArestored", "+4915112345678").await;
     assert!(restored.says(OLD_PROMPT), "{}", restored.last.body);
 }
@@ -161,4 +168,175 @@ async fn a_changed_translation_is_a_new_version_too() {
         }
     })
     .await;
+}
+
+/// Counts the times any process opens a file under `dirs` while it lives (inotify: the
+/// watcher the server uses sees the same events).
+struct OpenCounter {
+    opens: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    _watcher: notify::RecommendedWatcher,
+}
+
+impl OpenCounter {
+    fn start(dirs: &[&Path]) -> Self {
+        use notify::event::{AccessKind, EventKind};
+        use notify::Watcher;
+        let opens = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = opens.clone();
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                if let Ok(event) = event {
+                    // Directories are opened by this watcher itself while it adds its watches.
+                    let files = event.paths.iter().filter(|p| !p.is_dir()).count();
+                    if matches!(event.kind, EventKind::Access(AccessKind::Open(_))) {
+                        counted.fetch_add(files, std::sync::atomic::Ordering::SeqCst);
+                    }
+                }
+            })
+            .unwrap();
+        for dir in dirs {
+            watcher
+                .watch(dir, notify::RecursiveMode::Recursive)
+                .unwrap();
+        }
+        Self {
+            opens,
+            _watcher: watcher,
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.opens.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// The reload reads the files it watches; those reads must not count as changes. After a save
+/// is served, an idle server opens nothing: over two seconds, zero opens and no further reload.
+#[tokio::test]
+async fn an_idle_server_opens_its_flow_files_zero_times() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo_root().join("flows"), &dir.path().join("flows"));
+    copy_dir(&repo_root().join("locales"), &dir.path().join("locales"));
+    let (flows, locales) = (dir.path().join("flows"), dir.path().join("locales"));
+    let app = spawn_app_with(AppOptions {
+        flows: flows.clone(),
+        locales: locales.clone(),
+    })
+    .await;
+    let flow_file = flows.join("liza.yaml");
+    let original = std::fs::read_to_string(&flow_file).unwrap();
+    save(
+        &flow_file,
+        &original.replacen("prompt: consent-question", "prompt: consent-invalid", 1),
+    );
+    let mut n = 0;
+    wait_for(Duration::from_secs(2), || {
+        n += 1;
+        let sid = format!("CAidle{n}");
+        let app = &app;
+        async move { app.call(&sid, "+4915112345678").await.says(NEW_PROMPT) }
+    })
+    .await;
+    // Let the reload's own reads settle (the debounce), then listen.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let reloads_before = app.state.engine.registry.reload_counts();
+    let counter = OpenCounter::start(&[&flows, &locales]);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let opens = counter.count();
+    assert_eq!(
+        opens, 0,
+        "an idle server opened its flow files {opens} times in 2 s"
+    );
+    assert_eq!(app.state.engine.registry.reload_counts(), reloads_before);
+}
+
+/// The metric lines `names` of /metrics.
+async fn metric(app: &TestApp, name: &str) -> String {
+    let (_, text) = app.get("/metrics").await;
+    text.lines()
+        .find(|l| l.starts_with(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+        .to_owned()
+}
+
+/// A broken save is built once however long it stays: one failure counted, /health answers
+/// 200 "degraded" with a line that names no path and quotes no source, /metrics says degraded.
+/// Saving the same text again changes nothing; a different mistake counts again; the fix recovers.
+#[tokio::test]
+async fn a_broken_save_counts_once_and_health_says_degraded() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo_root().join("flows"), &dir.path().join("flows"));
+    copy_dir(&repo_root().join("locales"), &dir.path().join("locales"));
+    let app = spawn_app_with(AppOptions {
+        flows: dir.path().join("flows"),
+        locales: dir.path().join("locales"),
+    })
+    .await;
+    let flow_file = dir.path().join("flows/liza.yaml");
+    let original = std::fs::read_to_string(&flow_file).unwrap();
+    let broken = original.replacen("next: consent", "next: consnet", 1);
+    assert_ne!(broken, original);
+
+    save(&flow_file, &broken);
+    wait_for(Duration::from_secs(2), || async {
+        health(&app).await.1["status"] == "degraded"
+    })
+    .await;
+    // Left broken for a while: still one failure.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (status, body) = app.get("/health").await;
+    assert_eq!(status, 200, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["status"], "degraded", "{body}");
+    assert_eq!(json["database"], "writable", "{body}");
+    assert_eq!(
+        json["reload"]["state"], "degraded: 1 problem in liza.yaml",
+        "{body}"
+    );
+    assert_eq!(json["reload"]["failures"], 1, "{body}");
+    assert!(
+        !body.contains(dir.path().to_str().unwrap()),
+        "a path in {body}"
+    );
+    assert!(!body.contains("consnet"), "source text in {body}");
+    assert_eq!(
+        metric(&app, "liza_flows_degraded").await,
+        "liza_flows_degraded 1"
+    );
+    assert_eq!(
+        metric(&app, "liza_flow_reload_failures_total").await,
+        "liza_flow_reload_failures_total 1"
+    );
+    // New calls are still served by the last good version.
+    let call = app.call("CAdegraded", "+4915112345678").await;
+    assert!(call.says(OLD_PROMPT), "{}", call.last.body);
+
+    // The same text saved again (an editor's "save" without a change): nothing new.
+    save(&flow_file, &broken);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(health(&app).await.1["reload"]["failures"], 1);
+
+    // A different mistake is a new failure.
+    save(
+        &flow_file,
+        &broken.replacen("next: consnet", "next: konsent", 1),
+    );
+    wait_for(Duration::from_secs(2), || async {
+        health(&app).await.1["reload"]["failures"] == 2
+    })
+    .await;
+
+    save(&flow_file, &original);
+    wait_for(Duration::from_secs(2), || async {
+        health(&app).await.1["status"] == "ok"
+    })
+    .await;
+    let (status, json) = health(&app).await;
+    assert_eq!(status, 200);
+    assert_eq!(json["reload"]["state"], "ok");
+    assert_eq!(json["reload"]["failures"], 2);
+    assert_eq!(
+        metric(&app, "liza_flows_degraded").await,
+        "liza_flows_degraded 0"
+    );
 }

@@ -25,7 +25,7 @@ struct StatusChange {
 
 #[derive(Debug, thiserror::Error)]
 enum ApiError {
-    #[error("login required: send the session cookie or `Authorization: Bearer <token>`")]
+    #[error("login required: send the session cookie or `Authorization: Bearer <token>` (a token that is unknown, revoked or expired is refused)")]
     Unauthorized,
     #[error("{0}")]
     BadRequest(String),
@@ -72,7 +72,7 @@ async fn api_user(d: &Dashboard, req: &Request) -> Result<String, ApiError> {
             .ok_or(ApiError::Unauthorized)?;
         return d
             .admin
-            .api_token_user(&auth::token_hash(token.trim()))
+            .api_token_user(&auth::token_hash(token.trim()), now_ms())
             .await?
             .ok_or(ApiError::Unauthorized);
     }

@@ -1,4 +1,8 @@
 //! Login (rate-limited), logout.
+//!
+//! An attempt is counted before its password is checked and at most a few passwords are
+//! checked at once, on threads that keep their Argon2 memory (~19 MiB each): parallel guesses
+//! can neither slip past the limits nor exhaust memory.
 
 use std::sync::Arc;
 
@@ -7,22 +11,25 @@ use poem::http::StatusCode;
 use poem::web::{Data, Redirect};
 use poem::{handler, Body, IntoResponse, Request, Response};
 use secrecy::SecretString;
-use tracing::{info, warn};
+use tokio::sync::OwnedSemaphorePermit;
+use tracing::{debug, info, warn};
 
+use super::login_limits::{self, LoginKeys};
 use super::{
     check_csrf, cookie_value, field, read_form, respond, Dashboard, PageError, SESSION_COOKIE,
     SESSION_MS,
 };
 use crate::auth;
+use crate::metrics::LoginOutcome;
+use crate::store::admin::LoginReservation;
 use crate::store::now_ms;
-use crate::web::AppState;
+use crate::web::{client, AppState};
 
 /// The login form's CSRF token travels in this cookie and in the form (double submit),
 /// because there is no session yet to keep it in.
 const LOGIN_CSRF_COOKIE: &str = "liza_login_csrf";
-/// Failed logins allowed per user name and per client address within the window.
-pub const MAX_LOGIN_FAILURES: i64 = 5;
-const LOGIN_WINDOW_MS: i64 = 15 * 60_000;
+const TOO_MANY_FAILURES: &str = "Too many failed logins. Wait 15 minutes, then try again.";
+const BUSY: &str = "The server is checking many logins at once. Try again in a moment.";
 
 fn dashboard(state: &AppState) -> Result<&Dashboard, PageError> {
     state.dashboard.as_deref().ok_or(PageError::Unavailable)
@@ -39,6 +46,10 @@ fn login_form(d: &Dashboard, status: StatusCode, error: Option<&str>, name: &str
             response.set_status(status);
             if let Ok(cookie) = d.cookie(LOGIN_CSRF_COOKIE, &csrf, "/login", 3600).parse() {
                 response.headers_mut().append("set-cookie", cookie);
+            }
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                let wait = if error == Some(BUSY) { 1 } else { 900 };
+                response.headers_mut().insert("retry-after", wait.into());
             }
             response
         }
@@ -60,9 +71,15 @@ pub async fn login_page(req: &Request, Data(state): Data<&Arc<AppState>>) -> Res
     respond(state.dashboard.as_deref(), result)
 }
 
+/// A free password-check slot, or `None` when all are taken (then nothing is checked).
+fn check_slot(d: &Dashboard) -> Option<OwnedSemaphorePermit> {
+    d.password_slots.clone().try_acquire_owned().ok()
+}
+
 /// `POST /login`: name + password → session cookie.
 #[handler]
 pub async fn login(req: &Request, body: Body, Data(state): Data<&Arc<AppState>>) -> Response {
+    let metrics = &state.engine.metrics;
     let result = async {
         let d = dashboard(state)?;
         let form = read_form(body).await?;
@@ -70,38 +87,58 @@ pub async fn login(req: &Request, body: Body, Data(state): Data<&Arc<AppState>>)
         check_csrf(&form, expected)?;
         let name = field(&form, "name").unwrap_or("").trim().to_owned();
         let password = SecretString::from(field(&form, "password").unwrap_or("").to_owned());
-        let client = req
-            .remote_addr()
-            .as_socket_addr()
-            .map(|a| a.ip().to_string())
-            .unwrap_or_default();
-        let user_key = format!("user:{}", name.to_lowercase());
-        let client_key = format!("ip:{client}");
-        let since = now_ms() - LOGIN_WINDOW_MS;
-        for key in [&user_key, &client_key] {
-            if d.admin.login_failures_since(key, since).await? >= MAX_LOGIN_FAILURES {
-                warn!(user = %name, client = %client, "Login refused: too many failed attempts.");
-                return Ok(login_form(
-                    d,
-                    StatusCode::TOO_MANY_REQUESTS,
-                    Some("Too many failed logins. Wait 15 minutes, then try again."),
-                    &name,
-                ));
+        let client = client::of_request(req, &state.trusted_proxies);
+        let shown_client = client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+        let refuse = |outcome: LoginOutcome, message: &'static str| -> Result<Response, PageError> {
+            metrics.login(outcome);
+            Ok(login_form(d, StatusCode::TOO_MANY_REQUESTS, Some(message), &name))
+        };
+
+        // Over the cap: refused at once, before any database work or Argon2.
+        let Some(slot) = check_slot(d) else {
+            debug!(user = ?name, client = %shown_client, "Login refused: too many password checks at once.");
+            return refuse(LoginOutcome::Busy, BUSY);
+        };
+        let keys = LoginKeys::new(&name, client);
+        let now = now_ms();
+        let reservation = d
+            .admin
+            .reserve_login_attempt(&keys.limits(), now - login_limits::WINDOW_MS, now)
+            .await?;
+        let (reserved, account_failures) = match reservation {
+            LoginReservation::Reserved { ids, counts } => (ids, counts[login_limits::ACCOUNT]),
+            LoginReservation::Refused { index } => {
+                // Logged at debug: an attacker would otherwise write a line per request.
+                let limit = login_limits::LIMIT_NAMES[index];
+                debug!(user = ?name, client = %shown_client, limit, "Login refused: too many failed attempts.");
+                return refuse(LoginOutcome::Limited, TOO_MANY_FAILURES);
             }
-        }
+        };
+        let delay = login_limits::slow_down(account_failures);
+        let slot = if delay.is_zero() {
+            slot
+        } else {
+            // The wait does not hold a slot; the attempt stays counted while it waits.
+            drop(slot);
+            tokio::time::sleep(delay).await;
+            match check_slot(d) {
+                Some(slot) => slot,
+                None => {
+                    d.admin.release_login_attempt(&reserved).await?;
+                    return refuse(LoginOutcome::Busy, BUSY);
+                }
+            }
+        };
         let user = d.admin.user_by_name(&name).await?;
         let stored = user.as_ref().map(|u| u.password_hash.clone());
-        // Argon2 takes tens of milliseconds of CPU: keep it off the async workers.
-        let verified = tokio::task::spawn_blocking(move || {
-            auth::verify_password(&password, stored.as_deref())
-        })
-        .await
-        .unwrap_or(false);
+        // Argon2 takes tens of milliseconds of CPU and 19 MiB: it runs on the checker's own
+        // threads. The slot goes with it, so a client that hangs up cannot free it early.
+        metrics.password_checked();
+        let verified = d.password_checker.check(password, stored, slot).await;
         let Some(user) = user.filter(|_| verified) else {
-            d.admin
-                .record_login_failure(&[&user_key, &client_key], now_ms())
-                .await?;
-            warn!(user = %name, client = %client, "Login failed.");
+            // The reservation stays: it is the failure's record.
+            metrics.login(LoginOutcome::Failed);
+            warn!(user = ?name, client = %shown_client, "Login failed.");
             return Ok(login_form(
                 d,
                 StatusCode::UNAUTHORIZED,
@@ -109,7 +146,10 @@ pub async fn login(req: &Request, body: Body, Data(state): Data<&Arc<AppState>>)
                 &name,
             ));
         };
-        d.admin.clear_login_failures(&user_key).await?;
+        d.admin.release_login_attempt(&reserved).await?;
+        // The owner got in from here: earlier failures of this account from this address are
+        // forgiven; those counted for the address or the account from elsewhere are not.
+        d.admin.clear_login_failures(&keys.account_and_address).await?;
         let token = auth::new_token();
         let now = now_ms();
         d.admin
@@ -121,7 +161,8 @@ pub async fn login(req: &Request, body: Body, Data(state): Data<&Arc<AppState>>)
                 now + SESSION_MS,
             )
             .await?;
-        info!(user = %user.name, "Signed in to the dashboard.");
+        metrics.login(LoginOutcome::SignedIn);
+        info!(user = ?user.name, client = %shown_client, "Signed in to the dashboard.");
         let mut response = Redirect::see_other("/").into_response();
         let headers = response.headers_mut();
         for cookie in [
@@ -149,7 +190,7 @@ pub async fn logout(req: &Request, body: Body, Data(state): Data<&Arc<AppState>>
         if let Some(token) = cookie_value(req, SESSION_COOKIE) {
             d.admin.delete_session(&auth::token_hash(token)).await?;
         }
-        info!(user = %user.user_name, "Signed out of the dashboard.");
+        info!(user = ?user.user_name, "Signed out of the dashboard.");
         let mut response = Redirect::see_other("/login").into_response();
         if let Ok(value) = d.cookie(SESSION_COOKIE, "", "/", 0).parse() {
             response.headers_mut().append("set-cookie", value);

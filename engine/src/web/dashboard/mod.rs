@@ -2,9 +2,11 @@
 //!
 //! Handlers only parse, check access, call [`AdminStore`] and render; no SQL here.
 
+mod account;
 mod api;
 mod format;
 mod login;
+pub mod login_limits;
 mod pages;
 pub mod stats;
 
@@ -14,6 +16,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 use poem::http::StatusCode;
 use poem::web::Redirect;
 use poem::{get, post, Body, IntoResponse, Request, Response, Route};
+use tokio::sync::Semaphore;
 use tracing::error;
 
 use crate::auth;
@@ -21,7 +24,7 @@ use crate::registry::Registry;
 use crate::store::admin::{AdminStore, RecordSummary, SessionUser};
 use crate::store::{now_ms, StoreError};
 
-pub use format::{date_to_ms, format_day, mask_phone};
+pub use format::{date_to_ms, format_datetime, format_day, mask_phone};
 
 /// The record kind the dashboard calls orders.
 pub const ORDER_KIND: &str = "order";
@@ -43,6 +46,27 @@ pub struct Dashboard {
     templates: Environment<'static>,
     /// Cookies get `Secure` when LIZA_PUBLIC_URL is https.
     secure_cookies: bool,
+    /// Password checks that may run at once ([`password_check_slots`]).
+    password_slots: Arc<Semaphore>,
+    /// The threads that run them.
+    password_checker: auth::PasswordChecker,
+}
+
+/// Why the dashboard could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DashboardError {
+    #[error("cannot load the dashboard templates: {0:#}")]
+    Templates(#[from] minijinja::Error),
+    #[error("cannot start the password-checking threads: {0}")]
+    Threads(#[from] std::io::Error),
+}
+
+/// How many passwords are checked at once: one per core, at most four. Each Argon2 check
+/// holds about 19 MiB and a core for tens of milliseconds; more at once only queue for CPU.
+pub fn password_check_slots() -> usize {
+    std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 4)
 }
 
 macro_rules! template {
@@ -59,7 +83,7 @@ impl Dashboard {
         admin: Arc<dyn AdminStore>,
         registry: Arc<Registry>,
         public_url: Option<&str>,
-    ) -> Result<Self, minijinja::Error> {
+    ) -> Result<Self, DashboardError> {
         let mut env = Environment::new();
         env.set_auto_escape_callback(|_| AutoEscape::Html);
         env.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -77,11 +101,14 @@ impl Dashboard {
         template!(env, "message.html")?;
         template!(env, "audit.html")?;
         template!(env, "macros.html")?;
+        template!(env, "account.html")?;
         Ok(Self {
             admin,
             registry,
             templates: env,
             secure_cookies: public_url.is_some_and(|u| u.starts_with("https://")),
+            password_slots: Arc::new(Semaphore::new(password_check_slots())),
+            password_checker: auth::PasswordChecker::new(password_check_slots())?,
         })
     }
 
@@ -116,6 +143,23 @@ impl Dashboard {
             return Ok(None);
         };
         self.admin.session(&auth::token_hash(token), now_ms()).await
+    }
+
+    /// True when the request is signed in: a session cookie or `Authorization: Bearer <API
+    /// token>` (for `/health?details`). A database that cannot tell counts as not signed in.
+    pub async fn is_signed_in(&self, req: &Request) -> bool {
+        if let Some(header) = req.header("authorization") {
+            let Some(token) = header.strip_prefix("Bearer ") else {
+                return false;
+            };
+            return matches!(
+                self.admin
+                    .api_token_user(&auth::token_hash(token.trim()), now_ms())
+                    .await,
+                Ok(Some(_))
+            );
+        }
+        matches!(self.session_user(req).await, Ok(Some(_)))
     }
 
     /// The session user, or the redirect to the login page.
@@ -177,6 +221,9 @@ pub fn routes(route: Route) -> Route {
         .at("/orders/:id/status", post(pages::order_status))
         .at("/orders/:id/notes", post(pages::order_notes))
         .at("/stats", get(pages::stats_page))
+        .at("/account", get(account::account_page))
+        .at("/account/sessions/:id/end", post(account::end_session))
+        .at("/account/tokens/:id/revoke", post(account::revoke_token))
         .at("/login", get(login::login_page).post(login::login))
         .at("/logout", post(login::logout))
         .at("/api/calls/:id/status", post(api::call_status))
