@@ -11,14 +11,17 @@
 //! - **head**: a request head is on its way. It must arrive whole within `header_timeout` of its
 //!   first byte (of connecting, for a new connection) and be at most [`MAX_HEAD_BYTES`].
 //! - **busy**: at least one request is inside the application. No deadline from here: the body
-//!   has its own ([`BodyDeadline`]), handlers bound their own work.
+//!   has its own ([`BodyDeadline`]), handlers bound their own work. While the application waits
+//!   for the rest of a body, the connection counts as waiting (see below).
 //! - **idle**: between requests. Closed after `idle_timeout` without a new request or progress
 //!   in writing the last answer to the client.
 //!
-//! At `max_connections`, a new connection closes the connection that has waited longest without
-//! a request in progress (idle, or still sending its head): those cost an attacker nothing to
-//! hold, so they must not be able to keep Twilio out. Busy connections are never closed for a new
-//! one; when every connection is busy the new one waits in the accept queue until one ends.
+//! At `max_connections`, a new connection closes the connection that has waited longest for its
+//! client (idle, still sending its head, or still sending a body the application waits for):
+//! those cost an attacker nothing to hold, so they must not be able to keep Twilio out (Twilio
+//! sends head and body at once). A request being worked on is never closed for a new one; when
+//! every connection has one, the new connection waits in the accept queue until one of them
+//! ends or finishes its request (then it is idle and goes).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -62,7 +65,7 @@ pub struct Connections {
 struct Shared {
     limits: ServerLimits,
     table: Mutex<HashMap<Key, Arc<Conn>>>,
-    /// Signalled whenever a connection ends.
+    /// Signalled whenever a connection ends or finishes a request (it may be closed then).
     freed: Notify,
     last_warning: Mutex<Option<Instant>>,
 }
@@ -161,8 +164,11 @@ struct State {
     phase: Phase,
     /// When the connection is closed unless it is busy by then.
     deadline: Instant,
-    /// Since when it has waited without a request in progress: the longest waiting goes first.
+    /// Since when it has waited for its client (for a request waiting for its body: since the
+    /// request began): the longest waiting goes first.
     since: Instant,
+    /// A request of this connection waits for more of its body from the client.
+    awaiting_body: bool,
     /// An answer was written and not yet flushed: closing now would cut it off.
     answering: bool,
     /// Chosen to make room for a new connection.
@@ -190,6 +196,7 @@ impl Conn {
                 phase: Phase::Head { bytes: 0 },
                 deadline: now + limits.header_timeout,
                 since: now,
+                awaiting_body: false,
                 answering: false,
                 killed: false,
                 reader: None,
@@ -201,11 +208,16 @@ impl Conn {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// `Some(since)` when closing this connection loses no request and no answer.
+    /// `Some(since)` when this connection waits for its client: closing it loses no work done
+    /// and no answer on its way.
     fn waiting_since(&self) -> Option<Instant> {
         let state = self.lock();
-        (!matches!(state.phase, Phase::Busy(_)) && !state.answering && !state.killed)
-            .then_some(state.since)
+        let waiting = match state.phase {
+            Phase::Busy(1) => state.awaiting_body,
+            Phase::Busy(_) => false,
+            Phase::Head { .. } | Phase::Idle => !state.answering,
+        };
+        (waiting && !state.killed).then_some(state.since)
     }
 
     fn kill(&self) {
@@ -220,6 +232,12 @@ impl Conn {
     fn before_read(&self, now: Instant) -> io::Result<Option<Instant>> {
         let state = self.lock();
         if matches!(state.phase, Phase::Busy(_)) {
+            if state.killed && state.awaiting_body {
+                return Err(io::Error::new(
+                    io::ErrorKind::ConnectionAborted,
+                    "closed to make room for a new connection while its body was awaited",
+                ));
+            }
             return Ok(None);
         }
         if state.killed && !state.answering {
@@ -291,6 +309,19 @@ impl Conn {
         }
     }
 
+    /// The application waits for more of a body (`true`), or got some (`false`).
+    fn awaiting_body(&self, awaiting: bool) {
+        let mut state = self.lock();
+        if let Phase::Busy(_) = state.phase {
+            state.awaiting_body = awaiting;
+            if !awaiting {
+                // Chosen while it waited, but the client is sending: the kill would not be
+                // carried out (see before_read), so let another connection be chosen.
+                state.killed = false;
+            }
+        }
+    }
+
     fn flushed(&self) {
         let mut state = self.lock();
         if std::mem::take(&mut state.answering) && state.phase == Phase::Idle {
@@ -305,7 +336,10 @@ impl Conn {
         let mut state = self.lock();
         state.phase = match state.phase {
             Phase::Busy(n) => Phase::Busy(n + 1),
-            Phase::Head { .. } | Phase::Idle => Phase::Busy(1),
+            Phase::Head { .. } | Phase::Idle => {
+                state.since = Instant::now();
+                Phase::Busy(1)
+            }
         };
         // Chosen while it looked idle, but a request arrived: it is not idle any more.
         state.killed = false;
@@ -319,6 +353,7 @@ impl Conn {
             } else {
                 let now = Instant::now();
                 state.phase = Phase::Idle;
+                state.awaiting_body = false;
                 state.deadline = now + limits.idle_timeout;
                 state.since = now;
                 // The answer is written after the handler returned.
@@ -572,29 +607,35 @@ pub struct TrackEndpoint<E> {
 /// Ends a connection's busy phase when the request is answered or dropped.
 struct BusyGuard<'a> {
     conn: Arc<Conn>,
-    limits: &'a ServerLimits,
+    shared: &'a Shared,
 }
 
 impl Drop for BusyGuard<'_> {
     fn drop(&mut self) {
-        self.conn.end(self.limits);
+        self.conn.end(&self.shared.limits);
+        // A new connection waiting for room may take this one's place now that it is idle.
+        self.shared.freed.notify_one();
     }
 }
+
+/// Put into a request's extensions by [`Track`]: lets [`BodyDeadline`] tell the connection
+/// while the application waits for the body.
+#[derive(Clone)]
+struct BodyWatch(Arc<Conn>);
 
 impl<E: Endpoint> Endpoint for TrackEndpoint<E> {
     type Output = E::Output;
 
-    async fn call(&self, req: Request) -> poem::Result<Self::Output> {
-        let _busy = self
-            .shared
-            .find(req.local_addr(), req.remote_addr())
-            .map(|conn| {
-                conn.begin();
-                BusyGuard {
-                    conn,
-                    limits: &self.shared.limits,
-                }
-            });
+    async fn call(&self, mut req: Request) -> poem::Result<Self::Output> {
+        let conn = self.shared.find(req.local_addr(), req.remote_addr());
+        let _busy = conn.map(|conn| {
+            conn.begin();
+            req.extensions_mut().insert(BodyWatch(conn.clone()));
+            BusyGuard {
+                conn,
+                shared: &self.shared,
+            }
+        });
         self.inner.call(req).await
     }
 }
@@ -630,9 +671,11 @@ impl<E: Endpoint> Endpoint for BodyDeadlineEndpoint<E> {
         if body.is_empty() {
             req.set_body(body);
         } else {
+            let watch = req.extensions().get::<BodyWatch>().cloned();
             req.set_body(Body::from_async_read(DeadlineRead {
                 inner: body.into_async_read(),
                 timer: Box::pin(tokio::time::sleep(self.timeout)),
+                watch,
             }));
         }
         self.inner.call(req).await
@@ -642,6 +685,7 @@ impl<E: Endpoint> Endpoint for BodyDeadlineEndpoint<E> {
 struct DeadlineRead<R> {
     inner: R,
     timer: Pin<Box<Sleep>>,
+    watch: Option<BodyWatch>,
 }
 
 impl<R: AsyncRead + Unpin> AsyncRead for DeadlineRead<R> {
@@ -651,7 +695,11 @@ impl<R: AsyncRead + Unpin> AsyncRead for DeadlineRead<R> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll_read(cx, buf) {
+        let result = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if let Some(BodyWatch(conn)) = &this.watch {
+            conn.awaiting_body(result.is_pending());
+        }
+        match result {
             Poll::Pending => this
                 .timer
                 .as_mut()
@@ -659,5 +707,99 @@ impl<R: AsyncRead + Unpin> AsyncRead for DeadlineRead<R> {
                 .map(|()| Err(timed_out("the request body did not arrive in time"))),
             ready => ready,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> ServerLimits {
+        ServerLimits::default()
+    }
+
+    #[test]
+    fn only_connections_waiting_for_their_client_may_be_closed_to_make_room() {
+        let conn = Conn::new(&limits());
+        let connected = conn
+            .waiting_since()
+            .expect("a new connection waits for its head");
+        conn.read(20, &limits()).unwrap();
+        assert_eq!(
+            conn.waiting_since(),
+            Some(connected),
+            "bytes do not make it younger"
+        );
+        conn.begin();
+        assert_eq!(conn.waiting_since(), None, "a request being worked on");
+        conn.awaiting_body(true);
+        let began = conn
+            .waiting_since()
+            .expect("waiting for the rest of its body");
+        assert!(began >= connected);
+        conn.awaiting_body(false);
+        assert_eq!(conn.waiting_since(), None, "the body came");
+        conn.end(&limits());
+        assert_eq!(conn.waiting_since(), None, "its answer is on its way");
+        conn.flushed();
+        assert!(conn.waiting_since().is_some(), "idle after the answer");
+        conn.kill();
+        assert_eq!(conn.waiting_since(), None, "chosen once");
+    }
+
+    #[test]
+    fn a_kill_is_carried_out_only_where_it_loses_no_work() {
+        let conn = Conn::new(&limits());
+        conn.begin();
+        conn.kill();
+        assert!(
+            conn.before_read(Instant::now()).unwrap().is_none(),
+            "busy: no deadline, no kill"
+        );
+        conn.awaiting_body(true);
+        conn.kill();
+        let error = conn.before_read(Instant::now()).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::ConnectionAborted);
+        conn.awaiting_body(false);
+        assert!(
+            conn.before_read(Instant::now()).is_ok(),
+            "the client sent more: not killed"
+        );
+        conn.end(&limits());
+        conn.kill();
+        assert!(
+            conn.before_read(Instant::now()).is_ok(),
+            "answer not yet flushed"
+        );
+        conn.flushed();
+        let error = conn.before_read(Instant::now()).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::ConnectionAborted);
+    }
+
+    #[test]
+    fn a_head_has_header_timeout_from_its_first_byte_and_at_most_max_head_bytes() {
+        let limits = ServerLimits {
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(75),
+            ..ServerLimits::default()
+        };
+        let conn = Conn::new(&limits);
+        conn.begin();
+        conn.end(&limits);
+        conn.flushed();
+        let idle_deadline = conn.before_read(Instant::now()).unwrap().unwrap();
+        conn.read(10, &limits).unwrap();
+        let head_deadline = conn.before_read(Instant::now()).unwrap().unwrap();
+        assert!(
+            head_deadline < idle_deadline,
+            "the next head has 10 s, not 75"
+        );
+        let later = head_deadline + Duration::from_millis(1);
+        assert_eq!(
+            conn.before_read(later).unwrap_err().kind(),
+            io::ErrorKind::TimedOut
+        );
+        let error = conn.read(MAX_HEAD_BYTES, &limits).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
     }
 }
