@@ -5,7 +5,8 @@
 #   bench/edges.sh [LIZA_BINARY]      # default: a release build of this tree
 #
 # 1. 1,500 connections send half a request line and stop; 20 signed webhooks are timed meanwhile.
-# 2. 1,000 unsigned webhooks announce 250 kB bodies and send 240 kB; Liza's resident memory is
+# 2. The same with 1,500 requests that sent their head and wait for their body.
+# 3. 1,000 unsigned webhooks announce 250 kB bodies and send 240 kB; Liza's resident memory is
 #    read before, while they are held, and after.
 # Environment: SLOW (1500), BODIES (1000), WEBHOOKS (10), PORT (5410). A webhook without an
 # answer after 16 s counts as lost: Twilio gives up after 15 s.
@@ -60,6 +61,11 @@ echo
 echo "== $SLOW slow-header clients"
 start_liza
 python3 bench/edges.py slow --port "$PORT" --pid "$SERVER" --connections "$SLOW" --webhooks "$WEBHOOKS" --timeout 16
+stop_liza
+echo
+echo "== $SLOW slow-body clients"
+start_liza
+python3 bench/edges.py slowbody --port "$PORT" --pid "$SERVER" --connections "$SLOW" --webhooks "$WEBHOOKS" --timeout 16
 stop_liza
 echo
 echo "== $BODIES unfinished unsigned 250 kB bodies"
