@@ -4,10 +4,24 @@
 
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
+# The dependencies first, in a layer of their own: the real manifests and lock file with an
+# empty crate, so that changing Liza's sources does not compile them again. `cargo clean -p liza`
+# then drops the empty crate's artifacts (their timestamps could pass for the real sources').
 COPY Cargo.toml Cargo.lock ./
+COPY engine/Cargo.toml engine/Cargo.toml
+RUN mkdir -p engine/src \
+ && echo 'fn main() {}' > engine/src/main.rs \
+ && touch engine/src/lib.rs \
+ && cargo build --release --locked --bin liza \
+ && cargo clean --release --locked -p liza \
+ && rm -rf engine/src
+# The sources and every file compiled into the binary: include_str! (schemas/, templates/)
+# and sqlx::migrate! (migrations/). .ci/docker-build-stage.sh builds from exactly these COPY
+# lines in CI, so a missing one fails there.
 COPY engine engine
 COPY migrations migrations
 COPY schemas schemas
+COPY templates templates
 RUN cargo build --release --locked --bin liza
 
 FROM debian:bookworm-slim AS runtime
@@ -17,9 +31,9 @@ RUN apt-get update \
  && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin liza
 WORKDIR /app
 COPY --from=build /src/target/release/liza /usr/local/bin/liza
+# Flows and locales are read (and hot-reloaded) at run time; templates are compiled in.
 COPY flows flows
 COPY locales locales
-COPY templates templates
 RUN mkdir -p /app/data && chown -R liza:liza /app/data
 USER liza
 ENV LIZA_BIND=0.0.0.0:5000 \

@@ -2,6 +2,7 @@
 //! Secrets are wrapped so they never reach a log, an error or `Debug`.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use secrecy::SecretString;
 
@@ -21,6 +22,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("LIZA_INSECURE_DEV", "0", "1 = accept unsigned webhooks (development only; logs a warning)."),
     ("LIZA_TRUSTED_PROXIES", "", "Addresses or CIDRs of your proxies (127.0.0.1, 10.0.0.0/8): only their X-Forwarded-For/Forwarded headers name the client for login limits."),
     ("LIZA_ADMIN_PASSWORD", "", "On first start, creates the dashboard user `admin` with this password (at least 10 characters)."),
+    ("LIZA_MAX_CONNECTIONS", "512", "Open connections at most; at the limit the longest-idle connection is closed for a new one. Keep it below the file limit (ulimit -n) with room for the database."),
+    ("LIZA_HEADER_TIMEOUT", "10", "Seconds a client has to send a request's headers (from its first byte, or from connecting)."),
+    ("LIZA_BODY_TIMEOUT", "10", "Seconds a client has to send a request's body."),
+    ("LIZA_IDLE_TIMEOUT", "75", "Seconds a kept-alive connection may stay idle (longer than a proxy's 60 s, so the proxy closes first)."),
+    ("LIZA_WEBHOOK_MAX_BYTES", "16384", "Largest webhook body accepted (Twilio sends 1-3 kB; larger gets 413)."),
     ("RUST_LOG", "info", "Log filter (tracing-subscriber EnvFilter syntax)."),
 ];
 
@@ -41,6 +47,52 @@ pub struct Settings {
     pub admin_password: Option<SecretString>,
     /// LIZA_TRUSTED_PROXIES as written; parsed (and refused if wrong) at start.
     pub trusted_proxies: String,
+    /// The server's limits, or which setting could not be read.
+    pub server_limits: Result<ServerLimits, String>,
+}
+
+/// How long and how much the server waits for and keeps its clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// Open connections at most (LIZA_MAX_CONNECTIONS).
+    pub max_connections: usize,
+    /// Time to send a request's head, from its first byte or from connecting (LIZA_HEADER_TIMEOUT).
+    pub header_timeout: Duration,
+    /// Time to send a request's body, from the moment its head arrived (LIZA_BODY_TIMEOUT).
+    pub body_timeout: Duration,
+    /// Time a kept-alive connection may wait for its next request (LIZA_IDLE_TIMEOUT).
+    pub idle_timeout: Duration,
+    /// Largest webhook body accepted (LIZA_WEBHOOK_MAX_BYTES).
+    pub webhook_max_bytes: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self::from_lookup(|_| None).expect("the defaults parse")
+    }
+}
+
+impl ServerLimits {
+    /// Reads the limits through `get` (trimmed, empty = unset); the defaults come from [`SETTINGS`].
+    fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let number = |name: &str, min: u64, max: u64| -> Result<u64, String> {
+            let raw = get(name).unwrap_or_else(|| default_of(name).to_owned());
+            match raw.parse::<u64>() {
+                Ok(n) if (min..=max).contains(&n) => Ok(n),
+                _ => Err(format!(
+                    "{name}={raw} is not valid: expected a whole number from {min} to {max}"
+                )),
+            }
+        };
+        let secs = |name: &str| number(name, 1, 3600).map(Duration::from_secs);
+        Ok(Self {
+            max_connections: number("LIZA_MAX_CONNECTIONS", 1, 1_000_000)? as usize,
+            header_timeout: secs("LIZA_HEADER_TIMEOUT")?,
+            body_timeout: secs("LIZA_BODY_TIMEOUT")?,
+            idle_timeout: secs("LIZA_IDLE_TIMEOUT")?,
+            webhook_max_bytes: number("LIZA_WEBHOOK_MAX_BYTES", 1024, 16 * 1024 * 1024)? as usize,
+        })
+    }
 }
 
 impl std::fmt::Debug for Settings {
@@ -66,6 +118,7 @@ impl std::fmt::Debug for Settings {
                 "admin_password",
                 &self.admin_password.as_ref().map(|_| "[REDACTED]"),
             )
+            .field("server_limits", &self.server_limits)
             .finish()
     }
 }
@@ -105,6 +158,7 @@ impl Settings {
             ),
             admin_password: get("LIZA_ADMIN_PASSWORD").map(SecretString::from),
             trusted_proxies: or_default("LIZA_TRUSTED_PROXIES"),
+            server_limits: ServerLimits::from_lookup(get),
         }
     }
 
@@ -141,5 +195,23 @@ mod tests {
         assert_eq!(settings.voice_name, "Polly.Vicki");
         assert!(settings.twilio_auth_token.is_none());
         assert!(!settings.insecure_dev);
+        let limits = settings.server_limits.unwrap();
+        assert_eq!(limits, ServerLimits::default());
+        assert_eq!(limits.max_connections, 512);
+        assert_eq!(limits.header_timeout, Duration::from_secs(10));
+        assert_eq!(limits.idle_timeout, Duration::from_secs(75));
+        assert_eq!(limits.webhook_max_bytes, 16 * 1024);
+    }
+
+    #[test]
+    fn a_bad_limit_names_the_setting_and_what_it_expects() {
+        let settings =
+            Settings::from_lookup(|name| (name == "LIZA_HEADER_TIMEOUT").then(|| "ten".to_owned()));
+        let error = settings.server_limits.unwrap_err();
+        assert!(error.contains("LIZA_HEADER_TIMEOUT=ten"), "{error}");
+        assert!(error.contains("whole number from 1 to 3600"), "{error}");
+        let settings =
+            Settings::from_lookup(|name| (name == "LIZA_MAX_CONNECTIONS").then(|| "0".to_owned()));
+        assert!(settings.server_limits.is_err());
     }
 }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
-use poem::Server;
+use poem::listener::Acceptor;
+use poem::{EndpointExt, Server};
 use secrecy::{ExposeSecret, SecretString};
 use tracing::{info, warn};
 
@@ -20,6 +20,7 @@ use crate::store::admin::AdminStore;
 use crate::store::{self, now_ms, Store};
 use crate::twilio::SignatureVerifier;
 use crate::web::client::TrustedProxies;
+use crate::web::connections::{Connections, LimitedAcceptor};
 use crate::web::dashboard::Dashboard;
 use crate::web::{app, AppState};
 
@@ -30,7 +31,8 @@ pub struct FlowErrors(pub Diagnostics);
 /// A built server, bound to its port, not yet serving.
 pub struct Application {
     pub state: Arc<AppState>,
-    acceptor: TcpAcceptor,
+    connections: Connections,
+    acceptor: LimitedAcceptor,
     port: u16,
     watcher: Option<crate::reload::Watcher>,
 }
@@ -49,6 +51,7 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let limits = settings.server_limits.clone().map_err(anyhow::Error::msg)?;
         let verifier = match (&settings.twilio_auth_token, settings.insecure_dev) {
             (Some(token), _) => Some(SignatureVerifier::new(token.clone())),
             (None, true) => {
@@ -119,10 +122,14 @@ impl Application {
             public_url: settings.public_url.clone(),
             dashboard,
             trusted_proxies,
+            limits: limits.clone(),
         });
-        let acceptor = TcpListener::bind(settings.bind.clone())
-            .into_acceptor()
+        let listener = tokio::net::TcpListener::bind(settings.bind.as_str())
             .await
+            .with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let connections = Connections::new(&limits);
+        let acceptor = connections
+            .acceptor(listener)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = acceptor
             .local_addr()
@@ -131,6 +138,7 @@ impl Application {
             .unwrap_or(0);
         Ok(Self {
             state,
+            connections,
             acceptor,
             port,
             watcher,
@@ -150,7 +158,11 @@ impl Application {
         let _watcher = self.watcher;
         info!(port = self.port, "Liza is listening.");
         let result = Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(app(self.state), shutdown, Some(Duration::from_secs(20)))
+            .run_with_graceful_shutdown(
+                app(self.state).with(self.connections.track()),
+                shutdown,
+                Some(Duration::from_secs(20)),
+            )
             .await;
         state.engine.store.close().await;
         info!("Liza stopped.");

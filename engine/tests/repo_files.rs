@@ -119,3 +119,39 @@ fn every_schema_property_is_described() {
     walk(&liza::flow::schema::schema_value(), "", &mut missing);
     assert!(missing.is_empty(), "undescribed: {missing:?}");
 }
+
+#[test]
+fn project_files_only_point_at_documents_in_the_repository() {
+    // Spelled in two pieces so this file does not match itself.
+    let outside = ["shared", "/"].concat();
+    let mut offenders = Vec::new();
+    fn walk(dir: &Path, outside: &str, offenders: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() {
+                if !matches!(
+                    name.as_str(),
+                    "target" | ".git" | "node_modules" | "test-artifacts" | "data"
+                ) {
+                    walk(&path, outside, offenders);
+                }
+            } else if let Ok(text) = std::fs::read_to_string(&path) {
+                for (i, line) in text.lines().enumerate() {
+                    if line.contains(outside) {
+                        offenders.push(format!("{}:{}: {line}", path.display(), i + 1));
+                    }
+                }
+            }
+        }
+    }
+    walk(&repo(), &outside, &mut offenders);
+    assert!(
+        offenders.is_empty(),
+        "these point at documents outside the repository (move what they need into docs/):\n{}",
+        offenders.join("\n")
+    );
+    for doc in ["docs/twilio.md", "docs/liza-call.md"] {
+        assert!(repo().join(doc).is_file(), "{doc} is missing");
+    }
+}

@@ -9,7 +9,7 @@ use super::Flow;
 use crate::i18n::Arg;
 use crate::speech::APOLOGY_MESSAGE;
 
-/// Twilio's `<Say>` limit for Polly voices, in characters (shared/twilio-facts.md).
+/// Twilio's `<Say>` limit for Polly voices, in characters (docs/twilio.md).
 pub const SAY_LIMIT: usize = 3000;
 
 /// Warnings for flows loaded together with one set of locales.

@@ -1,4 +1,4 @@
-//! `X-Twilio-Signature` as described in shared/twilio-facts.md:
+//! `X-Twilio-Signature` as described in docs/twilio.md:
 //! HMAC-SHA1 over the public URL followed by the POST parameters sorted by name,
 //! base64 encoded, compared in constant time.
 
@@ -86,7 +86,7 @@ mod tests {
             .collect()
     }
 
-    // Test vectors from shared/twilio-facts.md.
+    // Test vectors from docs/twilio.md.
     fn vector_params() -> Vec<(String, String)> {
         pairs(&[
             ("CallSid", "CA1234567890ABCDE"),

@@ -1,6 +1,7 @@
 //! The HTTP adapter: routes, request parsing, answers. No flow logic, no SQL.
 
 pub mod client;
+pub mod connections;
 pub mod dashboard;
 mod health;
 mod metrics;
@@ -8,10 +9,12 @@ mod webhook;
 
 use std::sync::Arc;
 
-use poem::middleware::{AddData, SetHeader, Tracing};
-use poem::{get, post, EndpointExt, Route};
+use poem::http::header::{HeaderName, HeaderValue};
+use poem::middleware::{AddData, Tracing};
+use poem::{get, post, Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
 
 use crate::calls::Engine;
+use crate::settings::ServerLimits;
 use crate::twilio::SignatureVerifier;
 
 /// What every handler may use.
@@ -25,6 +28,8 @@ pub struct AppState {
     pub dashboard: Option<Arc<dashboard::Dashboard>>,
     /// LIZA_TRUSTED_PROXIES: whose forwarding headers name the client ([`client::of_request`]).
     pub trusted_proxies: client::TrustedProxies,
+    /// Body sizes and deadlines (the connection limits are enforced by the acceptor).
+    pub limits: ServerLimits,
 }
 
 /// Builds the whole route table from the application state (tests use it without a socket).
@@ -37,20 +42,40 @@ pub fn app(state: Arc<AppState>) -> impl poem::Endpoint {
     if state.dashboard.is_some() {
         route = dashboard::routes(route);
     }
+    let body_timeout = state.limits.body_timeout;
     route
         .with(AddData::new(state))
-        .with(security_headers())
+        .with(connections::BodyDeadline {
+            timeout: body_timeout,
+        })
+        .around(with_security_headers)
         .with(Tracing)
 }
 
 /// Sent with every answer, dashboard or not.
-fn security_headers() -> SetHeader {
-    SetHeader::new()
-        .overriding(
-            "content-security-policy",
-            dashboard::CONTENT_SECURITY_POLICY,
-        )
-        .overriding("x-frame-options", "DENY")
-        .overriding("x-content-type-options", "nosniff")
-        .overriding("referrer-policy", "same-origin")
+const SECURITY_HEADERS: [(&str, &str); 4] = [
+    (
+        "content-security-policy",
+        dashboard::CONTENT_SECURITY_POLICY,
+    ),
+    ("x-frame-options", "DENY"),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "same-origin"),
+];
+
+/// Adds [`SECURITY_HEADERS`] to every answer, errors included: poem's `SetHeader` skips
+/// errors, so a 404 or 405 from the router went out without them.
+async fn with_security_headers<E: Endpoint>(ep: Arc<E>, req: Request) -> poem::Result<Response> {
+    let mut response = match ep.call(req).await {
+        Ok(output) => output.into_response(),
+        Err(error) => error.into_response(),
+    };
+    let headers = response.headers_mut();
+    for (name, value) in SECURITY_HEADERS {
+        headers.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
+    Ok(response)
 }

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use poem::http::StatusCode;
+use poem::error::ReadBodyError;
+use poem::http::{header, StatusCode};
 use poem::web::{Data, Path};
 use poem::{handler, Body, IntoResponse, Request, Response};
 use tracing::warn;
@@ -11,9 +12,6 @@ use tracing::warn;
 use super::AppState;
 use crate::calls::Hook;
 use crate::twilio::WebhookParams;
-
-/// Twilio's bodies are a few kB; anything far larger is not Twilio.
-const MAX_BODY_BYTES: usize = 256 * 1024;
 
 fn twiml(body: String) -> Response {
     Response::builder()
@@ -59,9 +57,37 @@ pub async fn webhook(
     Data(state): Data<&Arc<AppState>>,
 ) -> Response {
     let started = Instant::now();
-    let bytes = match body.into_bytes_limit(MAX_BODY_BYTES).await {
+    let reject = |status: StatusCode, text: &'static str| {
+        // The path is not trusted before the signature is: one label for all of them.
+        state
+            .engine
+            .metrics
+            .webhook("unverified", "rejected", started.elapsed());
+        (status, text).into_response()
+    };
+    // Everything that can be refused from the head is refused before a byte of the body is read.
+    if state.verifier.is_some() && !req.headers().contains_key("x-twilio-signature") {
+        warn!(path = %req.uri().path(), "Rejected a webhook without X-Twilio-Signature.");
+        return reject(StatusCode::FORBIDDEN, "invalid Twilio signature");
+    }
+    let limit = state.limits.webhook_max_bytes;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return reject(StatusCode::PAYLOAD_TOO_LARGE, "webhook body too large");
+    }
+    let bytes = match body.into_bytes_limit(limit).await {
         Ok(b) => b,
-        Err(_) => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
+        Err(ReadBodyError::PayloadTooLarge) => {
+            return reject(StatusCode::PAYLOAD_TOO_LARGE, "webhook body too large")
+        }
+        Err(ReadBodyError::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
+            return reject(StatusCode::REQUEST_TIMEOUT, "webhook body too slow")
+        }
+        Err(_) => return reject(StatusCode::BAD_REQUEST, "unreadable webhook body"),
     };
     let params = WebhookParams::parse(&bytes);
     if let Some(verifier) = &state.verifier {
@@ -73,12 +99,7 @@ pub async fn webhook(
         let url = signed_url(state, req);
         if signature.is_empty() || !verifier.verify(&url, params.pairs(), signature) {
             warn!(path = %req.uri().path(), "Rejected a webhook with a missing or invalid X-Twilio-Signature.");
-            // The path is not trusted before the signature is: one label for all of them.
-            state
-                .engine
-                .metrics
-                .webhook("unverified", "rejected", started.elapsed());
-            return (StatusCode::FORBIDDEN, "invalid Twilio signature").into_response();
+            return reject(StatusCode::FORBIDDEN, "invalid Twilio signature");
         }
     }
     let (body, outcome) = state

@@ -8,4 +8,5 @@ mod loadtest;
 mod logins;
 mod staying_up;
 mod stories;
+mod tls;
 mod two_instances;

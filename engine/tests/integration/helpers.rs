@@ -51,6 +51,15 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(options: AppOptions) -> TestApp {
+    spawn_app_full(options, &[]).await
+}
+
+/// The app with extra settings (`LIZA_HEADER_TIMEOUT`, …) on top of the test defaults.
+pub async fn spawn_app_env(env: &[(&str, &str)]) -> TestApp {
+    spawn_app_full(AppOptions::default(), env).await
+}
+
+async fn spawn_app_full(options: AppOptions, env: &[(&str, &str)]) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let db_path = dir.path().join("db").join("liza.db");
     let (database_url, pg_database) = match std::env::var("LIZA_TEST_BACKEND").as_deref() {
@@ -64,6 +73,9 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     let flows = options.flows.display().to_string();
     let locales = options.locales.display().to_string();
     let settings = Settings::from_lookup(|name| {
+        if let Some((_, value)) = env.iter().find(|(n, _)| *n == name) {
+            return Some(value.to_string());
+        }
         Some(match name {
             "TWILIO_AUTH_TOKEN" => AUTH_TOKEN.to_owned(),
             "LIZA_PUBLIC_URL" => PUBLIC_URL.to_owned(),

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod calls;
+mod edges;
 mod golden_calls;
 mod helpers;
 mod oracle;
