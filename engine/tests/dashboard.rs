@@ -1268,6 +1268,43 @@ async fn an_account_attacked_from_many_addresses_is_slowed_down_not_locked() {
         "{:?}",
         started.elapsed()
     );
+    // Each slowed login holds a connection while it waits: many at once are not allowed to
+    // wait, so they cannot take the connections webhooks need. 40 at once: at most 16 wait
+    // (and are answered after the slow-down), the others are refused as busy at once.
+    let attempts: Vec<_> = (0..40)
+        .map(|i| {
+            let app = &app;
+            async move {
+                // One after another, as an attacker paces them: each finds the password
+                // checks free, since a slowed login gives its slot back while it waits.
+                tokio::time::sleep(Duration::from_millis(20 * i)).await;
+                let address = format!("203.0.113.{}", 100 + i);
+                let headers = forwarded_for(&address);
+                let started = Instant::now();
+                let status = app
+                    .try_login_with("admin", "wrong-again", &headers)
+                    .await
+                    .status();
+                (status, started.elapsed())
+            }
+        })
+        .collect();
+    let answers = futures_join_all(attempts).await;
+    let waited = answers
+        .iter()
+        .filter(|(_, elapsed)| *elapsed >= Duration::from_secs(1))
+        .count();
+    assert!(
+        waited <= 16,
+        "{waited} logins held their connection through the slow-down: {answers:?}"
+    );
+    assert!(
+        answers
+            .iter()
+            .all(|(status, elapsed)| *elapsed >= Duration::from_secs(1)
+                || *status == StatusCode::TOO_MANY_REQUESTS),
+        "a login that did not wait was refused: {answers:?}"
+    );
 }
 
 /// Without LIZA_TRUSTED_PROXIES a client cannot pick its address: forwarding headers are

@@ -31,6 +31,10 @@ const LOGIN_CSRF_COOKIE: &str = "liza_login_csrf";
 const TOO_MANY_FAILURES: &str = "Too many failed logins. Wait 15 minutes, then try again.";
 const BUSY: &str = "The server is checking many logins at once. Try again in a moment.";
 
+/// Logins that may wait out an account's slow-down at once; more are refused as busy at once,
+/// so slowed logins can never hold more than this many connections (webhooks need the rest).
+pub const MAX_SLOWED_LOGINS: usize = 16;
+
 fn dashboard(state: &AppState) -> Result<&Dashboard, PageError> {
     state.dashboard.as_deref().ok_or(PageError::Unavailable)
 }
@@ -120,6 +124,11 @@ pub async fn login(req: &Request, body: Body, Data(state): Data<&Arc<AppState>>)
         } else {
             // The wait does not hold a slot; the attempt stays counted while it waits.
             drop(slot);
+            let Ok(_waiting) = d.slowed_logins.clone().try_acquire_owned() else {
+                d.admin.release_login_attempt(&reserved).await?;
+                debug!(user = ?name, client = %shown_client, "Login refused: too many logins waiting out a slow-down.");
+                return refuse(LoginOutcome::Busy, BUSY);
+            };
             tokio::time::sleep(delay).await;
             match check_slot(d) {
                 Some(slot) => slot,

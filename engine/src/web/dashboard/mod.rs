@@ -50,6 +50,9 @@ pub struct Dashboard {
     password_slots: Arc<Semaphore>,
     /// The threads that run them.
     password_checker: auth::PasswordChecker,
+    /// Logins waiting out an account's slow-down ([`login::MAX_SLOWED_LOGINS`]): each holds a
+    /// connection while it waits, so an attacker must not be able to make them many.
+    slowed_logins: Arc<Semaphore>,
 }
 
 /// Why the dashboard could not start.
@@ -109,6 +112,7 @@ impl Dashboard {
             secure_cookies: public_url.is_some_and(|u| u.starts_with("https://")),
             password_slots: Arc::new(Semaphore::new(password_check_slots())),
             password_checker: auth::PasswordChecker::new(password_check_slots())?,
+            slowed_logins: Arc::new(Semaphore::new(login::MAX_SLOWED_LOGINS)),
         })
     }
 
