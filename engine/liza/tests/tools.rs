@@ -133,3 +133,26 @@ fn graph_draws_liza_as_dot_and_svg() {
         );
     }
 }
+
+#[test]
+fn check_exits_0_clean_1_for_problems_in_files_2_for_files_it_cannot_read() {
+    let clean = liza(&["check"], "");
+    assert_eq!(clean.status.code(), Some(0), "{clean:?}");
+    let broken = liza(&["check", "engine/liza/tests/golden/diagnostics"], "");
+    assert_eq!(broken.status.code(), Some(1), "{broken:?}");
+    assert!(String::from_utf8_lossy(&broken.stdout).contains("error(s)"));
+    let missing = liza(&["check", "flows/no-such-flow.yaml"], "");
+    assert_eq!(missing.status.code(), Some(2), "{missing:?}");
+    let stdout = String::from_utf8_lossy(&missing.stdout);
+    assert!(
+        stdout.contains("flows/no-such-flow.yaml") && stdout.contains("cannot read"),
+        "{stdout}"
+    );
+    // A flow the tools cannot use is exit 2 for them too, with a pointer to `liza check`.
+    let simulate = liza(&["simulate", "--flow", "no-such-flow"], "");
+    assert_eq!(simulate.status.code(), Some(2), "{simulate:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&simulate.stderr).trim(),
+        "error: no flow named `no-such-flow`"
+    );
+}
