@@ -4,10 +4,12 @@
 //! Must not touch: HTTP, SQL.
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 
 use liza_core::flow::Flow;
-use liza_core::runtime::{Action, CallState, Effect, Input, RecordInfo, Turn};
-use liza_core::speech::{Speaker, SpeechConfig};
+use liza_core::runtime::{CallState, Input, RecordInfo, RecordRequest};
+use liza_core::speech::SpeechConfig;
+use liza_core::turn::play;
 use liza_model::{CallStatus, Consent};
 
 /// Records as a flow sees them: (kind, key) → status.
@@ -21,6 +23,22 @@ impl MemoryRecords {
         let id = self.records.len() as i64 + 1;
         self.records
             .insert((kind.to_owned(), key.to_owned()), (id, status.to_owned()));
+    }
+
+    /// The record a turn asks for: found by kind and key, or created with the status the
+    /// request gives (save-or-find), as the store does.
+    fn save_or_find(&mut self, request: &RecordRequest) -> Option<RecordInfo> {
+        let key = (request.kind.clone(), request.key.clone());
+        if let Some((id, status)) = self.records.get(&key) {
+            return Some(RecordInfo {
+                id: *id,
+                status: status.clone(),
+            });
+        }
+        let status = request.create_with_status.clone()?;
+        let id = self.records.len() as i64 + 1;
+        self.records.insert(key, (id, status.clone()));
+        Some(RecordInfo { id, status })
     }
 
     /// (kind, key, status) of every record, sorted.
@@ -140,54 +158,51 @@ impl<'f> OfflineCall<'f> {
 
     fn turn(&mut self, input: Input) -> TurnReport {
         let records = &mut self.records;
-        let out = Turn::new(self.flow, self.state.clone(), input).run_with(|request| {
-            let key = (request.kind.clone(), request.key.clone());
-            if let Some((id, status)) = records.records.get(&key) {
-                return Some(RecordInfo {
-                    id: *id,
-                    status: status.clone(),
-                });
-            }
-            let status = request.create_with_status.clone()?;
-            let id = records.records.len() as i64 + 1;
-            records.records.insert(key, (id, status.clone()));
-            Some(RecordInfo { id, status })
-        });
-        let mut speaker = Speaker::new(self.flow, &out.state, &self.speech);
+        let played = play(
+            self.flow,
+            &self.speech,
+            self.state.clone(),
+            input,
+            0,
+            |request| Ok::<_, Infallible>(records.save_or_find(request)),
+        );
+        let played = match played {
+            Ok(played) => played,
+            Err(never) => match never {},
+        };
         let mut report = TurnReport::default();
-        for step in &out.steps {
+        for step in played.steps {
             let said: Vec<Said> = step
                 .messages
-                .iter()
-                .map(|message| Said {
+                .into_iter()
+                .zip(step.texts)
+                .map(|(message, text)| Said {
                     node: step.node.clone(),
-                    message: message.clone(),
-                    text: speaker.text(std::slice::from_ref(message)),
+                    message,
+                    text,
                 })
                 .collect();
             report.said.extend(said.iter().cloned());
             report.visits.push(Visit {
-                node: step.node.clone(),
-                digits: step.digits.clone(),
-                outcome: step.outcome.clone(),
+                node: step.node,
+                digits: step.digits,
+                outcome: step.outcome,
                 said,
             });
         }
-        report.problems = std::mem::take(&mut speaker.problems);
-        for effect in &out.effects {
-            match effect {
-                Effect::CallStatus(s) => {
-                    if self.status != CallStatus::Problem {
-                        self.status = *s;
-                    }
-                }
-                Effect::Consent(c) => self.consent = Some(*c),
-                Effect::RecordTouched { .. } => {}
+        report.problems = played.problems;
+        if let Some(status) = played.effects.status {
+            // As the store does: a call that was a problem stays one.
+            if self.status != CallStatus::Problem {
+                self.status = status;
             }
         }
-        report.ended = out.actions.contains(&Action::Hangup);
-        report.waiting = out.state.waiting.clone();
-        self.state = out.state;
+        if let Some(consent) = played.effects.consent {
+            self.consent = Some(consent);
+        }
+        report.ended = played.ended;
+        report.waiting = played.state.waiting.clone();
+        self.state = played.state;
         self.said.extend(report.said.iter().cloned());
         self.visits.extend(report.visits.iter().cloned());
         report

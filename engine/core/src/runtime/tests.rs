@@ -68,9 +68,7 @@ fn three_failed_answers_end_the_call_as_a_problem() {
     let third = Turn::new(&flow, second.state, Input::Digits("12ab".into())).run_with(no_records);
     assert_eq!(said(&third), ["order-failed"]);
     assert!(third.state.ended);
-    assert!(third
-        .effects
-        .contains(&Effect::CallStatus(CallStatus::Problem)));
+    assert!(third.effects.status.eq(&Some(CallStatus::Problem)));
     assert_eq!(third.actions.last(), Some(&Action::Hangup));
 }
 
@@ -110,7 +108,7 @@ fn confirmed_order_is_saved_or_found_and_its_status_spoken() {
         }]
     );
     assert_eq!(out.state.vars["order_status"], "shipped");
-    assert!(out.effects.contains(&Effect::RecordTouched { id: 7 }));
+    assert_eq!(out.effects.records, vec![7]);
     assert_eq!(said(&out), ["order-status", "help-question"]);
 }
 
