@@ -170,9 +170,10 @@ impl ScenarioFile {
 mod tests {
     use super::*;
 
-    fn inputs(yaml: &str) -> Result<Vec<Input>, String> {
-        let (value, _) = yaml::parse(yaml).map_err(|e| e.message)?;
-        serde_json::from_value(value).map_err(|e| e.to_string())
+    /// The turns of `input: LIST`, read as a scenario file reads them.
+    fn inputs(list: &str) -> Result<Vec<Input>, String> {
+        let (value, _) = yaml::parse(&format!("input: {list}")).map_err(|e| e.message)?;
+        serde_json::from_value(value["input"].clone()).map_err(|e| e.to_string())
     }
 
     #[test]
