@@ -4,17 +4,26 @@
 
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
-# The dependencies first, in a layer of their own: the real manifests and lock file with an
-# empty crate, so that changing Liza's sources does not compile them again. `cargo clean -p liza`
-# then drops the empty crate's artifacts (their timestamps could pass for the real sources').
+# The dependencies first, in a layer of their own: the real manifests and lock file with empty
+# crates, so that changing Liza's sources does not compile them again. `cargo clean -p` then
+# drops the empty crates' artifacts (their timestamps could pass for the real sources').
 COPY Cargo.toml Cargo.lock ./
-COPY engine/Cargo.toml engine/Cargo.toml
-RUN mkdir -p engine/src \
- && echo 'fn main() {}' > engine/src/main.rs \
- && touch engine/src/lib.rs \
+COPY engine/model/Cargo.toml engine/model/Cargo.toml
+COPY engine/core/Cargo.toml engine/core/Cargo.toml
+COPY engine/store/Cargo.toml engine/store/Cargo.toml
+COPY engine/service/Cargo.toml engine/service/Cargo.toml
+COPY engine/web/Cargo.toml engine/web/Cargo.toml
+COPY engine/tools/Cargo.toml engine/tools/Cargo.toml
+COPY engine/loadtest/Cargo.toml engine/loadtest/Cargo.toml
+COPY engine/liza/Cargo.toml engine/liza/Cargo.toml
+RUN for crate in model core store service web tools loadtest liza; do \
+      mkdir -p engine/$crate/src && touch engine/$crate/src/lib.rs; \
+    done \
+ && echo 'fn main() {}' > engine/liza/src/main.rs \
  && cargo build --release --locked --bin liza \
- && cargo clean --release --locked -p liza \
- && rm -rf engine/src
+ && cargo clean --release --locked -p liza -p liza-model -p liza-core -p liza-store \
+      -p liza-service -p liza-web -p liza-tools -p liza-loadtest \
+ && rm -rf engine
 # The sources and every file compiled into the binary: include_str! (schemas/, templates/)
 # and sqlx::migrate! (migrations/). .ci/docker-build-stage.sh builds from exactly these COPY
 # lines in CI, so a missing one fails there.

@@ -1,0 +1,640 @@
+//! Raw flow → [`Flow`]: resolves every reference and checks the flow as a whole.
+//! All problems are collected in one pass; nothing is compiled while any remains.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::path::Path;
+use std::sync::Arc;
+
+use regex::Regex;
+
+use super::raw::{RawFlow, RawMessages, RawNode, RawRetry};
+use super::yaml::{pointer_segment, SpanIndex};
+use super::{
+    Confirm, Flow, Gather, InputSpec, Languages, Node, NodeId, NodeKind, RecordKind, RecordWrite,
+    Retry, GLOBAL_VARIABLES, RESERVED_WEBHOOKS,
+};
+use crate::diagnostics::{did_you_mean, Diagnostic, Diagnostics, Position};
+use crate::i18n::Locales;
+use crate::model::{CallStatus, Consent};
+
+struct Compiler<'a> {
+    file: &'a Path,
+    source: &'a str,
+    spans: &'a SpanIndex,
+    locales: &'a Locales,
+    names: HashMap<String, NodeId>,
+    variables: BTreeSet<String>,
+    diagnostics: Diagnostics,
+}
+
+impl Compiler<'_> {
+    fn error_at(&mut self, position: Position, node: Option<&str>, message: String) {
+        let mut d = Diagnostic::error(self.file, position, message).with_source(self.source);
+        if let Some(node) = node {
+            d = d.in_node(node);
+        }
+        self.diagnostics.push(d);
+    }
+
+    fn error(&mut self, pointer: &str, node: Option<&str>, message: String) {
+        let position = self.spans.value(pointer);
+        self.error_at(position, node, message);
+    }
+
+    /// Resolves a node name written at `pointer` (`field` names it in the message).
+    fn target(&mut self, node: &str, field: &str, pointer: &str, name: &str) -> NodeId {
+        if let Some(id) = self.names.get(name) {
+            return *id;
+        }
+        let hint = did_you_mean(name, self.names.keys().map(String::as_str));
+        self.error(
+            pointer,
+            Some(node),
+            format!("{field} `{name}` does not exist{hint}"),
+        );
+        NodeId(0)
+    }
+
+    /// Checks that each message exists in every locale with the variables it needs.
+    fn messages(
+        &mut self,
+        node: Option<&str>,
+        pointer: &str,
+        messages: &RawMessages,
+    ) -> Vec<String> {
+        let ids: Vec<String> = messages.ids().into_iter().map(str::to_owned).collect();
+        for (i, id) in ids.iter().enumerate() {
+            let at = match messages {
+                RawMessages::One(_) => pointer.to_owned(),
+                RawMessages::Many(_) => format!("{pointer}/{i}"),
+            };
+            for locale in self.locales.all() {
+                let lang = locale.langid.to_string();
+                if locale.message(id).is_none() {
+                    let hint = did_you_mean(id, locale.message_ids());
+                    self.error(
+                        &at,
+                        node,
+                        format!(
+                            "message `{id}` is missing in locale `{lang}` ({}){hint}",
+                            locale.dir.display()
+                        ),
+                    );
+                    continue;
+                }
+                let unknown: Vec<String> = locale
+                    .variables_needed(id)
+                    .into_iter()
+                    .filter(|v| !self.variables.contains(v))
+                    .collect();
+                for variable in unknown {
+                    let known: Vec<&str> = self.variables.iter().map(String::as_str).collect();
+                    self.error(
+                        &at,
+                        node,
+                        format!(
+                            "message `{id}` in locale `{lang}` uses `${variable}`, which nothing sets (known: {})",
+                            known.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+        ids
+    }
+
+    fn retry(&mut self, node: &str, pointer: &str, retry: Option<&RawRetry>) -> Retry {
+        let Some(retry) = retry else {
+            return Retry::default();
+        };
+        let messages = match &retry.say {
+            Some(m) => self.messages(Some(node), &format!("{pointer}/say"), m),
+            None => Vec::new(),
+        };
+        let goto = retry
+            .goto
+            .as_ref()
+            .map(|g| self.target(node, "goto", &format!("{pointer}/goto"), g));
+        Retry { messages, goto }
+    }
+
+    fn check_variable(&mut self, node: &str, pointer: &str, name: &str) {
+        if !self.variables.contains(name) {
+            let hint = did_you_mean(name, self.variables.iter().map(String::as_str));
+            self.error(
+                pointer,
+                Some(node),
+                format!("variable `{name}` is never set{hint}"),
+            );
+        }
+    }
+
+    fn record_kind(&mut self, flow: &RawFlow, node: &str, pointer: &str, kind: &str) {
+        if !flow.records.contains_key(kind) {
+            let hint = did_you_mean(kind, flow.records.keys().map(String::as_str));
+            self.error(
+                pointer,
+                Some(node),
+                format!("record kind `{kind}` is not declared under `records`{hint}"),
+            );
+        }
+    }
+}
+
+fn status_of(value: &str) -> CallStatus {
+    CallStatus::parse(value).unwrap_or(CallStatus::Problem)
+}
+
+/// Compiles a raw flow. `version` identifies the flow file and locales it came from.
+pub fn compile(
+    raw: RawFlow,
+    file: &Path,
+    source: &str,
+    spans: &SpanIndex,
+    locales: Arc<Locales>,
+    version: String,
+) -> Result<Flow, Diagnostics> {
+    let shared_locales = locales.clone();
+    let mut c = Compiler {
+        file,
+        source,
+        spans,
+        locales: &shared_locales,
+        names: raw
+            .nodes
+            .keys()
+            .enumerate()
+            .map(|(i, name)| (name.clone(), NodeId(i as u32)))
+            .collect(),
+        variables: GLOBAL_VARIABLES.iter().map(|v| v.to_string()).collect(),
+        diagnostics: Diagnostics::default(),
+    };
+
+    // Variables any node sets; messages may use these and the globals.
+    let mut digit_variables = BTreeSet::new();
+    for node in raw.nodes.values() {
+        match node {
+            RawNode::GatherDigits { into, .. } => {
+                digit_variables.insert(into.clone());
+                c.variables.insert(into.clone());
+            }
+            RawNode::Lookup { into, .. } => {
+                c.variables.insert(into.clone());
+            }
+            RawNode::Persist {
+                record: Some(r), ..
+            } => {
+                if let Some(v) = &r.status_into {
+                    c.variables.insert(v.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    let languages = compile_languages(&mut c, &raw);
+    let records = compile_records(&mut c, &raw);
+
+    let entry = c.target("", "entry", "/entry", &raw.entry);
+    if !c.names.contains_key(&raw.entry) {
+        // The error above names no node; keep the message free of an empty name.
+        if let Some(last) = c.diagnostics.0.last_mut() {
+            last.node = None;
+        }
+    }
+
+    let mut nodes = Vec::with_capacity(raw.nodes.len());
+    let mut webhooks: HashMap<String, NodeId> = HashMap::new();
+    for (index, (name, raw_node)) in raw.nodes.iter().enumerate() {
+        let p = format!("/nodes/{}", pointer_segment(name));
+        let kind = compile_node(&mut c, &raw, name, &p, raw_node);
+        if let NodeKind::Gather(g) = &kind {
+            register_webhook(&mut c, &mut webhooks, name, &p, &g.input.webhook, index);
+        }
+        if let NodeKind::Confirm(cf) = &kind {
+            register_webhook(&mut c, &mut webhooks, name, &p, &cf.input.webhook, index);
+        }
+        nodes.push(Node {
+            name: name.clone(),
+            kind,
+        });
+    }
+
+    if !c.diagnostics.has_errors() {
+        check_graph(&mut c, &nodes, entry);
+    }
+
+    if c.diagnostics.has_errors() {
+        let mut d = c.diagnostics;
+        d.sort();
+        return Err(d);
+    }
+    Ok(Flow {
+        name: raw.name,
+        description: raw.description,
+        version,
+        path: file.to_path_buf(),
+        source: source.to_owned(),
+        numbers: raw.numbers,
+        languages,
+        records,
+        locales,
+        entry,
+        by_name: c.names,
+        nodes,
+        webhooks,
+        digit_variables,
+    })
+}
+
+fn register_webhook(
+    c: &mut Compiler<'_>,
+    webhooks: &mut HashMap<String, NodeId>,
+    name: &str,
+    pointer: &str,
+    webhook: &str,
+    index: usize,
+) {
+    let at = format!("{pointer}/webhook");
+    if RESERVED_WEBHOOKS.contains(&webhook) {
+        c.error(
+            &at,
+            Some(name),
+            format!("webhook `{webhook}` is reserved for the engine (/webhook/{webhook})"),
+        );
+    } else if let Some(other) = webhooks.get(webhook) {
+        let other_name = c
+            .names
+            .iter()
+            .find(|(_, id)| *id == other)
+            .map(|(n, _)| n.clone())
+            .unwrap_or_default();
+        c.error(
+            &at,
+            Some(name),
+            format!("webhook `{webhook}` is already used by node `{other_name}`"),
+        );
+    } else {
+        webhooks.insert(webhook.to_owned(), NodeId(index as u32));
+    }
+}
+
+fn compile_languages(c: &mut Compiler<'_>, raw: &RawFlow) -> Languages {
+    let check_tag = |c: &mut Compiler<'_>, pointer: &str, tag: &str| {
+        let Ok(langid) = tag.parse::<unic_langid::LanguageIdentifier>() else {
+            c.error(
+                pointer,
+                None,
+                format!("`{tag}` is not a language tag (expected e.g. `de-DE`)"),
+            );
+            return;
+        };
+        let served = c.locales.get(c.locales.negotiate(tag, tag));
+        if served.langid.language != langid.language {
+            c.error(
+                pointer,
+                None,
+                format!(
+                    "no locale serves `{tag}`: add a `{}` directory with .ftl files",
+                    langid.language
+                ),
+            );
+        }
+    };
+    check_tag(c, "/languages/default", &raw.languages.default);
+    let mut prefixes = Vec::new();
+    for (prefix, tag) in &raw.languages.prefixes {
+        let p = format!("/languages/prefixes/{}", pointer_segment(prefix));
+        check_tag(c, &p, tag);
+        prefixes.push((prefix.clone(), tag.clone()));
+    }
+    prefixes.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+    let used: BTreeSet<&str> = std::iter::once(raw.languages.default.as_str())
+        .chain(raw.languages.prefixes.values().map(String::as_str))
+        .collect();
+    for tag in raw.languages.voices.keys() {
+        if !used.contains(tag.as_str()) {
+            let p = format!("/languages/voices/{}", pointer_segment(tag));
+            let position = c.spans.key(&p);
+            c.error_at(
+                position,
+                None,
+                format!(
+                    "voice for `{tag}`, a language no caller gets{}",
+                    did_you_mean(tag, used.iter().copied())
+                ),
+            );
+        }
+    }
+    Languages {
+        default: raw.languages.default.clone(),
+        prefixes,
+        voices: raw.languages.voices.clone().into_iter().collect(),
+    }
+}
+
+fn compile_records(c: &mut Compiler<'_>, raw: &RawFlow) -> indexmap::IndexMap<String, RecordKind> {
+    let mut out = indexmap::IndexMap::new();
+    for (name, kind) in &raw.records {
+        if !kind.statuses.contains(&kind.initial) {
+            let p = format!("/records/{}/initial", pointer_segment(name));
+            c.error(
+                &p,
+                None,
+                format!(
+                    "initial status `{}` is not one of the statuses of `{name}`{}",
+                    kind.initial,
+                    did_you_mean(&kind.initial, kind.statuses.iter().map(String::as_str))
+                ),
+            );
+        }
+        out.insert(
+            name.clone(),
+            RecordKind {
+                statuses: kind.statuses.clone(),
+                initial: kind.initial.clone(),
+            },
+        );
+    }
+    out
+}
+
+#[allow(clippy::too_many_lines)]
+fn compile_node(
+    c: &mut Compiler<'_>,
+    raw: &RawFlow,
+    name: &str,
+    p: &str,
+    node: &RawNode,
+) -> NodeKind {
+    let at = |field: &str| format!("{p}/{field}");
+    match node {
+        RawNode::Say { say, next } => NodeKind::Say {
+            messages: c.messages(Some(name), &at("say"), say),
+            next: c.target(name, "next", &at("next"), next),
+        },
+        RawNode::GatherDigits {
+            webhook,
+            prompt,
+            into,
+            min_length,
+            max_length,
+            finish_on_key,
+            timeout,
+            pattern,
+            attempts,
+            on_invalid,
+            on_no_input,
+            on_exhausted,
+            next,
+        } => {
+            if min_length > max_length {
+                c.error(
+                    &at("min_length"),
+                    Some(name),
+                    format!("min_length {min_length} is greater than max_length {max_length}"),
+                );
+            }
+            let pattern = pattern
+                .as_ref()
+                .and_then(|pattern| match Regex::new(pattern) {
+                    Ok(r) => Some(r),
+                    Err(e) => {
+                        c.error(
+                            &at("pattern"),
+                            Some(name),
+                            // The regex error spans lines; its last one says what is wrong.
+                            format!(
+                                "pattern is not a valid regular expression: {}",
+                                e.to_string()
+                                    .lines()
+                                    .last()
+                                    .unwrap_or_default()
+                                    .trim_start_matches("error: ")
+                            ),
+                        );
+                        None
+                    }
+                });
+            let input = compile_input(
+                c,
+                name,
+                p,
+                webhook,
+                prompt,
+                *timeout,
+                *attempts,
+                on_invalid.as_ref(),
+                on_no_input.as_ref(),
+                on_exhausted,
+            );
+            NodeKind::Gather(Box::new(Gather {
+                input,
+                into: into.clone(),
+                min_length: *min_length,
+                max_length: *max_length,
+                finish_on_key: Some(finish_on_key.clone()).filter(|k| !k.is_empty()),
+                pattern,
+                next: c.target(name, "next", &at("next"), next),
+            }))
+        }
+        RawNode::Confirm {
+            webhook,
+            prompt,
+            choices,
+            timeout,
+            attempts,
+            on_invalid,
+            on_no_input,
+            on_exhausted,
+        } => {
+            let input = compile_input(
+                c,
+                name,
+                p,
+                webhook,
+                prompt,
+                *timeout,
+                *attempts,
+                on_invalid.as_ref(),
+                on_no_input.as_ref(),
+                on_exhausted,
+            );
+            let choices = choices
+                .iter()
+                .map(|(digit, target)| {
+                    let tp = format!("{p}/choices/{}", pointer_segment(digit));
+                    (
+                        digit.clone(),
+                        c.target(name, &format!("choice `{digit}`"), &tp, target),
+                    )
+                })
+                .collect();
+            NodeKind::Confirm(Box::new(Confirm { input, choices }))
+        }
+        RawNode::Branch { on, cases, default } => {
+            c.check_variable(name, &at("on"), on);
+            let cases = cases
+                .iter()
+                .map(|(value, target)| {
+                    let tp = format!("{p}/cases/{}", pointer_segment(value));
+                    (
+                        value.clone(),
+                        c.target(name, &format!("case `{value}`"), &tp, target),
+                    )
+                })
+                .collect();
+            NodeKind::Branch {
+                on: on.clone(),
+                cases,
+                default: c.target(name, "default", &at("default"), default),
+            }
+        }
+        RawNode::Persist {
+            call_status,
+            consent,
+            record,
+            next,
+        } => {
+            let record = record.as_ref().map(|r| {
+                c.record_kind(raw, name, &at("record/kind"), &r.kind);
+                c.check_variable(name, &at("record/key"), &r.key);
+                RecordWrite {
+                    kind: r.kind.clone(),
+                    key: r.key.clone(),
+                    status_into: r.status_into.clone(),
+                }
+            });
+            NodeKind::Persist {
+                call_status: call_status.as_deref().map(status_of),
+                consent: consent.as_deref().and_then(Consent::parse),
+                record,
+                next: c.target(name, "next", &at("next"), next),
+            }
+        }
+        RawNode::Lookup {
+            record,
+            key,
+            into,
+            found,
+            missing,
+        } => {
+            c.record_kind(raw, name, &at("record"), record);
+            c.check_variable(name, &at("key"), key);
+            NodeKind::Lookup {
+                kind: record.clone(),
+                key: key.clone(),
+                into: into.clone(),
+                found: c.target(name, "found", &at("found"), found),
+                missing: c.target(name, "missing", &at("missing"), missing),
+            }
+        }
+        RawNode::Goto { next } => NodeKind::Goto(c.target(name, "next", &at("next"), next)),
+        RawNode::Hangup { say, call_status } => NodeKind::Hangup {
+            messages: say
+                .as_ref()
+                .map(|m| c.messages(Some(name), &at("say"), m))
+                .unwrap_or_default(),
+            call_status: call_status
+                .as_deref()
+                .map_or(CallStatus::Completed, status_of),
+        },
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn compile_input(
+    c: &mut Compiler<'_>,
+    name: &str,
+    p: &str,
+    webhook: &str,
+    prompt: &RawMessages,
+    timeout: u32,
+    attempts: u32,
+    on_invalid: Option<&RawRetry>,
+    on_no_input: Option<&RawRetry>,
+    on_exhausted: &str,
+) -> InputSpec {
+    InputSpec {
+        webhook: webhook.to_owned(),
+        prompt: c.messages(Some(name), &format!("{p}/prompt"), prompt),
+        timeout_secs: timeout,
+        attempts,
+        on_invalid: c.retry(name, &format!("{p}/on_invalid"), on_invalid),
+        on_no_input: c.retry(name, &format!("{p}/on_no_input"), on_no_input),
+        on_exhausted: c.target(
+            name,
+            "on_exhausted",
+            &format!("{p}/on_exhausted"),
+            on_exhausted,
+        ),
+    }
+}
+
+/// Every node reachable from the entry; no loop that never asks the caller anything.
+fn check_graph(c: &mut Compiler<'_>, nodes: &[Node], entry: NodeId) {
+    let mut reached = vec![false; nodes.len()];
+    let mut queue = VecDeque::from([entry]);
+    reached[entry.index()] = true;
+    while let Some(id) = queue.pop_front() {
+        for (_, next) in nodes[id.index()].kind.edges() {
+            if !reached[next.index()] {
+                reached[next.index()] = true;
+                queue.push_back(next);
+            }
+        }
+    }
+    for (i, node) in nodes.iter().enumerate() {
+        if !reached[i] {
+            let position = c
+                .spans
+                .key(&format!("/nodes/{}", pointer_segment(&node.name)));
+            c.error_at(
+                position,
+                Some(&node.name),
+                format!(
+                    "no path from the entry node `{}` leads here",
+                    nodes[entry.index()].name
+                ),
+            );
+        }
+    }
+    // A cycle of nodes that never wait for input would loop forever within one webhook.
+    let mut state = vec![0u8; nodes.len()]; // 0 new, 1 on stack, 2 done
+    for start in 0..nodes.len() {
+        if state[start] != 0 || nodes[start].kind.takes_input() {
+            continue;
+        }
+        let mut stack = vec![(start, 0usize)];
+        state[start] = 1;
+        while let Some((id, edge)) = stack.pop() {
+            let edges = nodes[id].kind.edges();
+            if edge < edges.len() {
+                stack.push((id, edge + 1));
+                let next = edges[edge].1.index();
+                if nodes[next].kind.takes_input() {
+                    continue;
+                }
+                match state[next] {
+                    0 => {
+                        state[next] = 1;
+                        stack.push((next, 0));
+                    }
+                    1 => {
+                        let position = c
+                            .spans
+                            .key(&format!("/nodes/{}", pointer_segment(&nodes[next].name)));
+                        c.error_at(
+                            position,
+                            Some(&nodes[next].name),
+                            "is part of a loop that never waits for the caller (add a gather-digits or confirm node to it)".into(),
+                        );
+                    }
+                    _ => {}
+                }
+            } else {
+                state[id] = 2;
+            }
+        }
+    }
+}

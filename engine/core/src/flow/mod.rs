@@ -1,0 +1,316 @@
+//! Flows: YAML → raw types → checked, compiled [`Flow`].
+//!
+//! Must not touch: the store, HTTP, TwiML, the clock. Loading reads files; compiling is pure.
+
+pub mod compile;
+
+pub mod load;
+pub mod raw;
+pub mod schema;
+pub mod yaml;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use regex::Regex;
+
+use crate::i18n::Locales;
+use crate::model::{CallStatus, Consent};
+
+pub use crate::diagnostics::{Diagnostic, Diagnostics};
+pub use load::{load_flow, load_flows, load_paths};
+
+/// Variables every message may use; their values come from settings.
+pub const GLOBAL_VARIABLES: [&str; 2] = ["company", "website"];
+
+/// Webhook names the engine itself answers; a node cannot take them.
+pub const RESERVED_WEBHOOKS: [&str; 2] = ["voice", "status"];
+
+/// The flow that answers a new call to `to`: one that lists the number, else one that lists none.
+pub fn flow_for_number<'a>(flows: &'a [Arc<Flow>], to: &str) -> Option<&'a Arc<Flow>> {
+    flows
+        .iter()
+        .find(|f| f.numbers.iter().any(|n| n == to))
+        .or_else(|| flows.iter().find(|f| f.numbers.is_empty()))
+        .or_else(|| flows.first())
+}
+
+/// A node's index in its flow. Only `compile` makes these, so every id points at a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NodeId(u32);
+
+impl NodeId {
+    fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A validated flow, ready to run. Carries the locales it was checked against.
+#[derive(Debug)]
+pub struct Flow {
+    pub name: String,
+    pub description: Option<String>,
+    /// Content hash of the flow file and every locale file.
+    pub version: String,
+    pub path: PathBuf,
+    /// The flow file's text, kept to store this version (see [`load::stored_form`]).
+    pub source: String,
+    pub numbers: Vec<String>,
+    pub languages: Languages,
+    pub records: IndexMap<String, RecordKind>,
+    pub locales: Arc<Locales>,
+    entry: NodeId,
+    nodes: Vec<Node>,
+    by_name: HashMap<String, NodeId>,
+    webhooks: HashMap<String, NodeId>,
+    digit_variables: BTreeSet<String>,
+}
+
+impl Flow {
+    pub fn entry(&self) -> NodeId {
+        self.entry
+    }
+
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id.index()]
+    }
+
+    pub fn nodes(&self) -> impl Iterator<Item = (NodeId, &Node)> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (NodeId(i as u32), n))
+    }
+
+    pub fn node_named(&self, name: &str) -> Option<NodeId> {
+        self.by_name.get(name).copied()
+    }
+
+    /// The input node answering `/webhook/<name>`.
+    pub fn webhook(&self, name: &str) -> Option<NodeId> {
+        self.webhooks.get(name).copied()
+    }
+
+    /// True when a variable holds keyed digits (read back digit by digit).
+    pub fn is_digit_variable(&self, name: &str) -> bool {
+        self.digit_variables.contains(name)
+    }
+
+    /// Every Fluent message id the flow speaks.
+    pub fn message_ids(&self) -> BTreeSet<&str> {
+        let mut ids = BTreeSet::new();
+        for node in &self.nodes {
+            let lists: Vec<&Vec<String>> = match &node.kind {
+                NodeKind::Say { messages, .. } | NodeKind::Hangup { messages, .. } => {
+                    vec![messages]
+                }
+                NodeKind::Gather(g) => vec![
+                    &g.input.prompt,
+                    &g.input.on_invalid.messages,
+                    &g.input.on_no_input.messages,
+                ],
+                NodeKind::Confirm(c) => vec![
+                    &c.input.prompt,
+                    &c.input.on_invalid.messages,
+                    &c.input.on_no_input.messages,
+                ],
+                _ => vec![],
+            };
+            ids.extend(lists.into_iter().flatten().map(String::as_str));
+        }
+        ids
+    }
+
+    /// The language tag for a caller: longest matching prefix, else the default.
+    /// `anonymous` and other non-numbers get the default.
+    pub fn language_for(&self, from: &str) -> &str {
+        if from.starts_with('+') {
+            for (prefix, tag) in &self.languages.prefixes {
+                if from.starts_with(prefix.as_str()) {
+                    return tag;
+                }
+            }
+        }
+        &self.languages.default
+    }
+
+    /// The voice for a language tag: the flow's choice, else `fallback` (VOICE_NAME).
+    pub fn voice_for<'a>(&'a self, language: &str, fallback: &'a str) -> &'a str {
+        self.languages
+            .voices
+            .get(language)
+            .map(String::as_str)
+            .unwrap_or(fallback)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Languages {
+    pub default: String,
+    /// Longest prefix first.
+    pub prefixes: Vec<(String, String)>,
+    pub voices: HashMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RecordKind {
+    pub statuses: Vec<String>,
+    pub initial: String,
+}
+
+#[derive(Debug)]
+pub struct Node {
+    pub name: String,
+    pub kind: NodeKind,
+}
+
+#[derive(Debug)]
+pub enum NodeKind {
+    Say {
+        messages: Vec<String>,
+        next: NodeId,
+    },
+    Gather(Box<Gather>),
+    Confirm(Box<Confirm>),
+    Branch {
+        on: String,
+        cases: Vec<(String, NodeId)>,
+        default: NodeId,
+    },
+    Persist {
+        call_status: Option<CallStatus>,
+        consent: Option<Consent>,
+        record: Option<RecordWrite>,
+        next: NodeId,
+    },
+    Lookup {
+        kind: String,
+        key: String,
+        into: String,
+        found: NodeId,
+        missing: NodeId,
+    },
+    Goto(NodeId),
+    Hangup {
+        messages: Vec<String>,
+        call_status: CallStatus,
+    },
+}
+
+impl NodeKind {
+    /// The kind as written in YAML.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Say { .. } => "say",
+            Self::Gather(_) => "gather-digits",
+            Self::Confirm(_) => "confirm",
+            Self::Branch { .. } => "branch",
+            Self::Persist { .. } => "persist",
+            Self::Lookup { .. } => "lookup",
+            Self::Goto(_) => "goto",
+            Self::Hangup { .. } => "hangup",
+        }
+    }
+
+    /// Every node this one can lead to, with a label for the edge.
+    pub fn edges(&self) -> Vec<(String, NodeId)> {
+        let mut out = Vec::new();
+        let input_edges = |input: &InputSpec, out: &mut Vec<(String, NodeId)>| {
+            if let Some(goto) = input.on_invalid.goto {
+                out.push(("invalid".into(), goto));
+            }
+            if let Some(goto) = input.on_no_input.goto {
+                out.push(("no input".into(), goto));
+            }
+            out.push(("exhausted".into(), input.on_exhausted));
+        };
+        match self {
+            Self::Say { next, .. } | Self::Persist { next, .. } | Self::Goto(next) => {
+                out.push((String::new(), *next))
+            }
+            Self::Gather(g) => {
+                out.push(("valid".into(), g.next));
+                input_edges(&g.input, &mut out);
+            }
+            Self::Confirm(c) => {
+                for (digit, target) in &c.choices {
+                    out.push((digit.clone(), *target));
+                }
+                input_edges(&c.input, &mut out);
+            }
+            Self::Branch { cases, default, .. } => {
+                for (value, target) in cases {
+                    out.push((value.clone(), *target));
+                }
+                out.push(("default".into(), *default));
+            }
+            Self::Lookup { found, missing, .. } => {
+                out.push(("found".into(), *found));
+                out.push(("missing".into(), *missing));
+            }
+            Self::Hangup { .. } => {}
+        }
+        out
+    }
+
+    /// True for nodes that wait for the caller.
+    pub fn takes_input(&self) -> bool {
+        matches!(self, Self::Gather(_) | Self::Confirm(_))
+    }
+}
+
+/// What every input node shares.
+#[derive(Debug)]
+pub struct InputSpec {
+    pub webhook: String,
+    pub prompt: Vec<String>,
+    pub timeout_secs: u32,
+    pub attempts: u32,
+    pub on_invalid: Retry,
+    pub on_no_input: Retry,
+    pub on_exhausted: NodeId,
+}
+
+/// Said before asking again; `goto` sends the caller elsewhere instead of re-asking.
+#[derive(Debug, Default)]
+pub struct Retry {
+    pub messages: Vec<String>,
+    pub goto: Option<NodeId>,
+}
+
+#[derive(Debug)]
+pub struct Gather {
+    pub input: InputSpec,
+    pub into: String,
+    pub min_length: u32,
+    pub max_length: u32,
+    pub finish_on_key: Option<String>,
+    pub pattern: Option<Regex>,
+    pub next: NodeId,
+}
+
+impl Gather {
+    /// True when `digits` is an acceptable answer.
+    pub fn accepts(&self, digits: &str) -> bool {
+        let len = digits.chars().count() as u32;
+        len >= self.min_length
+            && len <= self.max_length
+            && digits.chars().all(|c| c.is_ascii_digit() || c == '*')
+            && self.pattern.as_ref().is_none_or(|p| p.is_match(digits))
+    }
+}
+
+#[derive(Debug)]
+pub struct Confirm {
+    pub input: InputSpec,
+    pub choices: Vec<(String, NodeId)>,
+}
+
+#[derive(Debug)]
+pub struct RecordWrite {
+    pub kind: String,
+    pub key: String,
+    pub status_into: Option<String>,
+}

@@ -1,0 +1,19 @@
+//! Liza's pure core: everything that decides what a caller hears, without I/O beyond reading
+//! the flow and locale files it is pointed at.
+//!
+//! The pipeline inside: [`flow`] reads and compiles YAML → [`i18n`] renders Fluent messages
+//! into [`spoken`] segments → [`runtime`] runs one turn of the call state machine →
+//! [`speech`] turns its actions into verbs → [`twiml`] writes the document. [`twilio`] knows
+//! Twilio's webhook parameters and signatures; [`diagnostics`] is how every room reports a
+//! problem in a user's file. No tokio, SQL, HTTP server or file watching (see ARCHITECTURE.md).
+
+pub mod diagnostics;
+pub mod flow;
+pub mod i18n;
+pub mod runtime;
+pub mod speech;
+pub mod spoken;
+pub mod twilio;
+pub mod twiml;
+
+pub use liza_model as model;

@@ -1,0 +1,430 @@
+//! The call state machine: (flow, call state, caller input) → actions, effects and a new state.
+//!
+//! Pure: no HTTP, SQL, XML, clock or file system. When a node needs a stored record
+//! (save-or-find an order, look one up) the turn pauses with [`Step::NeedRecord`];
+//! the adapter fetches it and hands it back with [`Turn::provide`].
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::flow::{Flow, InputSpec, NodeId, NodeKind, Retry};
+use crate::model::{CallStatus, Consent};
+pub use crate::model::{RecordInfo, RecordRequest};
+
+/// Most node visits one webhook may make; the compiler already rejects loops
+/// without input, this guards against anything it missed.
+const MAX_HOPS: u32 = 256;
+
+/// What the caller did since the last answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// The call just started.
+    Start { from: String },
+    /// Keys pressed (without the finish key).
+    Digits(String),
+    /// The Gather timed out with nothing pressed.
+    NoInput,
+}
+
+/// Everything the engine remembers about a call between webhooks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallState {
+    /// Language tag chosen at the start (`en-GB`).
+    pub language: String,
+    /// The input node waiting for the caller, by name.
+    pub waiting: Option<String>,
+    /// Failed answers so far at the waiting node.
+    pub attempts: u32,
+    pub vars: BTreeMap<String, String>,
+    pub ended: bool,
+}
+
+/// What the caller hears and what Twilio is told to do, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Say(Vec<String>),
+    /// Ask at an input node: its prompt inside a Gather, then a Redirect for no input.
+    Ask(NodeId),
+    Hangup,
+}
+
+/// A change to persist with this turn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    CallStatus(CallStatus),
+    Consent(Consent),
+    /// The call saved or found this record.
+    RecordTouched {
+        id: i64,
+    },
+}
+
+/// One node visited in this turn, for the conversation log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepTrace {
+    pub node: String,
+    pub messages: Vec<String>,
+    pub digits: Option<String>,
+    pub outcome: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    NeedRecord(RecordRequest),
+    Done,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TurnOutput {
+    pub actions: Vec<Action>,
+    pub effects: Vec<Effect>,
+    pub steps: Vec<StepTrace>,
+    pub state: CallState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Cursor {
+    Enter(NodeId),
+    Ask(NodeId),
+    Answer(NodeId, Input),
+    AwaitRecord(NodeId),
+    Done,
+}
+
+/// One webhook's worth of the flow.
+pub struct Turn<'f> {
+    flow: &'f Flow,
+    out: TurnOutput,
+    cursor: Cursor,
+    hops: u32,
+}
+
+impl<'f> Turn<'f> {
+    /// A turn for `input` on a call in `state`.
+    pub fn new(flow: &'f Flow, state: CallState, input: Input) -> Self {
+        let mut out = TurnOutput {
+            state,
+            ..TurnOutput::default()
+        };
+        let cursor = match input {
+            Input::Start { from } => {
+                out.state = CallState {
+                    language: flow.language_for(&from).to_owned(),
+                    ..CallState::default()
+                };
+                Cursor::Enter(flow.entry())
+            }
+            input => match out
+                .state
+                .waiting
+                .as_deref()
+                .and_then(|n| flow.node_named(n))
+            {
+                Some(id) if !out.state.ended => Cursor::Answer(id, input),
+                _ => {
+                    // A webhook for a call that is over (or lost its place): end it politely.
+                    out.steps.push(StepTrace {
+                        node: out.state.waiting.clone().unwrap_or_default(),
+                        messages: vec![],
+                        digits: None,
+                        outcome: "call already ended".into(),
+                    });
+                    out.actions.push(Action::Hangup);
+                    out.state.ended = true;
+                    out.state.waiting = None;
+                    Cursor::Done
+                }
+            },
+        };
+        Self {
+            flow,
+            out,
+            cursor,
+            hops: 0,
+        }
+    }
+
+    /// Runs until the turn is done or needs a record.
+    pub fn run(&mut self) -> Step {
+        loop {
+            self.hops += 1;
+            if self.hops > MAX_HOPS {
+                self.trace("", vec![], None, "too many steps without input");
+                self.end(CallStatus::Problem);
+                return Step::Done;
+            }
+            match std::mem::replace(&mut self.cursor, Cursor::Done) {
+                Cursor::Done => return Step::Done,
+                Cursor::AwaitRecord(id) => {
+                    self.cursor = Cursor::AwaitRecord(id);
+                    return Step::NeedRecord(self.record_request(id));
+                }
+                Cursor::Enter(id) => self.enter(id),
+                Cursor::Ask(id) => self.ask(id),
+                Cursor::Answer(id, input) => self.answer(id, input),
+            }
+        }
+    }
+
+    /// Hands the requested record (or its absence) back to a paused turn.
+    pub fn provide(&mut self, record: Option<RecordInfo>) {
+        let Cursor::AwaitRecord(id) = self.cursor else {
+            return;
+        };
+        let node = self.flow.node(id);
+        match &node.kind {
+            NodeKind::Persist {
+                record: Some(write),
+                next,
+                ..
+            } => {
+                let outcome = match record {
+                    Some(r) => {
+                        if let Some(var) = &write.status_into {
+                            self.out.state.vars.insert(var.clone(), r.status.clone());
+                        }
+                        self.out.effects.push(Effect::RecordTouched { id: r.id });
+                        format!("{} saved ({})", write.kind, r.status)
+                    }
+                    None => format!("{} not saved", write.kind),
+                };
+                self.trace(&node.name, vec![], None, &outcome);
+                self.cursor = Cursor::Enter(*next);
+            }
+            NodeKind::Lookup {
+                into,
+                found,
+                missing,
+                kind,
+                ..
+            } => match record {
+                Some(r) => {
+                    self.out.state.vars.insert(into.clone(), r.status.clone());
+                    self.out.effects.push(Effect::RecordTouched { id: r.id });
+                    self.trace(
+                        &node.name,
+                        vec![],
+                        None,
+                        &format!("{kind} found ({})", r.status),
+                    );
+                    self.cursor = Cursor::Enter(*found);
+                }
+                None => {
+                    self.out.state.vars.remove(into);
+                    self.trace(&node.name, vec![], None, &format!("{kind} missing"));
+                    self.cursor = Cursor::Enter(*missing);
+                }
+            },
+            _ => self.cursor = Cursor::Done,
+        }
+    }
+
+    pub fn finish(self) -> TurnOutput {
+        self.out
+    }
+
+    /// Runs the whole turn, answering record requests with `records`.
+    pub fn run_with(
+        mut self,
+        mut records: impl FnMut(&RecordRequest) -> Option<RecordInfo>,
+    ) -> TurnOutput {
+        while let Step::NeedRecord(request) = self.run() {
+            let answer = records(&request);
+            self.provide(answer);
+        }
+        self.finish()
+    }
+
+    fn trace(&mut self, node: &str, messages: Vec<String>, digits: Option<String>, outcome: &str) {
+        self.out.steps.push(StepTrace {
+            node: node.to_owned(),
+            messages,
+            digits,
+            outcome: outcome.to_owned(),
+        });
+    }
+
+    fn say(&mut self, messages: &[String]) {
+        if !messages.is_empty() {
+            self.out.actions.push(Action::Say(messages.to_vec()));
+        }
+    }
+
+    fn end(&mut self, status: CallStatus) {
+        self.out.actions.push(Action::Hangup);
+        self.out.effects.push(Effect::CallStatus(status));
+        self.out.state.ended = true;
+        self.out.state.waiting = None;
+        self.cursor = Cursor::Done;
+    }
+
+    fn record_request(&self, id: NodeId) -> RecordRequest {
+        match &self.flow.node(id).kind {
+            NodeKind::Persist {
+                record: Some(w), ..
+            } => RecordRequest {
+                kind: w.kind.clone(),
+                key: self.out.state.vars.get(&w.key).cloned().unwrap_or_default(),
+                create_with_status: self.flow.records.get(&w.kind).map(|k| k.initial.clone()),
+            },
+            NodeKind::Lookup { kind, key, .. } => RecordRequest {
+                kind: kind.clone(),
+                key: self.out.state.vars.get(key).cloned().unwrap_or_default(),
+                create_with_status: None,
+            },
+            _ => unreachable!("only persist and lookup nodes await records"),
+        }
+    }
+
+    fn enter(&mut self, id: NodeId) {
+        let flow = self.flow;
+        let node = flow.node(id);
+        match &node.kind {
+            NodeKind::Say { messages, next } => {
+                self.say(messages);
+                self.trace(&node.name, messages.clone(), None, "said");
+                self.cursor = Cursor::Enter(*next);
+            }
+            NodeKind::Gather(_) | NodeKind::Confirm(_) => {
+                self.out.state.attempts = 0;
+                self.cursor = Cursor::Ask(id);
+            }
+            NodeKind::Branch { on, cases, default } => {
+                let value = self.out.state.vars.get(on).map(String::as_str);
+                let (label, target) = cases
+                    .iter()
+                    .find(|(case, _)| Some(case.as_str()) == value)
+                    .map(|(case, target)| (case.clone(), *target))
+                    .unwrap_or(("default".into(), *default));
+                self.trace(&node.name, vec![], None, &format!("case {label}"));
+                self.cursor = Cursor::Enter(target);
+            }
+            NodeKind::Persist {
+                call_status,
+                consent,
+                record,
+                next,
+            } => {
+                let mut done = Vec::new();
+                if let Some(status) = call_status {
+                    self.out.effects.push(Effect::CallStatus(*status));
+                    done.push(format!("call {}", status.as_str()));
+                }
+                if let Some(consent) = consent {
+                    self.out.effects.push(Effect::Consent(*consent));
+                    done.push(format!("consent {}", consent.as_str()));
+                }
+                if record.is_some() {
+                    if !done.is_empty() {
+                        self.trace(&node.name, vec![], None, &done.join(", "));
+                    }
+                    self.cursor = Cursor::AwaitRecord(id);
+                } else {
+                    self.trace(&node.name, vec![], None, &done.join(", "));
+                    self.cursor = Cursor::Enter(*next);
+                }
+            }
+            NodeKind::Lookup { .. } => self.cursor = Cursor::AwaitRecord(id),
+            NodeKind::Goto(next) => self.cursor = Cursor::Enter(*next),
+            NodeKind::Hangup {
+                messages,
+                call_status,
+            } => {
+                self.say(messages);
+                self.trace(
+                    &node.name,
+                    messages.clone(),
+                    None,
+                    &format!("hangup ({})", call_status.as_str()),
+                );
+                self.end(*call_status);
+            }
+        }
+    }
+
+    fn ask(&mut self, id: NodeId) {
+        let node = self.flow.node(id);
+        let prompt = input_spec(&node.kind)
+            .map(|s| s.prompt.clone())
+            .unwrap_or_default();
+        self.out.state.waiting = Some(node.name.clone());
+        self.out.actions.push(Action::Ask(id));
+        self.trace(&node.name, prompt, None, "asked");
+        self.cursor = Cursor::Done;
+    }
+
+    fn answer(&mut self, id: NodeId, input: Input) {
+        let flow = self.flow;
+        let node = flow.node(id);
+        let digits = match &input {
+            Input::Digits(d) if !d.is_empty() => Some(d.clone()),
+            _ => None,
+        };
+        let chosen = match (&node.kind, &digits) {
+            (NodeKind::Gather(g), Some(d)) if g.accepts(d) => {
+                self.out.state.vars.insert(g.into.clone(), d.clone());
+                Some(g.next)
+            }
+            (NodeKind::Confirm(c), Some(d)) => {
+                c.choices.iter().find(|(k, _)| k == d).map(|(_, t)| *t)
+            }
+            _ => None,
+        };
+        if let Some(target) = chosen {
+            self.out.state.waiting = None;
+            self.out.state.attempts = 0;
+            let outcome = match &node.kind {
+                NodeKind::Confirm(_) => format!("chose {}", digits.as_deref().unwrap_or_default()),
+                _ => "accepted".to_owned(),
+            };
+            self.trace(&node.name, vec![], digits, &outcome);
+            self.cursor = Cursor::Enter(target);
+            return;
+        }
+        let Some(spec) = input_spec(&node.kind) else {
+            self.end(CallStatus::Problem);
+            return;
+        };
+        let (retry, what): (&Retry, &str) = match digits {
+            Some(_) => (&spec.on_invalid, "invalid"),
+            None => (&spec.on_no_input, "no input"),
+        };
+        self.out.state.attempts += 1;
+        if self.out.state.attempts >= spec.attempts {
+            self.trace(
+                &node.name,
+                vec![],
+                digits,
+                &format!("{what}, attempts exhausted"),
+            );
+            self.out.state.waiting = None;
+            self.out.state.attempts = 0;
+            self.cursor = Cursor::Enter(spec.on_exhausted);
+            return;
+        }
+        let left = spec.attempts - self.out.state.attempts;
+        self.say(&retry.messages);
+        self.trace(
+            &node.name,
+            retry.messages.clone(),
+            digits,
+            &format!("{what}, {left} attempts left"),
+        );
+        self.cursor = match retry.goto {
+            Some(goto) => Cursor::Enter(goto),
+            None => Cursor::Ask(id),
+        };
+    }
+}
+
+fn input_spec(kind: &NodeKind) -> Option<&InputSpec> {
+    match kind {
+        NodeKind::Gather(g) => Some(&g.input),
+        NodeKind::Confirm(c) => Some(&c.input),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,263 @@
+//! Typed TwiML verbs and an escaping XML writer (quick-xml).
+//!
+//! Must not touch: flows, Fluent, the store, HTTP. It only turns verbs into a document.
+
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+use quick_xml::Writer;
+
+pub use crate::spoken::{spaced_digits, Segment};
+
+/// How digit strings are spoken: SSML `<say-as>` where the voice supports it
+/// (Polly and Google voices), otherwise digits separated by spaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DigitStyle {
+    SayAs,
+    Spaced,
+}
+
+impl DigitStyle {
+    pub fn for_voice(voice: &str) -> Self {
+        if voice.starts_with("Polly.") || voice.starts_with("Google.") {
+            Self::SayAs
+        } else {
+            Self::Spaced
+        }
+    }
+}
+
+/// `<Say voice=… language=…>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Say {
+    pub voice: String,
+    pub language: String,
+    pub speech: Vec<Segment>,
+}
+
+/// `<Gather input="dtmf">` with the prompts nested inside, so a caller may key ahead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gather {
+    pub action: String,
+    pub num_digits: Option<u32>,
+    pub finish_on_key: Option<String>,
+    pub timeout_secs: u32,
+    pub prompts: Vec<Say>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verb {
+    Say(Say),
+    Gather(Gather),
+    Redirect(String),
+    Pause(u32),
+    Hangup,
+}
+
+/// A TwiML `<Response>` document.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Response {
+    pub verbs: Vec<Verb>,
+}
+
+impl Response {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn push(&mut self, verb: Verb) -> &mut Self {
+        self.verbs.push(verb);
+        self
+    }
+
+    /// Renders the document. Each top-level verb starts on its own line, which
+    /// keeps golden files readable; whitespace between elements is ignored by Twilio.
+    pub fn render(&self) -> String {
+        let mut w = Writer::new(Vec::with_capacity(512));
+        // Writing into a Vec cannot fail.
+        let _ = w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)));
+        newline(&mut w);
+        start(&mut w, BytesStart::new("Response"));
+        newline(&mut w);
+        for verb in &self.verbs {
+            write_verb(&mut w, verb);
+            newline(&mut w);
+        }
+        end(&mut w, "Response");
+        newline(&mut w);
+        String::from_utf8(w.into_inner()).expect("the writer only writes UTF-8")
+    }
+}
+
+fn newline(w: &mut Writer<Vec<u8>>) {
+    w.get_mut().push(b'\n');
+}
+
+fn start(w: &mut Writer<Vec<u8>>, tag: BytesStart<'_>) {
+    let _ = w.write_event(Event::Start(tag));
+}
+
+fn end(w: &mut Writer<Vec<u8>>, name: &str) {
+    let _ = w.write_event(Event::End(BytesEnd::new(name)));
+}
+
+fn text(w: &mut Writer<Vec<u8>>, value: &str) {
+    let _ = w.write_event(Event::Text(BytesText::new(&clean_text(value))));
+}
+
+/// Removes Unicode bidi isolation marks (U+2068, U+2069) and other control
+/// characters that a voice would choke on; Fluent must never leak them to a caller.
+fn clean_text(value: &str) -> String {
+    value
+        .chars()
+        .filter(|c| !matches!(c, '\u{2066}'..='\u{2069}') && (!c.is_control() || *c == ' '))
+        .collect()
+}
+
+fn write_verb(w: &mut Writer<Vec<u8>>, verb: &Verb) {
+    match verb {
+        Verb::Say(say) => write_say(w, say),
+        Verb::Gather(gather) => {
+            let mut tag = BytesStart::new("Gather");
+            tag.push_attribute(("input", "dtmf"));
+            let num_digits = gather.num_digits.map(|n| n.to_string());
+            if let Some(n) = &num_digits {
+                tag.push_attribute(("numDigits", n.as_str()));
+            }
+            if let Some(key) = &gather.finish_on_key {
+                tag.push_attribute(("finishOnKey", key.as_str()));
+            }
+            let timeout = gather.timeout_secs.to_string();
+            tag.push_attribute(("timeout", timeout.as_str()));
+            tag.push_attribute(("action", gather.action.as_str()));
+            tag.push_attribute(("method", "POST"));
+            start(w, tag);
+            for prompt in &gather.prompts {
+                write_say(w, prompt);
+            }
+            end(w, "Gather");
+        }
+        Verb::Redirect(url) => {
+            let mut tag = BytesStart::new("Redirect");
+            tag.push_attribute(("method", "POST"));
+            start(w, tag);
+            text(w, url);
+            end(w, "Redirect");
+        }
+        Verb::Pause(secs) => {
+            let mut tag = BytesStart::new("Pause");
+            let length = secs.to_string();
+            tag.push_attribute(("length", length.as_str()));
+            let _ = w.write_event(Event::Empty(tag));
+        }
+        Verb::Hangup => {
+            let _ = w.write_event(Event::Empty(BytesStart::new("Hangup")));
+        }
+    }
+}
+
+fn write_say(w: &mut Writer<Vec<u8>>, say: &Say) {
+    let style = DigitStyle::for_voice(&say.voice);
+    let mut tag = BytesStart::new("Say");
+    tag.push_attribute(("voice", say.voice.as_str()));
+    tag.push_attribute(("language", say.language.as_str()));
+    start(w, tag);
+    for segment in &say.speech {
+        match segment {
+            Segment::Text(t) => text(w, t),
+            Segment::Digits(d) if style == DigitStyle::SayAs => {
+                let mut tag = BytesStart::new("say-as");
+                tag.push_attribute(("interpret-as", "digits"));
+                start(w, tag);
+                text(w, d);
+                end(w, "say-as");
+            }
+            Segment::Digits(d) => text(w, &spaced_digits(d)),
+        }
+    }
+    end(w, "Say");
+}
+
+/// Plain text of spoken segments, digits spaced: what the step log stores.
+pub fn plain_text(speech: &[Segment]) -> String {
+    speech
+        .iter()
+        .map(|s| match s {
+            Segment::Text(t) => clean_text(t),
+            Segment::Digits(d) => spaced_digits(d),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn say(voice: &str, speech: Vec<Segment>) -> Say {
+        Say {
+            voice: voice.into(),
+            language: "de-DE".into(),
+            speech,
+        }
+    }
+
+    #[test]
+    fn escapes_text_and_attributes() {
+        let mut r = Response::new();
+        r.push(Verb::Say(say(
+            "Polly.Vicki",
+            vec![Segment::Text("<b>Tom & \"Jerry\"</b>".into())],
+        )));
+        r.push(Verb::Redirect(
+            "https://x.test/webhook/order?seq=1&a=2".into(),
+        ));
+        let xml = r.render();
+        assert!(
+            xml.contains("&lt;b&gt;Tom &amp; &quot;Jerry&quot;&lt;/b&gt;"),
+            "{xml}"
+        );
+        assert!(xml.contains("seq=1&amp;a=2"), "{xml}");
+    }
+
+    #[test]
+    fn digits_use_say_as_for_polly_and_spaces_otherwise() {
+        let speech = vec![
+            Segment::Text("Sie haben ".into()),
+            Segment::Digits("12345".into()),
+            Segment::Text(" eingegeben.".into()),
+        ];
+        let mut r = Response::new();
+        r.push(Verb::Say(say("Polly.Vicki", speech.clone())));
+        r.push(Verb::Say(say("woman", speech.clone())));
+        let xml = r.render();
+        assert!(xml.contains(r#"<say-as interpret-as="digits">12345</say-as>"#));
+        assert!(xml.contains("Sie haben 1 2 3 4 5 eingegeben."));
+        assert_eq!(plain_text(&speech), "Sie haben 1 2 3 4 5 eingegeben.");
+    }
+
+    #[test]
+    fn strips_isolation_marks() {
+        let mut r = Response::new();
+        r.push(Verb::Say(say(
+            "Polly.Vicki",
+            vec![Segment::Text("\u{2068}ACME\u{2069}".into())],
+        )));
+        let xml = r.render();
+        assert!(!xml.contains('\u{2068}') && !xml.contains('\u{2069}'));
+        assert!(xml.contains(">ACME<"));
+    }
+
+    #[test]
+    fn gather_carries_twilio_attributes() {
+        let mut r = Response::new();
+        r.push(Verb::Gather(Gather {
+            action: "/webhook/order?seq=2".into(),
+            num_digits: None,
+            finish_on_key: Some("#".into()),
+            timeout_secs: 7,
+            prompts: vec![],
+        }));
+        r.push(Verb::Hangup);
+        let xml = r.render();
+        assert!(xml.contains(r##"<Gather input="dtmf" finishOnKey="#" timeout="7" action="/webhook/order?seq=2" method="POST"></Gather>"##), "{xml}");
+        assert!(xml.contains("<Hangup/>"));
+    }
+}

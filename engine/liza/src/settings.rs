@@ -1,0 +1,197 @@
+//! Configuration from the environment (and `.env`), with the seed's names.
+//! Secrets are wrapped so they never reach a log, an error or `Debug`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+pub use liza_web::connections::ServerLimits;
+
+/// Every setting, its default and what it does: the README's table and env.example follow this list.
+pub const SETTINGS: &[(&str, &str, &str)] = &[
+    ("TWILIO_ACCOUNT_SID", "", "Your Twilio account SID (AC…); informational, shown in /health."),
+    ("TWILIO_AUTH_TOKEN", "", "Auth token that signs webhooks. Required unless LIZA_INSECURE_DEV=1."),
+    ("TWILIO_PHONE_NUMBER", "", "The Twilio number callers dial (E.164)."),
+    ("COMPANY_NAME", "Liza Shop", "Company name spoken in greetings (`$company` in .ftl files)."),
+    ("WEBSITE_URL", "https://example.com", "Website spoken by the help node (`$website`)."),
+    ("VOICE_NAME", "Polly.Vicki", "Twilio voice where a flow names none for a language."),
+    ("DATABASE_URL", "sqlite://data/liza.db", "sqlite://path (created if missing) or postgres://…"),
+    ("LIZA_BIND", "127.0.0.1:5000", "Address and port the server listens on."),
+    ("LIZA_PUBLIC_URL", "", "Public base URL Twilio calls (https://liza.example.com); used for signatures and TwiML URLs."),
+    ("LIZA_FLOWS", "flows/", "Directory of flow YAML files."),
+    ("LIZA_LOCALES", "locales/", "Directory of Fluent locales (<lang>/*.ftl)."),
+    ("LIZA_INSECURE_DEV", "0", "1 = accept unsigned webhooks (development only; logs a warning)."),
+    ("LIZA_TRUSTED_PROXIES", "", "Addresses or CIDRs of your proxies (127.0.0.1, 10.0.0.0/8): only their X-Forwarded-For/Forwarded headers name the client for login limits."),
+    ("LIZA_ADMIN_PASSWORD", "", "On first start, creates the dashboard user `admin` with this password (at least 10 characters)."),
+    ("LIZA_MAX_CONNECTIONS", "512", "Open connections at most; at the limit the longest-idle connection is closed for a new one. Keep it below the file limit (ulimit -n) with room for the database."),
+    ("LIZA_HEADER_TIMEOUT", "10", "Seconds a client has to send a request's headers (from its first byte, or from connecting)."),
+    ("LIZA_BODY_TIMEOUT", "10", "Seconds a client has to send a request's body."),
+    ("LIZA_IDLE_TIMEOUT", "75", "Seconds a kept-alive connection may stay idle (longer than a proxy's 60 s, so the proxy closes first)."),
+    ("LIZA_WEBHOOK_MAX_BYTES", "16384", "Largest webhook body accepted (Twilio sends 1-3 kB; larger gets 413)."),
+    ("RUST_LOG", "info", "Log filter (tracing-subscriber EnvFilter syntax)."),
+];
+
+#[derive(Clone)]
+pub struct Settings {
+    pub twilio_account_sid: Option<String>,
+    pub twilio_auth_token: Option<SecretString>,
+    pub twilio_phone_number: Option<String>,
+    pub company_name: String,
+    pub website_url: String,
+    pub voice_name: String,
+    pub database_url: SecretString,
+    pub bind: String,
+    pub public_url: Option<String>,
+    pub flows_dir: PathBuf,
+    pub locales_dir: PathBuf,
+    pub insecure_dev: bool,
+    pub admin_password: Option<SecretString>,
+    /// LIZA_TRUSTED_PROXIES as written; parsed (and refused if wrong) at start.
+    pub trusted_proxies: String,
+    /// The server's limits, or which setting could not be read.
+    pub server_limits: Result<ServerLimits, String>,
+}
+
+/// Reads the server's limits through `get` (trimmed, empty = unset); the defaults come from
+/// [`SETTINGS`] (a test keeps them equal to [`ServerLimits::default`]).
+fn server_limits_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<ServerLimits, String> {
+    let number = |name: &str, min: u64, max: u64| -> Result<u64, String> {
+        let raw = get(name).unwrap_or_else(|| default_of(name).to_owned());
+        match raw.parse::<u64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(format!(
+                "{name}={raw} is not valid: expected a whole number from {min} to {max}"
+            )),
+        }
+    };
+    let secs = |name: &str| number(name, 1, 3600).map(Duration::from_secs);
+    Ok(ServerLimits {
+        max_connections: number("LIZA_MAX_CONNECTIONS", 1, 1_000_000)? as usize,
+        header_timeout: secs("LIZA_HEADER_TIMEOUT")?,
+        body_timeout: secs("LIZA_BODY_TIMEOUT")?,
+        idle_timeout: secs("LIZA_IDLE_TIMEOUT")?,
+        webhook_max_bytes: number("LIZA_WEBHOOK_MAX_BYTES", 1024, 16 * 1024 * 1024)? as usize,
+    })
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("twilio_account_sid", &self.twilio_account_sid)
+            .field(
+                "twilio_auth_token",
+                &self.twilio_auth_token.as_ref().map(|_| "[REDACTED]"),
+            )
+            .field("twilio_phone_number", &self.twilio_phone_number)
+            .field("company_name", &self.company_name)
+            .field("website_url", &self.website_url)
+            .field("voice_name", &self.voice_name)
+            .field("database_url", &"[REDACTED]")
+            .field("bind", &self.bind)
+            .field("public_url", &self.public_url)
+            .field("flows_dir", &self.flows_dir)
+            .field("locales_dir", &self.locales_dir)
+            .field("insecure_dev", &self.insecure_dev)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field(
+                "admin_password",
+                &self.admin_password.as_ref().map(|_| "[REDACTED]"),
+            )
+            .field("server_limits", &self.server_limits)
+            .finish()
+    }
+}
+
+fn default_of(name: &str) -> &'static str {
+    SETTINGS
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, d, _)| *d)
+        .unwrap_or("")
+}
+
+impl Settings {
+    /// Reads settings through `lookup` (the process environment in production, a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let get = |name: &str| -> Option<String> {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let or_default = |name: &str| get(name).unwrap_or_else(|| default_of(name).to_owned());
+        Self {
+            twilio_account_sid: get("TWILIO_ACCOUNT_SID"),
+            twilio_auth_token: get("TWILIO_AUTH_TOKEN").map(SecretString::from),
+            twilio_phone_number: get("TWILIO_PHONE_NUMBER"),
+            company_name: or_default("COMPANY_NAME"),
+            website_url: or_default("WEBSITE_URL"),
+            voice_name: or_default("VOICE_NAME"),
+            database_url: SecretString::from(or_default("DATABASE_URL")),
+            bind: or_default("LIZA_BIND"),
+            public_url: get("LIZA_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned()),
+            flows_dir: PathBuf::from(or_default("LIZA_FLOWS")),
+            locales_dir: PathBuf::from(or_default("LIZA_LOCALES")),
+            insecure_dev: matches!(
+                get("LIZA_INSECURE_DEV").as_deref(),
+                Some("1" | "true" | "yes")
+            ),
+            admin_password: get("LIZA_ADMIN_PASSWORD").map(SecretString::from),
+            trusted_proxies: or_default("LIZA_TRUSTED_PROXIES"),
+            server_limits: server_limits_from_lookup(get),
+        }
+    }
+
+    /// Reads `.env` (if present) and the process environment.
+    pub fn from_env() -> Self {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let settings = Settings::from_lookup(|name| match name {
+            "TWILIO_AUTH_TOKEN" => Some("tok-very-secret".into()),
+            "DATABASE_URL" => Some("postgres://liza:db-password@localhost/liza".into()),
+            "LIZA_ADMIN_PASSWORD" => Some("admin-very-secret".into()),
+            _ => None,
+        });
+        let debug = format!("{settings:?}");
+        assert!(!debug.contains("tok-very-secret"), "{debug}");
+        assert!(!debug.contains("db-password"), "{debug}");
+        assert!(!debug.contains("admin-very-secret"), "{debug}");
+        assert!(debug.contains("[REDACTED]"));
+    }
+
+    #[test]
+    fn defaults_follow_the_settings_table() {
+        let settings = Settings::from_lookup(|_| None);
+        assert_eq!(settings.bind, "127.0.0.1:5000");
+        assert_eq!(settings.voice_name, "Polly.Vicki");
+        assert!(settings.twilio_auth_token.is_none());
+        assert!(!settings.insecure_dev);
+        let limits = settings.server_limits.unwrap();
+        assert_eq!(limits, ServerLimits::default());
+        assert_eq!(limits.max_connections, 512);
+        assert_eq!(limits.header_timeout, Duration::from_secs(10));
+        assert_eq!(limits.idle_timeout, Duration::from_secs(75));
+        assert_eq!(limits.webhook_max_bytes, 16 * 1024);
+    }
+
+    #[test]
+    fn a_bad_limit_names_the_setting_and_what_it_expects() {
+        let settings =
+            Settings::from_lookup(|name| (name == "LIZA_HEADER_TIMEOUT").then(|| "ten".to_owned()));
+        let error = settings.server_limits.unwrap_err();
+        assert!(error.contains("LIZA_HEADER_TIMEOUT=ten"), "{error}");
+        assert!(error.contains("whole number from 1 to 3600"), "{error}");
+        let settings =
+            Settings::from_lookup(|name| (name == "LIZA_MAX_CONNECTIONS").then(|| "0".to_owned()));
+        assert!(settings.server_limits.is_err());
+    }
+}

@@ -1,0 +1,529 @@
+//! Answers one Twilio webhook: one turn of the state machine, rendered to TwiML, run by a
+//! store writer inside a transaction (shared with other webhooks: group commit) and answered
+//! only after that transaction committed. Whatever goes wrong, the caller gets valid TwiML.
+//!
+//! Must not touch: HTTP types (the web layer parses requests), SQL (the store does).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+use tracing::{debug, error, info, warn};
+
+use crate::metrics::Metrics;
+use crate::registry::Registry;
+use liza_core::flow::Flow;
+use liza_core::runtime::{CallState, Effect, Input, Step, Turn};
+use liza_core::speech::{Speaker, SpeechConfig};
+use liza_core::twilio::{WebhookParams, MAX_DIGITS_LEN};
+use liza_core::twiml::Response;
+use liza_store::batch::COMMIT_MARGIN;
+use liza_store::{
+    now_ms, CallRow, NewCall, StatusUpdate, StepRow, Store, StoreError, StoreTx, TurnWrite, Work,
+};
+
+/// Which webhook Twilio called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hook<'a> {
+    /// `/webhook/voice`: a call starts.
+    Voice,
+    /// `/webhook/status`: Twilio's status callback.
+    Status,
+    /// `/webhook/<name>`: an input node's answer.
+    Node(&'a str),
+}
+
+impl<'a> Hook<'a> {
+    pub fn from_path(name: &'a str) -> Self {
+        match name {
+            "voice" => Self::Voice,
+            "status" => Self::Status,
+            other => Self::Node(other),
+        }
+    }
+}
+
+/// How a webhook was answered, for logs and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Answered,
+    Replayed,
+    StatusStored,
+    Ignored,
+    Apologised,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Answered => "answered",
+            Self::Replayed => "replayed",
+            Self::StatusStored => "status_stored",
+            Self::Ignored => "ignored",
+            Self::Apologised => "apologised",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error("request has no valid CallSid")]
+    NoCallSid,
+    #[error("no call with this CallSid was started")]
+    UnknownCall,
+    #[error("webhook `{name}` is not a node of the call's flow")]
+    UnknownWebhook {
+        name: String,
+        /// The call's flow and language, so the apology is in the caller's language.
+        flow: Arc<Flow>,
+        language: String,
+    },
+    #[error("the call's flow `{0}` is not loaded")]
+    FlowGone(String),
+    #[error("no flow is loaded")]
+    NoFlow,
+    #[error("the call's stored state is unreadable: {0}")]
+    State(#[from] serde_json::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How long a webhook's work may wait in the queue before a writer starts it; unstarted after
+/// that, it is answered with the apology. A started transaction commits within
+/// [`COMMIT_MARGIN`] more or is rolled back, and the caller waits one second longer than both,
+/// so the apology comes within 10 s (Twilio waits 15 s) and not before the work's fate is known.
+const DATABASE_WAIT: Duration = Duration::from_secs(5);
+
+/// Everything needed to answer webhooks.
+pub struct Engine {
+    pub store: Arc<dyn Store>,
+    pub metrics: Arc<Metrics>,
+    pub registry: Arc<Registry>,
+    pub speech: Arc<SpeechConfig>,
+}
+
+/// A webhook's answer: TwiML, how it was reached, and the flow that spoke (for the log).
+type Answer = Result<(String, Outcome, Option<Arc<Flow>>), Failure>;
+
+impl Engine {
+    /// Answers a webhook with TwiML. Never fails: problems become an apology and a hang-up,
+    /// the call is marked `problem` where there is one, and the cause is logged.
+    pub async fn answer(
+        &self,
+        hook: Hook<'_>,
+        params: WebhookParams,
+        seq: Option<i64>,
+    ) -> (String, Outcome) {
+        let Some(call_sid) = params.call_sid().map(str::to_owned) else {
+            return self.apologise(Failure::NoCallSid, "", hook);
+        };
+        if hook == Hook::Status && !params.call_status().is_some_and(|e| e.is_final()) {
+            // Only the final status is stored; the others need no database.
+            return (Response::new().render(), Outcome::Ignored);
+        }
+        let (reply, answer) = oneshot::channel();
+        let started = Instant::now();
+        self.store.submit(Box::new(WebhookWork {
+            registry: self.registry.clone(),
+            speech: self.speech.clone(),
+            hook: OwnedHook::from(hook),
+            params,
+            seq,
+            now_ms: now_ms(),
+            deadline: started + DATABASE_WAIT,
+            answer: None,
+            reply: Some(reply),
+        }));
+        // The writer answers every piece of work: started by its deadline, committed or rolled
+        // back within COMMIT_MARGIN; one more second covers the commit itself.
+        let wait = DATABASE_WAIT + COMMIT_MARGIN + Duration::from_secs(1);
+        let answer = match tokio::time::timeout(wait, answer).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(_)) => Err(Failure::Store(StoreError::Closed)),
+            Err(_) => Err(Failure::Store(StoreError::Timeout)),
+        };
+        match answer {
+            Ok((twiml, outcome, flow)) => {
+                match (hook, outcome, &flow) {
+                    (Hook::Voice, Outcome::Answered, Some(flow)) => {
+                        info!(call_sid, flow = %flow.name, version = %flow.version, "Call started.")
+                    }
+                    (Hook::Status, Outcome::StatusStored, _) => info!(call_sid, "Call ended."),
+                    _ => {
+                        debug!(call_sid, hook = ?hook, outcome = outcome.as_str(), "Webhook answered.")
+                    }
+                }
+                (twiml, outcome)
+            }
+            Err(failure) => self.apologise(failure, &call_sid, hook),
+        }
+    }
+
+    fn apologise(&self, failure: Failure, call_sid: &str, hook: Hook<'_>) -> (String, Outcome) {
+        match &failure {
+            Failure::Store(e) => {
+                self.metrics.database_error();
+                error!(call_sid, hook = ?hook, error = %e, "Webhook failed on the database; apologising.");
+                // Other failures were marked in the webhook's own transaction.
+                if !call_sid.is_empty() {
+                    self.store.submit(Box::new(MarkProblem {
+                        call_sid: call_sid.to_owned(),
+                        metrics: self.metrics.clone(),
+                        deadline: Instant::now() + DATABASE_WAIT,
+                        give_up_at: Instant::now() + MARK_PROBLEM_RETRIES_FOR,
+                        store: self.store.clone(),
+                        runtime: tokio::runtime::Handle::current(),
+                    }));
+                }
+            }
+            other => {
+                warn!(call_sid, hook = ?hook, problem = %other, "Webhook cannot continue the call; apologising.")
+            }
+        }
+        let apology = match &failure {
+            Failure::UnknownWebhook { flow, language, .. } => {
+                apology_in(flow, language, &self.speech)
+            }
+            _ => self.apology(),
+        };
+        (apology, Outcome::Apologised)
+    }
+
+    /// An apology in the default flow's default language (the call's is not known).
+    fn apology(&self) -> String {
+        let snapshot = self.registry.current();
+        let Some(flow) = snapshot.flow_for_number("") else {
+            return fallback_apology();
+        };
+        apology_in(flow, "", &self.speech)
+    }
+}
+
+/// `Hook` without the borrow, to travel to a writer thread.
+enum OwnedHook {
+    Voice,
+    Status,
+    Node(String),
+}
+
+impl From<Hook<'_>> for OwnedHook {
+    fn from(hook: Hook<'_>) -> Self {
+        match hook {
+            Hook::Voice => Self::Voice,
+            Hook::Status => Self::Status,
+            Hook::Node(name) => Self::Node(name.to_owned()),
+        }
+    }
+}
+
+/// One webhook, answered on a store writer inside its transaction.
+struct WebhookWork {
+    registry: Arc<Registry>,
+    speech: Arc<SpeechConfig>,
+    hook: OwnedHook,
+    params: WebhookParams,
+    seq: Option<i64>,
+    now_ms: i64,
+    deadline: Instant,
+    answer: Option<Answer>,
+    reply: Option<oneshot::Sender<Answer>>,
+}
+
+impl Work for WebhookWork {
+    fn run(&mut self, tx: &mut dyn StoreTx) -> Result<(), StoreError> {
+        let turn = Webhook {
+            registry: &self.registry,
+            speech: &self.speech,
+            tx,
+            params: &self.params,
+            now: self.now_ms,
+        };
+        let answer = match &self.hook {
+            OwnedHook::Voice => turn.start(),
+            OwnedHook::Status => turn.status(),
+            OwnedHook::Node(name) => turn.node(name, self.seq),
+        };
+        self.answer = Some(match answer {
+            Err(Failure::Store(e)) => return Err(e),
+            Err(failure) => {
+                if !matches!(failure, Failure::NoCallSid | Failure::UnknownCall) {
+                    let sid = self.params.call_sid().unwrap_or("");
+                    tx.mark_problem(sid, self.now_ms)?;
+                }
+                Err(failure)
+            }
+            ok => ok,
+        });
+        Ok(())
+    }
+
+    fn done(mut self: Box<Self>, result: Result<(), StoreError>) {
+        let answer = match result {
+            Ok(()) => self
+                .answer
+                .take()
+                .unwrap_or(Err(Failure::Store(StoreError::Closed))),
+            Err(e) => Err(Failure::Store(e)),
+        };
+        if let Some(reply) = self.reply.take() {
+            let _ = reply.send(answer);
+        }
+    }
+
+    fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    fn call_sid(&self) -> Option<&str> {
+        match self.hook {
+            OwnedHook::Node(_) | OwnedHook::Status => self.params.call_sid(),
+            // A new call: its row does not exist yet.
+            OwnedHook::Voice => None,
+        }
+    }
+}
+
+/// How long a failed "mark the call `problem`" is retried (once a second): the database that
+/// failed the webhook is often back within seconds, and the call should not end `completed`.
+const MARK_PROBLEM_RETRIES_FOR: Duration = Duration::from_secs(60);
+
+/// Marks a call `problem` after its webhook failed on the database; retried while the
+/// database is away, then given up with an error in the log.
+struct MarkProblem {
+    call_sid: String,
+    metrics: Arc<Metrics>,
+    deadline: Instant,
+    give_up_at: Instant,
+    store: Arc<dyn Store>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl Work for MarkProblem {
+    fn run(&mut self, tx: &mut dyn StoreTx) -> Result<(), StoreError> {
+        tx.mark_problem(&self.call_sid, now_ms())
+    }
+
+    fn done(mut self: Box<Self>, result: Result<(), StoreError>) {
+        let Err(e) = result else { return };
+        self.metrics.database_error();
+        if Instant::now() >= self.give_up_at || matches!(e, StoreError::Closed) {
+            error!(call_sid = %self.call_sid, error = %e, "Could not mark the call as a problem.");
+            return;
+        }
+        let runtime = self.runtime.clone();
+        runtime.spawn(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            self.deadline = Instant::now() + DATABASE_WAIT;
+            let store = self.store.clone();
+            store.submit(self);
+        });
+    }
+
+    fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    fn call_sid(&self) -> Option<&str> {
+        Some(&self.call_sid)
+    }
+}
+
+/// The synchronous part of a webhook: statements and one turn of the state machine.
+struct Webhook<'a> {
+    registry: &'a Registry,
+    speech: &'a SpeechConfig,
+    tx: &'a mut dyn StoreTx,
+    params: &'a WebhookParams,
+    now: i64,
+}
+
+impl<'a> Webhook<'a> {
+    fn call_sid(&self) -> Result<&'a str, Failure> {
+        self.params.call_sid().ok_or(Failure::NoCallSid)
+    }
+
+    fn start(mut self) -> Answer {
+        let call_sid = self.call_sid()?;
+        let snapshot = self.registry.current();
+        let flow = snapshot
+            .flow_for_number(self.params.to())
+            .ok_or(Failure::NoFlow)?;
+        let call = self.tx.open_call(&NewCall {
+            call_sid,
+            from: self.params.from(),
+            to: self.params.to(),
+            flow_name: &flow.name,
+            flow_version: &flow.version,
+            now_ms: self.now,
+        })?;
+        if call.turn > 0 {
+            // Twilio delivered the call's first webhook again.
+            if let Some(twiml) = self.tx.saved_response(call.id, 0)? {
+                return Ok((twiml, Outcome::Replayed, None));
+            }
+        }
+        let flow = match self.flow_of(&call) {
+            Err(Failure::Store(e)) => return Err(Failure::Store(e)),
+            found => found.unwrap_or_else(|_| flow.clone()),
+        };
+        let input = Input::Start {
+            from: self.params.from().to_owned(),
+        };
+        let twiml = self.run_turn(&flow, &call, CallState::default(), input, 0, None)?;
+        Ok((twiml, Outcome::Answered, Some(flow)))
+    }
+
+    fn node(mut self, name: &str, seq: Option<i64>) -> Answer {
+        let call_sid = self.call_sid()?;
+        let call = self.tx.lock_call(call_sid)?.ok_or(Failure::UnknownCall)?;
+        let Some(state) = call.state.as_deref() else {
+            return Err(Failure::UnknownCall);
+        };
+        let state: CallState = serde_json::from_str(state)?;
+        let turn = match seq {
+            Some(k) if k >= 0 && k < call.turn => {
+                if let Some(twiml) = self.tx.saved_response(call.id, k)? {
+                    return Ok((twiml, Outcome::Replayed, None));
+                }
+                call.turn
+            }
+            _ => call.turn,
+        };
+        let flow = self.flow_of(&call)?;
+        if flow.webhook(name).is_none() {
+            return Err(Failure::UnknownWebhook {
+                name: name.to_owned(),
+                flow,
+                language: state.language,
+            });
+        }
+        let digits = self
+            .params
+            .digits()
+            .map(str::trim)
+            .filter(|d| !d.is_empty());
+        let input = match digits {
+            Some(d) => Input::Digits(d.to_owned()),
+            None => Input::NoInput,
+        };
+        let twiml = self.run_turn(&flow, &call, state, input, turn, digits)?;
+        Ok((twiml, Outcome::Answered, Some(flow)))
+    }
+
+    fn status(self) -> Answer {
+        let call_sid = self.call_sid()?;
+        self.tx.call_ended(&StatusUpdate {
+            call_sid,
+            from: self.params.from(),
+            to: self.params.to(),
+            duration_secs: self.params.call_duration_secs(),
+            now_ms: self.now,
+        })?;
+        Ok((Response::new().render(), Outcome::StatusStored, None))
+    }
+
+    /// The flow version the call started with: loaded here, or stored by the instance that
+    /// loaded it; if it is known nowhere, the current flow of the same name.
+    fn flow_of(&mut self, call: &CallRow) -> Result<Arc<Flow>, Failure> {
+        if let Some(version) = call.flow_version.as_deref() {
+            if let Some(flow) = self.registry.version(version) {
+                return Ok(flow);
+            }
+            if let Some(stored) = self.tx.flow_source(version)? {
+                match liza_core::flow::load::from_stored(&stored, version) {
+                    Ok(flow) => {
+                        let flow = Arc::new(flow);
+                        self.registry.add_version(flow.clone());
+                        info!(flow = %flow.name, version, "Flow version loaded from the database for a call pinned to it.");
+                        return Ok(flow);
+                    }
+                    Err(e) => {
+                        warn!(version, problems = %e, "A stored flow version does not compile here.")
+                    }
+                }
+            }
+        }
+        call.flow_name
+            .as_deref()
+            .and_then(|name| self.registry.current_named(name))
+            .ok_or_else(|| Failure::FlowGone(call.flow_name.clone().unwrap_or_default()))
+    }
+
+    fn run_turn(
+        self,
+        flow: &Flow,
+        call: &CallRow,
+        state: CallState,
+        input: Input,
+        turn: i64,
+        digits: Option<&str>,
+    ) -> Result<String, Failure> {
+        let mut machine = Turn::new(flow, state, input);
+        while let Step::NeedRecord(request) = machine.run() {
+            let record = self.tx.record(&request, call.id, self.now)?;
+            machine.provide(record);
+        }
+        let out = machine.finish();
+        let mut speaker = Speaker::new(flow, &out.state, self.speech);
+        let twiml = speaker.response(&out.actions, turn + 1).render();
+        let steps: Vec<StepRow> = out
+            .steps
+            .iter()
+            .map(|s| StepRow {
+                node: s.node.clone(),
+                message_ids: s.messages.join(","),
+                text: speaker.text(&s.messages),
+                digits: s
+                    .digits
+                    .as_deref()
+                    .map(|d| d.chars().take(MAX_DIGITS_LEN).collect()),
+                outcome: s.outcome.clone(),
+            })
+            .collect();
+        for problem in &speaker.problems {
+            warn!(call_sid = %call.call_sid, flow = %flow.name, problem = %problem, "Message rendered with a problem.");
+        }
+        let mut status = None;
+        let mut consent = None;
+        let mut records = Vec::new();
+        for effect in &out.effects {
+            match effect {
+                Effect::CallStatus(s) => status = Some(*s),
+                Effect::Consent(c) => consent = Some(*c),
+                Effect::RecordTouched { id } => records.push(*id),
+            }
+        }
+        let state = serde_json::to_string(&out.state)?;
+        self.tx.save_turn(&TurnWrite {
+            call_id: call.id,
+            turn,
+            state: &state,
+            language: &out.state.language,
+            status,
+            consent,
+            steps: &steps,
+            records: &records,
+            twiml: &twiml,
+            now_ms: self.now,
+        })?;
+        if let Some(d) = digits {
+            debug!(call_sid = %call.call_sid, turn, digits_len = d.len(), outcome = %out.steps.first().map(|s| s.outcome.as_str()).unwrap_or(""), "Input handled.");
+        }
+        Ok(twiml)
+    }
+}
+
+/// An apology in `language` (empty: the flow's default) from the flow's `engine-error` message.
+fn apology_in(flow: &Flow, language: &str, speech: &SpeechConfig) -> String {
+    let state = CallState {
+        language: language.to_owned(),
+        ..CallState::default()
+    };
+    Speaker::new(flow, &state, speech).apology().render()
+}
+
+fn fallback_apology() -> String {
+    let mut response = Response::new();
+    response.push(liza_core::twiml::Verb::Hangup);
+    response.render()
+}

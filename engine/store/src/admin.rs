@@ -1,0 +1,722 @@
+//! What the admin dashboard reads and changes: lists, details, statistics, users,
+//! sessions, the audit log. One trait, one implementation per backend.
+//!
+//! The SQL lives here as constants written for both dialects (`$n` placeholders,
+//! epoch-millisecond BIGINTs, integer division for day buckets), so a PostgreSQL
+//! implementation binds the same statements the SQLite one does.
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use super::StoreError;
+use liza_model::{CallStatus, Consent};
+
+/// One day in epoch milliseconds.
+pub const DAY_MS: i64 = 86_400_000;
+
+/// Which consent answer a call list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsentFilter {
+    Answer(Consent),
+    /// The caller never answered the consent question.
+    Unanswered,
+}
+
+/// Where a page of a newest-first list starts: strictly after this row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub at_ms: i64,
+    pub id: i64,
+}
+
+impl Cursor {
+    /// `<ms>.<id>`, as it travels in a `?before=` link.
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.at_ms, self.id)
+    }
+
+    pub fn decode(text: &str) -> Option<Self> {
+        let (at, id) = text.split_once('.')?;
+        Some(Self {
+            at_ms: at.parse().ok()?,
+            id: id.parse().ok()?,
+        })
+    }
+}
+
+/// The filters of `/calls`; every field narrows the list.
+#[derive(Debug, Clone, Default)]
+pub struct CallFilter {
+    pub status: Option<CallStatus>,
+    /// Started at or after (epoch ms).
+    pub since_ms: Option<i64>,
+    /// Started before (epoch ms).
+    pub until_ms: Option<i64>,
+    /// Part of the caller's number; with a leading `+`, the start of it.
+    pub number: Option<String>,
+    pub language: Option<String>,
+    pub consent: Option<ConsentFilter>,
+    pub before: Option<Cursor>,
+    pub limit: i64,
+}
+
+/// The filters of `/orders` (records of one kind).
+#[derive(Debug, Clone, Default)]
+pub struct RecordFilter {
+    pub kind: String,
+    pub status: Option<String>,
+    /// Part of the record's key (the order number).
+    pub key: Option<String>,
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+    pub before: Option<Cursor>,
+    pub limit: i64,
+}
+
+/// A call as a list shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallSummary {
+    pub id: i64,
+    pub call_sid: String,
+    pub from_number: String,
+    pub language: Option<String>,
+    pub status: String,
+    pub consent: Option<String>,
+    pub started_at: i64,
+    pub duration_secs: Option<i64>,
+}
+
+/// A call with everything its detail page shows above the timeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallDetail {
+    pub summary: CallSummary,
+    pub to_number: String,
+    pub consent_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub flow_name: Option<String>,
+    pub flow_version: Option<String>,
+}
+
+/// One step of a call's conversation.
+#[derive(Debug, Clone, Serialize)]
+pub struct TimelineStep {
+    pub turn: i64,
+    pub node: String,
+    pub text: String,
+    pub digits: Option<String>,
+    pub outcome: String,
+    pub created_at: i64,
+}
+
+/// A record (an order) as lists and detail pages show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordSummary {
+    pub id: i64,
+    pub kind: String,
+    pub key: String,
+    pub status: String,
+    pub notes: String,
+    pub call_id: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// What an audit entry is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    Call(i64),
+    Record(i64),
+    /// A dashboard user: password changes, ended sessions, revoked API tokens.
+    User(i64),
+}
+
+impl Subject {
+    /// The `subject_kind` and `subject_id` columns.
+    pub fn parts(self) -> (&'static str, i64) {
+        match self {
+            Self::Call(id) => ("call", id),
+            Self::Record(id) => ("record", id),
+            Self::User(id) => ("user", id),
+        }
+    }
+}
+
+/// One change: who, what, old → new, when.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEntry {
+    pub user_name: String,
+    pub field: String,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+    pub created_at: i64,
+}
+
+/// The result of an edit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// No row with that id.
+    NotFound,
+    /// The value was already the new one; nothing written, nothing audited.
+    Unchanged,
+    /// Written and audited; holds the old value.
+    Changed { old: String },
+}
+
+/// The overview's counters.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overview {
+    pub calls_today: i64,
+    pub calls_this_week: i64,
+    pub consent_given_this_week: i64,
+    pub consent_refused_this_week: i64,
+    pub open_problems: i64,
+}
+
+/// Calls of one day with one language, status and consent answer.
+#[derive(Debug, Clone)]
+pub struct StatsBucket {
+    /// Days since the epoch (UTC).
+    pub day: i64,
+    pub language: Option<String>,
+    pub status: String,
+    pub consent: Option<String>,
+    pub calls: i64,
+    /// Sum and count of durations that Twilio reported.
+    pub duration_secs_sum: i64,
+    pub durations: i64,
+}
+
+/// A dashboard user.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: i64,
+    pub name: String,
+    /// PHC string (argon2id); never shown or logged.
+    pub password_hash: String,
+}
+
+/// A logged-in session.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionUser {
+    /// The session's number (the dashboard names sessions by it; the token is never shown).
+    pub session_id: i64,
+    pub user_id: i64,
+    pub user_name: String,
+    pub csrf_token: String,
+}
+
+/// A session as the account page lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionInfo {
+    pub id: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// An API token as `liza admin list-tokens` and the account page show it (never the token).
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiTokenInfo {
+    pub id: i64,
+    pub user_name: String,
+    pub label: String,
+    pub created_at: i64,
+    /// Updated at most once a minute.
+    pub last_used_at: Option<i64>,
+    /// `None`: the token does not expire.
+    pub expires_at: Option<i64>,
+}
+
+/// What setting a password did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordSet {
+    /// A new user.
+    Created,
+    /// The user existed: its sessions were ended and its API tokens revoked.
+    Changed {
+        sessions_ended: u64,
+        tokens_revoked: u64,
+    },
+}
+
+/// One counter a login attempt is counted under, and its limit.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginLimit<'a> {
+    pub key: &'a str,
+    /// The attempt is refused when this many failures (or attempts in flight) are counted
+    /// under `key` already; `None` only counts.
+    pub max: Option<i64>,
+}
+
+/// The answer to [`AdminStore::reserve_login_attempt`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginReservation {
+    /// Counted under every key: `ids` are the rows to release if the login succeeds,
+    /// `counts` what was counted under each key before this attempt.
+    Reserved { ids: Vec<i64>, counts: Vec<i64> },
+    /// The limit of `limits[index]` is reached; nothing was counted.
+    Refused { index: usize },
+}
+
+/// One generated call for `liza dev seed`, with its steps and order.
+#[derive(Debug, Clone)]
+pub struct SeedCall {
+    pub call: CallDetail,
+    pub steps: Vec<TimelineStep>,
+    /// (order number, status for a new order) when the caller entered one.
+    pub order: Option<(String, String)>,
+}
+
+#[async_trait]
+pub trait AdminStore: Send + Sync + 'static {
+    /// Newest first, at most `filter.limit` rows.
+    async fn list_calls(&self, filter: &CallFilter) -> Result<Vec<CallSummary>, StoreError>;
+    async fn call(&self, id: i64) -> Result<Option<CallDetail>, StoreError>;
+    /// The conversation in the order it happened.
+    async fn call_timeline(&self, call_id: i64) -> Result<Vec<TimelineStep>, StoreError>;
+    /// Records the call saved or asked for.
+    async fn call_records(&self, call_id: i64) -> Result<Vec<RecordSummary>, StoreError>;
+    /// Newest first, at most `filter.limit` rows.
+    async fn list_records(&self, filter: &RecordFilter) -> Result<Vec<RecordSummary>, StoreError>;
+    async fn record(&self, id: i64) -> Result<Option<RecordSummary>, StoreError>;
+    /// When the oldest call started.
+    async fn oldest_call_start(&self) -> Result<Option<i64>, StoreError>;
+    /// Calls that touched a record, newest first.
+    async fn record_calls(&self, record_id: i64) -> Result<Vec<CallSummary>, StoreError>;
+    /// Newest first.
+    async fn audit_log(&self, subject: Subject) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Sets a call's status and audits it, in one transaction.
+    async fn set_call_status(
+        &self,
+        id: i64,
+        status: CallStatus,
+        user: &str,
+        now_ms: i64,
+    ) -> Result<Change, StoreError>;
+    /// Sets a record's status (already validated against its flow) and audits it.
+    async fn set_record_status(
+        &self,
+        id: i64,
+        status: &str,
+        user: &str,
+        now_ms: i64,
+    ) -> Result<Change, StoreError>;
+    async fn set_record_notes(
+        &self,
+        id: i64,
+        notes: &str,
+        user: &str,
+        now_ms: i64,
+    ) -> Result<Change, StoreError>;
+    async fn overview(
+        &self,
+        today_ms: i64,
+        week_ms: i64,
+        kind: &str,
+    ) -> Result<Overview, StoreError>;
+    /// Calls of the UTC days `first_day..=today`, bucketed by day. Days before yesterday are
+    /// summed once and kept (`stats_days`); yesterday and today are counted live.
+    async fn stats(&self, first_day: i64, today: i64) -> Result<Vec<StatsBucket>, StoreError>;
+    /// The records of `kind` asked for most often since `since_ms`: (key, calls).
+    async fn top_records(
+        &self,
+        kind: &str,
+        since_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<(String, i64)>, StoreError>;
+
+    async fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError>;
+    /// Creates the user, or replaces its password, ends its sessions, revokes its API
+    /// tokens and audits that as done `by`; one transaction.
+    async fn upsert_user(
+        &self,
+        name: &str,
+        password_hash: &str,
+        by: &str,
+        now_ms: i64,
+    ) -> Result<PasswordSet, StoreError>;
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        csrf_token: &str,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// The session's user, if the session exists and has not expired.
+    async fn session(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<SessionUser>, StoreError>;
+    async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError>;
+    /// The user's sessions that have not expired, newest first.
+    async fn list_sessions(
+        &self,
+        user_id: i64,
+        now_ms: i64,
+    ) -> Result<Vec<SessionInfo>, StoreError>;
+    /// Ends one of the user's sessions and audits it; false when it has no such session.
+    async fn end_session(
+        &self,
+        user_id: i64,
+        session_id: i64,
+        by: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
+    /// Ends every session of the user and audits it; how many there were.
+    async fn end_all_sessions(
+        &self,
+        user_id: i64,
+        by: &str,
+        now_ms: i64,
+    ) -> Result<u64, StoreError>;
+    /// Stores a new API token (only its hash); returns its id.
+    async fn create_api_token(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        label: &str,
+        now_ms: i64,
+        expires_ms: Option<i64>,
+    ) -> Result<i64, StoreError>;
+    /// The user name an API token belongs to, unless the token is unknown or expired.
+    /// Notes when it was used (at most once a minute, so reads stay reads).
+    async fn api_token_user(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<String>, StoreError>;
+    /// API tokens (expired ones too), of one user or of all, by id.
+    async fn list_api_tokens(&self, user_id: Option<i64>) -> Result<Vec<ApiTokenInfo>, StoreError>;
+    /// Deletes an API token and audits it. With `owner`, only a token of that user is revoked.
+    /// Returns the revoked token, `None` when there is no such token.
+    async fn revoke_api_token(
+        &self,
+        id: i64,
+        owner: Option<i64>,
+        by: &str,
+        now_ms: i64,
+    ) -> Result<Option<ApiTokenInfo>, StoreError>;
+    /// Counts a login attempt BEFORE its password is checked, atomically with checking the
+    /// limits (concurrent attempts cannot all pass a check made before any was counted).
+    /// Counts since `since_ms` include attempts still in flight.
+    async fn reserve_login_attempt(
+        &self,
+        limits: &[LoginLimit<'_>],
+        since_ms: i64,
+        now_ms: i64,
+    ) -> Result<LoginReservation, StoreError>;
+    /// Uncounts a reserved attempt (its login succeeded, or it never ran).
+    async fn release_login_attempt(&self, ids: &[i64]) -> Result<(), StoreError>;
+    /// Forgets every failure counted under `key`.
+    async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError>;
+
+    /// Bulk insert for `liza dev seed`: one transaction, multi-row statements.
+    async fn seed(&self, calls: &[SeedCall]) -> Result<(), StoreError>;
+    /// Refreshes the query planner's statistics (at start and after a seed).
+    async fn refresh_planner_stats(&self) -> Result<(), StoreError>;
+}
+
+/// The SQL every backend runs (both dialects accept it as written).
+pub mod sql {
+    pub const CALL_SUMMARY_COLUMNS: &str =
+        "c.id, c.call_sid, c.from_number, c.language, c.status, c.consent, c.started_at, c.duration_secs";
+
+    pub const CALL_DETAIL: &str = "SELECT c.id, c.call_sid, c.from_number, c.language, c.status, c.consent, c.started_at, c.duration_secs,
+            c.to_number, c.consent_at, c.ended_at, c.flow_name, c.flow_version
+         FROM calls c WHERE c.id = $1";
+
+    pub const CALL_TIMELINE: &str = "SELECT turn, node, text, digits, outcome, created_at
+         FROM steps WHERE call_id = $1 ORDER BY turn, position";
+
+    pub const RECORD_COLUMNS: &str =
+        "r.id, r.kind, r.key, r.status, r.notes, r.call_id, r.created_at, r.updated_at";
+
+    pub const AUDIT_LOG: &str = "SELECT user_name, field, old_value, new_value, created_at
+         FROM audit_log WHERE subject_kind = $1 AND subject_id = $2 ORDER BY id DESC LIMIT 200";
+
+    pub const AUDIT_INSERT: &str = "INSERT INTO audit_log (user_name, subject_kind, subject_id, field, old_value, new_value, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+    /// Live day buckets: one pass over the covering index `calls_for_stats`.
+    pub const STATS_LIVE: &str = "SELECT c.started_at / 86400000 AS day, COALESCE(c.language, '') AS language, c.status,
+            COALESCE(c.consent, '') AS consent, COUNT(*) AS calls,
+            CAST(COALESCE(SUM(c.duration_secs), 0) AS BIGINT) AS duration_sum, COUNT(c.duration_secs) AS durations
+         FROM calls c WHERE c.started_at >= $1 AND c.started_at < $2
+         GROUP BY c.started_at / 86400000, COALESCE(c.language, ''), c.status, COALESCE(c.consent, '')";
+    /// Sums one closed day into `stats_days` (idempotent, so two dashboards may race).
+    pub const STATS_CLOSE_DAY: &str = "INSERT INTO stats_days (day, language, status, consent, calls, duration_sum, durations)
+         SELECT c.started_at / 86400000, COALESCE(c.language, ''), c.status, COALESCE(c.consent, ''),
+            COUNT(*), CAST(COALESCE(SUM(c.duration_secs), 0) AS BIGINT), COUNT(c.duration_secs)
+         FROM calls c WHERE c.started_at >= $1 AND c.started_at < $2
+         GROUP BY c.started_at / 86400000, COALESCE(c.language, ''), c.status, COALESCE(c.consent, '')
+         ON CONFLICT (day, language, status, consent) DO UPDATE SET calls = excluded.calls,
+            duration_sum = excluded.duration_sum, durations = excluded.durations";
+    pub const STATS_DAY_DONE: &str =
+        "INSERT INTO stats_days_done (day) VALUES ($1) ON CONFLICT (day) DO NOTHING";
+    pub const STATS_DAYS_DONE: &str =
+        "SELECT day FROM stats_days_done WHERE day >= $1 AND day < $2";
+    pub const STATS_CLOSED: &str =
+        "SELECT day, language, status, consent, calls, duration_sum, durations
+         FROM stats_days WHERE day >= $1 AND day < $2";
+    /// Forgets the sums of the day a call started on (its status changed).
+    pub const STATS_FORGET_CALL_DAY: &str =
+        "DELETE FROM stats_days_done WHERE day = (SELECT started_at / 86400000 FROM calls WHERE id = $1)";
+    pub const STATS_FORGET_CALL_DAY_SUMS: &str =
+        "DELETE FROM stats_days WHERE day = (SELECT started_at / 86400000 FROM calls WHERE id = $1)";
+
+    /// Counts over the covering index `record_calls_by_time` first, then names the winners.
+    /// The unary `+` keeps SQLite from grouping along the primary key (a scan of every
+    /// record_calls row) instead of reading the time range; PostgreSQL ignores it.
+    pub const TOP_RECORDS: &str = "SELECT r.key, t.calls FROM (
+            SELECT +rc.record_id AS record_id, COUNT(*) AS calls FROM record_calls rc
+            WHERE rc.created_at >= $1 GROUP BY +rc.record_id
+         ) t JOIN records r ON r.id = t.record_id
+         WHERE r.kind = $2 ORDER BY t.calls DESC, r.key LIMIT $3";
+
+    pub const COUNT_CALLS_SINCE: &str = "SELECT COUNT(*) FROM calls WHERE started_at >= $1";
+    pub const COUNT_CONSENT_SINCE: &str =
+        "SELECT COUNT(*) FROM calls WHERE consent = $1 AND started_at >= $2";
+    pub const OLDEST_CALL: &str = "SELECT MIN(started_at) FROM calls";
+    pub const COUNT_PROBLEMS: &str = "SELECT COUNT(*) FROM calls WHERE status = 'problem'";
+
+    pub const USER_BY_NAME: &str = "SELECT id, name, password_hash FROM users WHERE name = $1";
+    /// The write comes first: it takes SQLite's write lock for the rest of the transaction.
+    pub const CHANGE_PASSWORD: &str =
+        "UPDATE users SET password_hash = $2 WHERE name = $1 RETURNING id";
+    pub const CREATE_USER: &str =
+        "INSERT INTO users (name, password_hash, created_at) VALUES ($1, $2, $3)";
+    pub const CREATE_SESSION: &str =
+        "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5)";
+    pub const SESSION: &str =
+        "SELECT s.id, s.user_id, u.name, s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.token_hash = $1 AND s.expires_at > $2";
+    pub const DELETE_SESSION: &str = "DELETE FROM sessions WHERE token_hash = $1";
+    pub const DELETE_EXPIRED_SESSIONS: &str = "DELETE FROM sessions WHERE expires_at <= $1";
+    pub const LIST_SESSIONS: &str = "SELECT id, created_at, expires_at FROM sessions
+         WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at DESC, id DESC";
+    pub const END_SESSION: &str =
+        "DELETE FROM sessions WHERE id = $1 AND user_id = $2 RETURNING created_at";
+    pub const END_ALL_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
+    pub const CREATE_API_TOKEN: &str =
+        "INSERT INTO api_tokens (token_hash, user_id, label, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5) RETURNING id";
+    pub const API_TOKEN_USER: &str =
+        "SELECT t.id, u.name, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id
+         WHERE t.token_hash = $1 AND (t.expires_at IS NULL OR t.expires_at > $2)";
+    pub const API_TOKEN_USED: &str = "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2";
+    pub const API_TOKEN_COLUMNS: &str =
+        "t.id, u.name, t.label, t.created_at, t.last_used_at, t.expires_at";
+    /// The delete comes first: it takes SQLite's write lock for the audit entry that follows.
+    pub const REVOKE_API_TOKEN: &str =
+        "DELETE FROM api_tokens WHERE id = $1 AND ($2 IS NULL OR user_id = $2)
+         RETURNING user_id, id, label, created_at, last_used_at, expires_at,
+            (SELECT name FROM users WHERE users.id = api_tokens.user_id) AS name";
+    pub const REVOKE_USER_API_TOKENS: &str = "DELETE FROM api_tokens WHERE user_id = $1";
+    /// Failures older than a day no longer count; dropping them keeps the table small. A
+    /// write, so it also takes SQLite's write lock first in a reservation.
+    pub const FORGET_OLD_LOGIN_FAILURES: &str =
+        "DELETE FROM login_failures WHERE attempted_at < $1";
+    pub const LOGIN_FAILURES_SINCE: &str =
+        "SELECT COUNT(*) FROM login_failures WHERE client = $1 AND attempted_at >= $2";
+    pub const LOGIN_ATTEMPT: &str =
+        "INSERT INTO login_failures (client, attempted_at) VALUES ($1, $2) RETURNING id";
+    pub const RELEASE_LOGIN_ATTEMPT: &str = "DELETE FROM login_failures WHERE id = $1";
+    pub const CLEAR_LOGIN_FAILURES: &str = "DELETE FROM login_failures WHERE client = $1";
+}
+
+/// Builds the `WHERE … ORDER BY … LIMIT` of a newest-first list. Placeholders are
+/// numbered as values are pushed, so the text suits `$n` dialects.
+#[derive(Debug, Default)]
+pub struct ListQuery {
+    conditions: Vec<String>,
+    pub binds: Vec<Bind>,
+}
+
+/// A value bound to a list query.
+#[derive(Debug, Clone)]
+pub enum Bind {
+    Int(i64),
+    Text(String),
+}
+
+impl ListQuery {
+    /// Adds a condition; `?` in `template` becomes the next placeholder.
+    fn push(&mut self, template: &str, value: Bind) {
+        self.binds.push(value);
+        let placeholder = format!("${}", self.binds.len());
+        self.conditions.push(template.replace('?', &placeholder));
+    }
+
+    fn push_raw(&mut self, condition: &str) {
+        self.conditions.push(condition.to_owned());
+    }
+
+    /// Keyset pagination over `(time, id)`: rows strictly older than the cursor.
+    fn push_cursor(&mut self, time: &str, id: &str, cursor: Cursor) {
+        self.binds.push(Bind::Int(cursor.at_ms));
+        let at = self.binds.len();
+        self.binds.push(Bind::Int(cursor.id));
+        let id_n = self.binds.len();
+        self.conditions.push(format!(
+            "({time} < ${at} OR ({time} = ${at} AND {id} < ${id_n}))"
+        ));
+    }
+
+    fn finish(mut self, select: &str, order: &str, limit: i64) -> (String, Vec<Bind>) {
+        self.binds.push(Bind::Int(limit));
+        let limit_n = self.binds.len();
+        let where_clause = if self.conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.conditions.join(" AND "))
+        };
+        (
+            format!("{select}{where_clause} ORDER BY {order} LIMIT ${limit_n}"),
+            self.binds,
+        )
+    }
+
+    /// The `/calls` query for `filter`.
+    pub fn calls(filter: &CallFilter) -> (String, Vec<Bind>) {
+        let mut q = Self::default();
+        if let Some(status) = filter.status {
+            q.push("c.status = ?", Bind::Text(status.as_str().into()));
+        }
+        if let Some(since) = filter.since_ms {
+            q.push("c.started_at >= ?", Bind::Int(since));
+        }
+        if let Some(until) = filter.until_ms {
+            q.push("c.started_at < ?", Bind::Int(until));
+        }
+        match filter.number.as_deref() {
+            // A number typed with its country code is a prefix: an index range, not a scan.
+            Some(number) if number.starts_with('+') && number.len() >= 4 => {
+                q.push("c.from_number >= ?", Bind::Text(number.to_owned()));
+                q.push(
+                    "c.from_number < ?",
+                    Bind::Text(format!("{number}\u{10FFFF}")),
+                );
+            }
+            Some(number) => q.push(
+                "c.from_number LIKE ? ESCAPE '\\'",
+                Bind::Text(format!("%{}%", escape_like(number))),
+            ),
+            None => {}
+        }
+        if let Some(language) = &filter.language {
+            q.push("c.language = ?", Bind::Text(language.clone()));
+        }
+        match filter.consent {
+            Some(ConsentFilter::Answer(consent)) => {
+                q.push("c.consent = ?", Bind::Text(consent.as_str().into()))
+            }
+            Some(ConsentFilter::Unanswered) => q.push_raw("c.consent IS NULL"),
+            None => {}
+        }
+        if let Some(cursor) = filter.before {
+            q.push_cursor("c.started_at", "c.id", cursor);
+        }
+        q.finish(
+            &format!("SELECT {} FROM calls c", sql::CALL_SUMMARY_COLUMNS),
+            "c.started_at DESC, c.id DESC",
+            filter.limit,
+        )
+    }
+
+    /// The `/orders` query for `filter`.
+    pub fn records(filter: &RecordFilter) -> (String, Vec<Bind>) {
+        let mut q = Self::default();
+        q.push("r.kind = ?", Bind::Text(filter.kind.clone()));
+        if let Some(status) = &filter.status {
+            q.push("r.status = ?", Bind::Text(status.clone()));
+        }
+        if let Some(key) = &filter.key {
+            q.push(
+                "r.key LIKE ? ESCAPE '\\'",
+                Bind::Text(format!("%{}%", escape_like(key))),
+            );
+        }
+        if let Some(since) = filter.since_ms {
+            q.push("r.created_at >= ?", Bind::Int(since));
+        }
+        if let Some(until) = filter.until_ms {
+            q.push("r.created_at < ?", Bind::Int(until));
+        }
+        if let Some(cursor) = filter.before {
+            q.push_cursor("r.created_at", "r.id", cursor);
+        }
+        q.finish(
+            &format!("SELECT {} FROM records r", sql::RECORD_COLUMNS),
+            "r.created_at DESC, r.id DESC",
+            filter.limit,
+        )
+    }
+}
+
+/// Makes `%`, `_` and `\` in user input match literally inside a LIKE pattern.
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_query_numbers_placeholders_in_order() {
+        let filter = CallFilter {
+            status: Some(CallStatus::Problem),
+            number: Some("12%".into()),
+            consent: Some(ConsentFilter::Unanswered),
+            before: Some(Cursor { at_ms: 5, id: 7 }),
+            limit: 50,
+            ..CallFilter::default()
+        };
+        let (sql, binds) = ListQuery::calls(&filter);
+        assert!(sql.contains("c.status = $1"), "{sql}");
+        assert!(sql.contains("c.from_number LIKE $2"), "{sql}");
+        assert!(sql.contains("c.consent IS NULL"), "{sql}");
+        assert!(
+            sql.contains("(c.started_at < $3 OR (c.started_at = $3 AND c.id < $4))"),
+            "{sql}"
+        );
+        assert!(sql.ends_with("LIMIT $5"), "{sql}");
+        assert_eq!(binds.len(), 5);
+        assert!(matches!(&binds[1], Bind::Text(t) if t == "%12\\%%"));
+    }
+
+    #[test]
+    fn a_number_with_country_code_is_a_prefix_range() {
+        let filter = CallFilter {
+            number: Some("+4915".into()),
+            limit: 5,
+            ..CallFilter::default()
+        };
+        let (sql, binds) = ListQuery::calls(&filter);
+        assert!(
+            sql.contains("c.from_number >= $1 AND c.from_number < $2"),
+            "{sql}"
+        );
+        assert!(matches!(&binds[0], Bind::Text(t) if t == "+4915"));
+    }
+
+    #[test]
+    fn cursor_round_trips_and_rejects_garbage() {
+        let cursor = Cursor {
+            at_ms: 1_700_000_000_000,
+            id: 42,
+        };
+        assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
+        assert_eq!(Cursor::decode("12"), None);
+        assert_eq!(Cursor::decode("a.b"), None);
+    }
+}

@@ -1,0 +1,264 @@
+//! Persistence behind a trait: calls, conversation steps, replayable responses, records.
+//!
+//! One implementation per backend, SQLite (the default) and PostgreSQL (several instances,
+//! one database); both run the same SQL from `sql.rs`, written with `$n` placeholders and
+//! epoch-millisecond times on purpose.
+//! Must not touch: flows, Fluent, TwiML, HTTP. It stores what it is given.
+
+pub mod admin;
+pub mod batch;
+pub mod health;
+mod postgres;
+mod sql;
+mod sql_admin;
+mod sqlite;
+
+use async_trait::async_trait;
+
+use liza_model::{CallStatus, Consent};
+use liza_model::{RecordInfo, RecordRequest};
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("unsupported database URL (expected sqlite:… or postgres://…)")]
+    UnsupportedUrl,
+    #[error("the database did not answer in time")]
+    Timeout,
+    #[error("the store is closed")]
+    Closed,
+    /// The SQLite file (or its WAL) at `path` is not the file the writer opened: writing on
+    /// would save calls where nobody will find them after a restart.
+    #[error("the database file {} was {} while Liza was serving", path.display(), change.as_str())]
+    FileGone {
+        path: std::path::PathBuf,
+        change: health::FileChange,
+    },
+    /// The batch this work ran in failed on the database as a whole.
+    #[error("{0}")]
+    Failed(String),
+    /// The work panicked (a bug); the others in its batch ran again without it.
+    #[error("the webhook's work panicked: {0}")]
+    Panicked(String),
+}
+
+impl StoreError {
+    /// The connection is unusable and must be replaced.
+    pub fn is_connection_lost(&self) -> bool {
+        matches!(
+            self,
+            Self::Database(
+                sqlx::Error::Io(_)
+                    | sqlx::Error::Tls(_)
+                    | sqlx::Error::Protocol(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::WorkerCrashed
+            ) | Self::Timeout
+        )
+    }
+
+    /// The database failed, not one piece of work: every statement would fail the same way
+    /// now (unreachable, locked, out of disk).
+    pub fn is_database_wide(&self) -> bool {
+        use rusqlite::ErrorCode::*;
+        match self {
+            Self::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                DatabaseBusy
+                    | DatabaseLocked
+                    | CannotOpen
+                    | SystemIoFailure
+                    | ReadOnly
+                    | DiskFull
+                    | DatabaseCorrupt
+                    | NotADatabase
+            ),
+            Self::Failed(_) | Self::Closed | Self::FileGone { .. } => true,
+            other => other.is_connection_lost(),
+        }
+    }
+}
+
+/// A call as the webhook handler needs it.
+#[derive(Debug, Clone)]
+pub struct CallRow {
+    pub id: i64,
+    pub call_sid: String,
+    pub status: CallStatus,
+    pub flow_name: Option<String>,
+    pub flow_version: Option<String>,
+    /// The call state machine's state as it stored it (JSON); the store does not read it.
+    pub state: Option<String>,
+    /// Turns answered so far; the next webhook is turn number `turn`.
+    pub turn: i64,
+}
+
+impl CallRow {
+    /// A call from its stored columns (`status` as text, `state` as JSON), as both backends read it.
+    pub fn from_columns(
+        id: i64,
+        call_sid: String,
+        status: &str,
+        flow_name: Option<String>,
+        flow_version: Option<String>,
+        state: Option<String>,
+        turn: i64,
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
+            id,
+            call_sid,
+            status: CallStatus::parse(status).unwrap_or(CallStatus::Problem),
+            flow_name,
+            flow_version,
+            state,
+            turn,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCall<'a> {
+    pub call_sid: &'a str,
+    pub from: &'a str,
+    pub to: &'a str,
+    pub flow_name: &'a str,
+    pub flow_version: &'a str,
+    pub now_ms: i64,
+}
+
+/// One conversation step as stored.
+#[derive(Debug, Clone)]
+pub struct StepRow {
+    pub node: String,
+    pub message_ids: String,
+    pub text: String,
+    pub digits: Option<String>,
+    pub outcome: String,
+}
+
+/// Everything one answered webhook writes.
+#[derive(Debug)]
+pub struct TurnWrite<'a> {
+    pub call_id: i64,
+    pub turn: i64,
+    /// The call state machine's new state, serialised by its owner.
+    pub state: &'a str,
+    pub language: &'a str,
+    pub status: Option<CallStatus>,
+    pub consent: Option<Consent>,
+    pub steps: &'a [StepRow],
+    pub records: &'a [i64],
+    pub twiml: &'a str,
+    pub now_ms: i64,
+}
+
+/// Twilio's status callback, reduced to what is stored.
+#[derive(Debug, Clone)]
+pub struct StatusUpdate<'a> {
+    pub call_sid: &'a str,
+    pub from: &'a str,
+    pub to: &'a str,
+    pub duration_secs: Option<i64>,
+    pub now_ms: i64,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Queues work for the store's writers. Writers run many webhooks' work in one transaction
+    /// (group commit) and call [`Work::done`] once that transaction is committed or has failed.
+    fn submit(&self, work: Box<dyn Work>);
+    /// Why the database cannot take a write now, or `None` when it can. Runs a real write
+    /// through a writer at most once a second however often it is asked (see `health.rs`).
+    async fn write_health(&self) -> Option<health::WriteTrouble>;
+    /// Applies pending migrations.
+    async fn migrate(&self) -> Result<(), StoreError>;
+    /// Remembers a flow version that serves calls, with its stored form (flow and locale files).
+    async fn register_flow_version(
+        &self,
+        name: &str,
+        version: &str,
+        source: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// Finishes queued work, stops the writers and closes the connections cleanly.
+    async fn close(&self);
+    /// The dashboard's queries, where this backend has them.
+    fn admin(&self) -> Option<std::sync::Arc<dyn admin::AdminStore>> {
+        None
+    }
+}
+
+/// One webhook's database work, run by a writer thread inside a transaction it shares with
+/// other webhooks' work.
+pub trait Work: Send + 'static {
+    /// Runs inside the transaction. May run a second time, in a transaction of its own, when
+    /// another piece of work in the same batch failed; so it must keep no effect of a run
+    /// except what it returns through `done`.
+    fn run(&mut self, tx: &mut dyn StoreTx) -> Result<(), StoreError>;
+    /// Called exactly once: `Ok` after the transaction holding the last run was committed,
+    /// `Err` when it was not (or the work waited past its deadline and never ran).
+    fn done(self: Box<Self>, result: Result<(), StoreError>);
+    /// Work still queued at this instant is answered with [`StoreError::Timeout`] unrun: its
+    /// caller has stopped waiting.
+    fn deadline(&self) -> std::time::Instant;
+    /// The existing call this work locks first (`lock_call`), when known before it runs: a
+    /// writer whose statements are network round trips locks a whole batch's calls at once.
+    fn call_sid(&self) -> Option<&str> {
+        None
+    }
+}
+
+/// The statements one webhook runs, synchronously, inside a writer's transaction.
+pub trait StoreTx {
+    /// Creates the call if it is new (status in_progress) and locks it for this transaction.
+    fn open_call(&mut self, new: &NewCall<'_>) -> Result<CallRow, StoreError>;
+    /// Locks and reads an existing call.
+    fn lock_call(&mut self, call_sid: &str) -> Result<Option<CallRow>, StoreError>;
+    /// The TwiML answered for `turn`, if that turn was answered before.
+    fn saved_response(&mut self, call_id: i64, turn: i64) -> Result<Option<String>, StoreError>;
+    /// Saves or finds (`create_with_status`) or only finds a record, linking it to the call.
+    fn record(
+        &mut self,
+        request: &RecordRequest,
+        call_id: i64,
+        now_ms: i64,
+    ) -> Result<Option<RecordInfo>, StoreError>;
+    /// Writes one answered turn: steps, state, status, consent, links and the response.
+    fn save_turn(&mut self, turn: &TurnWrite<'_>) -> Result<(), StoreError>;
+    /// Marks a call `problem` (something went wrong that the caller heard as an apology).
+    fn mark_problem(&mut self, call_sid: &str, now_ms: i64) -> Result<(), StoreError>;
+    /// Applies a final status callback: completed (unless `problem`), end time, duration.
+    fn call_ended(&mut self, update: &StatusUpdate<'_>) -> Result<(), StoreError>;
+    /// The stored form of a flow version, if an instance registered it.
+    fn flow_source(&mut self, version: &str) -> Result<Option<String>, StoreError>;
+    /// A small real write that proves the database takes writes (for `/health`).
+    fn probe(&mut self, now_ms: i64) -> Result<(), StoreError>;
+}
+
+/// Opens the store a `DATABASE_URL` names.
+pub async fn connect(url: &str) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(std::sync::Arc::new(SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(std::sync::Arc::new(PgStore::connect(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl)
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

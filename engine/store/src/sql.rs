@@ -1,0 +1,165 @@
+//! The SQL both backends run, written once.
+//!
+//! Every statement uses `$n` placeholders (numbered in order of first appearance, which is how
+//! SQLite numbers them too), `ON CONFLICT`, `RETURNING` and epoch-millisecond BIGINT times,
+//! which SQLite and PostgreSQL read alike. The webhook statements are run by each backend's
+//! writer (`sqlite.rs` with rusqlite, `postgres.rs` with sqlx); `sql_store!` implements the
+//! async [`Store`] methods over the backend's sqlx pool and its [`Writers`].
+//!
+//! [`Store`]: super::Store
+//! [`Writers`]: super::batch::Writers
+
+/// The columns of [`CallRow`](super::CallRow), in this order.
+macro_rules! call_columns {
+    () => {
+        "id, call_sid, status, flow_name, flow_version, state, turn"
+    };
+}
+
+/// Creates the call or touches it; the upsert takes the write lock at once, so two deliveries
+/// of one webhook serialise here. `$1` sid, `$2` from, `$3` to, `$4` now, `$5` flow, `$6` version.
+pub const OPEN_CALL: &str = concat!(
+    "INSERT INTO calls (call_sid, from_number, to_number, status, started_at, flow_name, flow_version, updated_at)
+     VALUES ($1, $2, $3, 'in_progress', $4, $5, $6, $4)
+     ON CONFLICT (call_sid) DO UPDATE SET updated_at = excluded.updated_at,
+         flow_name = COALESCE(calls.flow_name, excluded.flow_name),
+         flow_version = COALESCE(calls.flow_version, excluded.flow_version)
+     RETURNING ",
+    call_columns!()
+);
+
+/// Reads a call. `$1` sid. SQLite's writer holds the database's write lock already
+/// (`BEGIN IMMEDIATE`); PostgreSQL's adds `FOR UPDATE` ([`LOCK_CALL_FOR_UPDATE`]). A read, not an
+/// `UPDATE … RETURNING`: every row version costs PostgreSQL an entry in each of the calls
+/// table's indexes, and the turn's own update follows anyway.
+pub const LOCK_CALL: &str = concat!(
+    "SELECT ",
+    call_columns!(),
+    " FROM calls WHERE call_sid = $1"
+);
+
+/// [`LOCK_CALL`] taking PostgreSQL's row lock, so two instances answering one call serialise.
+pub const LOCK_CALL_FOR_UPDATE: &str = concat!(
+    "SELECT ",
+    call_columns!(),
+    " FROM calls WHERE call_sid = $1 FOR UPDATE"
+);
+
+/// `$1` call id, `$2` turn.
+pub const SAVED_RESPONSE: &str = "SELECT twiml FROM responses WHERE call_id = $1 AND turn = $2";
+
+/// The save of save-or-find: returns no row when the record exists, and then [`FIND_RECORD`]
+/// reads it. (`DO UPDATE` would return it in one statement, but lock the row until commit:
+/// every call about one order would queue behind the others' transactions.)
+/// `$1` kind, `$2` key, `$3` status, `$4` call id, `$5` now.
+pub const SAVE_RECORD: &str =
+    "INSERT INTO records (kind, key, status, call_id, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $5)
+     ON CONFLICT (kind, key) DO NOTHING
+     RETURNING id, status";
+
+/// `$1` kind, `$2` key.
+pub const FIND_RECORD: &str = "SELECT id, status FROM records WHERE kind = $1 AND key = $2";
+
+/// `$1` record id, `$2` call id, `$3` now.
+pub const LINK_RECORD: &str = "INSERT INTO record_calls (record_id, call_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+
+/// One step row: `$1` … `$9` in column order.
+pub const INSERT_STEP: &str = "INSERT INTO steps (call_id, turn, position, node, message_ids, text, digits, outcome, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+/// `$1` call id, `$2` turn, `$3` TwiML, `$4` now.
+pub const INSERT_RESPONSE: &str =
+    "INSERT INTO responses (call_id, turn, twiml, created_at) VALUES ($1, $2, $3, $4)";
+
+/// `$1` state, `$2` next turn, `$3` language, `$4` now, `$5` status, `$6` consent, `$7` call id.
+pub const UPDATE_CALL_AFTER_TURN: &str =
+    "UPDATE calls SET state = $1, turn = $2, language = $3, updated_at = $4,
+         status = CASE WHEN status = 'problem' THEN status ELSE COALESCE($5, status) END,
+         consent = COALESCE($6, consent),
+         consent_at = CASE WHEN $6 IS NULL THEN consent_at ELSE $4 END
+     WHERE id = $7";
+
+/// `$1` now, `$2` sid.
+pub const MARK_PROBLEM: &str =
+    "UPDATE calls SET status = 'problem', updated_at = $1 WHERE call_sid = $2";
+
+/// A final status callback. `$1` sid, `$2` from, `$3` to, `$4` now, `$5` duration.
+pub const CALL_ENDED: &str = "INSERT INTO calls (call_sid, from_number, to_number, status, started_at, ended_at, duration_secs, updated_at)
+     VALUES ($1, $2, $3, 'completed', $4, $4, $5, $4)
+     ON CONFLICT (call_sid) DO UPDATE SET
+         status = CASE WHEN calls.status = 'problem' THEN 'problem' ELSE 'completed' END,
+         ended_at = COALESCE(calls.ended_at, excluded.ended_at),
+         duration_secs = COALESCE(excluded.duration_secs, calls.duration_secs),
+         updated_at = excluded.updated_at";
+
+/// `$1` version, `$2` name, `$3` now, `$4` source.
+pub const REGISTER_FLOW_VERSION: &str =
+    "INSERT INTO flow_versions (version, name, loaded_at, source) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (version) DO UPDATE SET source = COALESCE(flow_versions.source, excluded.source)";
+
+/// The health check's write: the one row of `health_probe`. `$1` now.
+pub const PROBE: &str = "INSERT INTO health_probe (id, probed_at) VALUES (1, $1)
+     ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at";
+
+/// `$1` version.
+pub const FLOW_SOURCE: &str = "SELECT source FROM flow_versions WHERE version = $1";
+
+/// Implements the async `Store` methods for `$store` (a struct with a `pool: sqlx::Pool<_>` and
+/// `writers: Writers`, and inherent `before_close` and `local_health` methods); `submit` and
+/// `write_health` go to the writers.
+macro_rules! sql_store {
+    // `with_admin`: the backend also implements `AdminStore` (the dashboard's queries).
+    ($store:ident $(, $with_admin:ident)?) => {
+        #[async_trait]
+        impl $crate::Store for $store {
+            fn submit(&self, work: Box<dyn $crate::Work>) {
+                self.writers.submit(work);
+            }
+
+            async fn write_health(&self) -> Option<$crate::health::WriteTrouble> {
+                self.writers
+                    .health(std::time::Duration::from_secs(2))
+                    .await
+                    .or_else(|| self.local_health())
+            }
+
+            async fn migrate(&self) -> Result<(), StoreError> {
+                MIGRATOR.run(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn register_flow_version(
+                &self,
+                name: &str,
+                version: &str,
+                source: &str,
+                now_ms: i64,
+            ) -> Result<(), StoreError> {
+                sqlx::query($crate::sql::REGISTER_FLOW_VERSION)
+                    .bind(version)
+                    .bind(name)
+                    .bind(now_ms)
+                    .bind(source)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn close(&self) {
+                self.writers.close().await;
+                self.before_close().await;
+                self.pool.close().await;
+            }
+
+            $(
+                fn admin(&self) -> Option<std::sync::Arc<dyn $crate::admin::AdminStore>> {
+                    let _ = stringify!($with_admin);
+                    Some(std::sync::Arc::new(self.clone()))
+                }
+            )?
+        }
+    };
+}
+
+pub(crate) use {call_columns, sql_store};

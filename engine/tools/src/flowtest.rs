@@ -1,0 +1,282 @@
+//! `liza test`: flow tests as data (flows/tests/*.yaml), run without a server.
+//!
+//! A test names a caller, the keys pressed, and what must come out: the messages said
+//! (by Fluent id), texts heard, the path of nodes, records stored, the final call status.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::offline::{MemoryRecords, OfflineCall};
+use liza_core::flow::{yaml, Flow};
+use liza_core::speech::SpeechConfig;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TestFile {
+    flow: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    description: Option<String>,
+    tests: Vec<TestCase>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TestCase {
+    name: String,
+    from: String,
+    #[serde(default)]
+    given: Given,
+    /// Keys per turn: "1", "12345#"; "" or null = no input; "hangup" = the caller hangs up.
+    input: Vec<Value>,
+    expect: Expect,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Given {
+    #[serde(default)]
+    records: Vec<RecordSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(deny_unknown_fields)]
+struct RecordSpec {
+    kind: String,
+    key: String,
+    status: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    says: Option<Vec<String>>,
+    text: Option<Vec<String>>,
+    path: Option<Vec<String>>,
+    records: Option<Vec<RecordSpec>>,
+    status: Option<String>,
+    consent: Option<String>,
+}
+
+/// The result of a run: counts and the report to print.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub passed: usize,
+    pub failed: usize,
+    pub report: String,
+}
+
+/// Test files in `paths` (files, or directories of `*.yaml`), sorted.
+pub fn test_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| format!("{}: cannot read: {e}", path.display()))?
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else if path.is_file() {
+            files.push(path.clone());
+        } else {
+            return Err(format!(
+                "{}: cannot read: no such file or directory",
+                path.display()
+            ));
+        }
+    }
+    Ok(files)
+}
+
+fn key_of(value: &Value) -> Option<String> {
+    match value {
+        Value::Null => Some(String::new()),
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Runs every test in `files` against `flows`. Err: a file cannot be read or understood.
+pub fn run(
+    files: &[PathBuf],
+    flows: &[Arc<Flow>],
+    speech: &SpeechConfig,
+) -> Result<Summary, String> {
+    let mut summary = Summary::default();
+    for file in files {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("{}: cannot read: {e}", file.display()))?;
+        let (value, spans) = yaml::parse(&text).map_err(|e| {
+            format!(
+                "{}:{}:{}: {}",
+                file.display(),
+                e.position.line,
+                e.position.column,
+                e.message
+            )
+        })?;
+        let tests: TestFile = serde_json::from_value(value)
+            .map_err(|e| format!("{}: not a flow test file: {e}", file.display()))?;
+        let Some(flow) = flows.iter().find(|f| f.name == tests.flow) else {
+            let names: Vec<&str> = flows.iter().map(|f| f.name.as_str()).collect();
+            return Err(format!(
+                "{}: flow `{}` is not loaded (loaded: {})",
+                file.display(),
+                tests.flow,
+                names.join(", ")
+            ));
+        };
+        let _ = writeln!(
+            summary.report,
+            "{} ({} tests, flow `{}`)",
+            file.display(),
+            tests.tests.len(),
+            flow.name
+        );
+        for (i, case) in tests.tests.iter().enumerate() {
+            let line = spans.key(&format!("/tests/{i}")).line;
+            match run_case(flow, speech, case) {
+                Ok(()) => {
+                    summary.passed += 1;
+                    let _ = writeln!(summary.report, "  ok    {}", case.name);
+                }
+                Err(failure) => {
+                    summary.failed += 1;
+                    let _ = writeln!(
+                        summary.report,
+                        "  FAIL  {} ({}:{line})",
+                        case.name,
+                        file.display()
+                    );
+                    for l in failure.lines() {
+                        let _ = writeln!(summary.report, "        {l}");
+                    }
+                }
+            }
+        }
+    }
+    let _ = writeln!(
+        summary.report,
+        "\n{} passed, {} failed",
+        summary.passed, summary.failed
+    );
+    Ok(summary)
+}
+
+fn diff(what: &str, expected: &[String], actual: &[String]) -> Option<String> {
+    if expected == actual {
+        return None;
+    }
+    let expected = expected.join("\n") + "\n";
+    let actual = actual.join("\n") + "\n";
+    let diff = similar::TextDiff::from_lines(&expected, &actual);
+    let mut out = format!("{what} differs (- expected, + actual):\n");
+    for change in diff.iter_all_changes() {
+        let sign = match change.tag() {
+            similar::ChangeTag::Delete => "-",
+            similar::ChangeTag::Insert => "+",
+            similar::ChangeTag::Equal => " ",
+        };
+        let _ = write!(out, "  {sign} {change}");
+    }
+    Some(out)
+}
+
+fn run_case(flow: &Flow, speech: &SpeechConfig, case: &TestCase) -> Result<(), String> {
+    let mut records = MemoryRecords::default();
+    for r in &case.given.records {
+        records.insert(&r.kind, &r.key, &r.status);
+    }
+    let mut call = OfflineCall::new(flow, speech.clone(), records);
+    call.start(&case.from);
+    let mut problems = Vec::new();
+    for (i, input) in case.input.iter().enumerate() {
+        let Some(keys) = key_of(input) else {
+            return Err(format!(
+                "input {} must be keys (\"123#\"), \"\" for no input, or \"hangup\"",
+                i + 1
+            ));
+        };
+        if call.ended() {
+            problems.push(format!("the call ended before input {} ({keys:?})", i + 1));
+            break;
+        }
+        if keys == "hangup" {
+            call.hang_up();
+            break;
+        }
+        let keys = keys.trim_end_matches('#');
+        call.press(Some(keys).filter(|k| !k.is_empty()));
+    }
+    let expect = &case.expect;
+    if let Some(says) = &expect.says {
+        let actual: Vec<String> = call.said.iter().map(|s| s.message.clone()).collect();
+        problems.extend(diff("messages said", says, &actual));
+    }
+    if let Some(path) = &expect.path {
+        problems.extend(diff("path", path, &call.path()));
+    }
+    if let Some(texts) = &expect.text {
+        let heard: String = call
+            .said
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
+        for text in texts {
+            if !heard.contains(text.as_str()) {
+                problems.push(format!("text not heard: {text:?}"));
+            }
+        }
+    }
+    if let Some(expected) = &expect.records {
+        let mut expected: Vec<String> = expected
+            .iter()
+            .map(|r| format!("{} {}: {}", r.kind, r.key, r.status))
+            .collect();
+        expected.sort();
+        let actual: Vec<String> = call
+            .records
+            .all()
+            .into_iter()
+            .map(|(k, key, s)| format!("{k} {key}: {s}"))
+            .collect();
+        problems.extend(diff("records", &expected, &actual));
+    }
+    if let Some(status) = &expect.status {
+        if status != call.status.as_str() {
+            problems.push(format!(
+                "call status: expected `{status}`, got `{}`",
+                call.status.as_str()
+            ));
+        }
+    }
+    if let Some(consent) = &expect.consent {
+        let actual = call.consent.map_or("none", |c| c.as_str());
+        if consent != actual {
+            problems.push(format!("consent: expected `{consent}`, got `{actual}`"));
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let mut out = problems.join("\n");
+    out.push_str("\ntranscript:\n");
+    for line in call.visits.iter().flat_map(|v| v.transcript()) {
+        let _ = writeln!(out, "  {line}");
+    }
+    Err(out)
+}
+
+/// Where flow tests live by default: `<flows dir>/tests`.
+pub fn default_dir(flows_dir: &Path) -> PathBuf {
+    flows_dir.join("tests")
+}

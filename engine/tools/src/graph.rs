@@ -1,0 +1,96 @@
+//! `liza graph`: a flow as a graph — DOT text, and SVG drawn by layout-rs (no Graphviz needed).
+//! Nodes are shaped by kind; edges carry the key or condition; retry, no-input and
+//! exhausted edges are dashed.
+
+use std::fmt::Write as _;
+
+use liza_core::flow::{Flow, InputSpec, NodeKind};
+
+fn quote(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+fn shape(kind: &NodeKind) -> &'static str {
+    match kind {
+        NodeKind::Say { .. } => "box",
+        NodeKind::Gather(_) | NodeKind::Confirm(_) => "doublecircle",
+        NodeKind::Branch { .. } => "diamond",
+        NodeKind::Persist { .. } | NodeKind::Lookup { .. } => "record",
+        NodeKind::Goto(_) => "circle",
+        NodeKind::Hangup { .. } => "octagon",
+    }
+}
+
+/// The flow in Graphviz DOT.
+pub fn to_dot(flow: &Flow) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "digraph {} {{", quote(&flow.name));
+    let _ = writeln!(out, "  node [fontname=\"Helvetica\"];");
+    for (_, node) in flow.nodes() {
+        let label = format!("{}\\n({})", node.name, node.kind.name());
+        let entry = if flow.node(flow.entry()).name == node.name {
+            ", style=bold"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "  {} [shape={}, label=\"{label}\"{entry}];",
+            quote(&node.name),
+            shape(&node.kind)
+        );
+    }
+    for (_, node) in flow.nodes() {
+        let from = quote(&node.name);
+        let input: Option<&InputSpec> = match &node.kind {
+            NodeKind::Gather(g) => Some(&g.input),
+            NodeKind::Confirm(c) => Some(&c.input),
+            _ => None,
+        };
+        if let Some(input) = input {
+            // Retries without a `goto` ask the same question again.
+            let mut again = Vec::new();
+            if input.on_invalid.goto.is_none() {
+                again.push("invalid");
+            }
+            if input.on_no_input.goto.is_none() {
+                again.push("no input");
+            }
+            if !again.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "  {from} -> {from} [label={}, style=dashed];",
+                    quote(&format!("{}: ask again", again.join(" / ")))
+                );
+            }
+        }
+        for (label, target) in node.kind.edges() {
+            let to = quote(&flow.node(target).name);
+            let dashed = matches!(label.as_str(), "invalid" | "no input" | "exhausted");
+            let style = if dashed { ", style=dashed" } else { "" };
+            if label.is_empty() {
+                let _ = writeln!(out, "  {from} -> {to};");
+            } else {
+                let _ = writeln!(out, "  {from} -> {to} [label={}{style}];", quote(&label));
+            }
+        }
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// Renders DOT text as SVG.
+pub fn dot_to_svg(dot: &str) -> Result<String, String> {
+    use layout::backends::svg::SVGWriter;
+    use layout::gv::{DotParser, GraphBuilder};
+    let mut parser = DotParser::new(dot);
+    let graph = parser
+        .process()
+        .map_err(|e| format!("cannot lay out the graph: {e}"))?;
+    let mut builder = GraphBuilder::new();
+    builder.visit_graph(&graph);
+    let mut visual = builder.get();
+    let mut svg = SVGWriter::new();
+    visual.do_it(false, false, false, &mut svg);
+    Ok(svg.finalize())
+}

@@ -1,0 +1,206 @@
+//! A call without Twilio, server or database: the state machine driven directly,
+//! with records kept in memory. Used by `liza simulate` and `liza test`.
+//!
+//! Must not touch: HTTP, SQL.
+
+use std::collections::BTreeMap;
+
+use liza_core::flow::Flow;
+use liza_core::runtime::{Action, CallState, Effect, Input, RecordInfo, Turn};
+use liza_core::speech::{Speaker, SpeechConfig};
+use liza_model::{CallStatus, Consent};
+
+/// Records as a flow sees them: (kind, key) → status.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemoryRecords {
+    records: BTreeMap<(String, String), (i64, String)>,
+}
+
+impl MemoryRecords {
+    pub fn insert(&mut self, kind: &str, key: &str, status: &str) {
+        let id = self.records.len() as i64 + 1;
+        self.records
+            .insert((kind.to_owned(), key.to_owned()), (id, status.to_owned()));
+    }
+
+    /// (kind, key, status) of every record, sorted.
+    pub fn all(&self) -> Vec<(String, String, String)> {
+        self.records
+            .iter()
+            .map(|((kind, key), (_, status))| (kind.clone(), key.clone(), status.clone()))
+            .collect()
+    }
+}
+
+/// One thing Liza said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Said {
+    pub node: String,
+    pub message: String,
+    pub text: String,
+}
+
+/// One node visited, with what happened there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Visit {
+    pub node: String,
+    pub digits: Option<String>,
+    pub outcome: String,
+    /// What Liza said at this node, in order.
+    pub said: Vec<Said>,
+}
+
+impl Visit {
+    /// The visit as transcript lines: what happened (unless the node only spoke or asked),
+    /// then what Liza said, each with its message id so staff know what to edit.
+    pub fn transcript(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        if self.outcome != "said" && self.outcome != "asked" {
+            let keys = self
+                .digits
+                .as_deref()
+                .map(|d| format!(" (keys {d})"))
+                .unwrap_or_default();
+            lines.push(format!("  [{}] → {}{keys}", self.node, self.outcome));
+        }
+        for said in &self.said {
+            lines.push(format!(
+                "[{}] Liza: {}  ‹{}›",
+                said.node, said.text, said.message
+            ));
+        }
+        lines
+    }
+}
+
+/// What one turn produced.
+#[derive(Debug, Clone, Default)]
+pub struct TurnReport {
+    pub said: Vec<Said>,
+    pub visits: Vec<Visit>,
+    /// The node now waiting for keys, if the call goes on.
+    pub waiting: Option<String>,
+    pub ended: bool,
+    /// Rendering problems (a missing variable).
+    pub problems: Vec<String>,
+}
+
+/// A whole call in memory.
+pub struct OfflineCall<'f> {
+    flow: &'f Flow,
+    speech: SpeechConfig,
+    pub state: CallState,
+    pub records: MemoryRecords,
+    pub status: CallStatus,
+    pub consent: Option<Consent>,
+    pub said: Vec<Said>,
+    pub visits: Vec<Visit>,
+}
+
+impl<'f> OfflineCall<'f> {
+    pub fn new(flow: &'f Flow, speech: SpeechConfig, records: MemoryRecords) -> Self {
+        Self {
+            flow,
+            speech,
+            state: CallState::default(),
+            records,
+            status: CallStatus::InProgress,
+            consent: None,
+            said: Vec::new(),
+            visits: Vec::new(),
+        }
+    }
+
+    pub fn start(&mut self, from: &str) -> TurnReport {
+        self.turn(Input::Start {
+            from: from.to_owned(),
+        })
+    }
+
+    /// Keys pressed (`None`: the caller pressed nothing).
+    pub fn press(&mut self, digits: Option<&str>) -> TurnReport {
+        let input = match digits.map(str::trim).filter(|d| !d.is_empty()) {
+            Some(d) => Input::Digits(d.to_owned()),
+            None => Input::NoInput,
+        };
+        self.turn(input)
+    }
+
+    /// The caller hangs up: what Twilio's status callback would record.
+    pub fn hang_up(&mut self) {
+        self.state.ended = true;
+        if self.status != CallStatus::Problem {
+            self.status = CallStatus::Completed;
+        }
+    }
+
+    pub fn ended(&self) -> bool {
+        self.state.ended
+    }
+
+    fn turn(&mut self, input: Input) -> TurnReport {
+        let records = &mut self.records;
+        let out = Turn::new(self.flow, self.state.clone(), input).run_with(|request| {
+            let key = (request.kind.clone(), request.key.clone());
+            if let Some((id, status)) = records.records.get(&key) {
+                return Some(RecordInfo {
+                    id: *id,
+                    status: status.clone(),
+                });
+            }
+            let status = request.create_with_status.clone()?;
+            let id = records.records.len() as i64 + 1;
+            records.records.insert(key, (id, status.clone()));
+            Some(RecordInfo { id, status })
+        });
+        let mut speaker = Speaker::new(self.flow, &out.state, &self.speech);
+        let mut report = TurnReport::default();
+        for step in &out.steps {
+            let said: Vec<Said> = step
+                .messages
+                .iter()
+                .map(|message| Said {
+                    node: step.node.clone(),
+                    message: message.clone(),
+                    text: speaker.text(std::slice::from_ref(message)),
+                })
+                .collect();
+            report.said.extend(said.iter().cloned());
+            report.visits.push(Visit {
+                node: step.node.clone(),
+                digits: step.digits.clone(),
+                outcome: step.outcome.clone(),
+                said,
+            });
+        }
+        report.problems = std::mem::take(&mut speaker.problems);
+        for effect in &out.effects {
+            match effect {
+                Effect::CallStatus(s) => {
+                    if self.status != CallStatus::Problem {
+                        self.status = *s;
+                    }
+                }
+                Effect::Consent(c) => self.consent = Some(*c),
+                Effect::RecordTouched { .. } => {}
+            }
+        }
+        report.ended = out.actions.contains(&Action::Hangup);
+        report.waiting = out.state.waiting.clone();
+        self.state = out.state;
+        self.said.extend(report.said.iter().cloned());
+        self.visits.extend(report.visits.iter().cloned());
+        report
+    }
+
+    /// Nodes visited in order, repeats in a row folded.
+    pub fn path(&self) -> Vec<String> {
+        let mut path: Vec<String> = Vec::new();
+        for visit in &self.visits {
+            if path.last() != Some(&visit.node) && !visit.node.is_empty() {
+                path.push(visit.node.clone());
+            }
+        }
+        path
+    }
+}

@@ -1,0 +1,76 @@
+//! `liza simulate`: a call in the terminal (or from a pipe), no Twilio and no server.
+
+use std::io::{self, BufRead, IsTerminal, Write};
+
+use crate::offline::{MemoryRecords, OfflineCall, TurnReport};
+use liza_core::flow::Flow;
+use liza_core::speech::SpeechConfig;
+
+fn print_turn(out: &mut impl Write, report: &TurnReport) -> io::Result<()> {
+    for line in report.visits.iter().flat_map(|v| v.transcript()) {
+        writeln!(out, "{line}")?;
+    }
+    for problem in &report.problems {
+        writeln!(out, "  warning: {problem}")?;
+    }
+    Ok(())
+}
+
+/// Plays `flow` for a caller from `from`, reading keys line by line from `input`.
+pub fn simulate(
+    flow: &Flow,
+    speech: SpeechConfig,
+    from: &str,
+    input: impl BufRead,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let echo = !io::stdin().is_terminal();
+    let mut call = OfflineCall::new(flow, speech, MemoryRecords::default());
+    writeln!(
+        out,
+        "Simulating flow `{}` (version {}) for a call from {from}.",
+        flow.name, flow.version
+    )?;
+    writeln!(out, "Type keys and Enter (a trailing # is optional); an empty line is no input; `hangup` hangs up.")?;
+    writeln!(out)?;
+    let report = call.start(from);
+    writeln!(out, "  language: {}", call.state.language)?;
+    print_turn(out, &report)?;
+    let mut lines = input.lines();
+    while !call.ended() {
+        write!(out, "keys> ")?;
+        out.flush()?;
+        let Some(line) = lines.next() else {
+            writeln!(out)?;
+            writeln!(out, "(input ended: the caller hangs up)")?;
+            call.hang_up();
+            break;
+        };
+        let line = line?;
+        let keys = line.trim().trim_end_matches('#');
+        if echo {
+            writeln!(out, "{}", line.trim())?;
+        }
+        if keys.eq_ignore_ascii_case("hangup") {
+            writeln!(out, "(the caller hangs up)")?;
+            call.hang_up();
+            break;
+        }
+        let report = call.press(Some(keys).filter(|k| !k.is_empty()));
+        print_turn(out, &report)?;
+    }
+    writeln!(out)?;
+    writeln!(out, "Call ended. What would be stored:")?;
+    writeln!(
+        out,
+        "  call: status {}, language {}, consent {}",
+        call.status.as_str(),
+        call.state.language,
+        call.consent.map_or("not asked", |c| c.as_str())
+    )?;
+    writeln!(out, "  path: {}", call.path().join(" → "))?;
+    for (kind, key, status) in call.records.all() {
+        writeln!(out, "  {kind} {key}: {status}")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,181 @@
+//! The JSON API: `POST /api/calls/<id>/status`, `POST /api/orders/<id>/status`.
+//! Signed in by the session cookie or by `Authorization: Bearer <API token>`.
+
+use std::sync::Arc;
+
+use poem::http::StatusCode;
+use poem::web::{Data, Json, Path};
+use poem::{handler, Body, IntoResponse, Request, Response};
+use serde::Deserialize;
+use serde_json::json;
+use tracing::error;
+
+use super::pages::{unknown_call_status, unknown_order_status};
+use super::{Dashboard, MAX_FORM_BYTES};
+use crate::auth;
+use crate::AppState;
+use liza_model::CallStatus;
+use liza_store::admin::Change;
+use liza_store::{now_ms, StoreError};
+
+#[derive(Debug, Deserialize)]
+struct StatusChange {
+    status: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ApiError {
+    #[error("login required: send the session cookie or `Authorization: Bearer <token>` (a token that is unknown, revoked or expired is refused)")]
+    Unauthorized,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("the dashboard needs a database backend that supports it")]
+    Unavailable,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Store(e) => {
+                error!(error = %e, "API request failed on the database.");
+                return Json(json!({ "error": "internal error; the cause is in the server log" }))
+                    .with_status(StatusCode::INTERNAL_SERVER_ERROR)
+                    .into_response();
+            }
+        };
+        let mut response = Json(json!({ "error": self.to_string() }))
+            .with_status(status)
+            .into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                "www-authenticate",
+                poem::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
+    }
+}
+
+/// The user name behind the request: a bearer token, else the session cookie.
+async fn api_user(d: &Dashboard, req: &Request) -> Result<String, ApiError> {
+    if let Some(header) = req.header("authorization") {
+        let token = header
+            .strip_prefix("Bearer ")
+            .ok_or(ApiError::Unauthorized)?;
+        return d
+            .admin
+            .api_token_user(&auth::token_hash(token.trim()), now_ms())
+            .await?
+            .ok_or(ApiError::Unauthorized);
+    }
+    let user = d.session_user(req).await?.ok_or(ApiError::Unauthorized)?;
+    // A cookie-authenticated write must be JSON: browsers cannot send that cross-site
+    // without a CORS preflight, which this server never grants.
+    let json = req
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("application/json"));
+    if !json {
+        return Err(ApiError::BadRequest(
+            "send the body as application/json".into(),
+        ));
+    }
+    Ok(user.user_name)
+}
+
+async fn read_status(body: Body) -> Result<String, ApiError> {
+    let bytes = body
+        .into_bytes_limit(MAX_FORM_BYTES)
+        .await
+        .map_err(|_| ApiError::BadRequest("the body is too large".into()))?;
+    let change: StatusChange = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "expected a JSON body like {{\"status\": \"…\"}}: {e}"
+        ))
+    })?;
+    Ok(change.status)
+}
+
+fn changed(id: i64, status: &str, change: Change) -> Response {
+    let previous = match &change {
+        Change::Changed { old } => old.as_str(),
+        _ => status,
+    };
+    Json(json!({
+        "id": id,
+        "status": status,
+        "previous": previous,
+        "changed": matches!(change, Change::Changed { .. }),
+    }))
+    .into_response()
+}
+
+/// `POST /api/calls/<id>/status` with `{"status": "completed"}`.
+#[handler]
+pub async fn call_status(
+    req: &Request,
+    Path(id): Path<String>,
+    body: Body,
+    Data(state): Data<&Arc<AppState>>,
+) -> Response {
+    let result: Result<Response, ApiError> = async {
+        let d = state.dashboard.as_deref().ok_or(ApiError::Unavailable)?;
+        let user = api_user(d, req).await?;
+        let not_found = || ApiError::NotFound(format!("no call with id `{id}`"));
+        let call_id: i64 = id.parse().map_err(|_| not_found())?;
+        let requested = read_status(body).await?;
+        let status = CallStatus::parse(&requested)
+            .ok_or_else(|| ApiError::BadRequest(unknown_call_status(&requested)))?;
+        match d
+            .admin
+            .set_call_status(call_id, status, &user, now_ms())
+            .await?
+        {
+            Change::NotFound => Err(not_found()),
+            change => Ok(changed(call_id, status.as_str(), change)),
+        }
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `POST /api/orders/<id>/status` with `{"status": "shipped"}`.
+#[handler]
+pub async fn order_status(
+    req: &Request,
+    Path(id): Path<String>,
+    body: Body,
+    Data(state): Data<&Arc<AppState>>,
+) -> Response {
+    let result: Result<Response, ApiError> = async {
+        let d = state.dashboard.as_deref().ok_or(ApiError::Unavailable)?;
+        let user = api_user(d, req).await?;
+        let not_found = || ApiError::NotFound(format!("no order with id `{id}`"));
+        let record_id: i64 = id.parse().map_err(|_| not_found())?;
+        let requested = read_status(body).await?;
+        d.order(record_id).await?.ok_or_else(not_found)?;
+        let known = d.order_statuses();
+        if !known.contains(&requested) {
+            return Err(ApiError::BadRequest(unknown_order_status(
+                &requested, &known,
+            )));
+        }
+        match d
+            .admin
+            .set_record_status(record_id, &requested, &user, now_ms())
+            .await?
+        {
+            Change::NotFound => Err(not_found()),
+            change => Ok(changed(record_id, &requested, change)),
+        }
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}

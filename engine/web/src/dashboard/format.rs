@@ -1,0 +1,127 @@
+//! How the dashboard writes times, durations and phone numbers. All times are UTC.
+
+use minijinja::Value;
+
+use liza_store::admin::DAY_MS;
+
+/// (year, month, day) of a day count since 1970-01-01.
+/// Howard Hinnant's `civil_from_days`: a dozen lines, so no date crate for it.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Days since 1970-01-01 of a civil date (the inverse of `civil_from_days`).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year.rem_euclid(400);
+    let month = i64::from(month);
+    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `2026-11-25` → epoch ms at 00:00 UTC; `None` for anything else.
+pub fn date_to_ms(text: &str) -> Option<i64> {
+    let mut parts = text.trim().splitn(3, '-');
+    let year: i64 = parts.next()?.parse().ok()?;
+    let month: u32 = parts.next()?.parse().ok()?;
+    let day: u32 = parts.next()?.parse().ok()?;
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || !(1970..=9999).contains(&year) {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    // Reject 2026-02-31 and the like: the date must survive the round trip.
+    (civil_from_days(days) == (year, month, day)).then_some(days * DAY_MS)
+}
+
+/// `2026-11-25` for a day count since the epoch.
+pub fn format_day(days: i64) -> String {
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// `2026-11-25 14:03:07 UTC`.
+pub fn format_datetime(ms: i64) -> String {
+    let days = ms.div_euclid(DAY_MS);
+    let secs = ms.rem_euclid(DAY_MS) / 1000;
+    format!(
+        "{} {:02}:{:02}:{:02} UTC",
+        format_day(days),
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// `+49 151 •••• 5678`: enough to recognise a caller, not enough to call them.
+pub fn mask_phone(number: &str) -> String {
+    let chars: Vec<char> = number.chars().collect();
+    if chars.len() < 8 {
+        return "••••".to_owned();
+    }
+    let head = &chars[..chars.len().min(7) - 1];
+    let text = |part: &[char]| part.iter().collect::<String>();
+    let head = if head[0] == '+' {
+        format!("{} {}", text(&head[..3]), text(&head[3..]))
+    } else {
+        text(head)
+    };
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head} •••• {tail}")
+}
+
+pub fn datetime_filter(value: Value) -> String {
+    match i64::try_from(value) {
+        Ok(ms) => format_datetime(ms),
+        Err(_) => "—".to_owned(),
+    }
+}
+
+pub fn duration_filter(value: Value) -> String {
+    match i64::try_from(value) {
+        Ok(secs) if secs >= 60 => format!("{} min {:02} s", secs / 60, secs % 60),
+        Ok(secs) => format!("{secs} s"),
+        Err(_) => "—".to_owned(),
+    }
+}
+
+pub fn mask_filter(value: String) -> String {
+    mask_phone(&value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip_through_epoch_days() {
+        assert_eq!(date_to_ms("1970-01-01"), Some(0));
+        assert_eq!(date_to_ms("2026-11-25"), Some(1_795_564_800_000));
+        assert_eq!(format_day(1_795_564_800_000 / DAY_MS), "2026-11-25");
+        assert_eq!(format_day(days_from_civil(2024, 2, 29)), "2024-02-29");
+        assert_eq!(date_to_ms("2026-02-31"), None);
+        assert_eq!(date_to_ms("yesterday"), None);
+        assert_eq!(
+            format_datetime(1_795_564_800_000 + 3_723_000),
+            "2026-11-25 01:02:03 UTC"
+        );
+    }
+
+    #[test]
+    fn phone_numbers_keep_country_prefix_and_last_four_digits() {
+        assert_eq!(mask_phone("+4915112345678"), "+49 151 •••• 5678");
+        assert_eq!(mask_phone("+12025550123"), "+12 025 •••• 0123");
+        assert_eq!(mask_phone("anonymous"), "anonym •••• mous");
+        assert_eq!(mask_phone("12345"), "••••");
+    }
+}

@@ -1,0 +1,357 @@
+//! The admin dashboard: server-rendered pages, form edits, the JSON API, login.
+//!
+//! Handlers only parse, check access, call [`AdminStore`] and render; no SQL here.
+
+mod account;
+mod api;
+mod format;
+mod login;
+pub mod login_limits;
+mod pages;
+pub mod stats;
+
+use std::sync::Arc;
+
+use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
+use poem::http::StatusCode;
+use poem::web::Redirect;
+use poem::{get, post, Body, IntoResponse, Request, Response, Route};
+use tokio::sync::Semaphore;
+use tracing::error;
+
+use crate::auth;
+use liza_service::registry::Registry;
+use liza_store::admin::{AdminStore, RecordSummary, SessionUser};
+use liza_store::{now_ms, StoreError};
+
+pub use format::{date_to_ms, format_datetime, format_day, mask_phone};
+
+/// The record kind the dashboard calls orders.
+pub const ORDER_KIND: &str = "order";
+/// The session cookie: a random token; the database keeps only its SHA-256.
+const SESSION_COOKIE: &str = "liza_session";
+/// Sessions last a working day.
+const SESSION_MS: i64 = 12 * 3_600_000;
+/// Forms are small; notes are capped well below this.
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// Security headers on every answer: no scripts at all, no framing, no sniffing.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// What the dashboard needs besides the webhook engine.
+pub struct Dashboard {
+    pub admin: Arc<dyn AdminStore>,
+    pub registry: Arc<Registry>,
+    templates: Environment<'static>,
+    /// Cookies get `Secure` when LIZA_PUBLIC_URL is https.
+    secure_cookies: bool,
+    /// Password checks that may run at once ([`password_check_slots`]).
+    password_slots: Arc<Semaphore>,
+    /// The threads that run them.
+    password_checker: auth::PasswordChecker,
+    /// Logins waiting out an account's slow-down ([`login::MAX_SLOWED_LOGINS`]): each holds a
+    /// connection while it waits, so an attacker must not be able to make them many.
+    slowed_logins: Arc<Semaphore>,
+}
+
+/// Why the dashboard could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DashboardError {
+    #[error("cannot load the dashboard templates: {0:#}")]
+    Templates(#[from] minijinja::Error),
+    #[error("cannot start the password-checking threads: {0}")]
+    Threads(#[from] std::io::Error),
+}
+
+/// How many passwords are checked at once: one per core, at most four. Each Argon2 check
+/// holds about 19 MiB and a core for tens of milliseconds; more at once only queue for CPU.
+pub fn password_check_slots() -> usize {
+    std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 4)
+}
+
+macro_rules! template {
+    ($env:ident, $name:literal) => {
+        $env.add_template(
+            $name,
+            include_str!(concat!("../../../../templates/", $name)),
+        )
+    };
+}
+
+impl Dashboard {
+    pub fn new(
+        admin: Arc<dyn AdminStore>,
+        registry: Arc<Registry>,
+        public_url: Option<&str>,
+    ) -> Result<Self, DashboardError> {
+        let mut env = Environment::new();
+        env.set_auto_escape_callback(|_| AutoEscape::Html);
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.add_filter("datetime", format::datetime_filter);
+        env.add_filter("duration", format::duration_filter);
+        env.add_filter("mask", format::mask_filter);
+        template!(env, "base.html")?;
+        template!(env, "login.html")?;
+        template!(env, "overview.html")?;
+        template!(env, "calls.html")?;
+        template!(env, "call.html")?;
+        template!(env, "orders.html")?;
+        template!(env, "order.html")?;
+        template!(env, "stats.html")?;
+        template!(env, "message.html")?;
+        template!(env, "audit.html")?;
+        template!(env, "macros.html")?;
+        template!(env, "account.html")?;
+        Ok(Self {
+            admin,
+            registry,
+            templates: env,
+            secure_cookies: public_url.is_some_and(|u| u.starts_with("https://")),
+            password_slots: Arc::new(Semaphore::new(password_check_slots())),
+            password_checker: auth::PasswordChecker::new(password_check_slots())?,
+            slowed_logins: Arc::new(Semaphore::new(login::MAX_SLOWED_LOGINS)),
+        })
+    }
+
+    fn render(&self, name: &str, context: Value) -> Result<Response, PageError> {
+        let html = self
+            .templates
+            .get_template(name)
+            .and_then(|t| t.render(context))
+            .map_err(PageError::Render)?;
+        Ok(html_response(StatusCode::OK, html))
+    }
+
+    /// A plain message page (errors, refusals) that needs no session.
+    fn message(&self, status: StatusCode, title: &str, text: &str) -> Response {
+        let html = self
+            .templates
+            .get_template("message.html")
+            .and_then(|t| t.render(minijinja::context! { title, text, user => Value::from(()) }))
+            .unwrap_or_else(|_| "<!doctype html><title>Error</title><p>Error</p>".to_owned());
+        html_response(status, html)
+    }
+
+    fn cookie(&self, name: &str, value: &str, path: &str, max_age_secs: i64) -> String {
+        // Written by hand: three attributes and a fixed name do not need a cookie jar.
+        let secure = if self.secure_cookies { "; Secure" } else { "" };
+        format!("{name}={value}; Path={path}; Max-Age={max_age_secs}; HttpOnly; SameSite=Strict{secure}")
+    }
+
+    /// The signed-in user behind the request's session cookie.
+    async fn session_user(&self, req: &Request) -> Result<Option<SessionUser>, StoreError> {
+        let Some(token) = cookie_value(req, SESSION_COOKIE) else {
+            return Ok(None);
+        };
+        self.admin.session(&auth::token_hash(token), now_ms()).await
+    }
+
+    /// True when the request is signed in: a session cookie or `Authorization: Bearer <API
+    /// token>` (for `/health?details`). A database that cannot tell counts as not signed in.
+    pub async fn is_signed_in(&self, req: &Request) -> bool {
+        if let Some(header) = req.header("authorization") {
+            let Some(token) = header.strip_prefix("Bearer ") else {
+                return false;
+            };
+            return matches!(
+                self.admin
+                    .api_token_user(&auth::token_hash(token.trim()), now_ms())
+                    .await,
+                Ok(Some(_))
+            );
+        }
+        matches!(self.session_user(req).await, Ok(Some(_)))
+    }
+
+    /// The session user, or the redirect to the login page.
+    async fn signed_in(&self, req: &Request) -> Result<SessionUser, PageError> {
+        self.session_user(req)
+            .await?
+            .ok_or(PageError::LoginRequired)
+    }
+
+    /// The order (a record of kind `order`) with this id, if there is one.
+    async fn order(&self, id: i64) -> Result<Option<RecordSummary>, StoreError> {
+        Ok(self
+            .admin
+            .record(id)
+            .await?
+            .filter(|r| r.kind == ORDER_KIND))
+    }
+
+    /// The statuses the loaded flows allow for orders, in flow order, without repeats.
+    fn order_statuses(&self) -> Vec<String> {
+        let mut statuses: Vec<String> = Vec::new();
+        for flow in &self.registry.current().flows {
+            if let Some(kind) = flow.records.get(ORDER_KIND) {
+                for status in &kind.statuses {
+                    if !statuses.contains(status) {
+                        statuses.push(status.clone());
+                    }
+                }
+            }
+        }
+        statuses
+    }
+
+    /// Languages the loaded flows speak (default first).
+    fn languages(&self) -> Vec<String> {
+        let mut languages: Vec<String> = Vec::new();
+        for flow in &self.registry.current().flows {
+            let tags = std::iter::once(&flow.languages.default)
+                .chain(flow.languages.prefixes.iter().map(|(_, tag)| tag));
+            for tag in tags {
+                if !languages.contains(tag) {
+                    languages.push(tag.clone());
+                }
+            }
+        }
+        languages
+    }
+}
+
+/// Adds the dashboard's routes to the app's route table.
+pub fn routes(route: Route) -> Route {
+    route
+        .at("/", get(pages::overview_page))
+        .at("/calls", get(pages::calls_page))
+        .at("/calls/:id", get(pages::call_page))
+        .at("/calls/:id/status", post(pages::call_status))
+        .at("/orders", get(pages::orders_page))
+        .at("/orders/:id", get(pages::order_page))
+        .at("/orders/:id/status", post(pages::order_status))
+        .at("/orders/:id/notes", post(pages::order_notes))
+        .at("/stats", get(pages::stats_page))
+        .at("/account", get(account::account_page))
+        .at("/account/sessions/:id/end", post(account::end_session))
+        .at("/account/tokens/:id/revoke", post(account::revoke_token))
+        .at("/login", get(login::login_page).post(login::login))
+        .at("/logout", post(login::logout))
+        .at("/api/calls/:id/status", post(api::call_status))
+        .at("/api/orders/:id/status", post(api::order_status))
+        .at("/static/dashboard.css", get(stylesheet))
+}
+
+#[poem::handler]
+fn stylesheet() -> Response {
+    Response::builder()
+        .content_type("text/css; charset=utf-8")
+        .header("cache-control", "public, max-age=3600")
+        .body(include_str!("../../../../templates/static/dashboard.css"))
+}
+
+fn html_response(status: StatusCode, html: String) -> Response {
+    Response::builder()
+        .status(status)
+        .content_type("text/html; charset=utf-8")
+        .header("cache-control", "no-store")
+        .body(html)
+}
+
+/// Why a page was not rendered.
+#[derive(Debug, thiserror::Error)]
+enum PageError {
+    #[error("login required")]
+    LoginRequired,
+    #[error("not found")]
+    NotFound,
+    #[error("invalid or missing CSRF token")]
+    Csrf,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("the dashboard needs a database backend that supports it")]
+    Unavailable,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("template: {0:#}")]
+    Render(minijinja::Error),
+}
+
+impl PageError {
+    fn into_response(self, dashboard: Option<&Dashboard>) -> Response {
+        let (status, title, text) = match &self {
+            Self::LoginRequired => return Redirect::see_other("/login").into_response(),
+            Self::NotFound => (
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "There is nothing at this address.".to_owned(),
+            ),
+            Self::Csrf => (
+                StatusCode::FORBIDDEN,
+                "Form expired",
+                "The form was not accepted (missing or invalid CSRF token). Reload the page and try again.".to_owned(),
+            ),
+            Self::BadRequest(message) => {
+                (StatusCode::BAD_REQUEST, "Not accepted", message.clone())
+            }
+            Self::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Dashboard unavailable",
+                self.to_string(),
+            ),
+            Self::Store(_) | Self::Render(_) => {
+                error!(error = %self, "Dashboard page failed.");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "The page could not be shown; the cause is in the server log.".to_owned(),
+                )
+            }
+        };
+        match dashboard {
+            Some(d) => d.message(status, title, &text),
+            None => (status, text).into_response(),
+        }
+    }
+}
+
+/// Turns a handler's result into the answer.
+fn respond(dashboard: Option<&Dashboard>, result: Result<Response, PageError>) -> Response {
+    result.unwrap_or_else(|e| e.into_response(dashboard))
+}
+
+fn cookie_value<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    req.headers()
+        .get_all("cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty())
+}
+
+/// Reads an urlencoded form body (small; larger bodies are refused).
+async fn read_form(body: Body) -> Result<Vec<(String, String)>, PageError> {
+    let bytes = body
+        .into_bytes_limit(MAX_FORM_BYTES)
+        .await
+        .map_err(|_| PageError::BadRequest("the form is too large".into()))?;
+    Ok(form_urlencoded::parse(&bytes).into_owned().collect())
+}
+
+fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The form's `csrf` field must equal the session's token.
+fn check_csrf(form: &[(String, String)], expected: &str) -> Result<(), PageError> {
+    match field(form, "csrf") {
+        Some(token) if auth::tokens_match(token, expected) => Ok(()),
+        _ => Err(PageError::Csrf),
+    }
+}
+
+/// The query string as pairs.
+fn query_pairs(req: &Request) -> Vec<(String, String)> {
+    req.uri()
+        .query()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default()
+}
