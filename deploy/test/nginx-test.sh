@@ -81,7 +81,8 @@ DYING_PID=$!
 env -i PATH="$PATH" HOME="${HOME:-/tmp}" \
     DATABASE_URL="sqlite://$WORK/liza.db" LIZA_BIND="127.0.0.1:$LIZA_PORT" \
     LIZA_PUBLIC_URL="$PUBLIC" TWILIO_AUTH_TOKEN="$TOKEN" LIZA_INSECURE_DEV=0 \
-    LIZA_FLOWS="$ROOT/flows" LIZA_LOCALES="$ROOT/locales" RUST_LOG=warn \
+    LIZA_FLOWS="$ROOT/flows" LIZA_LOCALES="$ROOT/locales" LIZA_TRUSTED_PROXIES=127.0.0.1 \
+    RUST_LOG=info,sqlx=warn,poem=warn NO_COLOR=1 \
     "$BIN" serve >"$WORK/liza.log" 2>&1 &
 LIZA_PID=$!
 # Readiness on Liza's own port, so that nginx's upstream state is untouched by it.
@@ -147,6 +148,20 @@ if grep -qx "POST /webhook/voice HTTP/1.1" "$WORK/dying.log" 2>/dev/null &&
     ok "the dying instance got the POST whole and closed; nginx retried it on Liza"
 else
     fail "the dying instance never got the webhook: the retry path was not exercised"
+fi
+
+# nginx's request id: in its access log (rid=), in Liza's log lines about the call (Liza
+# trusts 127.0.0.1, as deploy/liza.service sets it) and in the answer's X-Request-Id.
+rid="$(header x-request-id "$WORK/voice.h")"
+if [ -n "$rid" ] && grep -q "rid=$rid\$" "$NGINX_PREFIX/logs/access.log"; then
+    ok "the answer's X-Request-Id is nginx's request id ($rid)"
+else
+    fail "X-Request-Id '$rid' is not an id nginx logged"
+fi
+if sed 's/\x1b\[[0-9;]*m//g' "$WORK/liza.log" | grep "request_id=$rid" | grep -q "call_sid=${CALL[0]#CallSid=}.*Call started"; then
+    ok "Liza's log line about the call names nginx's request id and the call SID"
+else
+    fail "no line of Liza's with request_id=$rid and the call SID: $(grep -c . "$WORK/liza.log") lines"
 fi
 
 # The query reaches Liza byte for byte (%2F and %20 stay encoded), or the signature breaks.

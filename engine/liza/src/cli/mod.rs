@@ -122,13 +122,37 @@ impl CliError {
 
 type Outcome = Result<(), CliError>;
 
-/// `default` applies unless RUST_LOG is set.
+/// `default` applies unless RUST_LOG is set; LIZA_LOG_FORMAT chooses `human` or `json`.
 fn init_logging(default: &str) {
+    // .env first, so that RUST_LOG and LIZA_LOG_FORMAT may live there like every setting.
+    let _ = dotenvy::dotenv();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .try_init();
+    let format = std::env::var("LIZA_LOG_FORMAT").unwrap_or_default();
+    match format.trim().to_ascii_lowercase().as_str() {
+        // One object per line: the event's fields at the top level, and the request's span
+        // (`request_id`, `call_sid`) under "span".
+        "json" => {
+            let _ = tracing_subscriber::fmt()
+                .json()
+                .flatten_event(true)
+                .with_current_span(true)
+                .with_span_list(false)
+                .with_env_filter(filter)
+                .with_target(false)
+                .try_init();
+        }
+        other => {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_target(false)
+                .try_init();
+            if !matches!(other, "" | "human") {
+                tracing::warn!(
+                    "LIZA_LOG_FORMAT={other} is neither `human` nor `json`; logging as `human`."
+                );
+            }
+        }
+    }
 }
 
 pub fn run() -> ExitCode {

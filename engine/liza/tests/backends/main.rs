@@ -6,6 +6,7 @@ mod health;
 mod helpers;
 mod loadtest;
 mod logins;
+mod logs;
 mod operator;
 mod staying_up;
 mod stories;
