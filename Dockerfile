@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# Build: docker build -t liza .
+# Build: docker build --build-arg LIZA_GIT_COMMIT=$(git rev-parse --short=12 HEAD) -t liza .
 # Run:   docker run -p 5000:5000 -e TWILIO_AUTH_TOKEN=… -e LIZA_PUBLIC_URL=https://… -v liza-data:/app/data liza
 
 FROM rust:1.95-bookworm AS build
@@ -20,6 +20,7 @@ RUN for crate in model core store service web tools loadtest liza; do \
       mkdir -p engine/$crate/src && touch engine/$crate/src/lib.rs; \
     done \
  && echo 'fn main() {}' > engine/liza/src/main.rs \
+ && echo 'fn main() {}' > engine/liza/build.rs \
  && cargo build --release --locked --bin liza \
  && cargo clean --release --locked -p liza -p liza-model -p liza-core -p liza-store \
       -p liza-service -p liza-web -p liza-tools -p liza-loadtest \
@@ -31,6 +32,9 @@ COPY engine engine
 COPY migrations migrations
 COPY schemas schemas
 COPY templates templates
+# The commit `liza --version` names (the build context has no .git):
+#   docker build --build-arg LIZA_GIT_COMMIT=$(git rev-parse --short=12 HEAD) -t liza .
+ARG LIZA_GIT_COMMIT=unknown
 RUN cargo build --release --locked --bin liza
 
 FROM debian:bookworm-slim AS runtime

@@ -46,7 +46,7 @@ stop="$(value TimeoutStopSec)"; stop="${stop%s}"
 [ "$stop" -gt "$LIZA_DRAIN_SECS" ] 2>/dev/null || { echo "check-systemd: TimeoutStopSec=$stop must exceed the ${LIZA_DRAIN_SECS} s drain" >&2; exit 1; }
 [ "$(value Restart)" = on-failure ] || { echo "check-systemd: Restart must be on-failure" >&2; exit 1; }
 for key in ProtectSystem=strict NoNewPrivileges=yes StateDirectory=liza EnvironmentFile=/etc/liza/liza.env \
-           Environment=DATABASE_URL=sqlite:///var/lib/liza/liza.db; do
+           Environment=DATABASE_URL=sqlite:///var/lib/liza/liza.db Environment=LIZA_TRUSTED_PROXIES=127.0.0.1; do
     grep -qx "$key" "$UNIT" || { echo "check-systemd: deploy/liza.service lacks $key" >&2; exit 1; }
 done
 

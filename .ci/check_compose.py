@@ -6,13 +6,16 @@ is in the repository (or is one of the host's certbot directories); named volume
 declared; every variable passed to Liza is in Liza's SETTINGS table; every service
 restarts and has a health check; nginx mounts deploy/nginx/liza.conf and an upstream file
 at the path liza.conf includes, and that file lists exactly the Liza services of the profile
-at the port they bind; dependencies exist in the same profile and wait for health.
+at the port they bind; dependencies exist in the same profile and wait for health; nginx has
+a fixed address in the network's pinned subnet, and every Liza of its profile trusts exactly
+that proxy (LIZA_TRUSTED_PROXIES), so client addresses and request ids come through.
 
     python3 .ci/check_compose.py              # check the shipped file
     python3 .ci/check_compose.py --self-test  # also prove that planted mistakes are caught
 """
 
 import copy
+import ipaddress
 import os
 import re
 import sys
@@ -100,6 +103,37 @@ def is_liza(service):
 
 def is_nginx(service):
     return str(service.get("image", "")).startswith("nginx")
+
+
+def nginx_address(doc, service):
+    """nginx's fixed IPv4 address on the compose network, checked against the pinned subnet."""
+    nets = service.get("networks") or {}
+    if not isinstance(nets, dict) or len(nets) != 1:
+        return None, "should be on exactly one network, with a fixed ipv4_address"
+    (net_name, spec), = nets.items()
+    address = (spec or {}).get("ipv4_address")
+    if not address:
+        return None, f"has no fixed ipv4_address on network {net_name} (Liza must know its proxy)"
+    subnets = [c.get("subnet") for c in (((doc.get("networks") or {}).get(net_name) or {}).get("ipam") or {}).get("config") or []]
+    try:
+        address = ipaddress.ip_address(address)
+        if not any(address in ipaddress.ip_network(s) for s in subnets if s):
+            return None, f"address {address} is outside network {net_name}'s pinned subnet {subnets}"
+    except ValueError as e:
+        return None, f"bad address: {e}"
+    return address, None
+
+
+def trusts(value, address):
+    """Whether LIZA_TRUSTED_PROXIES (commas or spaces) covers `address`."""
+    for item in re.split(r"[,\s]+", value.strip()):
+        if item:
+            try:
+                if address in ipaddress.ip_network(item, strict=False):
+                    return True
+            except ValueError:
+                return False
+    return False
 
 
 def check(doc, compose_dir=os.path.dirname(COMPOSE)):
@@ -240,6 +274,17 @@ def check(doc, compose_dir=os.path.dirname(COMPOSE)):
         for liza_name in lizas:
             if liza_name not in depends_of(nginx):
                 problems.append(f"{where}: does not wait for {liza_name}")
+        address, problem = nginx_address(doc, nginx)
+        if problem:
+            problems.append(f"{where}: {problem}")
+        else:
+            for liza_name, liza in lizas.items():
+                trusted = env_of(liza).get("LIZA_TRUSTED_PROXIES", "")
+                if not trusts(trusted, address):
+                    problems.append(f"{where}: {liza_name} does not trust nginx's address {address} "
+                                    f"(LIZA_TRUSTED_PROXIES={trusted!r})")
+                elif trusted.strip() != str(address):
+                    problems.append(f"{where}: {liza_name} trusts {trusted!r}, more than nginx's {address}")
         if profile == "postgres" and len(lizas) < 2:
             problems.append(f"profile postgres: {len(lizas)} Liza replicas, expected two")
         if profile == "sqlite" and len(lizas) != 1:
@@ -299,6 +344,13 @@ def self_test():
          set_env("liza-2", "DATABASE_URL", "postgres://liza:x@postgres:5432/other"), "use different databases"),
         ("nginx starts before a replica is healthy",
          lambda d: d["services"]["nginx-postgres"]["depends_on"].pop("liza-2"), "does not wait for liza-2"),
+        ("no trusted proxy", set_env("liza-1", "LIZA_TRUSTED_PROXIES", ""),
+         "liza-1 does not trust nginx's address 172.30.57.10"),
+        ("nginx's address not pinned",
+         lambda d: d["services"]["nginx"].pop("networks"), "nginx: should be on exactly one network"),
+        ("nginx outside the pinned subnet",
+         lambda d: d["networks"]["default"]["ipam"]["config"][0].__setitem__("subnet", "10.9.0.0/24"),
+         "outside network default's pinned subnet"),
         ("certbot directory not mounted", lambda d: d["services"]["nginx"]["volumes"].pop(3),
          "/var/www/certbot is not mounted"),
     ]

@@ -5,7 +5,7 @@
 # `docker build`.
 #
 # Usage: .ci/docker-build-stage.sh [DOCKERFILE]
-# The stage is the one named `build` (FROM … AS build). Supported in it: WORKDIR, ENV, COPY
+# The stage is the one named `build` (FROM … AS build). Supported in it: WORKDIR, ARG, ENV, COPY
 # (from the build context) and RUN; anything else fails loudly rather than being skipped.
 # Compiled artifacts go to LIZA_DOCKER_TARGET_DIR (default /var/tmp/liza-docker-build-target),
 # kept between runs so that only what changed is compiled again; the image's toolchain is
@@ -62,6 +62,12 @@ while IFS= read -r line; do
     WORKDIR)
       workdir="$rest"
       mkdir -p "$(in_image "$workdir")"
+      ;;
+    ARG)
+      # ARG NAME[=default]: `docker build --build-arg NAME=…` is this script's environment
+      # variable NAME; without it, the default.
+      name="${rest%%=*}"
+      if [ -z "${!name+x}" ] && [[ "$rest" == *=* ]]; then export "$name=${rest#*=}"; fi
       ;;
     ENV)
       # ENV NAME=value … (the form this Dockerfile uses)

@@ -6,7 +6,7 @@
 #
 # The substitution (the only differences from production, all on lines marked `# SITE`):
 #   listen 80; / listen 443 ssl;                -> 127.0.0.1:<free port>   (IPv6 listens dropped)
-#   /etc/letsencrypt/live/liza.example.com/     -> a self-signed certificate made here (openssl)
+#   /etc/letsencrypt/live/liza.example.com/     -> a certificate from a test CA made here (openssl)
 #   /var/www/certbot                            -> a temporary ACME webroot
 #   /var/log/nginx/                             -> the temporary prefix's logs/
 #   upstream/local.conf's `server 127.0.0.1:5000` line -> one line per --upstream
@@ -14,8 +14,8 @@
 # /etc/nginx/nginx.conf with its paths moved into the prefix, so liza.conf is tested next to
 # Debian's http-level defaults (gzip on, ssl_protocols, ...), as it is installed.
 #
-# COMMAND sees: NGINX_HOST, NGINX_HTTP_PORT, NGINX_HTTPS_PORT, NGINX_CA (the certificate to
-# trust), NGINX_ACME_ROOT, NGINX_PREFIX (logs in $NGINX_PREFIX/logs). Exit status: COMMAND's.
+# COMMAND sees: NGINX_HOST, NGINX_HTTP_PORT, NGINX_HTTPS_PORT, NGINX_CA (the test CA's
+# certificate, to trust), NGINX_ACME_ROOT, NGINX_PREFIX (logs in $NGINX_PREFIX/logs). Exit status: COMMAND's.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -65,10 +65,19 @@ chmod 755 "$PREFIX" "$PREFIX/acme"
 HTTP_PORT="$(free_port)"
 HTTPS_PORT="$(free_port)"
 
+# A test CA and a server certificate it signs, as a real CA would (strict TLS clients such as
+# rustls refuse a self-signed CA certificate used as the server's own).
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-    -subj "/CN=$NGINX_HOST" -addext "subjectAltName=DNS:$NGINX_HOST" \
-    -keyout "$PREFIX/tls/privkey.pem" -out "$PREFIX/tls/fullchain.pem" 2>/dev/null
-cp "$PREFIX/tls/fullchain.pem" "$PREFIX/tls/chain.pem"
+    -subj "/CN=Liza test CA" -keyout "$PREFIX/tls/ca.key" -out "$PREFIX/tls/ca.pem" 2>/dev/null
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -subj "/CN=$NGINX_HOST" -keyout "$PREFIX/tls/privkey.pem" -out "$PREFIX/tls/server.csr" 2>/dev/null
+printf 'subjectAltName=DNS:%s\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' \
+    "$NGINX_HOST" >"$PREFIX/tls/server.ext"
+openssl x509 -req -in "$PREFIX/tls/server.csr" -CA "$PREFIX/tls/ca.pem" -CAkey "$PREFIX/tls/ca.key" \
+    -CAcreateserial -days 2 -extfile "$PREFIX/tls/server.ext" -out "$PREFIX/tls/cert.pem" 2>/dev/null
+# certbot's layout: fullchain = the certificate and the chain above it; chain = the CA's part.
+cat "$PREFIX/tls/cert.pem" "$PREFIX/tls/ca.pem" >"$PREFIX/tls/fullchain.pem"
+cp "$PREFIX/tls/ca.pem" "$PREFIX/tls/chain.pem"
 
 # Literal replacements that must each match; a line of liza.conf marked `# SITE` that no rule
 # touched (other than server_name) fails the render, so the shipped file cannot drift away
@@ -158,6 +167,6 @@ done
 
 status=0
 NGINX_HOST="$NGINX_HOST" NGINX_HTTP_PORT="$HTTP_PORT" NGINX_HTTPS_PORT="$HTTPS_PORT" \
-NGINX_CA="$PREFIX/tls/fullchain.pem" NGINX_ACME_ROOT="$PREFIX/acme" NGINX_PREFIX="$PREFIX" \
+NGINX_CA="$PREFIX/tls/ca.pem" NGINX_ACME_ROOT="$PREFIX/acme" NGINX_PREFIX="$PREFIX" \
     "$@" || status=$?
 exit "$status"

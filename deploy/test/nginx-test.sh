@@ -2,7 +2,8 @@
 # Liza behind the shipped deploy/nginx/liza.conf, over HTTPS on loopback (deploy/test/
 # nginx-harness.sh runs Debian's nginx). Checks what Twilio, a browser and an attacker would
 # observe: signed webhooks get TwiML through the proxy (also when an instance dies
-# mid-request), unsigned or wrongly signed ones get 403, a burst of call starts passes, /login
+# mid-request), whole calls played by `liza loadtest` over HTTPS complete (signed for the
+# public HTTPS URL), unsigned or wrongly signed ones get 403, a burst of call starts passes, /login
 # floods get 429, CSS and HTML come gzip-compressed, security headers once each, HTTP
 # redirects to HTTPS except the ACME challenge, /metrics only from the allow-list, /health
 # open, oversized bodies refused by nginx.
@@ -80,7 +81,8 @@ DYING_PID=$!
 env -i PATH="$PATH" HOME="${HOME:-/tmp}" \
     DATABASE_URL="sqlite://$WORK/liza.db" LIZA_BIND="127.0.0.1:$LIZA_PORT" \
     LIZA_PUBLIC_URL="$PUBLIC" TWILIO_AUTH_TOKEN="$TOKEN" LIZA_INSECURE_DEV=0 \
-    LIZA_FLOWS="$ROOT/flows" LIZA_LOCALES="$ROOT/locales" RUST_LOG=warn \
+    LIZA_FLOWS="$ROOT/flows" LIZA_LOCALES="$ROOT/locales" LIZA_TRUSTED_PROXIES=127.0.0.1 \
+    RUST_LOG=info,sqlx=warn,poem=warn NO_COLOR=1 \
     "$BIN" serve >"$WORK/liza.log" 2>&1 &
 LIZA_PID=$!
 # Readiness on Liza's own port, so that nginx's upstream state is untouched by it.
@@ -148,6 +150,20 @@ else
     fail "the dying instance never got the webhook: the retry path was not exercised"
 fi
 
+# nginx's request id: in its access log (rid=), in Liza's log lines about the call (Liza
+# trusts 127.0.0.1, as deploy/liza.service sets it) and in the answer's X-Request-Id.
+rid="$(header x-request-id "$WORK/voice.h")"
+if [ -n "$rid" ] && grep -q "rid=$rid\$" "$NGINX_PREFIX/logs/access.log"; then
+    ok "the answer's X-Request-Id is nginx's request id ($rid)"
+else
+    fail "X-Request-Id '$rid' is not an id nginx logged"
+fi
+if sed 's/\x1b\[[0-9;]*m//g' "$WORK/liza.log" | grep "request_id=$rid" | grep -q "call_sid=${CALL[0]#CallSid=}.*Call started"; then
+    ok "Liza's log line about the call names nginx's request id and the call SID"
+else
+    fail "no line of Liza's with request_id=$rid and the call SID: $(grep -c . "$WORK/liza.log") lines"
+fi
+
 # The query reaches Liza byte for byte (%2F and %20 stay encoded), or the signature breaks.
 pq="/webhook/consent?seq=1&note=a%2Fb%20c"
 code="$(webhook consent "$pq" "$PUBLIC$pq" "${CALL[@]}" Digits=1)"
@@ -181,6 +197,41 @@ PY
 curl --no-progress-meter --parallel --parallel-immediate --parallel-max 30 -K "$WORK/burst.curl" >"$WORK/burst.codes" || true
 codes="$(sort "$WORK/burst.codes" | uniq -c | tr -s ' ' | sed 's/^ //' | tr '\n' ' ')"
 expect "a burst of 30 call starts is answered, none limited" "30 200 " "$codes"
+
+echo "== whole calls over HTTPS: liza loadtest through nginx"
+# Signed for $PUBLIC (https://liza.example.com:PORT), Liza's LIZA_PUBLIC_URL: a signature that
+# did not validate would be a 403 and a failed call. 40 calls, 8 at a time, 200 ms think time
+# (about 40 webhooks a second, well inside the webhook rate limit).
+LOADTEST=(env -i PATH="$PATH" HOME="${HOME:-/tmp}" TWILIO_AUTH_TOKEN="$TOKEN" "$BIN" loadtest
+          --url "$PUBLIC" --resolve "$NGINX_HOST:$NGINX_HTTPS_PORT:127.0.0.1"
+          --expect "Vielen Dank für Ihren Anruf")
+webhooks_before="$(grep -c '"POST /webhook/' "$NGINX_PREFIX/logs/access.log" || true)"
+if "${LOADTEST[@]}" --ca-cert "$NGINX_CA" --calls 40 --concurrency 8 --think 200ms >"$WORK/loadtest.out" 2>&1; then
+    ok "liza loadtest: $(grep '^calls:' "$WORK/loadtest.out")"
+else
+    fail "liza loadtest over HTTPS failed:"; sed 's/^/    /' "$WORK/loadtest.out"
+fi
+expect "every call completed, none failed" 1 "$(grep -c '^calls: *40 completed, 0 failed' "$WORK/loadtest.out")"
+requests="$(sed -n 's/^requests: *\([0-9]*\) .*/\1/p' "$WORK/loadtest.out")"
+webhooks_after="$(grep -c '"POST /webhook/' "$NGINX_PREFIX/logs/access.log" || true)"
+expect "nginx logged every webhook the load generator sent (over HTTPS)" "$requests" "$((webhooks_after - webhooks_before))"
+[ "${requests:-0}" -ge 240 ] || fail "the load generator sent ${requests:-no} webhooks, expected 6 a call (240)"
+# What Liza stored: 40 calls besides this script's own, each ended by its status callback.
+stored="$(python3 - "$WORK/liza.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+print(*db.execute("SELECT count(*), count(ended_at), count(DISTINCT flow_version) FROM calls "
+                  "WHERE call_sid NOT LIKE 'CAnginx%' AND call_sid NOT LIKE 'CAbig%'").fetchone())
+PY
+)"
+expect "Liza stored the 40 calls, each ended" "40 40 1" "$stored"
+if "${LOADTEST[@]}" --calls 1 --concurrency 1 >"$WORK/loadtest-untrusted.out" 2>&1; then
+    fail "without --ca-cert the self-signed certificate was trusted"
+elif grep -qi "certificate" "$WORK/loadtest-untrusted.out"; then
+    ok "without --ca-cert the test's certificate is refused ($(grep -o -i '[^:]*certificate[^:]*' "$WORK/loadtest-untrusted.out" | head -n1 | sed 's/^ *//'))"
+else
+    fail "without --ca-cert: $(cat "$WORK/loadtest-untrusted.out")"
+fi
 
 big="CallSid=CAbig&Digits=$(head -c 20000 /dev/zero | tr '\0' 1)"
 code="$("${CURL[@]}" -o /dev/null -w '%{http_code}' --data-binary "$big" "$PUBLIC/webhook/voice")"

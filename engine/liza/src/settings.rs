@@ -30,6 +30,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("LIZA_IDLE_TIMEOUT", "75", "Seconds a kept-alive connection may stay idle (longer than a proxy's 60 s, so the proxy closes first)."),
     ("LIZA_WEBHOOK_MAX_BYTES", "16384", "Largest webhook body accepted (Twilio sends 1-3 kB; larger gets 413)."),
     ("RUST_LOG", "info", "Log filter (tracing-subscriber EnvFilter syntax)."),
+    ("LIZA_LOG_FORMAT", "human", "`human` (one readable line per event) or `json` (one JSON object per line, for log collectors)."),
 ];
 
 #[derive(Clone)]

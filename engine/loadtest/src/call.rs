@@ -145,12 +145,12 @@ impl Target {
         let response = request
             .send()
             .await
-            .map_err(|e| format!("POST {send_to}: {e}"))?;
+            .map_err(|e| format!("POST {send_to}: {}", super::error_chain(&e)))?;
         let status = response.status();
         let text = response
             .text()
             .await
-            .map_err(|e| format!("POST {send_to}: {e}"))?;
+            .map_err(|e| format!("POST {send_to}: {}", super::error_chain(&e)))?;
         timings.request(started.elapsed());
         if !status.is_success() {
             return Err(format!("POST {send_to}: HTTP {status}"));

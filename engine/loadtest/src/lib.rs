@@ -9,6 +9,8 @@
 mod bare;
 mod call;
 
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -59,6 +61,14 @@ pub struct LoadtestArgs {
     /// Send unsigned requests (for a server started with --insecure-dev).
     #[arg(long)]
     pub unsigned: bool,
+    /// For an https:// --url: trust this PEM certificate (a test CA, a self-signed
+    /// certificate) besides the public CAs (repeatable).
+    #[arg(long = "ca-cert", value_name = "FILE")]
+    pub ca_certs: Vec<PathBuf>,
+    /// Connect to ADDR for HOST instead of looking HOST up, like curl's --resolve; PORT must
+    /// be --url's port (repeatable). E.g. liza.example.com:8443:127.0.0.1.
+    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
     /// Instead of generating load, serve the fixed-TwiML ceiling server on this address.
     #[arg(long, value_name = "ADDR")]
     pub bare_server: Option<String>,
@@ -81,6 +91,82 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         _ => return Err(format!("`{text}`: unknown unit `{unit}` (use ms, s or m)")),
     };
     Ok(Duration::from_secs_f64(seconds))
+}
+
+/// `HOST:PORT:ADDR` (ADDR an IPv4 or IPv6 address, brackets allowed) as curl reads it.
+pub fn parse_resolve(text: &str) -> Result<(String, SocketAddr), String> {
+    let bad = || {
+        format!("--resolve `{text}`: expected HOST:PORT:ADDR, e.g. liza.example.com:443:127.0.0.1")
+    };
+    let mut parts = text.splitn(3, ':');
+    let (Some(host), Some(port), Some(addr)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad());
+    };
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    let addr: IpAddr = addr
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .map_err(|_| bad())?;
+    if host.is_empty() {
+        return Err(bad());
+    }
+    Ok((host.to_ascii_lowercase(), SocketAddr::new(addr, port)))
+}
+
+/// The HTTP client: TLS trusts the public CAs plus `ca_certs`; `resolve` pins host names.
+fn client(args: &LoadtestArgs, url: &str) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder()
+        .timeout(args.timeout)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .tcp_nodelay(true);
+    for path in &args.ca_certs {
+        let pem = std::fs::read(path).map_err(|e| format!("--ca-cert {}: {e}", path.display()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| format!("--ca-cert {}: {e}", path.display()))?;
+        if certs.is_empty() {
+            return Err(format!(
+                "--ca-cert {}: no PEM certificate in the file",
+                path.display()
+            ));
+        }
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    let url_port = reqwest::Url::parse(url)
+        .map_err(|e| format!("--url {url}: {e}"))?
+        .port_or_known_default();
+    for entry in &args.resolve {
+        let (host, addr) = parse_resolve(entry)?;
+        // reqwest connects to the URL's port whatever the entry says: refuse a mismatch
+        // rather than silently ignore it.
+        if Some(addr.port()) != url_port {
+            return Err(format!(
+                "--resolve `{entry}`: port {} is not --url's port",
+                addr.port()
+            ));
+        }
+        builder = builder.resolve(&host, addr);
+    }
+    builder
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {}", error_chain(&e)))
+}
+
+/// An error with its causes (`reqwest` hides a TLS or connect failure in them).
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// What a run measured.
@@ -177,12 +263,7 @@ pub async fn run(args: &LoadtestArgs, auth_token: Option<String>) -> Result<Repo
         .unwrap_or_else(|| url.clone())
         .trim_end_matches('/')
         .to_owned();
-    let client = reqwest::Client::builder()
-        .timeout(args.timeout)
-        .pool_idle_timeout(Duration::from_secs(90))
-        .tcp_nodelay(true)
-        .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    let client = client(args, &url)?;
     let ramp = args
         .ramp
         .unwrap_or_else(|| args.think * answers.len().max(1) as u32);
@@ -287,5 +368,25 @@ mod tests {
         assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
         assert!(parse_duration("1h").is_err());
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn resolve_entries() {
+        assert_eq!(
+            parse_resolve("Liza.Example.com:8443:127.0.0.1"),
+            Ok(("liza.example.com".into(), "127.0.0.1:8443".parse().unwrap()))
+        );
+        assert_eq!(
+            parse_resolve("h:443:[::1]"),
+            Ok(("h".into(), "[::1]:443".parse().unwrap()))
+        );
+        assert_eq!(
+            parse_resolve("h:443:::1"),
+            Ok(("h".into(), "[::1]:443".parse().unwrap()))
+        );
+        assert!(parse_resolve("h:443").is_err());
+        assert!(parse_resolve("h:port:127.0.0.1").is_err());
+        assert!(parse_resolve(":443:127.0.0.1").is_err());
+        assert!(parse_resolve("h:443:localhost").is_err());
     }
 }

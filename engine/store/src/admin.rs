@@ -271,6 +271,8 @@ pub trait AdminStore: Send + Sync + 'static {
     /// Newest first, at most `filter.limit` rows.
     async fn list_calls(&self, filter: &CallFilter) -> Result<Vec<CallSummary>, StoreError>;
     async fn call(&self, id: i64) -> Result<Option<CallDetail>, StoreError>;
+    /// The id of the call Twilio knows as `call_sid`.
+    async fn call_id_by_sid(&self, call_sid: &str) -> Result<Option<i64>, StoreError>;
     /// The conversation in the order it happened.
     async fn call_timeline(&self, call_id: i64) -> Result<Vec<TimelineStep>, StoreError>;
     /// Records the call saved or asked for.
@@ -425,6 +427,8 @@ pub mod sql {
     pub const CALL_DETAIL: &str = "SELECT c.id, c.call_sid, c.from_number, c.language, c.status, c.consent, c.started_at, c.duration_secs,
             c.to_number, c.consent_at, c.ended_at, c.flow_name, c.flow_version
          FROM calls c WHERE c.id = $1";
+
+    pub const CALL_ID_BY_SID: &str = "SELECT id FROM calls WHERE call_sid = $1";
 
     pub const CALL_TIMELINE: &str = "SELECT turn, node, text, digits, outcome, created_at
          FROM steps WHERE call_id = $1 ORDER BY turn, position";

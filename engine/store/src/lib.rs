@@ -6,6 +6,7 @@
 //! Must not touch: flows, Fluent, TwiML, HTTP. It stores what it is given.
 
 pub mod admin;
+pub mod backup;
 pub mod batch;
 pub mod health;
 mod postgres;

@@ -182,6 +182,13 @@ macro_rules! admin_store {
                 }))
             }
 
+            async fn call_id_by_sid(&self, call_sid: &str) -> Result<Option<i64>, StoreError> {
+                Ok(sqlx::query_scalar(sql::CALL_ID_BY_SID)
+                    .bind(call_sid)
+                    .fetch_optional(self.pool())
+                    .await?)
+            }
+
             async fn call_timeline(&self, call_id: i64) -> Result<Vec<TimelineStep>, StoreError> {
                 let rows = sqlx::query(sql::CALL_TIMELINE)
                     .bind(call_id)

@@ -6,6 +6,7 @@ pub mod connections;
 pub mod dashboard;
 mod health;
 mod metrics;
+pub mod request_id;
 mod webhook;
 
 use std::sync::Arc;
@@ -44,12 +45,15 @@ pub fn app(state: Arc<AppState>) -> impl poem::Endpoint {
         route = dashboard::routes(route);
     }
     let body_timeout = state.limits.body_timeout;
+    let trusted = Arc::new(state.trusted_proxies.clone());
     route
         .with(AddData::new(state))
         .with(connections::BodyDeadline {
             timeout: body_timeout,
         })
         .around(with_security_headers)
+        // Inside poem's span, so that the request's own span is the current one of its lines.
+        .around(move |ep, req| request_id::middleware(ep, req, trusted.clone()))
         .with(Tracing)
 }
 

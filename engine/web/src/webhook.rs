@@ -102,6 +102,10 @@ pub async fn webhook(
             return reject(StatusCode::FORBIDDEN, "invalid Twilio signature");
         }
     }
+    // Only a signed CallSid names the call in the logs (an unsigned one is anyone's text).
+    if let Some(call_sid) = params.call_sid() {
+        crate::request_id::record_call_sid(call_sid);
+    }
     let (body, outcome) = state
         .engine
         .answer(Hook::from_path(&name), params, turn_of(req))

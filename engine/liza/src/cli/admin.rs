@@ -201,7 +201,7 @@ async fn admin_command(settings: &Settings, command: AdminCommand) -> anyhow::Re
 }
 
 /// Prints `rows` under `header`, columns padded to their widest cell.
-fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
+pub(super) fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
     if rows.is_empty() {
         return;
     }

@@ -4,6 +4,7 @@
 mod admin;
 mod authoring;
 mod develop;
+mod operator;
 mod server;
 
 use std::process::ExitCode;
@@ -16,13 +17,22 @@ use crate::settings::Settings;
 #[derive(Debug, Parser)]
 #[command(
     name = "liza",
-    version,
+    version = VERSION,
     about = "Liza: a declarative IVR engine for Twilio voice webhooks."
 )]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
 }
+
+/// `0.1.0 (commit 0123456789ab)`: the commit comes from build.rs (git, or LIZA_GIT_COMMIT
+/// where there is no repository, as in the Docker build).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("LIZA_GIT_COMMIT"),
+    ")"
+);
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -40,6 +50,14 @@ enum Command {
     Test(authoring::TestArgs),
     /// Draw a flow as a graph: DOT text or SVG.
     Graph(authoring::GraphArgs),
+    /// Recent calls in the terminal, filtered like the dashboard's list; `calls show CALL_SID`
+    /// prints one call's conversation. Callers' numbers are masked unless --show-numbers.
+    Calls(operator::CallsArgs),
+    /// Copy the SQLite database to FILE while Liza serves (SQLite's online backup API), and
+    /// check the copy by opening it. PostgreSQL: explains pg_dump, exit 2.
+    Backup(operator::BackupArgs),
+    /// Print a shell completion script: `liza completions bash > /etc/bash_completion.d/liza`.
+    Completions(operator::CompletionsArgs),
     /// Manage dashboard users and API tokens.
     Admin {
         #[command(subcommand)]
@@ -104,13 +122,37 @@ impl CliError {
 
 type Outcome = Result<(), CliError>;
 
-/// `default` applies unless RUST_LOG is set.
+/// `default` applies unless RUST_LOG is set; LIZA_LOG_FORMAT chooses `human` or `json`.
 fn init_logging(default: &str) {
+    // .env first, so that RUST_LOG and LIZA_LOG_FORMAT may live there like every setting.
+    let _ = dotenvy::dotenv();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .try_init();
+    let format = std::env::var("LIZA_LOG_FORMAT").unwrap_or_default();
+    match format.trim().to_ascii_lowercase().as_str() {
+        // One object per line: the event's fields at the top level, and the request's span
+        // (`request_id`, `call_sid`) under "span".
+        "json" => {
+            let _ = tracing_subscriber::fmt()
+                .json()
+                .flatten_event(true)
+                .with_current_span(true)
+                .with_span_list(false)
+                .with_env_filter(filter)
+                .with_target(false)
+                .try_init();
+        }
+        other => {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_target(false)
+                .try_init();
+            if !matches!(other, "" | "human") {
+                tracing::warn!(
+                    "LIZA_LOG_FORMAT={other} is neither `human` nor `json`; logging as `human`."
+                );
+            }
+        }
+    }
 }
 
 pub fn run() -> ExitCode {
@@ -144,6 +186,9 @@ async fn dispatch(settings: Settings, command: Command) -> Outcome {
         Command::Simulate(args) => authoring::simulate(&settings, args),
         Command::Test(args) => authoring::test(&settings, args),
         Command::Graph(args) => authoring::graph(&settings, args),
+        Command::Calls(args) => operator::calls(&settings, args).await,
+        Command::Backup(args) => operator::backup(&settings, args),
+        Command::Completions(args) => operator::completions(args),
         Command::Admin { command } => admin::run(&settings, command).await,
         Command::Dev { command } => develop::run(settings, command).await,
     }

@@ -23,6 +23,8 @@ fn args(base: &str, calls: usize, concurrency: usize, think: Duration) -> Loadte
         from: CALLER.into(),
         to: SHOP_NUMBER.into(),
         unsigned: false,
+        ca_certs: Vec::new(),
+        resolve: Vec::new(),
         bare_server: None,
     }
 }
@@ -104,6 +106,43 @@ async fn think_time_makes_calls_live_at_once() {
         report.elapsed >= Duration::from_millis(200),
         "{:?}",
         report.elapsed
+    );
+    app.stop().await;
+}
+
+/// `--resolve` reaches a name that no resolver knows, as curl's does; a port other than the
+/// URL's is refused before any call (the HTTP client would ignore it silently).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolve_pins_a_name_to_an_address() {
+    let db = TestDb::create(Backend::Sqlite).await.unwrap();
+    let app = spawn_app_on(&db.url).await;
+    let port = app.twilio.base.rsplit(':').next().unwrap().to_owned();
+    let mut pinned = args(&format!("http://liza.invalid:{port}"), 2, 1, Duration::ZERO);
+    pinned.resolve = vec![format!("liza.invalid:{port}:127.0.0.1")];
+    let report = loadtest::run(&pinned, Some(AUTH_TOKEN.into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.completed, report.failed),
+        (2, 0),
+        "{:?}",
+        report.first_errors
+    );
+
+    pinned.resolve = vec!["liza.invalid:1:127.0.0.1".into()];
+    let error = loadtest::run(&pinned, Some(AUTH_TOKEN.into()))
+        .await
+        .unwrap_err();
+    assert!(error.contains("is not --url's port"), "{error}");
+
+    pinned.resolve.clear();
+    pinned.ca_certs = vec!["/nonexistent/ca.pem".into()];
+    let error = loadtest::run(&pinned, Some(AUTH_TOKEN.into()))
+        .await
+        .unwrap_err();
+    assert!(
+        error.starts_with("--ca-cert /nonexistent/ca.pem"),
+        "{error}"
     );
     app.stop().await;
 }

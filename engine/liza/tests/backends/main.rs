@@ -8,6 +8,8 @@ mod support;
 mod health;
 mod loadtest;
 mod logins;
+mod logs;
+mod operator;
 mod staying_up;
 mod stories;
 mod tls;

@@ -312,10 +312,14 @@ pub struct LizaProcess {
     _test_db: Option<TestDb>,
 }
 
-/// The port in "Liza is listening. port=NNNN" (ANSI colours stripped).
+/// The port in "Liza is listening. port=NNNN" (ANSI colours stripped), or in its JSON form
+/// (LIZA_LOG_FORMAT=json).
 fn listening_port(line: &str) -> Option<u16> {
     if !line.contains("Liza is listening") {
         return None;
+    }
+    if let Ok(json) = serde_json::from_str::<serde_json::Value>(line) {
+        return json["port"].as_u64().and_then(|p| u16::try_from(p).ok());
     }
     let plain = regex::Regex::new("\x1b\\[[0-9;]*m")
         .ok()?

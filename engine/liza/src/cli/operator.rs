@@ -1,0 +1,378 @@
+//! Operator commands: `liza calls` (recent calls in the terminal), `liza backup FILE`,
+//! `liza completions SHELL`.
+//!
+//! Callers' numbers are masked as the dashboard's call list masks them (`+49 151 •••• 5678`),
+//! in the table, in `calls show` and in `--json`, unless `--show-numbers` asks for them: what
+//! a terminal prints ends up in tickets, chats and scripts' logs, where nothing checks who
+//! reads it. Filtering by `--number-part` still searches the full numbers.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, CommandFactory, Subcommand};
+use serde::Serialize;
+
+use liza_model::CallStatus;
+use liza_store::admin::{CallFilter, CallSummary, DAY_MS};
+use liza_store::backup::{self, BackupError};
+use liza_store::now_ms;
+use liza_web::dashboard::{date_to_ms, format_datetime, mask_phone};
+use secrecy::ExposeSecret;
+
+use super::admin::{admin_store, print_table};
+use super::{CliError, Outcome};
+use crate::settings::Settings;
+
+/// Most calls one `liza calls` lists.
+const MAX_LIMIT: i64 = 10_000;
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct CallsArgs {
+    #[command(subcommand)]
+    command: Option<CallsCommand>,
+    #[command(flatten)]
+    list: ListArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum CallsCommand {
+    /// One call: its facts, its conversation and its orders.
+    Show {
+        /// The call's SID (CA…), as `liza calls` lists it.
+        call_sid: String,
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+#[derive(Debug, Args)]
+struct Output {
+    /// JSON for scripts instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Print callers' numbers in full (masked like the dashboard's list otherwise).
+    #[arg(long)]
+    show_numbers: bool,
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    /// Only calls with this status: in_progress, processed, completed or problem.
+    #[arg(long, value_parser = parse_status)]
+    status: Option<CallStatus>,
+    /// Only calls started in the last 30m, 12h, 2d, 1w, or since a day (2026-11-01, UTC).
+    #[arg(long, value_parser = parse_since)]
+    since: Option<Since>,
+    /// Only callers whose number contains this (with a leading +, starts with it).
+    #[arg(long)]
+    number_part: Option<String>,
+    /// Only calls in this language, as the list shows it (de-DE, en-GB, …).
+    #[arg(long)]
+    language: Option<String>,
+    /// At most this many calls, newest first.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=MAX_LIMIT))]
+    limit: i64,
+    #[command(flatten)]
+    output: Output,
+}
+
+/// `--since`: a span back from now, or a day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Since {
+    Ago(i64),
+    At(i64),
+}
+
+impl Since {
+    fn start_ms(self, now: i64) -> i64 {
+        match self {
+            Since::Ago(ms) => now - ms,
+            Since::At(ms) => ms,
+        }
+    }
+}
+
+fn parse_status(text: &str) -> Result<CallStatus, String> {
+    CallStatus::parse(text).ok_or_else(|| {
+        let known: Vec<&str> = CallStatus::ALL.iter().map(|s| s.as_str()).collect();
+        format!("unknown status `{text}`; one of {}", known.join(", "))
+    })
+}
+
+/// `30m`, `12h`, `2d`, `1w`, or `2026-11-01`.
+fn parse_since(text: &str) -> Result<Since, String> {
+    let text = text.trim();
+    if let Some(ms) = date_to_ms(text) {
+        return Ok(Since::At(ms));
+    }
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let unit_ms = match unit {
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => DAY_MS,
+        "w" => 7 * DAY_MS,
+        _ => {
+            return Err(format!(
+                "`{text}`: write 30m, 12h, 2d, 1w or a day like 2026-11-01"
+            ))
+        }
+    };
+    let number: i64 = number
+        .parse()
+        .map_err(|_| format!("`{text}`: write 30m, 12h, 2d, 1w or a day like 2026-11-01"))?;
+    Ok(Since::Ago(number.saturating_mul(unit_ms)))
+}
+
+fn phone(number: &str, show: bool) -> String {
+    if show {
+        number.to_owned()
+    } else {
+        mask_phone(number)
+    }
+}
+
+fn duration(secs: Option<i64>) -> String {
+    match secs {
+        Some(secs) if secs >= 60 => format!("{} min {:02} s", secs / 60, secs % 60),
+        Some(secs) => format!("{secs} s"),
+        None => "—".to_owned(),
+    }
+}
+
+fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+pub async fn calls(settings: &Settings, args: CallsArgs) -> Outcome {
+    match args.command {
+        Some(CallsCommand::Show { call_sid, output }) => show(settings, &call_sid, output).await,
+        None => list(settings, args.list).await,
+    }
+}
+
+async fn list(settings: &Settings, args: ListArgs) -> Outcome {
+    let admin = admin_store(settings).await?;
+    let filter = CallFilter {
+        status: args.status,
+        since_ms: args.since.map(|s| s.start_ms(now_ms())),
+        number: args.number_part.filter(|n| !n.trim().is_empty()),
+        language: args.language.filter(|l| !l.trim().is_empty()),
+        limit: args.limit,
+        ..Default::default()
+    };
+    let mut calls = admin.list_calls(&filter).await?;
+    let show_numbers = args.output.show_numbers;
+    for call in &mut calls {
+        call.from_number = phone(&call.from_number, show_numbers);
+    }
+    if args.output.json {
+        return Ok(print_json(&calls)?);
+    }
+    if calls.is_empty() {
+        println!("No calls.");
+        return Ok(());
+    }
+    let rows: Vec<[String; 7]> = calls
+        .iter()
+        .map(|c: &CallSummary| {
+            [
+                format_datetime(c.started_at),
+                c.call_sid.escape_debug().to_string(),
+                c.from_number.clone(),
+                c.language.clone().unwrap_or_else(|| "—".into()),
+                c.status.clone(),
+                c.consent.clone().unwrap_or_else(|| "—".into()),
+                duration(c.duration_secs),
+            ]
+        })
+        .collect();
+    print_table(
+        [
+            "STARTED", "CALL SID", "FROM", "LANG", "STATUS", "CONSENT", "DURATION",
+        ],
+        &rows,
+    );
+    if calls.len() as i64 == args.limit {
+        eprintln!("(the newest {}; --limit shows more)", args.limit);
+    }
+    Ok(())
+}
+
+async fn show(settings: &Settings, call_sid: &str, output: Output) -> Outcome {
+    let admin = admin_store(settings).await?;
+    let id = admin
+        .call_id_by_sid(call_sid.trim())
+        .await?
+        .ok_or_else(|| CliError::failed(format!("no call `{call_sid}`; see `liza calls`")))?;
+    let mut call = admin
+        .call(id)
+        .await?
+        .with_context(|| format!("call `{call_sid}` vanished"))?;
+    let timeline = admin.call_timeline(id).await?;
+    let records = admin.call_records(id).await?;
+    call.summary.from_number = phone(&call.summary.from_number, output.show_numbers);
+    if output.json {
+        return Ok(print_json(&serde_json::json!({
+            "call": call,
+            "conversation": timeline,
+            "records": records,
+        }))?);
+    }
+    let c = &call.summary;
+    let when = |ms: Option<i64>| ms.map_or_else(|| "—".to_owned(), format_datetime);
+    let facts = [
+        ("Call SID", c.call_sid.clone()),
+        ("From", c.from_number.clone()),
+        ("To", call.to_number.clone()),
+        ("Status", c.status.clone()),
+        ("Language", c.language.clone().unwrap_or_else(|| "—".into())),
+        (
+            "Consent",
+            match (&c.consent, call.consent_at) {
+                (Some(consent), Some(at)) => format!("{consent} ({})", format_datetime(at)),
+                (Some(consent), None) => consent.clone(),
+                (None, _) => "not answered".into(),
+            },
+        ),
+        ("Started", format_datetime(c.started_at)),
+        ("Ended", when(call.ended_at)),
+        ("Duration", duration(c.duration_secs)),
+        (
+            "Flow",
+            format!(
+                "{} {}",
+                call.flow_name.as_deref().unwrap_or("—"),
+                call.flow_version
+                    .as_deref()
+                    .map(|v| &v[..v.len().min(12)])
+                    .unwrap_or("")
+            )
+            .trim_end()
+            .to_owned(),
+        ),
+    ];
+    for (name, value) in facts {
+        println!("{name:<10} {}", value.escape_debug());
+    }
+    println!();
+    println!("Conversation:");
+    if timeline.is_empty() {
+        println!("  No steps recorded.");
+    }
+    for step in &timeline {
+        let time = format_datetime(step.created_at);
+        // `2026-11-30 20:00:05 UTC` → the time of day.
+        let clock = time.split(' ').nth(1).unwrap_or(&time);
+        println!("  {clock}  {}  [{}]", step.node, step.outcome);
+        if !step.text.is_empty() {
+            println!("            Liza: {}", step.text.escape_debug());
+        }
+        if let Some(digits) = &step.digits {
+            println!("            Caller pressed: {}", digits.escape_debug());
+        }
+    }
+    if !records.is_empty() {
+        println!();
+        println!("Records:");
+        for record in &records {
+            println!(
+                "  {} {} ({})",
+                record.kind.escape_debug(),
+                record.key.escape_debug(),
+                record.status
+            );
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Where the copy goes (a new file).
+    file: PathBuf,
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    force: bool,
+}
+
+/// `liza backup FILE`: SQLite only; for PostgreSQL, says how to use pg_dump and exits 2.
+pub fn backup(settings: &Settings, args: BackupArgs) -> Outcome {
+    let url = settings.database_url.expose_secret();
+    match backup::backup(url, &args.file, args.force) {
+        Ok(report) => {
+            println!(
+                "Backed up {} to {}: {} calls, {} bytes; the copy opens and passes SQLite's integrity check.",
+                report.source.display(),
+                args.file.display(),
+                report.calls,
+                report.bytes
+            );
+            Ok(())
+        }
+        Err(BackupError::Postgres) => {
+            // The URL carries the password: name the variable, never print its value.
+            eprintln!(
+                "liza backup copies SQLite databases. DATABASE_URL is PostgreSQL, whose own tool makes a\n\
+                 consistent copy while Liza serves:\n\n\
+                 \x20   pg_dump -Fc \"$DATABASE_URL\" > liza-$(date +%F).dump\n\n\
+                 Restore with every instance stopped:\n\n\
+                 \x20   pg_restore --clean --if-exists --no-owner -d \"$DATABASE_URL\" liza-YYYY-MM-DD.dump\n\n\
+                 (docs/deploy.md, \"Backups and restore\")"
+            );
+            Err(CliError::Unreadable)
+        }
+        Err(e @ (BackupError::Unsupported | BackupError::Exists(_))) => Err(CliError::unusable(e)),
+        Err(BackupError::Failed(e)) => Err(CliError::failed(format!("backup failed: {e}"))),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh, fish, elvish or powershell.
+    shell: clap_complete::Shell,
+}
+
+/// Prints the completion script for a shell.
+pub fn completions(args: CompletionsArgs) -> Outcome {
+    let mut command = super::Cli::command();
+    // Generated into memory: clap_complete panics on a failed write (`| head`).
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "liza", &mut script);
+    match std::io::stdout().lock().write_all(&script) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_takes_a_span_or_a_day() {
+        assert_eq!(parse_since("30m"), Ok(Since::Ago(30 * 60_000)));
+        assert_eq!(parse_since("2d"), Ok(Since::Ago(2 * DAY_MS)));
+        assert_eq!(parse_since("1w"), Ok(Since::Ago(7 * DAY_MS)));
+        assert_eq!(parse_since("2026-11-25"), Ok(Since::At(1_795_564_800_000)));
+        for bad in ["", "2", "d", "2x", "-1d", "yesterday", "2026-02-31"] {
+            assert!(parse_since(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(Since::Ago(DAY_MS).start_ms(5 * DAY_MS), 4 * DAY_MS);
+    }
+
+    #[test]
+    fn callers_are_masked_unless_asked() {
+        assert_eq!(phone("+4915112345678", false), "+49 151 •••• 5678");
+        assert_eq!(phone("+4915112345678", true), "+4915112345678");
+        assert_eq!(duration(Some(65)), "1 min 05 s");
+        assert_eq!(duration(None), "—");
+    }
+}
