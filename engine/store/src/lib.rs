@@ -176,6 +176,14 @@ pub trait Store: Send + Sync + 'static {
     /// Queues work for the store's writers. Writers run many webhooks' work in one transaction
     /// (group commit) and call [`Work::done`] once that transaction is committed or has failed.
     fn submit(&self, work: Box<dyn Work>);
+    /// Queues work that runs again while the database fails it (once a second, for at most
+    /// `give_up_after`); see [`batch::Writers::submit_retrying`].
+    fn submit_retrying(&self, work: Box<dyn Work>, give_up_after: std::time::Duration);
+    /// The latest instant work whose [`Work::deadline`] is `deadline` is answered by (its
+    /// `done` called): a caller waiting for the answer waits until then, not longer.
+    fn answered_by(&self, deadline: std::time::Instant) -> std::time::Instant {
+        batch::answered_by(deadline)
+    }
     /// Why the database cannot take a write now, or `None` when it can. Runs a real write
     /// through a writer at most once a second however often it is asked (see `health.rs`).
     async fn write_health(&self) -> Option<health::WriteTrouble>;
@@ -210,6 +218,8 @@ pub trait Work: Send + 'static {
     /// Work still queued at this instant is answered with [`StoreError::Timeout`] unrun: its
     /// caller has stopped waiting.
     fn deadline(&self) -> std::time::Instant;
+    /// An attempt of work submitted with [`Store::submit_retrying`] failed and runs again.
+    fn failed_attempt(&mut self, _error: &StoreError) {}
     /// The existing call this work locks first (`lock_call`), when known before it runs: a
     /// writer whose statements are network round trips locks a whole batch's calls at once.
     fn call_sid(&self) -> Option<&str> {

@@ -117,6 +117,14 @@ macro_rules! sql_store {
                 self.writers.submit(work);
             }
 
+            fn submit_retrying(
+                &self,
+                work: Box<dyn $crate::Work>,
+                give_up_after: std::time::Duration,
+            ) {
+                self.writers.submit_retrying(work, give_up_after);
+            }
+
             async fn write_health(&self) -> Option<$crate::health::WriteTrouble> {
                 self.writers
                     .health(std::time::Duration::from_secs(2))
