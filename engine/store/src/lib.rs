@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod batch;
+mod error;
 pub mod health;
 mod postgres;
 mod sql;
@@ -18,75 +19,10 @@ use async_trait::async_trait;
 use liza_model::{CallStatus, Consent};
 use liza_model::{RecordInfo, RecordRequest};
 
+pub use error::{Source, StoreError};
+
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
-    #[error("migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("unsupported database URL (expected sqlite:… or postgres://…)")]
-    UnsupportedUrl,
-    #[error("the database did not answer in time")]
-    Timeout,
-    #[error("the store is closed")]
-    Closed,
-    /// The SQLite file (or its WAL) at `path` is not the file the writer opened: writing on
-    /// would save calls where nobody will find them after a restart.
-    #[error("the database file {} was {} while Liza was serving", path.display(), change.as_str())]
-    FileGone {
-        path: std::path::PathBuf,
-        change: health::FileChange,
-    },
-    /// The batch this work ran in failed on the database as a whole.
-    #[error("{0}")]
-    Failed(String),
-    /// The work panicked (a bug); the others in its batch ran again without it.
-    #[error("the webhook's work panicked: {0}")]
-    Panicked(String),
-}
-
-impl StoreError {
-    /// The connection is unusable and must be replaced.
-    pub fn is_connection_lost(&self) -> bool {
-        matches!(
-            self,
-            Self::Database(
-                sqlx::Error::Io(_)
-                    | sqlx::Error::Tls(_)
-                    | sqlx::Error::Protocol(_)
-                    | sqlx::Error::PoolTimedOut
-                    | sqlx::Error::PoolClosed
-                    | sqlx::Error::WorkerCrashed
-            ) | Self::Timeout
-        )
-    }
-
-    /// The database failed, not one piece of work: every statement would fail the same way
-    /// now (unreachable, locked, out of disk).
-    pub fn is_database_wide(&self) -> bool {
-        use rusqlite::ErrorCode::*;
-        match self {
-            Self::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
-                e.code,
-                DatabaseBusy
-                    | DatabaseLocked
-                    | CannotOpen
-                    | SystemIoFailure
-                    | ReadOnly
-                    | DiskFull
-                    | DatabaseCorrupt
-                    | NotADatabase
-            ),
-            Self::Failed(_) | Self::Closed | Self::FileGone { .. } => true,
-            other => other.is_connection_lost(),
-        }
-    }
-}
 
 /// A call as the webhook handler needs it.
 #[derive(Debug, Clone)]

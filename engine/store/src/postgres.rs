@@ -100,7 +100,7 @@ impl Connector for PgConnector {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+            .map_err(crate::error::io)?;
         let conn = block_on(&runtime, PgConnection::connect_with(&self.options))?;
         Ok(PgWriter {
             conn,

@@ -51,8 +51,7 @@ impl SqliteStore {
         }
         if let Some(parent) = filename.parent() {
             if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+                std::fs::create_dir_all(parent).map_err(crate::error::io)?;
             }
         }
         // Webhooks write through the writer thread; this pool serves the dashboard, whose
@@ -167,8 +166,7 @@ impl Connector for SqliteConnector {
         conn.set_prepared_statement_cache_capacity(32);
         // A read opens the WAL, so both files can be told apart from any put there later.
         conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |_| Ok(()))?;
-        let files =
-            OpenedFiles::of(&self.path).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+        let files = OpenedFiles::of(&self.path).map_err(crate::error::io)?;
         Ok(SqliteWriter {
             conn,
             files,
