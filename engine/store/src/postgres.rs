@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -167,7 +167,7 @@ impl PgWriter {
         block_on(&self.runtime, async move {
             if !p.steps.call_id.is_empty() {
                 let s = &p.steps;
-                sqlx::query(FLUSH_STEPS)
+                sqlx::query(&FLUSH_STEPS)
                     .bind(&s.call_id)
                     .bind(&s.turn)
                     .bind(&s.position)
@@ -181,7 +181,7 @@ impl PgWriter {
                     .await?;
             }
             if !p.links.call_id.is_empty() {
-                sqlx::query(FLUSH_LINKS)
+                sqlx::query(&FLUSH_LINKS)
                     .bind(&p.links.record_id)
                     .bind(&p.links.call_id)
                     .bind(&p.links.at)
@@ -192,14 +192,14 @@ impl PgWriter {
             if c.id.is_empty() {
                 return Ok(());
             }
-            sqlx::query(FLUSH_RESPONSES)
+            sqlx::query(&FLUSH_RESPONSES)
                 .bind(&c.id)
                 .bind(&c.turn)
                 .bind(&c.twiml)
                 .bind(&c.at)
                 .execute(&mut *conn)
                 .await?;
-            sqlx::query(FLUSH_CALLS)
+            sqlx::query(&FLUSH_CALLS)
                 .bind(&c.state)
                 .bind(&c.turn)
                 .bind(&c.language)
@@ -334,26 +334,48 @@ const PREFETCH_CALLS: &str = concat!(
 );
 
 /// [`webhook_sql::INSERT_STEP`] for many rows, one array per column.
-const FLUSH_STEPS: &str = "INSERT INTO steps (call_id, turn, position, node, message_ids, text, digits, outcome, created_at)
-     SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[])";
+static FLUSH_STEPS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{} SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[])",
+        webhook_sql::INSERT_STEP_INTO
+    )
+});
 
 /// [`webhook_sql::LINK_RECORD`] for many rows.
-const FLUSH_LINKS: &str = "INSERT INTO record_calls (record_id, call_id, created_at)
-     SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[]) ON CONFLICT DO NOTHING";
+static FLUSH_LINKS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{} SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[]) {}",
+        webhook_sql::LINK_RECORD_INTO,
+        webhook_sql::LINK_ONCE
+    )
+});
 
 /// [`webhook_sql::INSERT_RESPONSE`] for many rows.
-const FLUSH_RESPONSES: &str = "INSERT INTO responses (call_id, turn, twiml, created_at)
-     SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::bigint[])";
+static FLUSH_RESPONSES: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{} SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::bigint[])",
+        webhook_sql::INSERT_RESPONSE_INTO
+    )
+});
 
 /// [`webhook_sql::UPDATE_CALL_AFTER_TURN`] for many calls (each call at most once: a second
-/// turn of a call in one transaction flushes the first).
-const FLUSH_CALLS: &str = "UPDATE calls SET state = u.state, turn = u.turn + 1, language = u.language, updated_at = u.at,
-         status = CASE WHEN calls.status = 'problem' THEN calls.status ELSE COALESCE(u.status, calls.status) END,
-         consent = COALESCE(u.consent, calls.consent),
-         consent_at = CASE WHEN u.consent IS NULL THEN calls.consent_at ELSE u.at END
+/// turn of a call in one transaction flushes the first), with the same rules.
+static FLUSH_CALLS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE calls SET {}
      FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[])
          AS u(state, turn, language, at, status, consent, id)
-     WHERE calls.id = u.id";
+     WHERE calls.id = u.id",
+        webhook_sql::after_turn(&webhook_sql::TurnValues {
+            state: "u.state",
+            next_turn: "u.turn + 1",
+            language: "u.language",
+            at: "u.at",
+            status: "u.status",
+            consent: "u.consent",
+        })
+    )
+});
 
 fn call_row(row: &PgRow) -> Result<CallRow, StoreError> {
     let status: String = row.try_get("status")?;
@@ -461,7 +483,7 @@ impl StoreTx for PgWriter {
 
     fn mark_problem(&mut self, call_sid: &str, now_ms: i64) -> Result<(), StoreError> {
         self.touch(call_sid)?;
-        let query = sqlx::query(webhook_sql::MARK_PROBLEM)
+        let query = sqlx::query(&webhook_sql::MARK_PROBLEM)
             .bind(now_ms)
             .bind(call_sid)
             .execute(&mut self.conn);
@@ -471,7 +493,7 @@ impl StoreTx for PgWriter {
 
     fn call_ended(&mut self, update: &StatusUpdate<'_>) -> Result<(), StoreError> {
         self.touch(update.call_sid)?;
-        let query = sqlx::query(webhook_sql::CALL_ENDED)
+        let query = sqlx::query(&webhook_sql::CALL_ENDED)
             .bind(update.call_sid)
             .bind(update.from)
             .bind(update.to)

@@ -451,14 +451,14 @@ impl StoreTx for SqliteWriter {
         };
         if let Some(record) = &found {
             self.conn
-                .prepare_cached(webhook_sql::LINK_RECORD)?
+                .prepare_cached(&webhook_sql::LINK_RECORD)?
                 .execute(params![record.id, call_id, now_ms])?;
         }
         Ok(found)
     }
 
     fn save_turn(&mut self, turn: &TurnWrite<'_>) -> Result<(), StoreError> {
-        let mut insert = self.conn.prepare_cached(webhook_sql::INSERT_STEP)?;
+        let mut insert = self.conn.prepare_cached(&webhook_sql::INSERT_STEP)?;
         for (position, step) in turn.steps.iter().enumerate() {
             insert.execute(params![
                 turn.call_id,
@@ -474,11 +474,11 @@ impl StoreTx for SqliteWriter {
         }
         drop(insert);
         self.conn
-            .prepare_cached(webhook_sql::INSERT_RESPONSE)?
+            .prepare_cached(&webhook_sql::INSERT_RESPONSE)?
             .execute(params![turn.call_id, turn.turn, turn.twiml, turn.now_ms])?;
         let state = turn.state;
         self.conn
-            .prepare_cached(webhook_sql::UPDATE_CALL_AFTER_TURN)?
+            .prepare_cached(&webhook_sql::UPDATE_CALL_AFTER_TURN)?
             .execute(params![
                 state,
                 turn.turn + 1,
@@ -493,14 +493,14 @@ impl StoreTx for SqliteWriter {
 
     fn mark_problem(&mut self, call_sid: &str, now_ms: i64) -> Result<(), StoreError> {
         self.conn
-            .prepare_cached(webhook_sql::MARK_PROBLEM)?
+            .prepare_cached(&webhook_sql::MARK_PROBLEM)?
             .execute(params![now_ms, call_sid])?;
         Ok(())
     }
 
     fn call_ended(&mut self, update: &StatusUpdate<'_>) -> Result<(), StoreError> {
         self.conn
-            .prepare_cached(webhook_sql::CALL_ENDED)?
+            .prepare_cached(&webhook_sql::CALL_ENDED)?
             .execute(params![
                 update.call_sid,
                 update.from,
