@@ -646,7 +646,7 @@ fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
 async fn dev_command(settings: Settings, command: DevCommand) -> anyhow::Result<()> {
     match command {
         DevCommand::Seed { calls, days } => {
-            let admin = admin_store(&settings).await?;
+            let store = open_store(&settings).await?;
             let flow = load_flows(&settings.flows_dir, &settings.locales_dir)
                 .ok()
                 .and_then(|flows| flows.into_iter().next());
@@ -666,7 +666,9 @@ async fn dev_command(settings: Settings, command: DevCommand) -> anyhow::Result<
                     .map_or("seed".to_owned(), |f| f.version.clone()),
                 rng_seed: now_ms() as u64,
             };
-            let took = dev::seed(admin.as_ref(), &plan).await?;
+            let took = dev::seed(store.as_ref(), &plan).await;
+            store.close().await;
+            let took = took?;
             println!(
                 "Seeded {calls} calls over {days} days in {:.1} s.",
                 took.as_secs_f64()

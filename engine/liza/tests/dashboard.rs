@@ -11,6 +11,7 @@ use liza::settings::Settings;
 use liza::startup::Application;
 use liza::store::admin::AdminStore;
 use liza::store::now_ms;
+use liza::store::Store;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use reqwest::{Client, StatusCode};
 
@@ -20,6 +21,7 @@ struct TestApp {
     address: String,
     client: Client,
     admin: Arc<dyn AdminStore>,
+    store: Arc<dyn Store>,
     /// The database the server uses; `liza admin` runs against it too.
     database_url: String,
     _dir: tempfile::TempDir,
@@ -89,6 +91,7 @@ async fn spawn_app_on(pg: Option<(String, String)>, extra: &[(&str, &str)]) -> T
         .expect("SQLite has a dashboard")
         .admin
         .clone();
+    let store = app.state.engine.store.clone();
     tokio::spawn(app.run_until(std::future::pending()));
     let client = Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -98,6 +101,7 @@ async fn spawn_app_on(pg: Option<(String, String)>, extra: &[(&str, &str)]) -> T
         address,
         client,
         admin,
+        store,
         database_url,
         _dir: dir,
         pg_database,
@@ -357,7 +361,7 @@ impl TestApp {
             flow_version: "test".into(),
             rng_seed: 7,
         };
-        dev::seed(self.admin.as_ref(), &plan).await.unwrap();
+        dev::seed(self.store.as_ref(), &plan).await.unwrap();
     }
 
     async fn api(
@@ -877,7 +881,7 @@ async fn stats_follow_status_edits_of_old_calls() {
         flow_version: "test".into(),
         rng_seed: 11,
     };
-    dev::seed(app.admin.as_ref(), &plan).await.unwrap();
+    dev::seed(app.store.as_ref(), &plan).await.unwrap();
     let session = app.login().await;
     let problems = |html: &str| -> (i64, i64) {
         let end = html.find(" with problems.").expect("the summary line");

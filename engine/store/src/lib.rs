@@ -1,17 +1,20 @@
 //! Persistence behind a trait: calls, conversation steps, replayable responses, records.
 //!
-//! One implementation per backend, SQLite (the default) and PostgreSQL (several instances,
-//! one database); both run the same SQL from `sql.rs`, written with `$n` placeholders and
-//! epoch-millisecond times on purpose.
+//! Two backends, SQLite (the default) and PostgreSQL (several instances, one database), each
+//! with writer threads of its own for the webhooks (`sqlite.rs`, `postgres.rs`); both run the
+//! same SQL from `sql.rs` and `admin.rs`, written with `$n` placeholders and epoch-millisecond
+//! times on purpose, and one `Store` implementation (`sql_store.rs`) for everything else.
 //! Must not touch: flows, Fluent, TwiML, HTTP. It stores what it is given.
 
 pub mod admin;
 pub mod batch;
+mod dialect;
 mod error;
 pub mod health;
 mod postgres;
 mod sql;
 mod sql_admin;
+mod sql_store;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -20,9 +23,6 @@ use liza_model::{CallStatus, Consent};
 use liza_model::{RecordInfo, RecordRequest};
 
 pub use error::{Source, StoreError};
-
-pub use postgres::PgStore;
-pub use sqlite::SqliteStore;
 
 /// A call as the webhook handler needs it.
 #[derive(Debug, Clone)]
@@ -193,9 +193,9 @@ pub trait StoreTx {
 /// Opens the store a `DATABASE_URL` names.
 pub async fn connect(url: &str) -> Result<std::sync::Arc<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
-        Ok(std::sync::Arc::new(SqliteStore::connect(url).await?))
+        Ok(std::sync::Arc::new(sqlite::open(url).await?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(std::sync::Arc::new(PgStore::connect(url).await?))
+        Ok(std::sync::Arc::new(postgres::open(url).await?))
     } else {
         Err(StoreError::UnsupportedUrl)
     }

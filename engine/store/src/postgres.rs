@@ -8,18 +8,18 @@ use std::str::FromStr;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{Connection, PgConnection, PgPool, Postgres, Row};
+use sqlx::postgres::{PgConnectOptions, PgRow};
+use sqlx::{Connection, PgConnection, Row};
 use tokio::runtime::Runtime;
 
 use super::batch::{Connector, WriterConn, Writers};
+use super::dialect::POSTGRES;
 use super::sql as webhook_sql;
+use super::sql_admin::SqlAdmin;
+use super::sql_store::{open_pool, Local, SqlStore};
 use super::{CallRow, NewCall, StatusUpdate, StoreError, StoreTx, TurnWrite};
 use liza_model::CallStatus;
 use liza_model::{RecordInfo, RecordRequest};
-
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
 /// Writer threads per instance, each with one connection and one transaction at a time. Each
 /// transaction holds many webhooks (group commit), so few writers keep PostgreSQL busy; more
@@ -29,62 +29,35 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/post
 /// 8 writers 5,200, p99 190 ms.
 const WRITERS: usize = 2;
 
-/// The dashboard's pool (reads, status edits). Writers and pool together stay far below
-/// PostgreSQL's default `max_connections` (100) even with several instances.
-const POOL_CONNECTIONS: u32 = 8;
-
 /// Longest wait for one statement or a connection: a webhook must answer well inside
 /// Twilio's 15 s, apology included.
 const STATEMENT_TIMEOUT: Duration = Duration::from_secs(3);
 
-#[derive(Clone)]
-pub struct PgStore {
-    pool: PgPool,
-    writers: Arc<Writers>,
-}
-
-impl PgStore {
-    /// Connects to `postgres://…` (or `postgresql://…`). The pool connects lazily-on-demand
-    /// after the first connection, and replaces connections that broke while the database was away.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let options = PgConnectOptions::from_str(url)?
-            .application_name("liza")
-            // Server-side limits too: after a client-side timeout the server must not keep a
-            // batch's locks while the reconnected writer queues behind them.
-            .options([
-                ("statement_timeout", "3s"),
-                ("lock_timeout", "2s"),
-                ("idle_in_transaction_session_timeout", "10s"),
-            ]);
-        let pool = PgPoolOptions::new()
-            .max_connections(POOL_CONNECTIONS)
-            .acquire_timeout(STATEMENT_TIMEOUT)
-            .connect_with(options.clone())
-            .await?;
-        let writers = Writers::start("postgres", WRITERS, PgConnector { options });
-        Ok(Self {
+/// Connects to `postgres://…` (or `postgresql://…`): the writers, and a pool that connects
+/// lazily-on-demand after the first connection and replaces connections that broke while the
+/// database was away.
+pub(crate) async fn open(url: &str) -> Result<SqlStore, StoreError> {
+    let options = PgConnectOptions::from_str(url)?
+        .application_name("liza")
+        // Server-side limits too: after a client-side timeout the server must not keep a
+        // batch's locks while the reconnected writer queues behind them. (The pool's
+        // connections set the same: `dialect.rs`.)
+        .options([
+            ("statement_timeout", "3s"),
+            ("lock_timeout", "2s"),
+            ("idle_in_transaction_session_timeout", "10s"),
+        ]);
+    let pool = open_pool(url, &POSTGRES).await?;
+    let writers = Writers::start("postgres", WRITERS, PgConnector { options });
+    Ok(SqlStore {
+        admin: SqlAdmin {
             pool,
-            writers: Arc::new(writers),
-        })
-    }
-
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
+            dialect: &POSTGRES,
+        },
+        writers: Arc::new(writers),
+        local: Local::Postgres,
+    })
 }
-
-impl PgStore {
-    /// PostgreSQL needs nothing before its connections close.
-    async fn before_close(&self) {}
-
-    /// Nothing to check beside the writers' probe: the server's disk is PostgreSQL's business,
-    /// and it reports a full one as an error.
-    fn local_health(&self) -> Option<super::health::WriteTrouble> {
-        None
-    }
-}
-
-super::sql::sql_store!(PgStore, with_admin);
 
 #[derive(Clone)]
 struct PgConnector {
@@ -519,22 +492,3 @@ impl StoreTx for PgWriter {
         Ok(())
     }
 }
-
-super::sql_admin::admin_store!(
-    PgStore,
-    Postgres,
-    // Only tables with rows: statistics of an empty table tell the planner "empty", and every
-    // plan cached on that (the foreign-key checks of each step and response, the call lookup)
-    // becomes a sequential scan that slows with each call — measured: 167,000 scans of `calls`
-    // for 42,000 webhooks. Autovacuum analyses growing tables by itself.
-    planner: ["DO $$ BEGIN
-         IF EXISTS (SELECT 1 FROM calls OFFSET 999) THEN
-             ANALYZE calls; ANALYZE records; ANALYZE record_calls;
-         END IF;
-     END $$"],
-    // Seeded calls carry their ids; the sequence must move past them.
-    after_seed: ["SELECT setval(pg_get_serial_sequence('calls', 'id'), (SELECT MAX(id) FROM calls))"],
-    // Serialises reservations across instances; SHARE ROW EXCLUSIVE conflicts with itself,
-    // not with readers.
-    lock_logins: ["LOCK TABLE login_failures IN SHARE ROW EXCLUSIVE MODE"]
-);

@@ -3,8 +3,8 @@
 //! Every statement uses `$n` placeholders (numbered in order of first appearance, which is how
 //! SQLite numbers them too), `ON CONFLICT`, `RETURNING` and epoch-millisecond BIGINT times,
 //! which SQLite and PostgreSQL read alike. The webhook statements are run by each backend's
-//! writer (`sqlite.rs` with rusqlite, `postgres.rs` with sqlx); `sql_store!` implements the
-//! async [`Store`] methods over the backend's sqlx pool and its [`Writers`].
+//! writer (`sqlite.rs` with rusqlite, `postgres.rs` with sqlx); `sql_store.rs` runs the rest
+//! over one sqlx pool beside the backend's [`Writers`].
 //!
 //! [`Store`]: super::Store
 //! [`Writers`]: super::batch::Writers
@@ -176,69 +176,4 @@ pub const PROBE: &str = "INSERT INTO health_probe (id, probed_at) VALUES (1, $1)
 /// `$1` version.
 pub const FLOW_SOURCE: &str = "SELECT source FROM flow_versions WHERE version = $1";
 
-/// Implements the async `Store` methods for `$store` (a struct with a `pool: sqlx::Pool<_>` and
-/// `writers: Writers`, and inherent `before_close` and `local_health` methods); `submit` and
-/// `write_health` go to the writers.
-macro_rules! sql_store {
-    // `with_admin`: the backend also implements `AdminStore` (the dashboard's queries).
-    ($store:ident $(, $with_admin:ident)?) => {
-        #[async_trait]
-        impl $crate::Store for $store {
-            fn submit(&self, work: Box<dyn $crate::Work>) {
-                self.writers.submit(work);
-            }
-
-            fn submit_retrying(
-                &self,
-                work: Box<dyn $crate::Work>,
-                give_up_after: std::time::Duration,
-            ) {
-                self.writers.submit_retrying(work, give_up_after);
-            }
-
-            async fn write_health(&self) -> Option<$crate::health::WriteTrouble> {
-                self.writers
-                    .health(std::time::Duration::from_secs(2))
-                    .await
-                    .or_else(|| self.local_health())
-            }
-
-            async fn migrate(&self) -> Result<(), StoreError> {
-                MIGRATOR.run(&self.pool).await?;
-                Ok(())
-            }
-
-            async fn register_flow_version(
-                &self,
-                name: &str,
-                version: &str,
-                source: &str,
-                now_ms: i64,
-            ) -> Result<(), StoreError> {
-                sqlx::query($crate::sql::REGISTER_FLOW_VERSION)
-                    .bind(version)
-                    .bind(name)
-                    .bind(now_ms)
-                    .bind(source)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            }
-
-            async fn close(&self) {
-                self.writers.close().await;
-                self.before_close().await;
-                self.pool.close().await;
-            }
-
-            $(
-                fn admin(&self) -> Option<std::sync::Arc<dyn $crate::admin::AdminStore>> {
-                    let _ = stringify!($with_admin);
-                    Some(std::sync::Arc::new(self.clone()))
-                }
-            )?
-        }
-    };
-}
-
-pub(crate) use {call_columns, sql_store};
+pub(crate) use call_columns;
