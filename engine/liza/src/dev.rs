@@ -115,6 +115,11 @@ impl SeedWork {
         let turns: Vec<&[TimelineStep]> = seed.steps.chunk_by(|a, b| a.turn == b.turn).collect();
         let last = turns.len().saturating_sub(1);
         for (turn, steps) in turns.into_iter().enumerate() {
+            if turn > 0 {
+                // Each turn is a webhook of its own, which locks the call first (a writer may
+                // hold a turn back until the call's next statement).
+                tx.lock_call(&s.call_sid)?;
+            }
             let at = steps.last().map_or(s.started_at, |step| step.created_at);
             let rows: Vec<StepRow> = steps
                 .iter()

@@ -1646,3 +1646,43 @@ async fn logins_and_accounts_work_on_postgresql_too() {
         }
     }
 }
+
+#[tokio::test]
+async fn seeded_calls_are_stored_as_their_webhooks_would_have_stored_them() {
+    let app = spawn_app().await;
+    app.seed(200).await;
+    let calls = app
+        .admin
+        .list_calls(&liza::store::admin::CallFilter {
+            limit: 1_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(calls.len(), 200);
+    let mut problems = 0;
+    for call in &calls {
+        let steps = app.admin.call_timeline(call.id).await.unwrap();
+        let turns: std::collections::BTreeSet<i64> = steps.iter().map(|s| s.turn).collect();
+        assert_eq!(
+            turns,
+            (0..turns.len() as i64).collect(),
+            "turns are numbered from 0 without gaps: {}",
+            call.call_sid
+        );
+        let answered = steps
+            .iter()
+            .find(|s| s.outcome == "given" || s.outcome == "refused")
+            .map(|s| s.outcome.as_str());
+        assert_eq!(call.consent.as_deref(), answered, "{}", call.call_sid);
+        // Three invalid order numbers end a call as `problem`, and Twilio's final status
+        // callback does not turn it `completed`.
+        if steps.iter().any(|s| s.outcome == "invalid") {
+            problems += 1;
+            assert_eq!(call.status, "problem", "{}", call.call_sid);
+        } else {
+            assert_ne!(call.status, "problem", "{}", call.call_sid);
+        }
+    }
+    assert!(problems > 0, "the seed makes some problem calls");
+}
