@@ -12,11 +12,13 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::auth;
-use crate::store::admin::{AdminStore, CallDetail, CallSummary, SeedCall, TimelineStep, DAY_MS};
+use crate::store::admin::{CallDetail, CallSummary, TimelineStep, DAY_MS};
+use crate::store::{NewCall, StatusUpdate, StepRow, Store, StoreError, StoreTx, TurnWrite, Work};
 use crate::web::AppState;
+use liza_model::{CallStatus, Consent, RecordRequest};
 
-/// Calls generated and written per transaction.
-const SEED_BATCH: usize = 20_000;
+/// Calls generated per batch of work; the store's writers write them as webhooks' work.
+const SEED_BATCH: usize = 2_000;
 
 /// What the seeded calls look like.
 #[derive(Debug, Clone)]
@@ -32,11 +34,15 @@ pub struct SeedPlan {
     pub rng_seed: u64,
 }
 
-/// Writes `plan.calls` calls with their steps and orders; returns how long it took.
-pub async fn seed(admin: &dyn AdminStore, plan: &SeedPlan) -> anyhow::Result<Duration> {
+/// Writes `plan.calls` calls with their steps and orders through the store's writers, as the
+/// webhooks would have written them; returns how long it took.
+pub async fn seed(store: &dyn Store, plan: &SeedPlan) -> anyhow::Result<Duration> {
     if plan.calls == 0 || plan.days <= 0 {
         bail!("--calls and --days must be positive");
     }
+    let admin = store
+        .admin()
+        .context("this database backend has no dashboard tables")?;
     let started = Instant::now();
     let mut rng = StdRng::seed_from_u64(plan.rng_seed);
     let span_ms = plan.days * DAY_MS;
@@ -51,14 +57,135 @@ pub async fn seed(admin: &dyn AdminStore, plan: &SeedPlan) -> anyhow::Result<Dur
             })
             .collect();
         done += batch.len();
-        admin
-            .seed(&batch)
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        store.submit(Box::new(SeedWork {
+            calls: batch,
+            flow_name: plan.flow_name.clone(),
+            flow_version: plan.flow_version.clone(),
+            reply: Some(reply),
+            deadline: Instant::now() + Duration::from_secs(600),
+        }));
+        answer
             .await
+            .context("the store closed")?
             .context("cannot write seed calls")?;
-        tracing::info!(done, total = plan.calls, "Seeded calls.");
+        if done % 20_000 < SEED_BATCH || done == plan.calls {
+            tracing::info!(done, total = plan.calls, "Seeded calls.");
+        }
     }
+    // Seeded calls land in past days: their kept sums must be counted again.
+    admin.forget_day_sums().await?;
     admin.refresh_planner_stats().await?;
     Ok(started.elapsed())
+}
+
+/// One generated call, with its steps and order.
+#[derive(Debug, Clone)]
+struct SeedCall {
+    call: CallDetail,
+    steps: Vec<TimelineStep>,
+    /// (order number, status for a new order) when the caller entered one.
+    order: Option<(String, String)>,
+}
+
+/// Seed calls written by a store writer with the webhooks' statements: the call opened, each
+/// turn saved (steps, language, consent, status), the order saved and linked, the call ended.
+struct SeedWork {
+    calls: Vec<SeedCall>,
+    flow_name: String,
+    flow_version: String,
+    reply: Option<tokio::sync::oneshot::Sender<Result<(), StoreError>>>,
+    deadline: Instant,
+}
+
+impl SeedWork {
+    fn write(&self, tx: &mut dyn StoreTx, seed: &SeedCall) -> Result<(), StoreError> {
+        let c = &seed.call;
+        let s = &c.summary;
+        let call = tx.open_call(&NewCall {
+            call_sid: &s.call_sid,
+            from: &s.from_number,
+            to: &c.to_number,
+            flow_name: &self.flow_name,
+            flow_version: &self.flow_version,
+            now_ms: s.started_at,
+        })?;
+        let language = s.language.as_deref().unwrap_or("");
+        let consent = s.consent.as_deref().and_then(Consent::parse);
+        let turns: Vec<&[TimelineStep]> = seed.steps.chunk_by(|a, b| a.turn == b.turn).collect();
+        let last = turns.len().saturating_sub(1);
+        for (turn, steps) in turns.into_iter().enumerate() {
+            if turn > 0 {
+                // Each turn is a webhook of its own, which locks the call first (a writer may
+                // hold a turn back until the call's next statement).
+                tx.lock_call(&s.call_sid)?;
+            }
+            let at = steps.last().map_or(s.started_at, |step| step.created_at);
+            let rows: Vec<StepRow> = steps
+                .iter()
+                .map(|step| StepRow {
+                    node: step.node.clone(),
+                    message_ids: step.node.clone(),
+                    text: step.text.clone(),
+                    digits: step.digits.clone(),
+                    outcome: step.outcome.clone(),
+                })
+                .collect();
+            let mut records = Vec::new();
+            if turn == last {
+                if let Some((key, status)) = &seed.order {
+                    let request = RecordRequest {
+                        kind: "order".to_owned(),
+                        key: key.clone(),
+                        create_with_status: Some(status.clone()),
+                    };
+                    records.extend(tx.record(&request, call.id, at)?.map(|r| r.id));
+                }
+            }
+            tx.save_turn(&TurnWrite {
+                call_id: call.id,
+                turn: turn as i64,
+                state: "{}",
+                language,
+                status: (turn == last && s.status == CallStatus::Problem.as_str())
+                    .then_some(CallStatus::Problem),
+                consent: if turn == 0 { consent } else { None },
+                steps: &rows,
+                records: &records,
+                twiml: "",
+                now_ms: at,
+            })?;
+        }
+        if let Some(ended_at) = c.ended_at {
+            tx.call_ended(&StatusUpdate {
+                call_sid: &s.call_sid,
+                from: &s.from_number,
+                to: &c.to_number,
+                duration_secs: s.duration_secs,
+                now_ms: ended_at,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl Work for SeedWork {
+    fn run(&mut self, tx: &mut dyn StoreTx) -> Result<(), StoreError> {
+        for seed in &self.calls {
+            self.write(tx, seed)?;
+        }
+        Ok(())
+    }
+
+    fn done(mut self: Box<Self>, result: Result<(), StoreError>) {
+        if let Some(reply) = self.reply.take() {
+            let _ = reply.send(result);
+        }
+    }
+
+    fn deadline(&self) -> Instant {
+        self.deadline
+    }
 }
 
 fn step(

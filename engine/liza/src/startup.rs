@@ -16,7 +16,7 @@ use crate::metrics::Metrics;
 use crate::registry::Registry;
 use crate::settings::Settings;
 use crate::speech::SpeechConfig;
-use crate::store::admin::AdminStore;
+use crate::store::admin::Accounts;
 use crate::store::{self, now_ms, Store};
 use crate::twilio::SignatureVerifier;
 use crate::web::client::TrustedProxies;
@@ -172,7 +172,7 @@ impl Application {
 
 /// Creates the dashboard user `admin` from LIZA_ADMIN_PASSWORD unless it exists already.
 async fn bootstrap_admin(
-    admin: &dyn AdminStore,
+    admin: &dyn Accounts,
     password: Option<&SecretString>,
 ) -> anyhow::Result<()> {
     let Some(password) = password else {

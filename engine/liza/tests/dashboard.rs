@@ -12,6 +12,7 @@ use liza::settings::Settings;
 use liza::startup::Application;
 use liza::store::admin::AdminStore;
 use liza::store::now_ms;
+use liza::store::Store;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use reqwest::StatusCode;
 
@@ -22,6 +23,7 @@ use support::{flow_files_copy, AppOptions, Backend, TestDb};
 struct TestApp {
     app: support::TestApp,
     admin: Arc<dyn AdminStore>,
+    store: Arc<dyn Store>,
 }
 
 impl std::ops::Deref for TestApp {
@@ -56,7 +58,8 @@ async fn spawn(options: AppOptions) -> TestApp {
         .expect("the app has a dashboard")
         .admin
         .clone();
-    TestApp { app, admin }
+    let store = app.state.engine.store.clone();
+    TestApp { app, admin, store }
 }
 
 /// The app on a fresh database of `LIZA_TEST_BACKEND`'s kind.
@@ -268,7 +271,7 @@ impl TestApp {
             flow_version: "test".into(),
             rng_seed: 7,
         };
-        dev::seed(self.admin.as_ref(), &plan).await.unwrap();
+        dev::seed(self.store.as_ref(), &plan).await.unwrap();
     }
 
     async fn api(
@@ -788,7 +791,7 @@ async fn stats_follow_status_edits_of_old_calls() {
         flow_version: "test".into(),
         rng_seed: 11,
     };
-    dev::seed(app.admin.as_ref(), &plan).await.unwrap();
+    dev::seed(app.store.as_ref(), &plan).await.unwrap();
     let session = app.login().await;
     let problems = |html: &str| -> (i64, i64) {
         let end = html.find(" with problems.").expect("the summary line");
@@ -1490,4 +1493,44 @@ async fn logins_and_accounts_work_on_postgresql_too() {
             _ => the_account_page_ends_own_sessions_and_tokens(&app).await,
         }
     }
+}
+
+#[tokio::test]
+async fn seeded_calls_are_stored_as_their_webhooks_would_have_stored_them() {
+    let app = spawn_app().await;
+    app.seed(200).await;
+    let calls = app
+        .admin
+        .list_calls(&liza::store::admin::CallFilter {
+            limit: 1_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(calls.len(), 200);
+    let mut problems = 0;
+    for call in &calls {
+        let steps = app.admin.call_timeline(call.id).await.unwrap();
+        let turns: std::collections::BTreeSet<i64> = steps.iter().map(|s| s.turn).collect();
+        assert_eq!(
+            turns,
+            (0..turns.len() as i64).collect(),
+            "turns are numbered from 0 without gaps: {}",
+            call.call_sid
+        );
+        let answered = steps
+            .iter()
+            .find(|s| s.outcome == "given" || s.outcome == "refused")
+            .map(|s| s.outcome.as_str());
+        assert_eq!(call.consent.as_deref(), answered, "{}", call.call_sid);
+        // Three invalid order numbers end a call as `problem`, and Twilio's final status
+        // callback does not turn it `completed`.
+        if steps.iter().any(|s| s.outcome == "invalid") {
+            problems += 1;
+            assert_eq!(call.status, "problem", "{}", call.call_sid);
+        } else {
+            assert_ne!(call.status, "problem", "{}", call.call_sid);
+        }
+    }
+    assert!(problems > 0, "the seed makes some problem calls");
 }

@@ -18,7 +18,6 @@ use liza_core::speech::{Speaker, SpeechConfig};
 use liza_core::turn::play;
 use liza_core::twilio::{WebhookParams, MAX_DIGITS_LEN};
 use liza_core::twiml::Response;
-use liza_store::batch::COMMIT_MARGIN;
 use liza_store::{
     now_ms, CallRow, NewCall, StatusUpdate, StepRow, Store, StoreError, StoreTx, TurnWrite, Work,
 };
@@ -90,9 +89,9 @@ enum Failure {
 }
 
 /// How long a webhook's work may wait in the queue before a writer starts it; unstarted after
-/// that, it is answered with the apology. A started transaction commits within
-/// [`COMMIT_MARGIN`] more or is rolled back, and the caller waits one second longer than both,
-/// so the apology comes within 10 s (Twilio waits 15 s) and not before the work's fate is known.
+/// that, it is answered with the apology. The caller waits until the store has answered it
+/// ([`Store::answered_by`]: 10 s after the webhook came, Twilio waits 15 s), so the apology
+/// does not come before the work's fate is known.
 const DATABASE_WAIT: Duration = Duration::from_secs(5);
 
 /// Everything needed to answer webhooks.
@@ -123,7 +122,7 @@ impl Engine {
             return (Response::new().render(), Outcome::Ignored);
         }
         let (reply, answer) = oneshot::channel();
-        let started = Instant::now();
+        let deadline = Instant::now() + DATABASE_WAIT;
         self.store.submit(Box::new(WebhookWork {
             registry: self.registry.clone(),
             speech: self.speech.clone(),
@@ -131,14 +130,12 @@ impl Engine {
             params,
             seq,
             now_ms: now_ms(),
-            deadline: started + DATABASE_WAIT,
+            deadline,
             answer: None,
             reply: Some(reply),
         }));
-        // The writer answers every piece of work: started by its deadline, committed or rolled
-        // back within COMMIT_MARGIN; one more second covers the commit itself.
-        let wait = DATABASE_WAIT + COMMIT_MARGIN + Duration::from_secs(1);
-        let answer = match tokio::time::timeout(wait, answer).await {
+        let answered_by = self.store.answered_by(deadline);
+        let answer = match tokio::time::timeout_at(answered_by.into(), answer).await {
             Ok(Ok(answer)) => answer,
             Ok(Err(_)) => Err(Failure::Store(StoreError::Closed)),
             Err(_) => Err(Failure::Store(StoreError::Timeout)),
@@ -167,14 +164,14 @@ impl Engine {
                 error!(call_sid, hook = ?hook, error = %e, "Webhook failed on the database; apologising.");
                 // Other failures were marked in the webhook's own transaction.
                 if !call_sid.is_empty() {
-                    self.store.submit(Box::new(MarkProblem {
-                        call_sid: call_sid.to_owned(),
-                        metrics: self.metrics.clone(),
-                        deadline: Instant::now() + DATABASE_WAIT,
-                        give_up_at: Instant::now() + MARK_PROBLEM_RETRIES_FOR,
-                        store: self.store.clone(),
-                        runtime: tokio::runtime::Handle::current(),
-                    }));
+                    self.store.submit_retrying(
+                        Box::new(MarkProblem {
+                            call_sid: call_sid.to_owned(),
+                            metrics: self.metrics.clone(),
+                            deadline: Instant::now() + DATABASE_WAIT,
+                        }),
+                        MARK_PROBLEM_RETRIES_FOR,
+                    );
                 }
             }
             other => {
@@ -267,19 +264,17 @@ impl Work for WebhookWork {
     }
 }
 
-/// How long a failed "mark the call `problem`" is retried (once a second): the database that
-/// failed the webhook is often back within seconds, and the call should not end `completed`.
+/// How long a failed "mark the call `problem`" is retried (the store retries once a second):
+/// the database that failed the webhook is often back within seconds, and the call should not
+/// end `completed`.
 const MARK_PROBLEM_RETRIES_FOR: Duration = Duration::from_secs(60);
 
-/// Marks a call `problem` after its webhook failed on the database; retried while the
-/// database is away, then given up with an error in the log.
+/// Marks a call `problem` after its webhook failed on the database; the store retries it while
+/// the database is away, then it is given up with an error in the log.
 struct MarkProblem {
     call_sid: String,
     metrics: Arc<Metrics>,
     deadline: Instant,
-    give_up_at: Instant,
-    store: Arc<dyn Store>,
-    runtime: tokio::runtime::Handle,
 }
 
 impl Work for MarkProblem {
@@ -287,20 +282,14 @@ impl Work for MarkProblem {
         tx.mark_problem(&self.call_sid, now_ms())
     }
 
-    fn done(mut self: Box<Self>, result: Result<(), StoreError>) {
+    fn failed_attempt(&mut self, _error: &StoreError) {
+        self.metrics.database_error();
+    }
+
+    fn done(self: Box<Self>, result: Result<(), StoreError>) {
         let Err(e) = result else { return };
         self.metrics.database_error();
-        if Instant::now() >= self.give_up_at || matches!(e, StoreError::Closed) {
-            error!(call_sid = %self.call_sid, error = %e, "Could not mark the call as a problem.");
-            return;
-        }
-        let runtime = self.runtime.clone();
-        runtime.spawn(async move {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            self.deadline = Instant::now() + DATABASE_WAIT;
-            let store = self.store.clone();
-            store.submit(self);
-        });
+        error!(call_sid = %self.call_sid, error = %e, "Could not mark the call as a problem.");
     }
 
     fn deadline(&self) -> Instant {

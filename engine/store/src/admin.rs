@@ -1,9 +1,11 @@
-//! What the admin dashboard reads and changes: lists, details, statistics, users,
-//! sessions, the audit log. One trait, one implementation per backend.
+//! What the admin dashboard reads and changes, in three parts by what they serve:
+//! [`CallsAndRecords`] (lists, details, edits, the audit log), [`Statistics`] and
+//! [`Accounts`] (users, sessions, API tokens, the login throttle). One implementation for
+//! both backends (`sql_admin.rs`).
 //!
 //! The SQL lives here as constants written for both dialects (`$n` placeholders,
-//! epoch-millisecond BIGINTs, integer division for day buckets), so a PostgreSQL
-//! implementation binds the same statements the SQLite one does.
+//! epoch-millisecond BIGINTs, integer division for day buckets); what differs is data in
+//! `dialect.rs`.
 
 use async_trait::async_trait;
 use serde::Serialize;
@@ -257,17 +259,9 @@ pub enum LoginReservation {
     Refused { index: usize },
 }
 
-/// One generated call for `liza dev seed`, with its steps and order.
-#[derive(Debug, Clone)]
-pub struct SeedCall {
-    pub call: CallDetail,
-    pub steps: Vec<TimelineStep>,
-    /// (order number, status for a new order) when the caller entered one.
-    pub order: Option<(String, String)>,
-}
-
+/// Calls and records as the dashboard lists, shows and edits them, with the audit log.
 #[async_trait]
-pub trait AdminStore: Send + Sync + 'static {
+pub trait CallsAndRecords: Send + Sync + 'static {
     /// Newest first, at most `filter.limit` rows.
     async fn list_calls(&self, filter: &CallFilter) -> Result<Vec<CallSummary>, StoreError>;
     async fn call(&self, id: i64) -> Result<Option<CallDetail>, StoreError>;
@@ -280,11 +274,9 @@ pub trait AdminStore: Send + Sync + 'static {
     /// Newest first, at most `filter.limit` rows.
     async fn list_records(&self, filter: &RecordFilter) -> Result<Vec<RecordSummary>, StoreError>;
     async fn record(&self, id: i64) -> Result<Option<RecordSummary>, StoreError>;
-    /// When the oldest call started.
-    async fn oldest_call_start(&self) -> Result<Option<i64>, StoreError>;
     /// Calls that touched a record, newest first.
     async fn record_calls(&self, record_id: i64) -> Result<Vec<CallSummary>, StoreError>;
-    /// Newest first.
+    /// The changes made to a call, a record or a user, newest first.
     async fn audit_log(&self, subject: Subject) -> Result<Vec<AuditEntry>, StoreError>;
     /// Sets a call's status and audits it, in one transaction.
     async fn set_call_status(
@@ -309,6 +301,12 @@ pub trait AdminStore: Send + Sync + 'static {
         user: &str,
         now_ms: i64,
     ) -> Result<Change, StoreError>;
+}
+
+/// Counts and sums over the calls: the overview, `/stats`, and the planner statistics the
+/// queries behind them need.
+#[async_trait]
+pub trait Statistics: Send + Sync + 'static {
     async fn overview(
         &self,
         today_ms: i64,
@@ -318,6 +316,9 @@ pub trait AdminStore: Send + Sync + 'static {
     /// Calls of the UTC days `first_day..=today`, bucketed by day. Days before yesterday are
     /// summed once and kept (`stats_days`); yesterday and today are counted live.
     async fn stats(&self, first_day: i64, today: i64) -> Result<Vec<StatsBucket>, StoreError>;
+    /// Forgets every kept day sum, so the next [`Statistics::stats`] sums those days again
+    /// (after calls were written into past days, as `liza dev seed` does).
+    async fn forget_day_sums(&self) -> Result<(), StoreError>;
     /// The records of `kind` asked for most often since `since_ms`: (key, calls).
     async fn top_records(
         &self,
@@ -325,7 +326,15 @@ pub trait AdminStore: Send + Sync + 'static {
         since_ms: i64,
         limit: i64,
     ) -> Result<Vec<(String, i64)>, StoreError>;
+    /// When the oldest call started.
+    async fn oldest_call_start(&self) -> Result<Option<i64>, StoreError>;
+    /// Refreshes the query planner's statistics (at start and after a seed).
+    async fn refresh_planner_stats(&self) -> Result<(), StoreError>;
+}
 
+/// Dashboard users, their sessions and API tokens, and the login throttle.
+#[async_trait]
+pub trait Accounts: Send + Sync + 'static {
     async fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError>;
     /// Creates the user, or replaces its password, ends its sessions, revokes its API
     /// tokens and audits that as done `by`; one transaction.
@@ -412,12 +421,13 @@ pub trait AdminStore: Send + Sync + 'static {
     async fn release_login_attempt(&self, ids: &[i64]) -> Result<(), StoreError>;
     /// Forgets every failure counted under `key`.
     async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError>;
-
-    /// Bulk insert for `liza dev seed`: one transaction, multi-row statements.
-    async fn seed(&self, calls: &[SeedCall]) -> Result<(), StoreError>;
-    /// Refreshes the query planner's statistics (at start and after a seed).
-    async fn refresh_planner_stats(&self) -> Result<(), StoreError>;
 }
+
+/// Everything the dashboard and `liza admin` use: the three parts together. Code that needs
+/// one part takes that part (`&dyn Accounts`).
+pub trait AdminStore: CallsAndRecords + Statistics + Accounts {}
+
+impl<T: CallsAndRecords + Statistics + Accounts> AdminStore for T {}
 
 /// The SQL every backend runs (both dialects accept it as written).
 pub mod sql {
@@ -468,6 +478,10 @@ pub mod sql {
         "DELETE FROM stats_days_done WHERE day = (SELECT started_at / 86400000 FROM calls WHERE id = $1)";
     pub const STATS_FORGET_CALL_DAY_SUMS: &str =
         "DELETE FROM stats_days WHERE day = (SELECT started_at / 86400000 FROM calls WHERE id = $1)";
+
+    /// Forget every kept day sum ([`super::Statistics::forget_day_sums`]).
+    pub const STATS_FORGET_DAYS_DONE: &str = "DELETE FROM stats_days_done";
+    pub const STATS_FORGET_DAY_SUMS: &str = "DELETE FROM stats_days";
 
     /// Counts over the covering index `record_calls_by_time` first, then names the winners.
     /// The unary `+` keeps SQLite from grouping along the primary key (a scan of every

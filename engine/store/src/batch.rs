@@ -189,10 +189,92 @@ fn writer_loop<C: Connector>(
     }
 }
 
-/// How long after the earliest deadline in a batch its transaction may still commit. A caller
-/// waits its deadline plus this margin and more (see `calls.rs`), so nothing commits after its
-/// caller heard the apology.
-pub const COMMIT_MARGIN: Duration = Duration::from_secs(4);
+/// How long after the earliest deadline in a batch its transaction may still commit: work is
+/// answered by [`answered_by`] its deadline, so nothing commits after its caller stopped waiting.
+const COMMIT_MARGIN: Duration = Duration::from_secs(4);
+
+/// The latest instant the writers answer (call [`Work::done`] for) work whose deadline is
+/// `deadline`: started by the deadline, committed or rolled back within [`COMMIT_MARGIN`], and
+/// one more second for the commit itself.
+pub fn answered_by(deadline: Instant) -> Instant {
+    deadline + COMMIT_MARGIN + Duration::from_secs(1)
+}
+
+/// How long a retrying submission waits before its next attempt.
+const RETRY_EVERY: Duration = Duration::from_secs(1);
+
+impl Writers {
+    /// Queues work that runs again (once a second, each attempt with as long a wait as the
+    /// first) while it fails, until `give_up_after` has passed or the store is closed; its
+    /// `done` is called once, with the last attempt's result, and [`Work::failed_attempt`] for
+    /// each failure before. Needs a Tokio runtime to wait between attempts (without one it does
+    /// not retry).
+    pub fn submit_retrying(self: &Arc<Self>, work: Box<dyn Work>, give_up_after: Duration) {
+        let now = Instant::now();
+        self.submit(Box::new(Retrying {
+            attempt_wait: work.deadline().saturating_duration_since(now),
+            deadline: work.deadline(),
+            give_up_at: now + give_up_after,
+            work: Some(work),
+            writers: Arc::downgrade(self),
+            runtime: tokio::runtime::Handle::try_current().ok(),
+        }));
+    }
+}
+
+/// Work submitted with [`Writers::submit_retrying`].
+struct Retrying {
+    work: Option<Box<dyn Work>>,
+    attempt_wait: Duration,
+    deadline: Instant,
+    give_up_at: Instant,
+    writers: std::sync::Weak<Writers>,
+    runtime: Option<tokio::runtime::Handle>,
+}
+
+impl Work for Retrying {
+    fn run(&mut self, tx: &mut dyn StoreTx) -> Result<(), StoreError> {
+        match self.work.as_mut() {
+            Some(work) => work.run(tx),
+            None => Ok(()),
+        }
+    }
+
+    fn done(mut self: Box<Self>, result: Result<(), StoreError>) {
+        let Some(mut work) = self.work.take() else {
+            return;
+        };
+        let retry = match (&result, self.writers.upgrade(), self.runtime.clone()) {
+            (Err(e), Some(writers), Some(runtime))
+                if Instant::now() < self.give_up_at && !matches!(e, StoreError::Closed) =>
+            {
+                Some((writers, runtime))
+            }
+            _ => None,
+        };
+        let Some((writers, runtime)) = retry else {
+            work.done(result);
+            return;
+        };
+        if let Err(e) = &result {
+            work.failed_attempt(e);
+        }
+        self.work = Some(work);
+        runtime.spawn(async move {
+            tokio::time::sleep(RETRY_EVERY).await;
+            self.deadline = Instant::now() + self.attempt_wait;
+            writers.submit(self);
+        });
+    }
+
+    fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    fn call_sid(&self) -> Option<&str> {
+        self.work.as_ref().and_then(|w| w.call_sid())
+    }
+}
 
 /// Runs a batch; `Err` when the database (not one piece of work) failed, after answering all.
 /// Each transaction's outcome is recorded in `outcomes` before its work is answered, so
@@ -308,10 +390,12 @@ mod tests {
         locked: bool,
         /// The database locks up after this many transactions.
         lock_after: Option<usize>,
+        /// Transactions still to fail as locked, counted down by each (shared by connections).
+        locked_for: Option<Arc<std::sync::atomic::AtomicUsize>>,
     }
 
     fn sqlite_error(code: std::ffi::c_int) -> StoreError {
-        StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+        StoreError::from(rusqlite::Error::SqliteFailure(
             rusqlite::ffi::Error::new(code),
             None,
         ))
@@ -325,6 +409,15 @@ mod tests {
         fn begin(&mut self) -> Result<(), StoreError> {
             if self.locked || self.lock_after.is_some_and(|n| self.transactions >= n) {
                 return Err(busy());
+            }
+            if let Some(left) = &self.locked_for {
+                use std::sync::atomic::Ordering::SeqCst;
+                if left
+                    .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
+                    .is_ok()
+                {
+                    return Err(busy());
+                }
             }
             self.transactions += 1;
             Ok(())
@@ -545,5 +638,82 @@ mod tests {
             assert!(error.unwrap().contains("locked"), "{sid}: {error:?}");
         }
         assert_eq!(summary.len(), 5);
+    }
+
+    /// Connections to a database that stays locked for the first `locked_for` transactions.
+    #[derive(Clone)]
+    struct LockedAWhile(Arc<std::sync::atomic::AtomicUsize>);
+
+    impl Connector for LockedAWhile {
+        type Conn = FakeConn;
+        fn connect(&self) -> Result<FakeConn, StoreError> {
+            Ok(FakeConn {
+                locked_for: Some(self.0.clone()),
+                ..FakeConn::default()
+            })
+        }
+    }
+
+    /// Work that counts its failed attempts and reports its final result.
+    struct Counted {
+        attempts_failed: Arc<Mutex<usize>>,
+        reply: Option<tokio::sync::oneshot::Sender<Result<(), StoreError>>>,
+        deadline: Instant,
+    }
+
+    impl Work for Counted {
+        fn run(&mut self, tx: &mut dyn StoreTx) -> Result<(), StoreError> {
+            tx.mark_problem("a", 0)
+        }
+        fn failed_attempt(&mut self, _: &StoreError) {
+            *self.attempts_failed.lock().unwrap() += 1;
+        }
+        fn done(mut self: Box<Self>, result: Result<(), StoreError>) {
+            let _ = self.reply.take().unwrap().send(result);
+        }
+        fn deadline(&self) -> Instant {
+            self.deadline
+        }
+    }
+
+    async fn retried(
+        locked_for: usize,
+        give_up_after: Duration,
+    ) -> (Result<(), StoreError>, usize) {
+        let writers = Arc::new(Writers::start(
+            "test",
+            1,
+            LockedAWhile(Arc::new(locked_for.into())),
+        ));
+        let attempts_failed = Arc::new(Mutex::new(0));
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        writers.submit_retrying(
+            Box::new(Counted {
+                attempts_failed: attempts_failed.clone(),
+                reply: Some(reply),
+                deadline: Instant::now() + Duration::from_secs(5),
+            }),
+            give_up_after,
+        );
+        let result = answer.await.unwrap();
+        writers.close().await;
+        let failed = *attempts_failed.lock().unwrap();
+        (result, failed)
+    }
+
+    #[tokio::test]
+    async fn retrying_work_runs_again_until_the_database_is_back() {
+        let (result, failed) = retried(2, Duration::from_secs(60)).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(failed, 2, "two attempts failed before the third committed");
+    }
+
+    #[tokio::test]
+    async fn retrying_work_gives_up_with_the_last_error() {
+        let (result, failed) = retried(100, Duration::from_millis(500)).await;
+        let error = result.expect_err("the database stayed locked");
+        assert!(matches!(error, StoreError::Failed(_)), "{error:?}");
+        assert!(error.to_string().contains("locked"), "{error}");
+        assert_eq!(failed, 1, "the second attempt, a second later, is the last");
     }
 }

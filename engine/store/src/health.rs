@@ -63,33 +63,19 @@ impl WriteProblem {
         }
     }
 
-    /// The problem a database-wide error shows.
+    /// The problem an error shows.
     pub fn of(error: &StoreError) -> Self {
-        use rusqlite::ErrorCode;
         match error {
             StoreError::FileGone { change, .. } => match change {
                 FileChange::Deleted => Self::FileDeleted,
                 FileChange::Replaced => Self::FileReplaced,
             },
-            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => match e.code {
-                ErrorCode::DiskFull => Self::DiskFull,
-                ErrorCode::ReadOnly => Self::ReadOnly,
-                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => Self::Locked,
-                ErrorCode::CannotOpen => Self::Unreachable,
-                _ => Self::Failing,
-            },
-            StoreError::Database(sqlx::Error::Database(e)) => match e.code().as_deref() {
-                // PostgreSQL's SQLSTATEs: disk_full; read_only_sql_transaction;
-                // lock_not_available, query_canceled (statement timeout); admin_shutdown,
-                // cannot_connect_now.
-                Some("53100") => Self::DiskFull,
-                Some("25006") => Self::ReadOnly,
-                Some("55P03" | "57014") => Self::Locked,
-                Some("57P01" | "57P03") => Self::Unreachable,
-                _ => Self::Failing,
-            },
-            StoreError::Closed => Self::Unreachable,
-            other if other.is_connection_lost() => Self::Unreachable,
+            StoreError::DiskFull(_) => Self::DiskFull,
+            StoreError::ReadOnly(_) => Self::ReadOnly,
+            StoreError::Locked(_) | StoreError::Busy(_) => Self::Locked,
+            StoreError::Unavailable(_) | StoreError::Closed | StoreError::Timeout => {
+                Self::Unreachable
+            }
             _ => Self::Failing,
         }
     }
@@ -214,7 +200,7 @@ mod tests {
     use super::*;
 
     fn full() -> StoreError {
-        StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+        StoreError::from(rusqlite::Error::SqliteFailure(
             rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
             None,
         ))

@@ -1,17 +1,21 @@
 //! Persistence behind a trait: calls, conversation steps, replayable responses, records.
 //!
-//! One implementation per backend, SQLite (the default) and PostgreSQL (several instances,
-//! one database); both run the same SQL from `sql.rs`, written with `$n` placeholders and
-//! epoch-millisecond times on purpose.
+//! Two backends, SQLite (the default) and PostgreSQL (several instances, one database), each
+//! with writer threads of its own for the webhooks (`sqlite.rs`, `postgres.rs`); both run the
+//! same SQL from `sql.rs` and `admin.rs`, written with `$n` placeholders and epoch-millisecond
+//! times on purpose, and one `Store` implementation (`sql_store.rs`) for everything else.
 //! Must not touch: flows, Fluent, TwiML, HTTP. It stores what it is given.
 
 pub mod admin;
 pub mod backup;
 pub mod batch;
+mod dialect;
+mod error;
 pub mod health;
 mod postgres;
 mod sql;
 mod sql_admin;
+mod sql_store;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -19,75 +23,7 @@ use async_trait::async_trait;
 use liza_model::{CallStatus, Consent};
 use liza_model::{RecordInfo, RecordRequest};
 
-pub use postgres::PgStore;
-pub use sqlite::SqliteStore;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
-    #[error("migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("unsupported database URL (expected sqlite:… or postgres://…)")]
-    UnsupportedUrl,
-    #[error("the database did not answer in time")]
-    Timeout,
-    #[error("the store is closed")]
-    Closed,
-    /// The SQLite file (or its WAL) at `path` is not the file the writer opened: writing on
-    /// would save calls where nobody will find them after a restart.
-    #[error("the database file {} was {} while Liza was serving", path.display(), change.as_str())]
-    FileGone {
-        path: std::path::PathBuf,
-        change: health::FileChange,
-    },
-    /// The batch this work ran in failed on the database as a whole.
-    #[error("{0}")]
-    Failed(String),
-    /// The work panicked (a bug); the others in its batch ran again without it.
-    #[error("the webhook's work panicked: {0}")]
-    Panicked(String),
-}
-
-impl StoreError {
-    /// The connection is unusable and must be replaced.
-    pub fn is_connection_lost(&self) -> bool {
-        matches!(
-            self,
-            Self::Database(
-                sqlx::Error::Io(_)
-                    | sqlx::Error::Tls(_)
-                    | sqlx::Error::Protocol(_)
-                    | sqlx::Error::PoolTimedOut
-                    | sqlx::Error::PoolClosed
-                    | sqlx::Error::WorkerCrashed
-            ) | Self::Timeout
-        )
-    }
-
-    /// The database failed, not one piece of work: every statement would fail the same way
-    /// now (unreachable, locked, out of disk).
-    pub fn is_database_wide(&self) -> bool {
-        use rusqlite::ErrorCode::*;
-        match self {
-            Self::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
-                e.code,
-                DatabaseBusy
-                    | DatabaseLocked
-                    | CannotOpen
-                    | SystemIoFailure
-                    | ReadOnly
-                    | DiskFull
-                    | DatabaseCorrupt
-                    | NotADatabase
-            ),
-            Self::Failed(_) | Self::Closed | Self::FileGone { .. } => true,
-            other => other.is_connection_lost(),
-        }
-    }
-}
+pub use error::{Source, StoreError};
 
 /// A call as the webhook handler needs it.
 #[derive(Debug, Clone)]
@@ -177,6 +113,14 @@ pub trait Store: Send + Sync + 'static {
     /// Queues work for the store's writers. Writers run many webhooks' work in one transaction
     /// (group commit) and call [`Work::done`] once that transaction is committed or has failed.
     fn submit(&self, work: Box<dyn Work>);
+    /// Queues work that runs again while the database fails it (once a second, for at most
+    /// `give_up_after`); see [`batch::Writers::submit_retrying`].
+    fn submit_retrying(&self, work: Box<dyn Work>, give_up_after: std::time::Duration);
+    /// The latest instant work whose [`Work::deadline`] is `deadline` is answered by (its
+    /// `done` called): a caller waiting for the answer waits until then, not longer.
+    fn answered_by(&self, deadline: std::time::Instant) -> std::time::Instant {
+        batch::answered_by(deadline)
+    }
     /// Why the database cannot take a write now, or `None` when it can. Runs a real write
     /// through a writer at most once a second however often it is asked (see `health.rs`).
     async fn write_health(&self) -> Option<health::WriteTrouble>;
@@ -211,6 +155,8 @@ pub trait Work: Send + 'static {
     /// Work still queued at this instant is answered with [`StoreError::Timeout`] unrun: its
     /// caller has stopped waiting.
     fn deadline(&self) -> std::time::Instant;
+    /// An attempt of work submitted with [`Store::submit_retrying`] failed and runs again.
+    fn failed_attempt(&mut self, _error: &StoreError) {}
     /// The existing call this work locks first (`lock_call`), when known before it runs: a
     /// writer whose statements are network round trips locks a whole batch's calls at once.
     fn call_sid(&self) -> Option<&str> {
@@ -248,9 +194,9 @@ pub trait StoreTx {
 /// Opens the store a `DATABASE_URL` names.
 pub async fn connect(url: &str) -> Result<std::sync::Arc<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
-        Ok(std::sync::Arc::new(SqliteStore::connect(url).await?))
+        Ok(std::sync::Arc::new(sqlite::open(url).await?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(std::sync::Arc::new(PgStore::connect(url).await?))
+        Ok(std::sync::Arc::new(postgres::open(url).await?))
     } else {
         Err(StoreError::UnsupportedUrl)
     }

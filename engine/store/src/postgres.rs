@@ -5,21 +5,21 @@
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{Connection, PgConnection, PgPool, Postgres, Row};
+use sqlx::postgres::{PgConnectOptions, PgRow};
+use sqlx::{Connection, PgConnection, Row};
 use tokio::runtime::Runtime;
 
 use super::batch::{Connector, WriterConn, Writers};
+use super::dialect::POSTGRES;
 use super::sql as webhook_sql;
+use super::sql_admin::SqlAdmin;
+use super::sql_store::{open_pool, Local, SqlStore};
 use super::{CallRow, NewCall, StatusUpdate, StoreError, StoreTx, TurnWrite};
 use liza_model::CallStatus;
 use liza_model::{RecordInfo, RecordRequest};
-
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
 /// Writer threads per instance, each with one connection and one transaction at a time. Each
 /// transaction holds many webhooks (group commit), so few writers keep PostgreSQL busy; more
@@ -29,62 +29,35 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/post
 /// 8 writers 5,200, p99 190 ms.
 const WRITERS: usize = 2;
 
-/// The dashboard's pool (reads, status edits). Writers and pool together stay far below
-/// PostgreSQL's default `max_connections` (100) even with several instances.
-const POOL_CONNECTIONS: u32 = 8;
-
 /// Longest wait for one statement or a connection: a webhook must answer well inside
 /// Twilio's 15 s, apology included.
 const STATEMENT_TIMEOUT: Duration = Duration::from_secs(3);
 
-#[derive(Clone)]
-pub struct PgStore {
-    pool: PgPool,
-    writers: Arc<Writers>,
-}
-
-impl PgStore {
-    /// Connects to `postgres://…` (or `postgresql://…`). The pool connects lazily-on-demand
-    /// after the first connection, and replaces connections that broke while the database was away.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let options = PgConnectOptions::from_str(url)?
-            .application_name("liza")
-            // Server-side limits too: after a client-side timeout the server must not keep a
-            // batch's locks while the reconnected writer queues behind them.
-            .options([
-                ("statement_timeout", "3s"),
-                ("lock_timeout", "2s"),
-                ("idle_in_transaction_session_timeout", "10s"),
-            ]);
-        let pool = PgPoolOptions::new()
-            .max_connections(POOL_CONNECTIONS)
-            .acquire_timeout(STATEMENT_TIMEOUT)
-            .connect_with(options.clone())
-            .await?;
-        let writers = Writers::start("postgres", WRITERS, PgConnector { options });
-        Ok(Self {
+/// Connects to `postgres://…` (or `postgresql://…`): the writers, and a pool that connects
+/// lazily-on-demand after the first connection and replaces connections that broke while the
+/// database was away.
+pub(crate) async fn open(url: &str) -> Result<SqlStore, StoreError> {
+    let options = PgConnectOptions::from_str(url)?
+        .application_name("liza")
+        // Server-side limits too: after a client-side timeout the server must not keep a
+        // batch's locks while the reconnected writer queues behind them. (The pool's
+        // connections set the same: `dialect.rs`.)
+        .options([
+            ("statement_timeout", "3s"),
+            ("lock_timeout", "2s"),
+            ("idle_in_transaction_session_timeout", "10s"),
+        ]);
+    let pool = open_pool(url, &POSTGRES).await?;
+    let writers = Writers::start("postgres", WRITERS, PgConnector { options });
+    Ok(SqlStore {
+        admin: SqlAdmin {
             pool,
-            writers: Arc::new(writers),
-        })
-    }
-
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
+            dialect: &POSTGRES,
+        },
+        writers: Arc::new(writers),
+        local: Local::Postgres,
+    })
 }
-
-impl PgStore {
-    /// PostgreSQL needs nothing before its connections close.
-    async fn before_close(&self) {}
-
-    /// Nothing to check beside the writers' probe: the server's disk is PostgreSQL's business,
-    /// and it reports a full one as an error.
-    fn local_health(&self) -> Option<super::health::WriteTrouble> {
-        None
-    }
-}
-
-super::sql::sql_store!(PgStore, with_admin);
 
 #[derive(Clone)]
 struct PgConnector {
@@ -100,7 +73,7 @@ impl Connector for PgConnector {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+            .map_err(crate::error::io)?;
         let conn = block_on(&runtime, PgConnection::connect_with(&self.options))?;
         Ok(PgWriter {
             conn,
@@ -167,7 +140,7 @@ impl PgWriter {
         block_on(&self.runtime, async move {
             if !p.steps.call_id.is_empty() {
                 let s = &p.steps;
-                sqlx::query(FLUSH_STEPS)
+                sqlx::query(&FLUSH_STEPS)
                     .bind(&s.call_id)
                     .bind(&s.turn)
                     .bind(&s.position)
@@ -181,7 +154,7 @@ impl PgWriter {
                     .await?;
             }
             if !p.links.call_id.is_empty() {
-                sqlx::query(FLUSH_LINKS)
+                sqlx::query(&FLUSH_LINKS)
                     .bind(&p.links.record_id)
                     .bind(&p.links.call_id)
                     .bind(&p.links.at)
@@ -192,14 +165,14 @@ impl PgWriter {
             if c.id.is_empty() {
                 return Ok(());
             }
-            sqlx::query(FLUSH_RESPONSES)
+            sqlx::query(&FLUSH_RESPONSES)
                 .bind(&c.id)
                 .bind(&c.turn)
                 .bind(&c.twiml)
                 .bind(&c.at)
                 .execute(&mut *conn)
                 .await?;
-            sqlx::query(FLUSH_CALLS)
+            sqlx::query(&FLUSH_CALLS)
                 .bind(&c.state)
                 .bind(&c.turn)
                 .bind(&c.language)
@@ -334,26 +307,48 @@ const PREFETCH_CALLS: &str = concat!(
 );
 
 /// [`webhook_sql::INSERT_STEP`] for many rows, one array per column.
-const FLUSH_STEPS: &str = "INSERT INTO steps (call_id, turn, position, node, message_ids, text, digits, outcome, created_at)
-     SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[])";
+static FLUSH_STEPS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{} SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[])",
+        webhook_sql::INSERT_STEP_INTO
+    )
+});
 
 /// [`webhook_sql::LINK_RECORD`] for many rows.
-const FLUSH_LINKS: &str = "INSERT INTO record_calls (record_id, call_id, created_at)
-     SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[]) ON CONFLICT DO NOTHING";
+static FLUSH_LINKS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{} SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[]) {}",
+        webhook_sql::LINK_RECORD_INTO,
+        webhook_sql::LINK_ONCE
+    )
+});
 
 /// [`webhook_sql::INSERT_RESPONSE`] for many rows.
-const FLUSH_RESPONSES: &str = "INSERT INTO responses (call_id, turn, twiml, created_at)
-     SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::bigint[])";
+static FLUSH_RESPONSES: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{} SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::bigint[])",
+        webhook_sql::INSERT_RESPONSE_INTO
+    )
+});
 
 /// [`webhook_sql::UPDATE_CALL_AFTER_TURN`] for many calls (each call at most once: a second
-/// turn of a call in one transaction flushes the first).
-const FLUSH_CALLS: &str = "UPDATE calls SET state = u.state, turn = u.turn + 1, language = u.language, updated_at = u.at,
-         status = CASE WHEN calls.status = 'problem' THEN calls.status ELSE COALESCE(u.status, calls.status) END,
-         consent = COALESCE(u.consent, calls.consent),
-         consent_at = CASE WHEN u.consent IS NULL THEN calls.consent_at ELSE u.at END
+/// turn of a call in one transaction flushes the first), with the same rules.
+static FLUSH_CALLS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE calls SET {}
      FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[])
          AS u(state, turn, language, at, status, consent, id)
-     WHERE calls.id = u.id";
+     WHERE calls.id = u.id",
+        webhook_sql::after_turn(&webhook_sql::TurnValues {
+            state: "u.state",
+            next_turn: "u.turn + 1",
+            language: "u.language",
+            at: "u.at",
+            status: "u.status",
+            consent: "u.consent",
+        })
+    )
+});
 
 fn call_row(row: &PgRow) -> Result<CallRow, StoreError> {
     let status: String = row.try_get("status")?;
@@ -461,7 +456,7 @@ impl StoreTx for PgWriter {
 
     fn mark_problem(&mut self, call_sid: &str, now_ms: i64) -> Result<(), StoreError> {
         self.touch(call_sid)?;
-        let query = sqlx::query(webhook_sql::MARK_PROBLEM)
+        let query = sqlx::query(&webhook_sql::MARK_PROBLEM)
             .bind(now_ms)
             .bind(call_sid)
             .execute(&mut self.conn);
@@ -471,7 +466,7 @@ impl StoreTx for PgWriter {
 
     fn call_ended(&mut self, update: &StatusUpdate<'_>) -> Result<(), StoreError> {
         self.touch(update.call_sid)?;
-        let query = sqlx::query(webhook_sql::CALL_ENDED)
+        let query = sqlx::query(&webhook_sql::CALL_ENDED)
             .bind(update.call_sid)
             .bind(update.from)
             .bind(update.to)
@@ -497,22 +492,3 @@ impl StoreTx for PgWriter {
         Ok(())
     }
 }
-
-super::sql_admin::admin_store!(
-    PgStore,
-    Postgres,
-    // Only tables with rows: statistics of an empty table tell the planner "empty", and every
-    // plan cached on that (the foreign-key checks of each step and response, the call lookup)
-    // becomes a sequential scan that slows with each call — measured: 167,000 scans of `calls`
-    // for 42,000 webhooks. Autovacuum analyses growing tables by itself.
-    planner: ["DO $$ BEGIN
-         IF EXISTS (SELECT 1 FROM calls OFFSET 999) THEN
-             ANALYZE calls; ANALYZE records; ANALYZE record_calls;
-         END IF;
-     END $$"],
-    // Seeded calls carry their ids; the sequence must move past them.
-    after_seed: ["SELECT setval(pg_get_serial_sequence('calls', 'id'), (SELECT MAX(id) FROM calls))"],
-    // Serialises reservations across instances; SHARE ROW EXCLUSIVE conflicts with itself,
-    // not with readers.
-    lock_logins: ["LOCK TABLE login_failures IN SHARE ROW EXCLUSIVE MODE"]
-);

@@ -3,11 +3,17 @@
 //! Every statement uses `$n` placeholders (numbered in order of first appearance, which is how
 //! SQLite numbers them too), `ON CONFLICT`, `RETURNING` and epoch-millisecond BIGINT times,
 //! which SQLite and PostgreSQL read alike. The webhook statements are run by each backend's
-//! writer (`sqlite.rs` with rusqlite, `postgres.rs` with sqlx); `sql_store!` implements the
-//! async [`Store`] methods over the backend's sqlx pool and its [`Writers`].
+//! writer (`sqlite.rs` with rusqlite, `postgres.rs` with sqlx); `sql_store.rs` runs the rest
+//! over one sqlx pool beside the backend's [`Writers`].
 //!
 //! [`Store`]: super::Store
 //! [`Writers`]: super::batch::Writers
+//!
+//! The rules of a call's row (a `problem` call stays `problem`, consent keeps its first time)
+//! are written once, in [`after_turn`] and [`status_becomes`]; PostgreSQL's batched statements
+//! (`postgres.rs`) build their text from them too.
+
+use std::sync::LazyLock;
 
 /// The columns of [`CallRow`](super::CallRow), in this order.
 macro_rules! call_columns {
@@ -61,37 +67,102 @@ pub const SAVE_RECORD: &str =
 /// `$1` kind, `$2` key.
 pub const FIND_RECORD: &str = "SELECT id, status FROM records WHERE kind = $1 AND key = $2";
 
+/// Links a record to a call (once: a call asking twice about one record is one link).
+pub const LINK_RECORD_INTO: &str = "INSERT INTO record_calls (record_id, call_id, created_at)";
+/// Ends every statement of [`LINK_RECORD_INTO`].
+pub const LINK_ONCE: &str = "ON CONFLICT DO NOTHING";
 /// `$1` record id, `$2` call id, `$3` now.
-pub const LINK_RECORD: &str = "INSERT INTO record_calls (record_id, call_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+pub static LINK_RECORD: LazyLock<String> =
+    LazyLock::new(|| format!("{LINK_RECORD_INTO} VALUES ($1, $2, $3) {LINK_ONCE}"));
 
+/// The step rows of a turn, in column order.
+pub const INSERT_STEP_INTO: &str = "INSERT INTO steps (call_id, turn, position, node, message_ids, text, digits, outcome, created_at)";
 /// One step row: `$1` … `$9` in column order.
-pub const INSERT_STEP: &str = "INSERT INTO steps (call_id, turn, position, node, message_ids, text, digits, outcome, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+pub static INSERT_STEP: LazyLock<String> =
+    LazyLock::new(|| format!("{INSERT_STEP_INTO} VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"));
 
+/// The TwiML a turn answered, for replays.
+pub const INSERT_RESPONSE_INTO: &str = "INSERT INTO responses (call_id, turn, twiml, created_at)";
 /// `$1` call id, `$2` turn, `$3` TwiML, `$4` now.
-pub const INSERT_RESPONSE: &str =
-    "INSERT INTO responses (call_id, turn, twiml, created_at) VALUES ($1, $2, $3, $4)";
+pub static INSERT_RESPONSE: LazyLock<String> =
+    LazyLock::new(|| format!("{INSERT_RESPONSE_INTO} VALUES ($1, $2, $3, $4)"));
 
-/// `$1` state, `$2` next turn, `$3` language, `$4` now, `$5` status, `$6` consent, `$7` call id.
-pub const UPDATE_CALL_AFTER_TURN: &str =
-    "UPDATE calls SET state = $1, turn = $2, language = $3, updated_at = $4,
-         status = CASE WHEN status = 'problem' THEN status ELSE COALESCE($5, status) END,
-         consent = COALESCE($6, consent),
-         consent_at = CASE WHEN $6 IS NULL THEN consent_at ELSE $4 END
-     WHERE id = $7";
+/// What one answered turn writes into its call's row, from `v`: the call's columns are
+/// `calls.…`, the new values are expressions (placeholders of one turn, or columns of a batch).
+/// Every statement that saves a turn uses this text, so its rules are written only here.
+pub fn after_turn(v: &TurnValues) -> String {
+    let TurnValues {
+        state,
+        next_turn,
+        language,
+        at,
+        status,
+        consent,
+    } = v;
+    format!(
+        "state = {state}, turn = {next_turn}, language = {language}, updated_at = {at},
+         status = {},
+         consent = COALESCE({consent}, calls.consent),
+         consent_at = CASE WHEN {consent} IS NULL THEN calls.consent_at ELSE {at} END",
+        status_becomes(&format!("COALESCE({status}, calls.status)"))
+    )
+}
+
+/// The value expressions [`after_turn`] writes.
+pub struct TurnValues {
+    pub state: &'static str,
+    pub next_turn: &'static str,
+    pub language: &'static str,
+    pub at: &'static str,
+    /// The new status, or NULL to keep it.
+    pub status: &'static str,
+    /// The consent answer, or NULL when the turn got none.
+    pub consent: &'static str,
+}
+
+/// The status of a call that something sets to `new`: a `problem` call stays `problem` (a
+/// caller heard the apology; neither a later turn nor Twilio's final callback hides that).
+pub fn status_becomes(new: &str) -> String {
+    format!("CASE WHEN calls.status = '{PROBLEM}' THEN calls.status ELSE {new} END")
+}
+
+/// The status of a call whose caller heard the apology.
+pub const PROBLEM: &str = "problem";
+
+/// One answered turn. `$1` state, `$2` next turn, `$3` language, `$4` now, `$5` status,
+/// `$6` consent, `$7` call id.
+pub static UPDATE_CALL_AFTER_TURN: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE calls SET {} WHERE id = $7",
+        after_turn(&TurnValues {
+            state: "$1",
+            next_turn: "$2",
+            language: "$3",
+            at: "$4",
+            status: "$5",
+            consent: "$6",
+        })
+    )
+});
 
 /// `$1` now, `$2` sid.
-pub const MARK_PROBLEM: &str =
-    "UPDATE calls SET status = 'problem', updated_at = $1 WHERE call_sid = $2";
+pub static MARK_PROBLEM: LazyLock<String> = LazyLock::new(|| {
+    format!("UPDATE calls SET status = '{PROBLEM}', updated_at = $1 WHERE call_sid = $2")
+});
 
 /// A final status callback. `$1` sid, `$2` from, `$3` to, `$4` now, `$5` duration.
-pub const CALL_ENDED: &str = "INSERT INTO calls (call_sid, from_number, to_number, status, started_at, ended_at, duration_secs, updated_at)
+pub static CALL_ENDED: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO calls (call_sid, from_number, to_number, status, started_at, ended_at, duration_secs, updated_at)
      VALUES ($1, $2, $3, 'completed', $4, $4, $5, $4)
      ON CONFLICT (call_sid) DO UPDATE SET
-         status = CASE WHEN calls.status = 'problem' THEN 'problem' ELSE 'completed' END,
+         status = {},
          ended_at = COALESCE(calls.ended_at, excluded.ended_at),
          duration_secs = COALESCE(excluded.duration_secs, calls.duration_secs),
-         updated_at = excluded.updated_at";
+         updated_at = excluded.updated_at",
+        status_becomes("'completed'")
+    )
+});
 
 /// `$1` version, `$2` name, `$3` now, `$4` source.
 pub const REGISTER_FLOW_VERSION: &str =
@@ -105,61 +176,4 @@ pub const PROBE: &str = "INSERT INTO health_probe (id, probed_at) VALUES (1, $1)
 /// `$1` version.
 pub const FLOW_SOURCE: &str = "SELECT source FROM flow_versions WHERE version = $1";
 
-/// Implements the async `Store` methods for `$store` (a struct with a `pool: sqlx::Pool<_>` and
-/// `writers: Writers`, and inherent `before_close` and `local_health` methods); `submit` and
-/// `write_health` go to the writers.
-macro_rules! sql_store {
-    // `with_admin`: the backend also implements `AdminStore` (the dashboard's queries).
-    ($store:ident $(, $with_admin:ident)?) => {
-        #[async_trait]
-        impl $crate::Store for $store {
-            fn submit(&self, work: Box<dyn $crate::Work>) {
-                self.writers.submit(work);
-            }
-
-            async fn write_health(&self) -> Option<$crate::health::WriteTrouble> {
-                self.writers
-                    .health(std::time::Duration::from_secs(2))
-                    .await
-                    .or_else(|| self.local_health())
-            }
-
-            async fn migrate(&self) -> Result<(), StoreError> {
-                MIGRATOR.run(&self.pool).await?;
-                Ok(())
-            }
-
-            async fn register_flow_version(
-                &self,
-                name: &str,
-                version: &str,
-                source: &str,
-                now_ms: i64,
-            ) -> Result<(), StoreError> {
-                sqlx::query($crate::sql::REGISTER_FLOW_VERSION)
-                    .bind(version)
-                    .bind(name)
-                    .bind(now_ms)
-                    .bind(source)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            }
-
-            async fn close(&self) {
-                self.writers.close().await;
-                self.before_close().await;
-                self.pool.close().await;
-            }
-
-            $(
-                fn admin(&self) -> Option<std::sync::Arc<dyn $crate::admin::AdminStore>> {
-                    let _ = stringify!($with_admin);
-                    Some(std::sync::Arc::new(self.clone()))
-                }
-            )?
-        }
-    };
-}
-
-pub(crate) use {call_columns, sql_store};
+pub(crate) use call_columns;

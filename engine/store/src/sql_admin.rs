@@ -1,894 +1,786 @@
-//! [`AdminStore`] for the SQL backends: binds the shared statements of [`super::admin::sql`].
-//! One macro, like `sql_store!`, so SQLite and PostgreSQL run the same code; only the planner
-//! refresh and the fix-ups after a bulk seed differ.
+//! The dashboard's queries ([`CallsAndRecords`], [`Statistics`], [`Accounts`]) for both
+//! backends: one implementation over sqlx's `Any` pool, binding the shared statements of
+//! [`super::admin::sql`]. What differs between SQLite and PostgreSQL (the planner refresh, how
+//! a login reservation serialises) is data in [`Dialect`].
 
-/// Implements `AdminStore` for `$store` (with `fn pool(&self) -> &sqlx::Pool<$db>`).
-/// `$planner`: statements that refresh the planner's statistics; `$after_seed`: statements run
-/// at the end of a seed transaction; `$lock_logins`: statements that start a login reservation's
-/// transaction by serialising it with every other (SQLite's first write does that by itself).
-macro_rules! admin_store {
-    ($store:ident, $db:ty, planner: $planner:expr, after_seed: $after_seed:expr, lock_logins: $lock_logins:expr) => {
-        use async_trait::async_trait as admin_async_trait;
+use async_trait::async_trait;
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyPool, Row};
 
-        use ::liza_model::CallStatus as AdminCallStatus;
-        use $crate::admin::{
-            sql, AdminStore, ApiTokenInfo, AuditEntry, Bind, CallDetail, CallFilter, CallSummary,
-            Change, ListQuery, LoginLimit, LoginReservation, Overview, PasswordSet, RecordFilter,
-            RecordSummary, SeedCall, SessionInfo, SessionUser, StatsBucket, Subject, TimelineStep,
-            User, DAY_MS,
+use super::admin::{
+    sql, Accounts, ApiTokenInfo, AuditEntry, Bind, CallDetail, CallFilter, CallSummary,
+    CallsAndRecords, Change, ListQuery, LoginLimit, LoginReservation, Overview, PasswordSet,
+    RecordFilter, RecordSummary, SessionInfo, SessionUser, Statistics, StatsBucket, Subject,
+    TimelineStep, User, DAY_MS,
+};
+use super::dialect::Dialect;
+use super::StoreError;
+use liza_model::CallStatus;
+
+/// The dashboard's side of a store: a pool of its own, beside the webhooks' writers.
+#[derive(Clone)]
+pub(crate) struct SqlAdmin {
+    pub(crate) pool: AnyPool,
+    pub(crate) dialect: &'static Dialect,
+}
+
+type Query<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
+
+fn bind_all<'q>(mut query: Query<'q>, binds: &'q [Bind]) -> Query<'q> {
+    for bind in binds {
+        query = match bind {
+            Bind::Int(v) => query.bind(*v),
+            Bind::Text(v) => query.bind(v.as_str()),
         };
-        use $crate::sql_admin::multi_row_insert;
+    }
+    query
+}
 
-        type Query<'q> = sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>>;
-                type DbRow = <$db as sqlx::Database>::Row;
+fn call_summary(row: &AnyRow) -> Result<CallSummary, sqlx::Error> {
+    Ok(CallSummary {
+        id: row.try_get("id")?,
+        call_sid: row.try_get("call_sid")?,
+        from_number: row.try_get("from_number")?,
+        language: row.try_get("language")?,
+        status: row.try_get("status")?,
+        consent: row.try_get("consent")?,
+        started_at: row.try_get("started_at")?,
+        duration_secs: row.try_get("duration_secs")?,
+    })
+}
 
-        fn bind_all<'q>(mut query: Query<'q>, binds: &'q [Bind]) -> Query<'q> {
-            for bind in binds {
-                query = match bind {
-                    Bind::Int(v) => query.bind(*v),
-                    Bind::Text(v) => query.bind(v.as_str()),
-                };
+fn record_summary(row: &AnyRow) -> Result<RecordSummary, sqlx::Error> {
+    Ok(RecordSummary {
+        id: row.try_get("id")?,
+        kind: row.try_get("kind")?,
+        key: row.try_get("key")?,
+        status: row.try_get("status")?,
+        notes: row.try_get("notes")?,
+        call_id: row.try_get("call_id")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn api_token_info(row: &AnyRow) -> Result<ApiTokenInfo, sqlx::Error> {
+    Ok(ApiTokenInfo {
+        id: row.try_get("id")?,
+        user_name: row.try_get("name")?,
+        label: row.try_get("label")?,
+        created_at: row.try_get("created_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
+/// Writes an audit entry inside `tx`.
+async fn audit(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    by: &str,
+    subject: Subject,
+    field: &str,
+    old: Option<&str>,
+    new: Option<&str>,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    let (kind, subject_id) = subject.parts();
+    sqlx::query(sql::AUDIT_INSERT)
+        .bind(by)
+        .bind(kind)
+        .bind(subject_id)
+        .bind(field)
+        .bind(old)
+        .bind(new)
+        .bind(now_ms)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+impl SqlAdmin {
+    /// Reads `column` of one row, updates it when it differs, audits the change; one transaction.
+    async fn change_column(
+        &self,
+        subject: Subject,
+        column: &str,
+        new: &str,
+        user: &str,
+        now_ms: i64,
+    ) -> Result<Change, StoreError> {
+        let (table, id) = match subject {
+            Subject::Call(id) => ("calls", id),
+            Subject::Record(id) => ("records", id),
+            // Users are changed by their own methods, never column by column.
+            Subject::User(_) => return Ok(Change::NotFound),
+        };
+        let mut tx = self.pool.begin().await?;
+        // A no-op write first takes SQLite's write lock, so the read below cannot go stale.
+        let old: Option<String> = sqlx::query_scalar(&format!(
+            "UPDATE {table} SET {column} = {column} WHERE id = $1 RETURNING {column}"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(old) = old else {
+            return Ok(Change::NotFound);
+        };
+        if old == new {
+            return Ok(Change::Unchanged);
+        }
+        sqlx::query(&format!(
+            "UPDATE {table} SET {column} = $1, updated_at = $2 WHERE id = $3"
+        ))
+        .bind(new)
+        .bind(now_ms)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if let Subject::Call(call_id) = subject {
+            for forget in [sql::STATS_FORGET_CALL_DAY, sql::STATS_FORGET_CALL_DAY_SUMS] {
+                sqlx::query(forget).bind(call_id).execute(&mut *tx).await?;
             }
-            query
         }
+        let (kind, subject_id) = subject.parts();
+        sqlx::query(sql::AUDIT_INSERT)
+            .bind(user)
+            .bind(kind)
+            .bind(subject_id)
+            .bind(column)
+            .bind(&old)
+            .bind(new)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Change::Changed { old })
+    }
+}
 
-        fn call_summary(row: &DbRow) -> Result<CallSummary, sqlx::Error> {
-            Ok(CallSummary {
-                id: row.try_get("id")?,
-                call_sid: row.try_get("call_sid")?,
-                from_number: row.try_get("from_number")?,
-                language: row.try_get("language")?,
-                status: row.try_get("status")?,
-                consent: row.try_get("consent")?,
-                started_at: row.try_get("started_at")?,
-                duration_secs: row.try_get("duration_secs")?,
+#[async_trait]
+impl CallsAndRecords for SqlAdmin {
+    async fn list_calls(&self, filter: &CallFilter) -> Result<Vec<CallSummary>, StoreError> {
+        let (text, binds) = ListQuery::calls(filter);
+        let rows = bind_all(sqlx::query(&text), &binds)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(call_summary).collect::<Result<_, _>>()?)
+    }
+
+    async fn call(&self, id: i64) -> Result<Option<CallDetail>, StoreError> {
+        let row = sqlx::query(sql::CALL_DETAIL)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(CallDetail {
+            summary: call_summary(&row)?,
+            to_number: row.try_get("to_number")?,
+            consent_at: row.try_get("consent_at")?,
+            ended_at: row.try_get("ended_at")?,
+            flow_name: row.try_get("flow_name")?,
+            flow_version: row.try_get("flow_version")?,
+        }))
+    }
+
+    async fn call_id_by_sid(&self, call_sid: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(sql::CALL_ID_BY_SID)
+            .bind(call_sid)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn call_timeline(&self, call_id: i64) -> Result<Vec<TimelineStep>, StoreError> {
+        let rows = sqlx::query(sql::CALL_TIMELINE)
+            .bind(call_id)
+            .fetch_all(&self.pool)
+            .await?;
+        let steps = rows
+            .iter()
+            .map(|row| {
+                Ok(TimelineStep {
+                    turn: row.try_get("turn")?,
+                    node: row.try_get("node")?,
+                    text: row.try_get("text")?,
+                    digits: row.try_get("digits")?,
+                    outcome: row.try_get("outcome")?,
+                    created_at: row.try_get("created_at")?,
+                })
             })
-        }
+            .collect::<Result<_, sqlx::Error>>()?;
+        Ok(steps)
+    }
 
-        fn record_summary(row: &DbRow) -> Result<RecordSummary, sqlx::Error> {
-            Ok(RecordSummary {
-                id: row.try_get("id")?,
-                kind: row.try_get("kind")?,
-                key: row.try_get("key")?,
-                status: row.try_get("status")?,
-                notes: row.try_get("notes")?,
-                call_id: row.try_get("call_id")?,
-                created_at: row.try_get("created_at")?,
-                updated_at: row.try_get("updated_at")?,
+    async fn call_records(&self, call_id: i64) -> Result<Vec<RecordSummary>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {} FROM records r JOIN record_calls rc ON rc.record_id = r.id
+             WHERE rc.call_id = $1 ORDER BY r.id",
+            sql::RECORD_COLUMNS
+        ))
+        .bind(call_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(record_summary).collect::<Result<_, _>>()?)
+    }
+
+    async fn list_records(&self, filter: &RecordFilter) -> Result<Vec<RecordSummary>, StoreError> {
+        let (text, binds) = ListQuery::records(filter);
+        let rows = bind_all(sqlx::query(&text), &binds)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(record_summary).collect::<Result<_, _>>()?)
+    }
+
+    async fn record(&self, id: i64) -> Result<Option<RecordSummary>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {} FROM records r WHERE r.id = $1",
+            sql::RECORD_COLUMNS
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(record_summary).transpose()?)
+    }
+
+    async fn record_calls(&self, record_id: i64) -> Result<Vec<CallSummary>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {} FROM calls c JOIN record_calls rc ON rc.call_id = c.id
+             WHERE rc.record_id = $1 ORDER BY c.started_at DESC, c.id DESC LIMIT 200",
+            sql::CALL_SUMMARY_COLUMNS
+        ))
+        .bind(record_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(call_summary).collect::<Result<_, _>>()?)
+    }
+
+    async fn audit_log(&self, subject: Subject) -> Result<Vec<AuditEntry>, StoreError> {
+        let (kind, id) = subject.parts();
+        let rows = sqlx::query(sql::AUDIT_LOG)
+            .bind(kind)
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+        let entries = rows
+            .iter()
+            .map(|row| {
+                Ok(AuditEntry {
+                    user_name: row.try_get("user_name")?,
+                    field: row.try_get("field")?,
+                    old_value: row.try_get("old_value")?,
+                    new_value: row.try_get("new_value")?,
+                    created_at: row.try_get("created_at")?,
+                })
             })
-        }
+            .collect::<Result<_, sqlx::Error>>()?;
+        Ok(entries)
+    }
 
-        fn api_token_info(row: &DbRow) -> Result<ApiTokenInfo, sqlx::Error> {
-            Ok(ApiTokenInfo {
-                id: row.try_get("id")?,
-                user_name: row.try_get("name")?,
-                label: row.try_get("label")?,
-                created_at: row.try_get("created_at")?,
-                last_used_at: row.try_get("last_used_at")?,
-                expires_at: row.try_get("expires_at")?,
+    async fn set_call_status(
+        &self,
+        id: i64,
+        status: CallStatus,
+        user: &str,
+        now_ms: i64,
+    ) -> Result<Change, StoreError> {
+        self.change_column(Subject::Call(id), "status", status.as_str(), user, now_ms)
+            .await
+    }
+
+    async fn set_record_status(
+        &self,
+        id: i64,
+        status: &str,
+        user: &str,
+        now_ms: i64,
+    ) -> Result<Change, StoreError> {
+        self.change_column(Subject::Record(id), "status", status, user, now_ms)
+            .await
+    }
+
+    async fn set_record_notes(
+        &self,
+        id: i64,
+        notes: &str,
+        user: &str,
+        now_ms: i64,
+    ) -> Result<Change, StoreError> {
+        self.change_column(Subject::Record(id), "notes", notes, user, now_ms)
+            .await
+    }
+}
+
+#[async_trait]
+impl Statistics for SqlAdmin {
+    async fn overview(
+        &self,
+        today_ms: i64,
+        week_ms: i64,
+        _kind: &str,
+    ) -> Result<Overview, StoreError> {
+        let count = |text: &'static str| sqlx::query_scalar::<_, i64>(text);
+        Ok(Overview {
+            calls_today: count(sql::COUNT_CALLS_SINCE)
+                .bind(today_ms)
+                .fetch_one(&self.pool)
+                .await?,
+            calls_this_week: count(sql::COUNT_CALLS_SINCE)
+                .bind(week_ms)
+                .fetch_one(&self.pool)
+                .await?,
+            consent_given_this_week: count(sql::COUNT_CONSENT_SINCE)
+                .bind("given")
+                .bind(week_ms)
+                .fetch_one(&self.pool)
+                .await?,
+            consent_refused_this_week: count(sql::COUNT_CONSENT_SINCE)
+                .bind("refused")
+                .bind(week_ms)
+                .fetch_one(&self.pool)
+                .await?,
+            open_problems: count(sql::COUNT_PROBLEMS).fetch_one(&self.pool).await?,
+        })
+    }
+
+    async fn stats(&self, first_day: i64, today: i64) -> Result<Vec<StatsBucket>, StoreError> {
+        // Yesterday and today still change (late status callbacks); older days do not.
+        let live_from = (today - 1).max(first_day);
+        let done: Vec<i64> = sqlx::query_scalar(sql::STATS_DAYS_DONE)
+            .bind(first_day)
+            .bind(live_from)
+            .fetch_all(&self.pool)
+            .await?;
+        let missing: Vec<i64> = (first_day..live_from)
+            .filter(|day| !done.contains(day))
+            .collect();
+        if !missing.is_empty() {
+            let mut tx = self.pool.begin().await?;
+            for day in missing {
+                sqlx::query(sql::STATS_CLOSE_DAY)
+                    .bind(day * DAY_MS)
+                    .bind((day + 1) * DAY_MS)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(sql::STATS_DAY_DONE)
+                    .bind(day)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        }
+        let mut rows = sqlx::query(sql::STATS_CLOSED)
+            .bind(first_day)
+            .bind(live_from)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.extend(
+            sqlx::query(sql::STATS_LIVE)
+                .bind(live_from * DAY_MS)
+                .bind((today + 1) * DAY_MS)
+                .fetch_all(&self.pool)
+                .await?,
+        );
+        let optional = |text: String| (!text.is_empty()).then_some(text);
+        let buckets = rows
+            .iter()
+            .map(|row| {
+                Ok(StatsBucket {
+                    day: row.try_get("day")?,
+                    language: optional(row.try_get("language")?),
+                    status: row.try_get("status")?,
+                    consent: optional(row.try_get("consent")?),
+                    calls: row.try_get("calls")?,
+                    duration_secs_sum: row.try_get("duration_sum")?,
+                    durations: row.try_get("durations")?,
+                })
             })
-        }
+            .collect::<Result<_, sqlx::Error>>()?;
+        Ok(buckets)
+    }
 
-        /// Writes an audit entry inside `tx`.
-        async fn audit(
-            tx: &mut sqlx::Transaction<'_, $db>,
-            by: &str,
-            subject: Subject,
-            field: &str,
-            old: Option<&str>,
-            new: Option<&str>,
-            now_ms: i64,
-        ) -> Result<(), sqlx::Error> {
-            let (kind, subject_id) = subject.parts();
-            sqlx::query(sql::AUDIT_INSERT)
-                .bind(by)
-                .bind(kind)
-                .bind(subject_id)
-                .bind(field)
-                .bind(old)
-                .bind(new)
+    async fn forget_day_sums(&self) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for forget in [sql::STATS_FORGET_DAYS_DONE, sql::STATS_FORGET_DAY_SUMS] {
+            sqlx::query(forget).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn top_records(
+        &self,
+        kind: &str,
+        since_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query(sql::TOP_RECORDS)
+            .bind(since_ms)
+            .bind(kind)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let top = rows
+            .iter()
+            .map(|row| Ok((row.try_get("key")?, row.try_get("calls")?)))
+            .collect::<Result<_, sqlx::Error>>()?;
+        Ok(top)
+    }
+
+    async fn oldest_call_start(&self) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(sql::OLDEST_CALL)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn refresh_planner_stats(&self) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        for statement in self.dialect.planner {
+            sqlx::query(statement).execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Accounts for SqlAdmin {
+    async fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query(sql::USER_BY_NAME)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(User {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            password_hash: row.try_get("password_hash")?,
+        }))
+    }
+
+    async fn upsert_user(
+        &self,
+        name: &str,
+        password_hash: &str,
+        by: &str,
+        now_ms: i64,
+    ) -> Result<PasswordSet, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let changed: Option<i64> = sqlx::query_scalar(sql::CHANGE_PASSWORD)
+            .bind(name)
+            .bind(password_hash)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(user_id) = changed else {
+            sqlx::query(sql::CREATE_USER)
+                .bind(name)
+                .bind(password_hash)
                 .bind(now_ms)
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await?;
-            Ok(())
+            tx.commit().await?;
+            return Ok(PasswordSet::Created);
+        };
+        // Whoever knew the old password may hold a session or a token: end them all.
+        let sessions_ended = sqlx::query(sql::END_ALL_SESSIONS)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let tokens_revoked = sqlx::query(sql::REVOKE_USER_API_TOKENS)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let note = format!(
+            "changed; {sessions_ended} session(s) ended, {tokens_revoked} API token(s) revoked"
+        );
+        audit(
+            &mut tx,
+            by,
+            Subject::User(user_id),
+            "password",
+            None,
+            Some(&note),
+            now_ms,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(PasswordSet::Changed {
+            sessions_ended,
+            tokens_revoked,
+        })
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        csrf_token: &str,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(sql::DELETE_EXPIRED_SESSIONS)
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query(sql::CREATE_SESSION)
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(csrf_token)
+            .bind(now_ms)
+            .bind(expires_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn session(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<SessionUser>, StoreError> {
+        let row = sqlx::query(sql::SESSION)
+            .bind(token_hash)
+            .bind(now_ms)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(SessionUser {
+            session_id: row.try_get("id")?,
+            user_id: row.try_get("user_id")?,
+            user_name: row.try_get("name")?,
+            csrf_token: row.try_get("csrf_token")?,
+        }))
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        sqlx::query(sql::DELETE_SESSION)
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn list_sessions(
+        &self,
+        user_id: i64,
+        now_ms: i64,
+    ) -> Result<Vec<SessionInfo>, StoreError> {
+        let rows = sqlx::query(sql::LIST_SESSIONS)
+            .bind(user_id)
+            .bind(now_ms)
+            .fetch_all(&self.pool)
+            .await?;
+        let sessions = rows
+            .iter()
+            .map(|row| {
+                Ok(SessionInfo {
+                    id: row.try_get("id")?,
+                    created_at: row.try_get("created_at")?,
+                    expires_at: row.try_get("expires_at")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
+        Ok(sessions)
+    }
+
+    async fn end_session(
+        &self,
+        user_id: i64,
+        session_id: i64,
+        by: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let ended: Option<i64> = sqlx::query_scalar(sql::END_SESSION)
+            .bind(session_id)
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if ended.is_none() {
+            return Ok(false);
         }
+        let what = format!("#{session_id}");
+        audit(
+            &mut tx,
+            by,
+            Subject::User(user_id),
+            "session",
+            Some(&what),
+            Some("ended"),
+            now_ms,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
 
-        /// Calls per multi-row INSERT in `seed`. Small on purpose: sqlx looks up every parameter's
-        /// name with `sqlite3_bind_parameter_name`, which is linear, so binding n parameters costs n².
-        const SEED_CHUNK: usize = 25;
+    async fn end_all_sessions(
+        &self,
+        user_id: i64,
+        by: &str,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let ended = sqlx::query(sql::END_ALL_SESSIONS)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let what = format!("{ended} open");
+        audit(
+            &mut tx,
+            by,
+            Subject::User(user_id),
+            "sessions",
+            Some(&what),
+            Some("ended"),
+            now_ms,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ended)
+    }
 
-        impl $store {
-            /// Reads `column` of one row, updates it when it differs, audits the change; one transaction.
-            async fn change_column(
-                &self,
-                subject: Subject,
-                column: &str,
-                new: &str,
-                user: &str,
-                now_ms: i64,
-            ) -> Result<Change, StoreError> {
-                let (table, id) = match subject {
-                    Subject::Call(id) => ("calls", id),
-                    Subject::Record(id) => ("records", id),
-                    // Users are changed by their own methods, never column by column.
-                    Subject::User(_) => return Ok(Change::NotFound),
-                };
-                let mut tx = self.pool().begin().await?;
-                // A no-op write first takes SQLite's write lock, so the read below cannot go stale.
-                let old: Option<String> = sqlx::query_scalar(&format!(
-                    "UPDATE {table} SET {column} = {column} WHERE id = $1 RETURNING {column}"
-                ))
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let Some(old) = old else {
-                    return Ok(Change::NotFound);
-                };
-                if old == new {
-                    return Ok(Change::Unchanged);
-                }
-                sqlx::query(&format!(
-                    "UPDATE {table} SET {column} = $1, updated_at = $2 WHERE id = $3"
-                ))
-                .bind(new)
+    async fn create_api_token(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        label: &str,
+        now_ms: i64,
+        expires_ms: Option<i64>,
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(sql::CREATE_API_TOKEN)
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(label)
+            .bind(now_ms)
+            .bind(expires_ms)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn api_token_user(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(sql::API_TOKEN_USER)
+            .bind(token_hash)
+            .bind(now_ms)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let last_used: Option<i64> = row.try_get("last_used_at")?;
+        if last_used.is_none_or(|at| now_ms - at >= 60_000) {
+            sqlx::query(sql::API_TOKEN_USED)
                 .bind(now_ms)
+                .bind(row.try_get::<i64, _>("id")?)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(Some(row.try_get("name")?))
+    }
+
+    async fn list_api_tokens(&self, user_id: Option<i64>) -> Result<Vec<ApiTokenInfo>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {} FROM api_tokens t JOIN users u ON u.id = t.user_id
+             WHERE $1 IS NULL OR t.user_id = $1 ORDER BY t.id",
+            sql::API_TOKEN_COLUMNS
+        ))
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(api_token_info).collect::<Result<_, _>>()?)
+    }
+
+    async fn revoke_api_token(
+        &self,
+        id: i64,
+        owner: Option<i64>,
+        by: &str,
+        now_ms: i64,
+    ) -> Result<Option<ApiTokenInfo>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(sql::REVOKE_API_TOKEN)
+            .bind(id)
+            .bind(owner)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let token = api_token_info(&row)?;
+        let user_id: i64 = row.try_get("user_id")?;
+        let what = format!("#{} {}", token.id, token.label);
+        audit(
+            &mut tx,
+            by,
+            Subject::User(user_id),
+            "api_token",
+            Some(&what),
+            Some("revoked"),
+            now_ms,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(token))
+    }
+
+    async fn reserve_login_attempt(
+        &self,
+        limits: &[LoginLimit<'_>],
+        since_ms: i64,
+        now_ms: i64,
+    ) -> Result<LoginReservation, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for statement in self.dialect.lock_logins {
+            sqlx::query(statement).execute(&mut *tx).await?;
+        }
+        sqlx::query(sql::FORGET_OLD_LOGIN_FAILURES)
+            .bind(now_ms - DAY_MS)
+            .execute(&mut *tx)
+            .await?;
+        let mut counts = Vec::with_capacity(limits.len());
+        for (index, limit) in limits.iter().enumerate() {
+            let count: i64 = sqlx::query_scalar(sql::LOGIN_FAILURES_SINCE)
+                .bind(limit.key)
+                .bind(since_ms)
+                .fetch_one(&mut *tx)
+                .await?;
+            if limit.max.is_some_and(|max| count >= max) {
+                tx.commit().await?;
+                return Ok(LoginReservation::Refused { index });
+            }
+            counts.push(count);
+        }
+        let mut ids = Vec::with_capacity(limits.len());
+        for limit in limits {
+            ids.push(
+                sqlx::query_scalar(sql::LOGIN_ATTEMPT)
+                    .bind(limit.key)
+                    .bind(now_ms)
+                    .fetch_one(&mut *tx)
+                    .await?,
+            );
+        }
+        tx.commit().await?;
+        Ok(LoginReservation::Reserved { ids, counts })
+    }
+
+    async fn release_login_attempt(&self, ids: &[i64]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for id in ids {
+            sqlx::query(sql::RELEASE_LOGIN_ATTEMPT)
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-                if let Subject::Call(call_id) = subject {
-                    for forget in [sql::STATS_FORGET_CALL_DAY, sql::STATS_FORGET_CALL_DAY_SUMS] {
-                        sqlx::query(forget).bind(call_id).execute(&mut *tx).await?;
-                    }
-                }
-                let (kind, subject_id) = subject.parts();
-                sqlx::query(sql::AUDIT_INSERT)
-                    .bind(user)
-                    .bind(kind)
-                    .bind(subject_id)
-                    .bind(column)
-                    .bind(&old)
-                    .bind(new)
-                    .bind(now_ms)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(Change::Changed { old })
-            }
         }
-
-        #[admin_async_trait]
-        impl AdminStore for $store {
-            async fn list_calls(&self, filter: &CallFilter) -> Result<Vec<CallSummary>, StoreError> {
-                let (text, binds) = ListQuery::calls(filter);
-                let rows = bind_all(sqlx::query(&text), &binds)
-                    .fetch_all(self.pool())
-                    .await?;
-                Ok(rows.iter().map(call_summary).collect::<Result<_, _>>()?)
-            }
-
-            async fn call(&self, id: i64) -> Result<Option<CallDetail>, StoreError> {
-                let row = sqlx::query(sql::CALL_DETAIL)
-                    .bind(id)
-                    .fetch_optional(self.pool())
-                    .await?;
-                let Some(row) = row else { return Ok(None) };
-                Ok(Some(CallDetail {
-                    summary: call_summary(&row)?,
-                    to_number: row.try_get("to_number")?,
-                    consent_at: row.try_get("consent_at")?,
-                    ended_at: row.try_get("ended_at")?,
-                    flow_name: row.try_get("flow_name")?,
-                    flow_version: row.try_get("flow_version")?,
-                }))
-            }
-
-            async fn call_id_by_sid(&self, call_sid: &str) -> Result<Option<i64>, StoreError> {
-                Ok(sqlx::query_scalar(sql::CALL_ID_BY_SID)
-                    .bind(call_sid)
-                    .fetch_optional(self.pool())
-                    .await?)
-            }
-
-            async fn call_timeline(&self, call_id: i64) -> Result<Vec<TimelineStep>, StoreError> {
-                let rows = sqlx::query(sql::CALL_TIMELINE)
-                    .bind(call_id)
-                    .fetch_all(self.pool())
-                    .await?;
-                let steps = rows
-                    .iter()
-                    .map(|row| {
-                        Ok(TimelineStep {
-                            turn: row.try_get("turn")?,
-                            node: row.try_get("node")?,
-                            text: row.try_get("text")?,
-                            digits: row.try_get("digits")?,
-                            outcome: row.try_get("outcome")?,
-                            created_at: row.try_get("created_at")?,
-                        })
-                    })
-                    .collect::<Result<_, sqlx::Error>>()?;
-                Ok(steps)
-            }
-
-            async fn call_records(&self, call_id: i64) -> Result<Vec<RecordSummary>, StoreError> {
-                let rows = sqlx::query(&format!(
-                    "SELECT {} FROM records r JOIN record_calls rc ON rc.record_id = r.id
-                     WHERE rc.call_id = $1 ORDER BY r.id",
-                    sql::RECORD_COLUMNS
-                ))
-                .bind(call_id)
-                .fetch_all(self.pool())
-                .await?;
-                Ok(rows.iter().map(record_summary).collect::<Result<_, _>>()?)
-            }
-
-            async fn list_records(&self, filter: &RecordFilter) -> Result<Vec<RecordSummary>, StoreError> {
-                let (text, binds) = ListQuery::records(filter);
-                let rows = bind_all(sqlx::query(&text), &binds)
-                    .fetch_all(self.pool())
-                    .await?;
-                Ok(rows.iter().map(record_summary).collect::<Result<_, _>>()?)
-            }
-
-            async fn record(&self, id: i64) -> Result<Option<RecordSummary>, StoreError> {
-                let row = sqlx::query(&format!(
-                    "SELECT {} FROM records r WHERE r.id = $1",
-                    sql::RECORD_COLUMNS
-                ))
-                .bind(id)
-                .fetch_optional(self.pool())
-                .await?;
-                Ok(row.as_ref().map(record_summary).transpose()?)
-            }
-
-            async fn oldest_call_start(&self) -> Result<Option<i64>, StoreError> {
-                Ok(sqlx::query_scalar(sql::OLDEST_CALL)
-                    .fetch_one(self.pool())
-                    .await?)
-            }
-
-            async fn record_calls(&self, record_id: i64) -> Result<Vec<CallSummary>, StoreError> {
-                let rows = sqlx::query(&format!(
-                    "SELECT {} FROM calls c JOIN record_calls rc ON rc.call_id = c.id
-                     WHERE rc.record_id = $1 ORDER BY c.started_at DESC, c.id DESC LIMIT 200",
-                    sql::CALL_SUMMARY_COLUMNS
-                ))
-                .bind(record_id)
-                .fetch_all(self.pool())
-                .await?;
-                Ok(rows.iter().map(call_summary).collect::<Result<_, _>>()?)
-            }
-
-            async fn audit_log(&self, subject: Subject) -> Result<Vec<AuditEntry>, StoreError> {
-                let (kind, id) = subject.parts();
-                let rows = sqlx::query(sql::AUDIT_LOG)
-                    .bind(kind)
-                    .bind(id)
-                    .fetch_all(self.pool())
-                    .await?;
-                let entries = rows
-                    .iter()
-                    .map(|row| {
-                        Ok(AuditEntry {
-                            user_name: row.try_get("user_name")?,
-                            field: row.try_get("field")?,
-                            old_value: row.try_get("old_value")?,
-                            new_value: row.try_get("new_value")?,
-                            created_at: row.try_get("created_at")?,
-                        })
-                    })
-                    .collect::<Result<_, sqlx::Error>>()?;
-                Ok(entries)
-            }
-
-            async fn set_call_status(
-                &self,
-                id: i64,
-                status: AdminCallStatus,
-                user: &str,
-                now_ms: i64,
-            ) -> Result<Change, StoreError> {
-                self.change_column(Subject::Call(id), "status", status.as_str(), user, now_ms)
-                    .await
-            }
-
-            async fn set_record_status(
-                &self,
-                id: i64,
-                status: &str,
-                user: &str,
-                now_ms: i64,
-            ) -> Result<Change, StoreError> {
-                self.change_column(Subject::Record(id), "status", status, user, now_ms)
-                    .await
-            }
-
-            async fn set_record_notes(
-                &self,
-                id: i64,
-                notes: &str,
-                user: &str,
-                now_ms: i64,
-            ) -> Result<Change, StoreError> {
-                self.change_column(Subject::Record(id), "notes", notes, user, now_ms)
-                    .await
-            }
-
-            async fn overview(
-                &self,
-                today_ms: i64,
-                week_ms: i64,
-                _kind: &str,
-            ) -> Result<Overview, StoreError> {
-                let count = |text: &'static str| sqlx::query_scalar::<_, i64>(text);
-                Ok(Overview {
-                    calls_today: count(sql::COUNT_CALLS_SINCE)
-                        .bind(today_ms)
-                        .fetch_one(self.pool())
-                        .await?,
-                    calls_this_week: count(sql::COUNT_CALLS_SINCE)
-                        .bind(week_ms)
-                        .fetch_one(self.pool())
-                        .await?,
-                    consent_given_this_week: count(sql::COUNT_CONSENT_SINCE)
-                        .bind("given")
-                        .bind(week_ms)
-                        .fetch_one(self.pool())
-                        .await?,
-                    consent_refused_this_week: count(sql::COUNT_CONSENT_SINCE)
-                        .bind("refused")
-                        .bind(week_ms)
-                        .fetch_one(self.pool())
-                        .await?,
-                    open_problems: count(sql::COUNT_PROBLEMS).fetch_one(self.pool()).await?,
-                })
-            }
-
-            async fn stats(&self, first_day: i64, today: i64) -> Result<Vec<StatsBucket>, StoreError> {
-                // Yesterday and today still change (late status callbacks); older days do not.
-                let live_from = (today - 1).max(first_day);
-                let done: Vec<i64> = sqlx::query_scalar(sql::STATS_DAYS_DONE)
-                    .bind(first_day)
-                    .bind(live_from)
-                    .fetch_all(self.pool())
-                    .await?;
-                let missing: Vec<i64> = (first_day..live_from)
-                    .filter(|day| !done.contains(day))
-                    .collect();
-                if !missing.is_empty() {
-                    let mut tx = self.pool().begin().await?;
-                    for day in missing {
-                        sqlx::query(sql::STATS_CLOSE_DAY)
-                            .bind(day * DAY_MS)
-                            .bind((day + 1) * DAY_MS)
-                            .execute(&mut *tx)
-                            .await?;
-                        sqlx::query(sql::STATS_DAY_DONE)
-                            .bind(day)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    tx.commit().await?;
-                }
-                let mut rows = sqlx::query(sql::STATS_CLOSED)
-                    .bind(first_day)
-                    .bind(live_from)
-                    .fetch_all(self.pool())
-                    .await?;
-                rows.extend(
-                    sqlx::query(sql::STATS_LIVE)
-                        .bind(live_from * DAY_MS)
-                        .bind((today + 1) * DAY_MS)
-                        .fetch_all(self.pool())
-                        .await?,
-                );
-                let optional = |text: String| (!text.is_empty()).then_some(text);
-                let buckets = rows
-                    .iter()
-                    .map(|row| {
-                        Ok(StatsBucket {
-                            day: row.try_get("day")?,
-                            language: optional(row.try_get("language")?),
-                            status: row.try_get("status")?,
-                            consent: optional(row.try_get("consent")?),
-                            calls: row.try_get("calls")?,
-                            duration_secs_sum: row.try_get("duration_sum")?,
-                            durations: row.try_get("durations")?,
-                        })
-                    })
-                    .collect::<Result<_, sqlx::Error>>()?;
-                Ok(buckets)
-            }
-
-            async fn top_records(
-                &self,
-                kind: &str,
-                since_ms: i64,
-                limit: i64,
-            ) -> Result<Vec<(String, i64)>, StoreError> {
-                let rows = sqlx::query(sql::TOP_RECORDS)
-                    .bind(since_ms)
-                    .bind(kind)
-                    .bind(limit)
-                    .fetch_all(self.pool())
-                    .await?;
-                let top = rows
-                    .iter()
-                    .map(|row| Ok((row.try_get("key")?, row.try_get("calls")?)))
-                    .collect::<Result<_, sqlx::Error>>()?;
-                Ok(top)
-            }
-
-            async fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError> {
-                let row = sqlx::query(sql::USER_BY_NAME)
-                    .bind(name)
-                    .fetch_optional(self.pool())
-                    .await?;
-                let Some(row) = row else { return Ok(None) };
-                Ok(Some(User {
-                    id: row.try_get("id")?,
-                    name: row.try_get("name")?,
-                    password_hash: row.try_get("password_hash")?,
-                }))
-            }
-
-            async fn upsert_user(
-                &self,
-                name: &str,
-                password_hash: &str,
-                by: &str,
-                now_ms: i64,
-            ) -> Result<PasswordSet, StoreError> {
-                let mut tx = self.pool().begin().await?;
-                let changed: Option<i64> = sqlx::query_scalar(sql::CHANGE_PASSWORD)
-                    .bind(name)
-                    .bind(password_hash)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let Some(user_id) = changed else {
-                    sqlx::query(sql::CREATE_USER)
-                        .bind(name)
-                        .bind(password_hash)
-                        .bind(now_ms)
-                        .execute(&mut *tx)
-                        .await?;
-                    tx.commit().await?;
-                    return Ok(PasswordSet::Created);
-                };
-                // Whoever knew the old password may hold a session or a token: end them all.
-                let sessions_ended = sqlx::query(sql::END_ALL_SESSIONS)
-                    .bind(user_id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                let tokens_revoked = sqlx::query(sql::REVOKE_USER_API_TOKENS)
-                    .bind(user_id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                let note = format!(
-                    "changed; {sessions_ended} session(s) ended, {tokens_revoked} API token(s) revoked"
-                );
-                audit(&mut tx, by, Subject::User(user_id), "password", None, Some(&note), now_ms)
-                    .await?;
-                tx.commit().await?;
-                Ok(PasswordSet::Changed {
-                    sessions_ended,
-                    tokens_revoked,
-                })
-            }
-
-            async fn create_session(
-                &self,
-                token_hash: &str,
-                user_id: i64,
-                csrf_token: &str,
-                now_ms: i64,
-                expires_ms: i64,
-            ) -> Result<(), StoreError> {
-                sqlx::query(sql::DELETE_EXPIRED_SESSIONS)
-                    .bind(now_ms)
-                    .execute(self.pool())
-                    .await?;
-                sqlx::query(sql::CREATE_SESSION)
-                    .bind(token_hash)
-                    .bind(user_id)
-                    .bind(csrf_token)
-                    .bind(now_ms)
-                    .bind(expires_ms)
-                    .execute(self.pool())
-                    .await?;
-                Ok(())
-            }
-
-            async fn session(
-                &self,
-                token_hash: &str,
-                now_ms: i64,
-            ) -> Result<Option<SessionUser>, StoreError> {
-                let row = sqlx::query(sql::SESSION)
-                    .bind(token_hash)
-                    .bind(now_ms)
-                    .fetch_optional(self.pool())
-                    .await?;
-                let Some(row) = row else { return Ok(None) };
-                Ok(Some(SessionUser {
-                    session_id: row.try_get("id")?,
-                    user_id: row.try_get("user_id")?,
-                    user_name: row.try_get("name")?,
-                    csrf_token: row.try_get("csrf_token")?,
-                }))
-            }
-
-            async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
-                sqlx::query(sql::DELETE_SESSION)
-                    .bind(token_hash)
-                    .execute(self.pool())
-                    .await?;
-                Ok(())
-            }
-
-            async fn list_sessions(
-                &self,
-                user_id: i64,
-                now_ms: i64,
-            ) -> Result<Vec<SessionInfo>, StoreError> {
-                let rows = sqlx::query(sql::LIST_SESSIONS)
-                    .bind(user_id)
-                    .bind(now_ms)
-                    .fetch_all(self.pool())
-                    .await?;
-                let sessions = rows
-                    .iter()
-                    .map(|row| {
-                        Ok(SessionInfo {
-                            id: row.try_get("id")?,
-                            created_at: row.try_get("created_at")?,
-                            expires_at: row.try_get("expires_at")?,
-                        })
-                    })
-                    .collect::<Result<_, sqlx::Error>>()?;
-                Ok(sessions)
-            }
-
-            async fn end_session(
-                &self,
-                user_id: i64,
-                session_id: i64,
-                by: &str,
-                now_ms: i64,
-            ) -> Result<bool, StoreError> {
-                let mut tx = self.pool().begin().await?;
-                let ended: Option<i64> = sqlx::query_scalar(sql::END_SESSION)
-                    .bind(session_id)
-                    .bind(user_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if ended.is_none() {
-                    return Ok(false);
-                }
-                let what = format!("#{session_id}");
-                audit(&mut tx, by, Subject::User(user_id), "session", Some(&what), Some("ended"), now_ms)
-                    .await?;
-                tx.commit().await?;
-                Ok(true)
-            }
-
-            async fn end_all_sessions(
-                &self,
-                user_id: i64,
-                by: &str,
-                now_ms: i64,
-            ) -> Result<u64, StoreError> {
-                let mut tx = self.pool().begin().await?;
-                let ended = sqlx::query(sql::END_ALL_SESSIONS)
-                    .bind(user_id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                let what = format!("{ended} open");
-                audit(&mut tx, by, Subject::User(user_id), "sessions", Some(&what), Some("ended"), now_ms)
-                    .await?;
-                tx.commit().await?;
-                Ok(ended)
-            }
-
-            async fn create_api_token(
-                &self,
-                token_hash: &str,
-                user_id: i64,
-                label: &str,
-                now_ms: i64,
-                expires_ms: Option<i64>,
-            ) -> Result<i64, StoreError> {
-                Ok(sqlx::query_scalar(sql::CREATE_API_TOKEN)
-                    .bind(token_hash)
-                    .bind(user_id)
-                    .bind(label)
-                    .bind(now_ms)
-                    .bind(expires_ms)
-                    .fetch_one(self.pool())
-                    .await?)
-            }
-
-            async fn api_token_user(
-                &self,
-                token_hash: &str,
-                now_ms: i64,
-            ) -> Result<Option<String>, StoreError> {
-                let row = sqlx::query(sql::API_TOKEN_USER)
-                    .bind(token_hash)
-                    .bind(now_ms)
-                    .fetch_optional(self.pool())
-                    .await?;
-                let Some(row) = row else { return Ok(None) };
-                let last_used: Option<i64> = row.try_get("last_used_at")?;
-                if last_used.is_none_or(|at| now_ms - at >= 60_000) {
-                    sqlx::query(sql::API_TOKEN_USED)
-                        .bind(now_ms)
-                        .bind(row.try_get::<i64, _>("id")?)
-                        .execute(self.pool())
-                        .await?;
-                }
-                Ok(Some(row.try_get("name")?))
-            }
-
-            async fn list_api_tokens(
-                &self,
-                user_id: Option<i64>,
-            ) -> Result<Vec<ApiTokenInfo>, StoreError> {
-                let rows = sqlx::query(&format!(
-                    "SELECT {} FROM api_tokens t JOIN users u ON u.id = t.user_id
-                     WHERE $1 IS NULL OR t.user_id = $1 ORDER BY t.id",
-                    sql::API_TOKEN_COLUMNS
-                ))
-                .bind(user_id)
-                .fetch_all(self.pool())
-                .await?;
-                Ok(rows.iter().map(api_token_info).collect::<Result<_, _>>()?)
-            }
-
-            async fn revoke_api_token(
-                &self,
-                id: i64,
-                owner: Option<i64>,
-                by: &str,
-                now_ms: i64,
-            ) -> Result<Option<ApiTokenInfo>, StoreError> {
-                let mut tx = self.pool().begin().await?;
-                let row = sqlx::query(sql::REVOKE_API_TOKEN)
-                .bind(id)
-                .bind(owner)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let Some(row) = row else { return Ok(None) };
-                let token = api_token_info(&row)?;
-                let user_id: i64 = row.try_get("user_id")?;
-                let what = format!("#{} {}", token.id, token.label);
-                audit(&mut tx, by, Subject::User(user_id), "api_token", Some(&what), Some("revoked"), now_ms)
-                    .await?;
-                tx.commit().await?;
-                Ok(Some(token))
-            }
-
-            async fn reserve_login_attempt(
-                &self,
-                limits: &[LoginLimit<'_>],
-                since_ms: i64,
-                now_ms: i64,
-            ) -> Result<LoginReservation, StoreError> {
-                let mut tx = self.pool().begin().await?;
-                for statement in $lock_logins {
-                    sqlx::query(statement).execute(&mut *tx).await?;
-                }
-                sqlx::query(sql::FORGET_OLD_LOGIN_FAILURES)
-                    .bind(now_ms - DAY_MS)
-                    .execute(&mut *tx)
-                    .await?;
-                let mut counts = Vec::with_capacity(limits.len());
-                for (index, limit) in limits.iter().enumerate() {
-                    let count: i64 = sqlx::query_scalar(sql::LOGIN_FAILURES_SINCE)
-                        .bind(limit.key)
-                        .bind(since_ms)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    if limit.max.is_some_and(|max| count >= max) {
-                        tx.commit().await?;
-                        return Ok(LoginReservation::Refused { index });
-                    }
-                    counts.push(count);
-                }
-                let mut ids = Vec::with_capacity(limits.len());
-                for limit in limits {
-                    ids.push(
-                        sqlx::query_scalar(sql::LOGIN_ATTEMPT)
-                            .bind(limit.key)
-                            .bind(now_ms)
-                            .fetch_one(&mut *tx)
-                            .await?,
-                    );
-                }
-                tx.commit().await?;
-                Ok(LoginReservation::Reserved { ids, counts })
-            }
-
-            async fn release_login_attempt(&self, ids: &[i64]) -> Result<(), StoreError> {
-                let mut tx = self.pool().begin().await?;
-                for id in ids {
-                    sqlx::query(sql::RELEASE_LOGIN_ATTEMPT)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
-                Ok(())
-            }
-
-            async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError> {
-                sqlx::query(sql::CLEAR_LOGIN_FAILURES)
-                    .bind(key)
-                    .execute(self.pool())
-                    .await?;
-                Ok(())
-            }
-
-            async fn seed(&self, calls: &[SeedCall]) -> Result<(), StoreError> {
-                let mut tx = self.pool().begin().await?;
-                let first_id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM calls")
-                    .fetch_one(&mut *tx)
-                    .await?;
-                // Seeded calls land in closed days: their sums must be counted again.
-                for table in ["stats_days", "stats_days_done"] {
-                    sqlx::query(&format!("DELETE FROM {table}"))
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                for (chunk_no, chunk) in calls.chunks(SEED_CHUNK).enumerate() {
-                    let base = first_id + (chunk_no * SEED_CHUNK) as i64;
-                    let text = multi_row_insert(
-                        "INSERT INTO calls (id, call_sid, from_number, to_number, language, status, consent, consent_at,
-                             started_at, ended_at, duration_secs, flow_name, flow_version, turn, updated_at) VALUES ",
-                        15,
-                        chunk.len(),
-                    );
-                    let mut query = sqlx::query(&text);
-                    for (i, seed) in chunk.iter().enumerate() {
-                        let c = &seed.call;
-                        query = query
-                            .bind(base + i as i64)
-                            .bind(&c.summary.call_sid)
-                            .bind(&c.summary.from_number)
-                            .bind(&c.to_number)
-                            .bind(&c.summary.language)
-                            .bind(&c.summary.status)
-                            .bind(&c.summary.consent)
-                            .bind(c.consent_at)
-                            .bind(c.summary.started_at)
-                            .bind(c.ended_at)
-                            .bind(c.summary.duration_secs)
-                            .bind(&c.flow_name)
-                            .bind(&c.flow_version)
-                            .bind(seed.steps.len() as i64)
-                            .bind(c.ended_at.unwrap_or(c.summary.started_at));
-                    }
-                    query.execute(&mut *tx).await?;
-
-                    let steps: Vec<(i64, i64, &TimelineStep)> = chunk
-                        .iter()
-                        .enumerate()
-                        .flat_map(|(i, seed)| {
-                            seed.steps
-                                .iter()
-                                .enumerate()
-                                .map(move |(p, s)| (base + i as i64, p as i64, s))
-                        })
-                        .collect();
-                    for part in steps.chunks(SEED_CHUNK * 2) {
-                        let text = multi_row_insert(
-                            "INSERT INTO steps (call_id, turn, position, node, message_ids, text, digits, outcome, created_at) VALUES ",
-                            9,
-                            part.len(),
-                        );
-                        let mut query = sqlx::query(&text);
-                        for (call_id, position, step) in part {
-                            query = query
-                                .bind(call_id)
-                                .bind(step.turn)
-                                .bind(position)
-                                .bind(&step.node)
-                                .bind(&step.node)
-                                .bind(&step.text)
-                                .bind(&step.digits)
-                                .bind(&step.outcome)
-                                .bind(step.created_at);
-                        }
-                        query.execute(&mut *tx).await?;
-                    }
-
-                    let orders: Vec<(i64, i64, &str, &str)> = chunk
-                        .iter()
-                        .enumerate()
-                        .filter_map(|(i, seed)| {
-                            seed.order.as_ref().map(|(key, status)| {
-                                (
-                                    base + i as i64,
-                                    seed.call.summary.started_at,
-                                    key.as_str(),
-                                    status.as_str(),
-                                )
-                            })
-                        })
-                        .collect();
-                    if orders.is_empty() {
-                        continue;
-                    }
-                    let text = multi_row_insert(
-                        "INSERT INTO records (kind, key, status, call_id, created_at, updated_at) VALUES ",
-                        6,
-                        orders.len(),
-                    ) + " ON CONFLICT (kind, key) DO NOTHING";
-                    let mut query = sqlx::query(&text);
-                    for (call_id, at, key, status) in &orders {
-                        query = query
-                            .bind("order")
-                            .bind(*key)
-                            .bind(*status)
-                            .bind(call_id)
-                            .bind(at)
-                            .bind(at);
-                    }
-                    query.execute(&mut *tx).await?;
-                    // VALUES columns are called column1, column2, … in SQLite and PostgreSQL alike.
-                    let text = format!(
-                        "INSERT INTO record_calls (record_id, call_id, created_at)
-                         SELECT r.id, v.column2, v.column3 FROM ({}) v
-                         JOIN records r ON r.kind = 'order' AND r.key = v.column1
-                         WHERE true ON CONFLICT DO NOTHING",
-                        multi_row_insert("VALUES ", 3, orders.len())
-                    );
-                    let mut query = sqlx::query(&text);
-                    for (call_id, at, key, _) in &orders {
-                        query = query.bind(*key).bind(call_id).bind(at);
-                    }
-                    query.execute(&mut *tx).await?;
-                }
-                for statement in $after_seed {
-                    sqlx::query(statement).execute(&mut *tx).await?;
-                }
-                tx.commit().await?;
-                Ok(())
-            }
-
-            async fn refresh_planner_stats(&self) -> Result<(), StoreError> {
-                let mut conn = self.pool().acquire().await?;
-                for statement in $planner {
-                    sqlx::query(statement).execute(&mut *conn).await?;
-                }
-                Ok(())
-            }
-        }
-    };
-}
-
-pub(crate) use admin_store;
-
-/// `prefix ($1, …, $columns), (…), …` for `rows` rows.
-pub(crate) fn multi_row_insert(prefix: &str, columns: usize, rows: usize) -> String {
-    let mut text = String::with_capacity(prefix.len() + rows * columns * 6);
-    text.push_str(prefix);
-    for row in 0..rows {
-        if row > 0 {
-            text.push_str(", ");
-        }
-        text.push('(');
-        for column in 0..columns {
-            if column > 0 {
-                text.push_str(", ");
-            }
-            text.push('$');
-            text.push_str(&(row * columns + column + 1).to_string());
-        }
-        text.push(')');
+        tx.commit().await?;
+        Ok(())
     }
-    text
+
+    async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError> {
+        sqlx::query(sql::CLEAR_LOGIN_FAILURES)
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
 }

@@ -5,95 +5,86 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, Sqlite, SqlitePool};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::AnyPool;
 
 use super::batch::{Connector, WriterConn, Writers};
+use super::dialect::SQLITE;
 use super::health::{file_identity, FileChange, WriteProblem, WriteTrouble};
 use super::sql as webhook_sql;
+use super::sql_admin::SqlAdmin;
+use super::sql_store::{open_pool, Local, SqlStore};
 use super::{CallRow, NewCall, StatusUpdate, StoreError, StoreTx, TurnWrite};
 use liza_model::CallStatus;
 use liza_model::{RecordInfo, RecordRequest};
-
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 
 /// How long a writer waits for SQLite's write lock (another process, a long dashboard write)
 /// before the batch fails and its callers hear the apology.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
 
-#[derive(Clone)]
-pub struct SqliteStore {
-    /// The dashboard, migrations and flow versions: sqlx, async.
-    pool: SqlitePool,
-    /// The webhooks: one writer thread with its own connection, group commit.
-    writers: Arc<Writers>,
-    checkpointer: Arc<Checkpointer>,
-    /// The database file.
+/// Opens (creating file and folder if missing) a SQLite database: one writer thread for the
+/// webhooks, a pool for the dashboard, a thread that checkpoints the WAL.
+pub(crate) async fn open(url: &str) -> Result<SqlStore, StoreError> {
+    let filename = SqliteConnectOptions::from_str(url)?
+        .get_filename()
+        .to_owned();
+    if filename == Path::new(":memory:") || filename.as_os_str().is_empty() {
+        // The writer and the dashboard need two connections to one database.
+        return Err(StoreError::UnsupportedUrl);
+    }
+    if let Some(parent) = filename.parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent).map_err(crate::error::io)?;
+        }
+    }
+    // An empty file is an empty database.
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&filename)
+        .map_err(crate::error::io)?;
+    // Webhooks write through the writer thread; the pool serves the dashboard, whose reads run
+    // beside the writer (WAL) and whose few writes wait for its lock.
+    let pool = open_pool(url, &SQLITE).await?;
+    // One writer: SQLite has one write lock, and one thread holding it in turn beats
+    // several meeting SQLITE_BUSY.
+    let checkpointer = Checkpointer::start(filename.clone());
+    let writers = Writers::start(
+        "sqlite",
+        1,
+        SqliteConnector {
+            path: filename.clone(),
+        },
+    );
+    Ok(SqlStore {
+        admin: SqlAdmin {
+            pool,
+            dialect: &SQLITE,
+        },
+        writers: Arc::new(writers),
+        local: Local::Sqlite(Files {
+            checkpointer,
+            path: filename,
+        }),
+    })
+}
+
+/// The database file, as the store keeps an eye on it.
+pub(crate) struct Files {
+    checkpointer: Checkpointer,
     path: PathBuf,
 }
 
-impl SqliteStore {
-    /// Opens (creating file and folder if missing) a SQLite database.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // WAL + NORMAL survives a crashed process; only a power cut can lose the last commits.
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(true);
-        let filename = options.get_filename().to_owned();
-        if filename == Path::new(":memory:") || filename.as_os_str().is_empty() {
-            // The writer and the dashboard need two connections to one database.
-            return Err(StoreError::UnsupportedUrl);
-        }
-        if let Some(parent) = filename.parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
-            }
-        }
-        // Webhooks write through the writer thread; this pool serves the dashboard, whose
-        // reads run beside the writer (WAL) and whose few writes wait for its lock.
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect_with(options)
-            .await?;
-        // One writer: SQLite has one write lock, and one thread holding it in turn beats
-        // several meeting SQLITE_BUSY.
-        let checkpointer = Checkpointer::start(filename.clone());
-        let writers = Writers::start(
-            "sqlite",
-            1,
-            SqliteConnector {
-                path: filename.clone(),
-            },
-        );
-        Ok(Self {
-            pool,
-            writers: Arc::new(writers),
-            checkpointer: Arc::new(checkpointer),
-            path: filename,
-        })
-    }
-
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
-}
-
-impl SqliteStore {
+impl Files {
     /// Moves every committed page from the WAL into the database file and empties the WAL,
     /// so a stopped Liza leaves one self-contained file even if the process exits before
     /// sqlx's worker threads have closed their handles.
-    async fn before_close(&self) {
+    pub(crate) async fn before_close(&self, pool: &AnyPool) {
         self.checkpointer.stop().await;
         // One row: (busy, WAL frames, frames checkpointed); busy = 1 means it did not finish.
         match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)")
-            .fetch_one(&self.pool)
+            .fetch_one(pool)
             .await
         {
             Ok((0, _, _)) => {}
@@ -107,13 +98,11 @@ impl SqliteStore {
             }
         }
     }
-}
 
-impl SqliteStore {
     /// A nearly full disk is a full one: SQLite may still fit a small write into space its WAL
     /// already holds, so some calls (and the one-row probe) succeed while others fail.
     #[cfg(unix)]
-    fn local_health(&self) -> Option<WriteTrouble> {
+    pub(crate) fn health(&self) -> Option<WriteTrouble> {
         let dir = match self.path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir,
             _ => Path::new("."),
@@ -132,7 +121,7 @@ impl SqliteStore {
     }
 
     #[cfg(not(unix))]
-    fn local_health(&self) -> Option<WriteTrouble> {
+    pub(crate) fn health(&self) -> Option<WriteTrouble> {
         None
     }
 }
@@ -140,8 +129,6 @@ impl SqliteStore {
 /// Less free space than this where the database is counts as a full disk: one batch of
 /// webhooks can need about this much WAL.
 const MIN_FREE_BYTES: u64 = 1024 * 1024;
-
-super::sql::sql_store!(SqliteStore, with_admin);
 
 #[derive(Clone)]
 struct SqliteConnector {
@@ -167,8 +154,7 @@ impl Connector for SqliteConnector {
         conn.set_prepared_statement_cache_capacity(32);
         // A read opens the WAL, so both files can be told apart from any put there later.
         conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |_| Ok(()))?;
-        let files =
-            OpenedFiles::of(&self.path).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+        let files = OpenedFiles::of(&self.path).map_err(crate::error::io)?;
         Ok(SqliteWriter {
             conn,
             files,
@@ -453,14 +439,14 @@ impl StoreTx for SqliteWriter {
         };
         if let Some(record) = &found {
             self.conn
-                .prepare_cached(webhook_sql::LINK_RECORD)?
+                .prepare_cached(&webhook_sql::LINK_RECORD)?
                 .execute(params![record.id, call_id, now_ms])?;
         }
         Ok(found)
     }
 
     fn save_turn(&mut self, turn: &TurnWrite<'_>) -> Result<(), StoreError> {
-        let mut insert = self.conn.prepare_cached(webhook_sql::INSERT_STEP)?;
+        let mut insert = self.conn.prepare_cached(&webhook_sql::INSERT_STEP)?;
         for (position, step) in turn.steps.iter().enumerate() {
             insert.execute(params![
                 turn.call_id,
@@ -476,11 +462,11 @@ impl StoreTx for SqliteWriter {
         }
         drop(insert);
         self.conn
-            .prepare_cached(webhook_sql::INSERT_RESPONSE)?
+            .prepare_cached(&webhook_sql::INSERT_RESPONSE)?
             .execute(params![turn.call_id, turn.turn, turn.twiml, turn.now_ms])?;
         let state = turn.state;
         self.conn
-            .prepare_cached(webhook_sql::UPDATE_CALL_AFTER_TURN)?
+            .prepare_cached(&webhook_sql::UPDATE_CALL_AFTER_TURN)?
             .execute(params![
                 state,
                 turn.turn + 1,
@@ -495,14 +481,14 @@ impl StoreTx for SqliteWriter {
 
     fn mark_problem(&mut self, call_sid: &str, now_ms: i64) -> Result<(), StoreError> {
         self.conn
-            .prepare_cached(webhook_sql::MARK_PROBLEM)?
+            .prepare_cached(&webhook_sql::MARK_PROBLEM)?
             .execute(params![now_ms, call_sid])?;
         Ok(())
     }
 
     fn call_ended(&mut self, update: &StatusUpdate<'_>) -> Result<(), StoreError> {
         self.conn
-            .prepare_cached(webhook_sql::CALL_ENDED)?
+            .prepare_cached(&webhook_sql::CALL_ENDED)?
             .execute(params![
                 update.call_sid,
                 update.from,
@@ -530,23 +516,12 @@ impl StoreTx for SqliteWriter {
     }
 }
 
-super::sql_admin::admin_store!(
-    SqliteStore,
-    Sqlite,
-    // A sampled ANALYZE: milliseconds even at a million calls, and enough for the planner
-    // to prefer `calls_by_from` for a number prefix.
-    planner: ["PRAGMA analysis_limit = 1000", "ANALYZE"],
-    after_seed: [] as [&str; 0],
-    // The reservation's first statement is a write, which takes the database's write lock.
-    lock_logins: [] as [&str; 0]
-);
-
 #[cfg(test)]
 mod tests {
     use std::time::Instant;
 
     use super::*;
-    use crate::{Store, Work};
+    use crate::Work;
 
     /// Writer connections that may not grow the database file: SQLite then fails writes with
     /// SQLITE_FULL, as on a full disk (the tmpfs test in tests/backends/health.rs fills a real
@@ -597,7 +572,7 @@ mod tests {
     async fn a_full_database_fails_writes_as_disk_full() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("liza.db");
-        let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+        let store = crate::connect(&format!("sqlite://{}", path.display()))
             .await
             .unwrap();
         store.migrate().await.unwrap();

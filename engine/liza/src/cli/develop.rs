@@ -8,11 +8,10 @@ use liza_store::admin::{CallFilter, Cursor};
 use liza_store::now_ms;
 use liza_web::dashboard::ORDER_KIND;
 
-use super::admin::admin_store;
 use super::Outcome;
 use crate::dev::{self, SeedPlan};
 use crate::settings::Settings;
-use crate::startup::Application;
+use crate::startup::{open_store, Application};
 
 #[derive(Debug, Subcommand)]
 pub enum DevCommand {
@@ -56,7 +55,7 @@ pub async fn run(settings: Settings, command: DevCommand) -> Outcome {
 async fn dev_command(settings: Settings, command: DevCommand) -> anyhow::Result<()> {
     match command {
         DevCommand::Seed { calls, days } => {
-            let admin = admin_store(&settings).await?;
+            let store = open_store(&settings).await?;
             let flow = load_flows(&settings.flows_dir, &settings.locales_dir)
                 .ok()
                 .and_then(|flows| flows.into_iter().next());
@@ -76,7 +75,9 @@ async fn dev_command(settings: Settings, command: DevCommand) -> anyhow::Result<
                     .map_or("seed".to_owned(), |f| f.version.clone()),
                 rng_seed: now_ms() as u64,
             };
-            let took = dev::seed(admin.as_ref(), &plan).await?;
+            let took = dev::seed(store.as_ref(), &plan).await;
+            store.close().await;
+            let took = took?;
             println!(
                 "Seeded {calls} calls over {days} days in {:.1} s.",
                 took.as_secs_f64()
