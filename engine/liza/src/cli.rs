@@ -21,7 +21,7 @@ use crate::startup::{open_store, shutdown_signal, Application, FlowErrors};
 use crate::store::admin::{AdminStore, CallFilter, Cursor, PasswordSet};
 use crate::store::now_ms;
 use crate::tools::{flowtest, graph, simulate};
-use crate::web::dashboard::{format_datetime, ORDER_KIND};
+use crate::web::dashboard::format_datetime;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -203,7 +203,7 @@ fn when(ms: Option<i64>) -> String {
 
 #[derive(Debug, Subcommand)]
 enum DevCommand {
-    /// Fill the database with realistic calls, steps and orders.
+    /// Fill the database with realistic calls of the loaded flow, their steps and records.
     Seed {
         /// How many calls.
         #[arg(long)]
@@ -305,8 +305,21 @@ pub fn run() -> ExitCode {
             }
             Command::Loadtest(args) => {
                 if let Some(bind) = &args.bare_server {
-                    println!("Bare TwiML server listening on {bind}.");
-                    return match loadtest::bare_server(bind).await {
+                    let flow = match load_flows(&settings.flows_dir, &settings.locales_dir) {
+                        Ok(flows) if !flows.is_empty() => flows[0].clone(),
+                        Ok(_) => {
+                            eprintln!("error: no flow to answer with");
+                            return ExitCode::FAILURE;
+                        }
+                        Err(e) => {
+                            eprintln!("error: the bare server answers with the flow:\n{e}");
+                            return ExitCode::FAILURE;
+                        }
+                    };
+                    let answers =
+                        loadtest::BareAnswers::of_flow(&flow, &speech_config(&settings));
+                    println!("Bare TwiML server listening on {bind} (flow {}).", flow.name);
+                    return match loadtest::bare_server(bind, answers).await {
                         Ok(()) => ExitCode::SUCCESS,
                         Err(e) => {
                             eprintln!("error: {e}");
@@ -647,23 +660,18 @@ async fn dev_command(settings: Settings, command: DevCommand) -> anyhow::Result<
     match command {
         DevCommand::Seed { calls, days } => {
             let admin = admin_store(&settings).await?;
-            let flow = load_flows(&settings.flows_dir, &settings.locales_dir)
-                .ok()
-                .and_then(|flows| flows.into_iter().next());
-            let order_statuses = flow
-                .as_ref()
-                .and_then(|f| f.records.get(ORDER_KIND))
-                .map(|kind| kind.statuses.clone())
-                .unwrap_or_else(|| vec!["received".to_owned()]);
+            let flows = load_flows(&settings.flows_dir, &settings.locales_dir)
+                .map_err(|e| anyhow::anyhow!("the seeded calls play the loaded flow:\n{e}"))?;
+            let flow = flows
+                .into_iter()
+                .next()
+                .context("no flow to play the seeded calls with")?;
             let plan = SeedPlan {
                 calls,
                 days,
                 now_ms: now_ms(),
-                order_statuses,
-                flow_name: flow.as_ref().map_or("liza".to_owned(), |f| f.name.clone()),
-                flow_version: flow
-                    .as_ref()
-                    .map_or("seed".to_owned(), |f| f.version.clone()),
+                flow,
+                speech: speech_config(&settings),
                 rng_seed: now_ms() as u64,
             };
             let took = dev::seed(admin.as_ref(), &plan).await?;
@@ -718,8 +726,10 @@ async fn dev_command(settings: Settings, command: DevCommand) -> anyhow::Result<
                 ),
                 "/stats".to_owned(),
                 "/".to_owned(),
-                "/orders".to_owned(),
             ];
+            let mut paths = paths;
+            let kinds = dashboard.record_kinds();
+            paths.extend(kinds.iter().map(|kind| format!("/records/{}", kind.name)));
             let timings = dev::bench_pages(app.state.clone(), &paths, iterations).await?;
             println!("| page | first ms | median ms | p95 ms | max ms | bytes |");
             println!("|---|---:|---:|---:|---:|---:|");

@@ -60,12 +60,12 @@ pub struct CallFilter {
     pub limit: i64,
 }
 
-/// The filters of `/orders` (records of one kind).
+/// The filters of `/records/<kind>` (records of one kind).
 #[derive(Debug, Clone, Default)]
 pub struct RecordFilter {
     pub kind: String,
     pub status: Option<String>,
-    /// Part of the record's key (the order number).
+    /// Part of the record's key.
     pub key: Option<String>,
     pub since_ms: Option<i64>,
     pub until_ms: Option<i64>,
@@ -108,7 +108,7 @@ pub struct TimelineStep {
     pub created_at: i64,
 }
 
-/// A record (an order) as lists and detail pages show it.
+/// A record as lists and detail pages show it.
 #[derive(Debug, Clone, Serialize)]
 pub struct RecordSummary {
     pub id: i64,
@@ -257,13 +257,21 @@ pub enum LoginReservation {
     Refused { index: usize },
 }
 
-/// One generated call for `liza dev seed`, with its steps and order.
+/// One generated call for `liza dev seed`, with its steps and records.
 #[derive(Debug, Clone)]
 pub struct SeedCall {
     pub call: CallDetail,
     pub steps: Vec<TimelineStep>,
-    /// (order number, status for a new order) when the caller entered one.
-    pub order: Option<(String, String)>,
+    /// The records the call saved or found.
+    pub records: Vec<SeedRecord>,
+}
+
+/// A record a seeded call is about; `status` is used when the record is new.
+#[derive(Debug, Clone)]
+pub struct SeedRecord {
+    pub kind: String,
+    pub key: String,
+    pub status: String,
 }
 
 #[async_trait]
@@ -307,12 +315,7 @@ pub trait AdminStore: Send + Sync + 'static {
         user: &str,
         now_ms: i64,
     ) -> Result<Change, StoreError>;
-    async fn overview(
-        &self,
-        today_ms: i64,
-        week_ms: i64,
-        kind: &str,
-    ) -> Result<Overview, StoreError>;
+    async fn overview(&self, today_ms: i64, week_ms: i64) -> Result<Overview, StoreError>;
     /// Calls of the UTC days `first_day..=today`, bucketed by day. Days before yesterday are
     /// summed once and kept (`stats_days`); yesterday and today are counted live.
     async fn stats(&self, first_day: i64, today: i64) -> Result<Vec<StatsBucket>, StoreError>;

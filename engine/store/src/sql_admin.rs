@@ -14,7 +14,7 @@ macro_rules! admin_store {
         use $crate::admin::{
             sql, AdminStore, ApiTokenInfo, AuditEntry, Bind, CallDetail, CallFilter, CallSummary,
             Change, ListQuery, LoginLimit, LoginReservation, Overview, PasswordSet, RecordFilter,
-            RecordSummary, SeedCall, SessionInfo, SessionUser, StatsBucket, Subject, TimelineStep,
+            RecordSummary, SeedCall, SeedRecord, SessionInfo, SessionUser, StatsBucket, Subject, TimelineStep,
             User, DAY_MS,
         };
         use $crate::sql_admin::multi_row_insert;
@@ -307,12 +307,7 @@ macro_rules! admin_store {
                     .await
             }
 
-            async fn overview(
-                &self,
-                today_ms: i64,
-                week_ms: i64,
-                _kind: &str,
-            ) -> Result<Overview, StoreError> {
+            async fn overview(&self, today_ms: i64, week_ms: i64) -> Result<Overview, StoreError> {
                 let count = |text: &'static str| sqlx::query_scalar::<_, i64>(text);
                 Ok(Overview {
                     calls_today: count(sql::COUNT_CALLS_SINCE)
@@ -798,34 +793,28 @@ macro_rules! admin_store {
                         query.execute(&mut *tx).await?;
                     }
 
-                    let orders: Vec<(i64, i64, &str, &str)> = chunk
+                    let records: Vec<(i64, i64, &SeedRecord)> = chunk
                         .iter()
                         .enumerate()
-                        .filter_map(|(i, seed)| {
-                            seed.order.as_ref().map(|(key, status)| {
-                                (
-                                    base + i as i64,
-                                    seed.call.summary.started_at,
-                                    key.as_str(),
-                                    status.as_str(),
-                                )
-                            })
+                        .flat_map(|(i, seed)| {
+                            let at = seed.call.summary.started_at;
+                            seed.records.iter().map(move |r| (base + i as i64, at, r))
                         })
                         .collect();
-                    if orders.is_empty() {
+                    if records.is_empty() {
                         continue;
                     }
                     let text = multi_row_insert(
                         "INSERT INTO records (kind, key, status, call_id, created_at, updated_at) VALUES ",
                         6,
-                        orders.len(),
+                        records.len(),
                     ) + " ON CONFLICT (kind, key) DO NOTHING";
                     let mut query = sqlx::query(&text);
-                    for (call_id, at, key, status) in &orders {
+                    for (call_id, at, record) in &records {
                         query = query
-                            .bind("order")
-                            .bind(*key)
-                            .bind(*status)
+                            .bind(&record.kind)
+                            .bind(&record.key)
+                            .bind(&record.status)
                             .bind(call_id)
                             .bind(at)
                             .bind(at);
@@ -834,14 +823,18 @@ macro_rules! admin_store {
                     // VALUES columns are called column1, column2, … in SQLite and PostgreSQL alike.
                     let text = format!(
                         "INSERT INTO record_calls (record_id, call_id, created_at)
-                         SELECT r.id, v.column2, v.column3 FROM ({}) v
-                         JOIN records r ON r.kind = 'order' AND r.key = v.column1
+                         SELECT r.id, v.column3, v.column4 FROM ({}) v
+                         JOIN records r ON r.kind = v.column1 AND r.key = v.column2
                          WHERE true ON CONFLICT DO NOTHING",
-                        multi_row_insert("VALUES ", 3, orders.len())
+                        multi_row_insert("VALUES ", 4, records.len())
                     );
                     let mut query = sqlx::query(&text);
-                    for (call_id, at, key, _) in &orders {
-                        query = query.bind(*key).bind(call_id).bind(at);
+                    for (call_id, at, record) in &records {
+                        query = query
+                            .bind(&record.kind)
+                            .bind(&record.key)
+                            .bind(call_id)
+                            .bind(at);
                     }
                     query.execute(&mut *tx).await?;
                 }

@@ -23,6 +23,17 @@ impl MemoryRecords {
             .insert((kind.to_owned(), key.to_owned()), (id, status.to_owned()));
     }
 
+    /// Sets a record's status (as staff would on the dashboard); `false` if there is none.
+    pub fn set_status(&mut self, kind: &str, key: &str, status: &str) -> bool {
+        match self.records.get_mut(&(kind.to_owned(), key.to_owned())) {
+            Some((_, current)) => {
+                *current = status.to_owned();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// (kind, key, status) of every record, sorted.
     pub fn all(&self) -> Vec<(String, String, String)> {
         self.records
@@ -95,6 +106,9 @@ pub struct OfflineCall<'f> {
     pub consent: Option<Consent>,
     pub said: Vec<Said>,
     pub visits: Vec<Visit>,
+    /// (kind, key) of every record the call saved or found, in order, without repeats: what
+    /// the store links to the call.
+    pub touched: Vec<(String, String)>,
 }
 
 impl<'f> OfflineCall<'f> {
@@ -108,6 +122,7 @@ impl<'f> OfflineCall<'f> {
             consent: None,
             said: Vec::new(),
             visits: Vec::new(),
+            touched: Vec::new(),
         }
     }
 
@@ -140,9 +155,11 @@ impl<'f> OfflineCall<'f> {
 
     fn turn(&mut self, input: Input) -> TurnReport {
         let records = &mut self.records;
+        let mut handed: Vec<(i64, (String, String))> = Vec::new();
         let out = Turn::new(self.flow, self.state.clone(), input).run_with(|request| {
             let key = (request.kind.clone(), request.key.clone());
             if let Some((id, status)) = records.records.get(&key) {
+                handed.push((*id, key));
                 return Some(RecordInfo {
                     id: *id,
                     status: status.clone(),
@@ -150,7 +167,8 @@ impl<'f> OfflineCall<'f> {
             }
             let status = request.create_with_status.clone()?;
             let id = records.records.len() as i64 + 1;
-            records.records.insert(key, (id, status.clone()));
+            records.records.insert(key.clone(), (id, status.clone()));
+            handed.push((id, key));
             Some(RecordInfo { id, status })
         });
         let mut speaker = Speaker::new(self.flow, &out.state, &self.speech);
@@ -182,7 +200,14 @@ impl<'f> OfflineCall<'f> {
                     }
                 }
                 Effect::Consent(c) => self.consent = Some(*c),
-                Effect::RecordTouched { .. } => {}
+                Effect::RecordTouched { id } => {
+                    let key = handed.iter().find(|(handed_id, _)| handed_id == id);
+                    if let Some((_, key)) = key {
+                        if !self.touched.contains(key) {
+                            self.touched.push(key.clone());
+                        }
+                    }
+                }
             }
         }
         report.ended = out.actions.contains(&Action::Hangup);
