@@ -955,6 +955,13 @@ async fn old_order_addresses_lead_to_the_records_pages() {
     for path in ["/widgets", "/widgets/1", "/order", "/favicon.ico"] {
         let response = app.get(&session.cookie, path).await;
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        // An extractor's or handler's error is the error page, with the security headers.
+        assert!(response.headers().contains_key("content-security-policy"));
+        assert!(response
+            .text()
+            .await
+            .unwrap()
+            .contains("There is nothing at this address."));
     }
 }
 
@@ -983,7 +990,7 @@ async fn a_flow_that_is_not_liza_gets_its_records_on_the_dashboard() {
         "nothing of Liza's: {overview}"
     );
     assert!(overview.contains("Callbacks called about most this week"));
-    assert!(overview.contains(">4711</a> (1 calls)"), "{overview}");
+    assert!(overview.contains(">4711</a> (1 call)"), "{overview}");
 
     let list = app.page(&session, "/records/callback").await;
     assert!(list.contains("<h1>Callbacks</h1>"), "{list}");
