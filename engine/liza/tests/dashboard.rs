@@ -390,8 +390,13 @@ impl TestApp {
 
 /// `calls` calls of the shipped flow over `days` days, played through its state machine.
 fn seed_plan(calls: usize, days: i64, rng_seed: u64) -> SeedPlan {
+    seed_plan_of("flows", "locales", calls, days, rng_seed)
+}
+
+/// The same for the flow in `flows` (under the repository) with its `locales`.
+fn seed_plan_of(flows: &str, locales: &str, calls: usize, days: i64, rng_seed: u64) -> SeedPlan {
     let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
-    let flows = liza::flow::load_flows(&root.join("flows"), &root.join("locales")).unwrap();
+    let flows = liza::flow::load_flows(&root.join(flows), &root.join(locales)).unwrap();
     SeedPlan {
         calls,
         days,
@@ -1081,6 +1086,40 @@ async fn a_flow_that_is_not_liza_gets_its_records_on_the_dashboard() {
     assert!(stats.contains(r#"<table id="top-callback">"#), "{stats}");
     assert!(stats.contains(r#"<table id="top-ticket">"#));
     assert!(stats.contains("<tr><td>4711</td><td>1</td></tr>"));
+}
+
+#[tokio::test]
+async fn seeded_calls_are_the_flows_own_calls() {
+    let app = spawn_app().await;
+    app.seed(60).await;
+    let session = app.login().await;
+    // Liza's greeting from her locales, with the plan's company, on a seeded call's timeline.
+    let call = app.page(&session, "/calls/1").await;
+    assert!(
+        call.contains("Hier ist Liza, die Sprachassistentin von Liza Shop.")
+            || call.contains("This is Liza, the voice assistant of Liza Shop."),
+        "{call}"
+    );
+    // Every seeded order is linked to the calls that asked about it.
+    let order = app.page(&session, "/records/order/1").await;
+    assert!(!order.contains("No calls."), "{order}");
+
+    // Another flow seeds its own kinds: the support line's callbacks.
+    let support = seed_plan_of("examples", "examples/locales", 300, 3, 5);
+    dev::seed(app.admin.as_ref(), &support).await.unwrap();
+    let callbacks = app
+        .admin
+        .list_records(&liza::store::admin::RecordFilter {
+            kind: "callback".into(),
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(!callbacks.is_empty(), "callers pressed 3 and left a number");
+    assert!(callbacks
+        .iter()
+        .all(|r| ["requested", "called_back"].contains(&r.status.as_str())));
 }
 
 fn pg_admin_url() -> String {
