@@ -36,3 +36,8 @@ goodbye = Vielen Dank für Ihren Anruf bei { $company }. Auf Wiederhören!
 
 # Spoken by the engine when a call cannot go on (a technical problem).
 engine-error = Entschuldigung, wegen eines technischen Problems können wir Ihren Anruf gerade nicht bearbeiten. Bitte rufen Sie später noch einmal an. Auf Wiederhören!
+
+# Wie das Dashboard Datensätze der Art `order` nennt (flows/liza.yaml, `records.order.title`).
+records-order = Bestellungen
+    .one = Bestellung
+    .key = Bestellnummer

@@ -36,3 +36,8 @@ goodbye = Thank you for calling { $company }. Goodbye!
 
 # Spoken by the engine when a call cannot go on (a technical problem).
 engine-error = Sorry, because of a technical problem we cannot take your call right now. Please call again later. Goodbye!
+
+# The dashboard's name for records of kind `order` (flows/liza.yaml, `records.order.title`).
+records-order = Orders
+    .one = Order
+    .key = Order number

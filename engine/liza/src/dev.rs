@@ -1,6 +1,8 @@
-//! Development tools: `liza dev seed` fills a database with realistic calls,
-//! `liza dev bench-dashboard` times the dashboard's pages against it, and
-//! `liza dev bench-logins` fires parallel wrong logins at a server and watches its memory.
+//! Development tools: `liza dev seed` fills a database with realistic calls (played through
+//! the loaded flow's state machine, so their steps, texts and records are a real call's, and
+//! written by the store's writers with the webhooks' statements), `liza dev bench-dashboard`
+//! times the dashboard's pages against it, and `liza dev bench-logins` fires parallel wrong
+//! logins at a server and watches its memory.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,29 +14,32 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::auth;
+use crate::flow::{Flow, NodeKind};
+use crate::model::{CallStatus, Consent, RecordRequest};
+use crate::speech::SpeechConfig;
 use crate::store::admin::{CallDetail, CallSummary, TimelineStep, DAY_MS};
 use crate::store::{NewCall, StatusUpdate, StepRow, Store, StoreError, StoreTx, TurnWrite, Work};
+use crate::tools::offline::{MemoryRecords, OfflineCall};
 use crate::web::AppState;
-use liza_model::{CallStatus, Consent, RecordRequest};
 
 /// Calls generated per batch of work; the store's writers write them as webhooks' work.
 const SEED_BATCH: usize = 2_000;
+/// A seeded call that has not ended after this many turns hangs up.
+const MAX_TURNS: usize = 12;
 
-/// What the seeded calls look like.
-#[derive(Debug, Clone)]
+/// What the seeded calls look like: calls of `flow`, played through its state machine.
+#[derive(Clone)]
 pub struct SeedPlan {
     pub calls: usize,
     /// The calls spread evenly over this many days up to `now_ms`.
     pub days: i64,
     pub now_ms: i64,
-    /// Statuses a new order may have (the flow's `records.order.statuses`).
-    pub order_statuses: Vec<String>,
-    pub flow_name: String,
-    pub flow_version: String,
+    pub flow: Arc<Flow>,
+    pub speech: SpeechConfig,
     pub rng_seed: u64,
 }
 
-/// Writes `plan.calls` calls with their steps and orders through the store's writers, as the
+/// Writes `plan.calls` calls with their steps and records through the store's writers, as the
 /// webhooks would have written them; returns how long it took.
 pub async fn seed(store: &dyn Store, plan: &SeedPlan) -> anyhow::Result<Duration> {
     if plan.calls == 0 || plan.days <= 0 {
@@ -45,6 +50,7 @@ pub async fn seed(store: &dyn Store, plan: &SeedPlan) -> anyhow::Result<Duration
         .context("this database backend has no dashboard tables")?;
     let started = Instant::now();
     let mut rng = StdRng::seed_from_u64(plan.rng_seed);
+    let mut records = MemoryRecords::default();
     let span_ms = plan.days * DAY_MS;
     let first_ms = plan.now_ms - span_ms;
     let pool = (plan.calls / 3).max(100);
@@ -53,15 +59,15 @@ pub async fn seed(store: &dyn Store, plan: &SeedPlan) -> anyhow::Result<Duration
         let batch: Vec<SeedCall> = (done..plan.calls.min(done + SEED_BATCH))
             .map(|i| {
                 let at = first_ms + (i as i64 * span_ms) / plan.calls as i64;
-                generate_call(&mut rng, plan, at, pool)
+                generate_call(&mut rng, plan, at, pool, &mut records)
             })
             .collect();
         done += batch.len();
         let (reply, answer) = tokio::sync::oneshot::channel();
         store.submit(Box::new(SeedWork {
             calls: batch,
-            flow_name: plan.flow_name.clone(),
-            flow_version: plan.flow_version.clone(),
+            flow_name: plan.flow.name.clone(),
+            flow_version: plan.flow.version.clone(),
             reply: Some(reply),
             deadline: Instant::now() + Duration::from_secs(600),
         }));
@@ -79,13 +85,23 @@ pub async fn seed(store: &dyn Store, plan: &SeedPlan) -> anyhow::Result<Duration
     Ok(started.elapsed())
 }
 
-/// One generated call, with its steps and order.
+/// One generated call, with its steps and the records it touched.
 #[derive(Debug, Clone)]
 struct SeedCall {
     call: CallDetail,
     steps: Vec<TimelineStep>,
-    /// (order number, status for a new order) when the caller entered one.
-    order: Option<(String, String)>,
+    /// The turn in which the caller answered the consent question, if they did.
+    consent_turn: Option<i64>,
+    /// The records the call saved or found.
+    records: Vec<SeedRecord>,
+}
+
+/// A record a seeded call is about; `status` is used when the record is new.
+#[derive(Debug, Clone)]
+struct SeedRecord {
+    kind: String,
+    key: String,
+    status: String,
 }
 
 /// Seed calls written by a store writer with the webhooks' statements: the call opened, each
@@ -112,6 +128,7 @@ impl SeedWork {
         })?;
         let language = s.language.as_deref().unwrap_or("");
         let consent = s.consent.as_deref().and_then(Consent::parse);
+        let consent_turn = seed.consent_turn.unwrap_or(0);
         let turns: Vec<&[TimelineStep]> = seed.steps.chunk_by(|a, b| a.turn == b.turn).collect();
         let last = turns.len().saturating_sub(1);
         for (turn, steps) in turns.into_iter().enumerate() {
@@ -133,11 +150,11 @@ impl SeedWork {
                 .collect();
             let mut records = Vec::new();
             if turn == last {
-                if let Some((key, status)) = &seed.order {
+                for record in &seed.records {
                     let request = RecordRequest {
-                        kind: "order".to_owned(),
-                        key: key.clone(),
-                        create_with_status: Some(status.clone()),
+                        kind: record.kind.clone(),
+                        key: record.key.clone(),
+                        create_with_status: Some(record.status.clone()),
                     };
                     records.extend(tx.record(&request, call.id, at)?.map(|r| r.id));
                 }
@@ -149,7 +166,11 @@ impl SeedWork {
                 language,
                 status: (turn == last && s.status == CallStatus::Problem.as_str())
                     .then_some(CallStatus::Problem),
-                consent: if turn == 0 { consent } else { None },
+                consent: if turn as i64 == consent_turn {
+                    consent
+                } else {
+                    None
+                },
                 steps: &rows,
                 records: &records,
                 twiml: "",
@@ -188,158 +209,178 @@ impl Work for SeedWork {
     }
 }
 
-fn step(
-    node: &str,
-    text: &str,
-    digits: Option<&str>,
-    outcome: &str,
-    turn: i64,
-    at: i64,
-) -> TimelineStep {
-    TimelineStep {
-        turn,
-        node: node.to_owned(),
-        text: text.to_owned(),
-        digits: digits.map(str::to_owned),
-        outcome: outcome.to_owned(),
-        created_at: at,
+/// A caller's number: most callers get the flow's default language, the rest are spread
+/// over its prefixes.
+fn caller_number(rng: &mut StdRng, flow: &Flow) -> String {
+    let prefixes = &flow.languages.prefixes;
+    let roll = rng.gen_range(0..100);
+    let prefix = if prefixes.is_empty() || roll < 70 {
+        // A country code no prefix claims, so the default language answers.
+        ["+49", "+1", "+44", "+43", "+33", "+31", "+39"]
+            .into_iter()
+            .find(|code| flow.language_for(&format!("{code}5550000")) == flow.languages.default)
+            .unwrap_or("+999")
+    } else {
+        prefixes[roll as usize % prefixes.len()].0.as_str()
+    };
+    let digits = 13usize.saturating_sub(prefix.len()).max(6);
+    let number: String = (0..digits)
+        .map(|_| char::from(b'0' + rng.gen_range(0..10u8)))
+        .collect();
+    format!("{prefix}{number}")
+}
+
+/// How a seeded caller presses keys: percent chances of a wrong answer and of silence.
+#[derive(Debug, Clone, Copy)]
+struct Caller {
+    slips: u32,
+    silence: u32,
+}
+
+impl Caller {
+    /// Most callers answer well; some keep mistyping, a few say nothing.
+    fn pick(rng: &mut StdRng) -> Self {
+        match rng.gen_range(0..100) {
+            0..=84 => Self {
+                slips: 5,
+                silence: 3,
+            },
+            85..=94 => Self {
+                slips: 70,
+                silence: 10,
+            },
+            _ => Self {
+                slips: 5,
+                silence: 80,
+            },
+        }
+    }
+
+    /// What the caller presses at the node `waiting`: `None` for nothing. Keys are skewed
+    /// towards a few, so some records are asked about again and again.
+    fn press(self, rng: &mut StdRng, flow: &Flow, waiting: &str, pool: usize) -> Option<String> {
+        let roll = rng.gen_range(0..100);
+        if roll < self.silence {
+            return None;
+        }
+        let slip = roll < self.silence + self.slips;
+        match flow.node_named(waiting).map(|id| &flow.node(id).kind) {
+            Some(NodeKind::Confirm(confirm)) => {
+                let valid = |key: &str| confirm.choices.iter().any(|(k, _)| k == key);
+                if slip {
+                    return (0..10).map(|d| d.to_string()).find(|k| !valid(k));
+                }
+                // The first choice most often (yes, go on), else any.
+                let index = if rng.gen_range(0..100) < 75 {
+                    0
+                } else {
+                    rng.gen_range(0..confirm.choices.len().max(1))
+                };
+                confirm.choices.get(index).map(|(key, _)| key.clone())
+            }
+            Some(NodeKind::Gather(gather)) => {
+                if slip {
+                    let short = gather.min_length.saturating_sub(1).max(1) as usize;
+                    return Some("1".repeat(short));
+                }
+                let index = (pool as f64 * rng.gen::<f64>().powi(3)) as u64;
+                let length = 6u32.clamp(gather.min_length.max(1), gather.max_length.max(1));
+                let first = 10u64.pow(length - 1);
+                Some(format!("{}", first + index % (9 * first)))
+            }
+            _ => None,
+        }
     }
 }
 
-fn generate_call(rng: &mut StdRng, plan: &SeedPlan, at: i64, pool: usize) -> SeedCall {
+fn generate_call(
+    rng: &mut StdRng,
+    plan: &SeedPlan,
+    at: i64,
+    pool: usize,
+    records: &mut MemoryRecords,
+) -> SeedCall {
+    let flow = plan.flow.as_ref();
     let at = at + rng.gen_range(0..60_000);
-    let (from, language, english) = match rng.gen_range(0..100) {
-        0..=69 => (
-            format!("+49151{:08}", rng.gen_range(0..100_000_000)),
-            "de-DE",
-            false,
-        ),
-        70..=84 => (
-            format!("+1202555{:04}", rng.gen_range(0..10_000)),
-            "en-US",
-            true,
-        ),
-        _ => (
-            format!("+447700{:06}", rng.gen_range(0..1_000_000)),
-            "en-GB",
-            true,
-        ),
-    };
-    let say = |de: &str, en: &str| if english { en } else { de }.to_owned();
-    let mut steps = vec![step(
-        "greeting",
-        &say(
-            "Hallo, hier ist Liza, die Sprachassistentin von Liza Shop.",
-            "Hello, this is Liza, the voice assistant of Liza Shop.",
-        ),
-        None,
-        "said",
-        0,
-        at,
-    )];
-    let consent_q = say(
-        "Dürfen wir Ihre Daten für diesen Anruf verarbeiten? Drücken Sie 1 für ja, 2 für nein.",
-        "May we process your data for this call? Press 1 for yes, 2 for no.",
-    );
-    let mut t = at + 8_000;
-    let mut turn = 0;
-    let roll = rng.gen_range(0..100);
-    let mut order = None;
-    let (status, consent) = match roll {
-        0..=7 => {
-            steps.push(step("consent", &consent_q, Some("2"), "refused", turn, t));
-            turn += 1;
-            t += 5_000;
-            steps.push(step(
-                "goodbye-refused",
-                &say("Auf Wiederhören.", "Goodbye."),
-                None,
-                "hangup",
+    let from = caller_number(rng, flow);
+    let caller = Caller::pick(rng);
+    let mut call = OfflineCall::new(flow, plan.speech.clone(), std::mem::take(records));
+    let mut steps = Vec::new();
+    let mut t = at;
+    let mut report = call.start(&from);
+    let mut consent_at = None;
+    let mut consent_turn = None;
+    for turn in 0..MAX_TURNS as i64 {
+        for visit in &report.visits {
+            let text: Vec<&str> = visit.said.iter().map(|s| s.text.as_str()).collect();
+            steps.push(TimelineStep {
                 turn,
-                t,
-            ));
-            ("completed", Some("refused"))
+                node: visit.node.clone(),
+                text: text.join(" "),
+                digits: visit.digits.clone(),
+                outcome: visit.outcome.clone(),
+                created_at: t,
+            });
         }
-        8..=12 => {
-            for _ in 0..3 {
-                steps.push(step("consent", &consent_q, None, "no_input", turn, t));
-                turn += 1;
-                t += 7_000;
-            }
-            ("completed", None)
+        if consent_at.is_none() && call.consent.is_some() {
+            consent_at = Some(t);
+            consent_turn = Some(turn);
         }
-        _ => {
-            steps.push(step("consent", &consent_q, Some("1"), "given", turn, t));
-            turn += 1;
-            t += 6_000;
-            let prompt = say(
-                "Bitte geben Sie Ihre Bestellnummer ein und drücken Sie die Raute-Taste.",
-                "Please type your order number and finish with the hash key.",
-            );
-            if roll < 20 {
-                for _ in 0..3 {
-                    steps.push(step("order", &prompt, Some("12"), "invalid", turn, t));
-                    turn += 1;
-                    t += 9_000;
-                }
-                ("problem", Some("given"))
-            } else {
-                // Skewed towards low numbers, so some orders are asked about again and again.
-                let index = (pool as f64 * rng.gen::<f64>().powi(3)) as usize;
-                let number = format!("{}", 100_000 + index);
-                steps.push(step("order", &prompt, Some(&number), "valid", turn, t));
-                turn += 1;
-                t += 8_000;
-                let spaced: Vec<String> = number.chars().map(String::from).collect();
-                steps.push(step(
-                    "order-confirm",
-                    &say(
-                        &format!(
-                            "Sie haben {} eingegeben. Drücken Sie 1, wenn das stimmt.",
-                            spaced.join(", ")
-                        ),
-                        &format!(
-                            "You entered {}. Press 1 if that is correct.",
-                            spaced.join(", ")
-                        ),
-                    ),
-                    Some("1"),
-                    "confirmed",
-                    turn,
-                    t,
-                ));
-                let status = plan
-                    .order_statuses
-                    .get(rng.gen_range(0..plan.order_statuses.len().max(1)))
-                    .cloned()
-                    .unwrap_or_else(|| "received".to_owned());
-                order = Some((number, status));
-                ("completed", Some("given"))
-            }
+        let Some(waiting) = report.waiting.clone().filter(|_| !report.ended) else {
+            break;
+        };
+        t += rng.gen_range(4_000..10_000);
+        let keys = caller.press(rng, flow, &waiting, pool);
+        report = call.press(keys.as_deref());
+    }
+    if !call.ended() {
+        call.hang_up();
+    }
+    // Staff have moved new records on since: any status the flow declares.
+    let mut seeded = Vec::new();
+    for (kind, key) in call.touched.clone() {
+        let statuses = flow.records.get(&kind).map(|k| k.statuses.as_slice());
+        let status = statuses
+            .filter(|s| !s.is_empty())
+            .map(|s| s[rng.gen_range(0..s.len())].clone());
+        if let Some(status) = status {
+            call.records.set_status(&kind, &key, &status);
+            seeded.push(SeedRecord { kind, key, status });
         }
-    };
+    }
+    *records = std::mem::take(&mut call.records);
     let duration = (t - at) / 1000 + rng.gen_range(5..90);
     let live = at > plan.now_ms - 5 * 60_000;
+    let status = if live {
+        CallStatus::InProgress
+    } else {
+        call.status
+    };
     SeedCall {
         call: CallDetail {
             summary: CallSummary {
                 id: 0,
                 call_sid: format!("CA{:032x}", rng.gen::<u128>()),
                 from_number: from,
-                language: Some(language.to_owned()),
-                status: if live { "in_progress" } else { status }.to_owned(),
-                consent: consent.map(str::to_owned),
+                language: Some(call.state.language.clone()),
+                status: status.as_str().to_owned(),
+                consent: call.consent.map(|c| c.as_str().to_owned()),
                 started_at: at,
                 duration_secs: (!live).then_some(duration),
             },
-            to_number: "+4930123456".to_owned(),
-            consent_at: consent.map(|_| at + 14_000),
+            to_number: flow
+                .numbers
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "+4930123456".to_owned()),
+            consent_at,
             ended_at: (!live).then_some(at + duration * 1000),
-            flow_name: Some(plan.flow_name.clone()),
-            flow_version: Some(plan.flow_version.clone()),
+            flow_name: Some(flow.name.clone()),
+            flow_version: Some(flow.version.clone()),
         },
         steps,
-        order,
+        consent_turn,
+        records: seeded,
     }
 }
 

@@ -262,15 +262,7 @@ impl TestApp {
     }
 
     async fn seed(&self, calls: usize) {
-        let plan = SeedPlan {
-            calls,
-            days: 3,
-            now_ms: now_ms() - 3_600_000,
-            order_statuses: vec!["received".into(), "shipped".into()],
-            flow_name: "liza".into(),
-            flow_version: "test".into(),
-            rng_seed: 7,
-        };
+        let plan = seed_plan(calls, 3, 7);
         dev::seed(self.store.as_ref(), &plan).await.unwrap();
     }
 
@@ -310,6 +302,30 @@ impl TestApp {
     }
 }
 
+/// `calls` calls of the shipped flow over `days` days, played through its state machine.
+fn seed_plan(calls: usize, days: i64, rng_seed: u64) -> SeedPlan {
+    seed_plan_of("flows", "locales", calls, days, rng_seed)
+}
+
+/// The same for the flow in `flows` (under the repository) with its `locales`.
+fn seed_plan_of(flows: &str, locales: &str, calls: usize, days: i64, rng_seed: u64) -> SeedPlan {
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let flows = liza::flow::load_flows(&root.join(flows), &root.join(locales)).unwrap();
+    SeedPlan {
+        calls,
+        days,
+        now_ms: now_ms() - 3_600_000,
+        flow: flows[0].clone(),
+        speech: liza::speech::SpeechConfig {
+            company: "Liza Shop".into(),
+            website: "liza.example".into(),
+            default_voice: "Polly.Vicki".into(),
+            base_url: String::new(),
+        },
+        rng_seed,
+    }
+}
+
 /// What a `liza` command did.
 #[derive(Debug)]
 struct Cli {
@@ -333,8 +349,8 @@ async fn every_page_and_api_route_needs_a_login() {
         "/",
         "/calls",
         "/calls/1",
-        "/orders",
-        "/orders/1",
+        "/records/order",
+        "/records/order/1",
         "/stats",
         "/calls?status=problem",
         "/account",
@@ -345,8 +361,8 @@ async fn every_page_and_api_route_needs_a_login() {
     }
     for path in [
         "/calls/1/status",
-        "/orders/1/status",
-        "/orders/1/notes",
+        "/records/order/1/status",
+        "/records/order/1/notes",
         "/logout",
         "/account/sessions/1/end",
         "/account/tokens/1/revoke",
@@ -361,7 +377,7 @@ async fn every_page_and_api_route_needs_a_login() {
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "POST {path}");
         assert_eq!(location(&response), "/login", "POST {path}");
     }
-    for path in ["/api/calls/1/status", "/api/orders/1/status"] {
+    for path in ["/api/calls/1/status", "/api/records/order/1/status"] {
         let (status, body) = app
             .api(("x-none", "1"), path, r#"{"status":"completed"}"#)
             .await;
@@ -416,8 +432,19 @@ async fn login_sets_a_strict_http_only_cookie_and_pages_render() {
     assert!(stats.contains("<svg"), "charts are drawn server-side");
     assert!(stats.contains("Calls per day"));
     assert!(stats.contains("de-DE"));
-    let orders = app.page(&session, "/orders").await;
-    assert!(orders.contains("/orders/1\""), "seeded orders are listed");
+    let orders = app.page(&session, "/records/order").await;
+    assert!(
+        orders.contains("/records/order/1\""),
+        "seeded orders are listed"
+    );
+    assert!(
+        orders.contains("<h1>Orders</h1>"),
+        "named by the flow: {orders}"
+    );
+    assert!(
+        orders.contains(r#"<a href="/records/order" aria-current="page">Orders</a>"#),
+        "in the navigation: {orders}"
+    );
 }
 
 #[tokio::test]
@@ -467,7 +494,7 @@ async fn form_posts_without_a_valid_csrf_token_are_forbidden() {
         let response = app.post_form(&session, "/calls/1/status", &form).await;
         assert_eq!(response.status(), StatusCode::FORBIDDEN);
         let response = app
-            .post_form(&session, "/orders/1/notes", &[("notes", "x")])
+            .post_form(&session, "/records/order/1/notes", &[("notes", "x")])
             .await;
         assert_eq!(response.status(), StatusCode::FORBIDDEN);
         let response = app.post_form(&session, "/logout", &form).await;
@@ -531,7 +558,7 @@ async fn status_and_notes_edits_are_saved_and_audited() {
     let response = app
         .post_form(
             &session,
-            "/orders/1/status",
+            "/records/order/1/status",
             &[("csrf", csrf), ("status", "shipped")],
         )
         .await;
@@ -544,7 +571,7 @@ async fn status_and_notes_edits_are_saved_and_audited() {
     let response = app
         .post_form(
             &session,
-            "/orders/1/status",
+            "/records/order/1/status",
             &[("csrf", csrf), ("status", "teleported")],
         )
         .await;
@@ -553,13 +580,14 @@ async fn status_and_notes_edits_are_saved_and_audited() {
     let response = app
         .post_form(
             &session,
-            "/orders/1/notes",
+            "/records/order/1/notes",
             &[("csrf", csrf), ("notes", "Customer <b>called</b> twice")],
         )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let page = app.page(&session, "/orders/1").await;
-    assert!(page.contains(r#"id="order-status">shipped<"#));
+    let page = app.page(&session, "/records/order/1").await;
+    assert!(page.contains(r#"id="record-status">shipped<"#));
+    assert!(page.contains("<h1>Order 12345</h1>"), "{page}");
     assert!(
         page.contains("Customer &lt;b&gt;called&lt;&#x2f;b&gt; twice</textarea>"),
         "{page}"
@@ -617,13 +645,17 @@ async fn the_api_changes_statuses_and_explains_400_and_404() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
     let (status, body) = app
-        .api(auth, "/api/orders/1/status", r#"{"status":"delivered"}"#)
+        .api(
+            auth,
+            "/api/records/order/1/status",
+            r#"{"status":"delivered"}"#,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "delivered");
 
     let (status, body) = app
-        .api(auth, "/api/orders/1/status", r#"{"status":"lost"}"#)
+        .api(auth, "/api/records/order/1/status", r#"{"status":"lost"}"#)
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(
@@ -637,7 +669,7 @@ async fn the_api_changes_statuses_and_explains_400_and_404() {
     let (status, _) = app
         .api(
             auth,
-            "/api/orders/999999/status",
+            "/api/records/order/999999/status",
             r#"{"status":"delivered"}"#,
         )
         .await;
@@ -782,15 +814,7 @@ async fn calls_filter_and_paginate_by_keyset() {
 #[tokio::test]
 async fn stats_follow_status_edits_of_old_calls() {
     let app = spawn_app().await;
-    let plan = SeedPlan {
-        calls: 200,
-        days: 20,
-        now_ms: now_ms() - 3_600_000,
-        order_statuses: vec!["received".into()],
-        flow_name: "liza".into(),
-        flow_version: "test".into(),
-        rng_seed: 11,
-    };
+    let plan = seed_plan(200, 20, 11);
     dev::seed(app.store.as_ref(), &plan).await.unwrap();
     let session = app.login().await;
     let problems = |html: &str| -> (i64, i64) {
@@ -811,6 +835,205 @@ async fn stats_follow_status_edits_of_old_calls() {
     assert_eq!(status, StatusCode::OK);
     let (calls, after) = problems(&app.page(&session, "/stats").await);
     assert_eq!((calls, after), (200, before + 1));
+}
+
+#[tokio::test]
+async fn old_order_addresses_lead_to_the_records_pages() {
+    let app = spawn_app().await;
+    app.place_call("CA1", "+4915112345678", &["1", "12345", "1"])
+        .await;
+    let session = app.login().await;
+    for (old, new) in [
+        ("/orders", "/records/order"),
+        ("/orders/1", "/records/order/1"),
+        (
+            "/orders?status=shipped&number=12",
+            "/records/order?status=shipped&number=12",
+        ),
+    ] {
+        let response = app.get(&session.cookie, old).await;
+        assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT, "{old}");
+        assert_eq!(location(&response), new, "{old}");
+    }
+    // A form and an API client are sent on with their method and body (308).
+    let token = app.api_token().await;
+    let following = reqwest::Client::new();
+    let response = following
+        .post(app.url("/api/orders/1/status"))
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(r#"{"status":"shipped"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.url().path(), "/api/records/order/1/status");
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = app.page(&session, "/records/order/1").await;
+    assert!(page.contains(r#"id="record-status">shipped<"#), "{page}");
+    // Only a declared kind has an old address.
+    for path in ["/widgets", "/widgets/1", "/order", "/favicon.ico"] {
+        let response = app.get(&session.cookie, path).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        // An extractor's or handler's error is the error page, with the security headers.
+        assert!(response.headers().contains_key("content-security-policy"));
+        assert!(response
+            .text()
+            .await
+            .unwrap()
+            .contains("There is nothing at this address."));
+    }
+}
+
+#[tokio::test]
+async fn a_flow_that_is_not_liza_gets_its_records_on_the_dashboard() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let flows = format!("{root}/examples");
+    let locales = format!("{root}/examples/locales");
+    let app = spawn_app_with(&[
+        ("LIZA_FLOWS", flows.as_str()),
+        ("LIZA_LOCALES", locales.as_str()),
+    ])
+    .await;
+    // The support line's menu: 3 asks for a callback, saved under the customer number.
+    app.place_call("CAcb", "+15550001111", &["3", "4711"]).await;
+    let session = app.login().await;
+
+    let overview = app.page(&session, "/").await;
+    assert!(
+        overview.contains(r#"<a href="/records/ticket">Tickets</a>"#),
+        "the flow's kinds in its own words: {overview}"
+    );
+    assert!(overview.contains(r#"<a href="/records/callback">Callbacks</a>"#));
+    assert!(
+        !overview.contains("Orders") && !overview.contains("/records/order"),
+        "nothing of Liza's: {overview}"
+    );
+    assert!(overview.contains("Callbacks called about most this week"));
+    assert!(overview.contains(">4711</a> (1 call)"), "{overview}");
+
+    let list = app.page(&session, "/records/callback").await;
+    assert!(list.contains("<h1>Callbacks</h1>"), "{list}");
+    assert!(list.contains(r#"<th scope="col">Customer number</th>"#));
+    let start = list
+        .find("/records/callback/")
+        .expect("the callback is listed")
+        + 18;
+    let id: i64 = list[start..start + list[start..].find('"').unwrap()]
+        .parse()
+        .unwrap();
+    let tickets = app.page(&session, "/records/ticket").await;
+    assert!(tickets.contains("No tickets match."), "{tickets}");
+
+    let path = format!("/records/callback/{id}");
+    let page = app.page(&session, &path).await;
+    assert!(page.contains("<h1>Callback 4711</h1>"), "{page}");
+    assert!(page.contains(r#"id="record-status">requested<"#));
+    assert!(page.contains(r#"<option value="called_back">"#));
+    let csrf = session.csrf.as_str();
+    let response = app
+        .post_form(
+            &session,
+            &format!("{path}/status"),
+            &[("csrf", csrf), ("status", "called_back")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), path);
+    let response = app
+        .post_form(
+            &session,
+            &format!("{path}/status"),
+            &[("csrf", csrf), ("status", "shipped")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let text = response.text().await.unwrap();
+    assert!(
+        text.contains("unknown callback status `shipped`; expected one of: requested, called_back"),
+        "{text}"
+    );
+    let response = app
+        .post_form(
+            &session,
+            &format!("{path}/notes"),
+            &[("csrf", csrf), ("notes", "Called at 10:00.")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let page = app.page(&session, &path).await;
+    assert!(
+        page.contains(r#"id="record-status">called_back<"#),
+        "{page}"
+    );
+    assert!(page.contains("Called at 10:00.</textarea>"));
+
+    let token = app.api_token().await;
+    let bearer = format!("Bearer {token}");
+    let (status, body) = app
+        .api(
+            ("authorization", bearer.as_str()),
+            &format!("/api/records/callback/{id}/status"),
+            r#"{"status":"requested"}"#,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["previous"], "called_back");
+    // A ticket id is no callback, and a kind no flow declares has no pages.
+    let (status, _) = app
+        .api(
+            ("authorization", bearer.as_str()),
+            &format!("/api/records/ticket/{id}/status"),
+            r#"{"status":"open"}"#,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    for path in ["/records/order", "/records/order/1", "/orders"] {
+        let response = app.get(&session.cookie, path).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+
+    let call = app.page(&session, "/calls/1").await;
+    assert!(call.contains("<h2>Callbacks</h2>"), "{call}");
+    assert!(call.contains(&format!(r#"<a href="/records/callback/{id}">4711</a>"#)));
+    assert!(call.contains("<h2>Tickets</h2>") && call.contains("No tickets."));
+    let stats = app.page(&session, "/stats").await;
+    assert!(stats.contains(r#"<table id="top-callback">"#), "{stats}");
+    assert!(stats.contains(r#"<table id="top-ticket">"#));
+    assert!(stats.contains("<tr><td>4711</td><td>1</td></tr>"));
+}
+
+#[tokio::test]
+async fn seeded_calls_are_the_flows_own_calls() {
+    let app = spawn_app().await;
+    app.seed(60).await;
+    let session = app.login().await;
+    // Liza's greeting from her locales, with the plan's company, on a seeded call's timeline.
+    let call = app.page(&session, "/calls/1").await;
+    assert!(
+        call.contains("Hier ist Liza, die Sprachassistentin von Liza Shop.")
+            || call.contains("This is Liza, the voice assistant of Liza Shop."),
+        "{call}"
+    );
+    // Every seeded order is linked to the calls that asked about it.
+    let order = app.page(&session, "/records/order/1").await;
+    assert!(!order.contains("No calls."), "{order}");
+
+    // Another flow seeds its own kinds: the support line's callbacks.
+    let support = seed_plan_of("examples", "examples/locales", 300, 3, 5);
+    dev::seed(app.store.as_ref(), &support).await.unwrap();
+    let callbacks = app
+        .admin
+        .list_records(&liza::store::admin::RecordFilter {
+            kind: "callback".into(),
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(!callbacks.is_empty(), "callers pressed 3 and left a number");
+    assert!(callbacks
+        .iter()
+        .all(|r| ["requested", "called_back"].contains(&r.status.as_str())));
 }
 
 #[tokio::test]
@@ -837,7 +1060,7 @@ async fn the_dashboard_runs_on_postgresql_too() {
         "seeded orders are counted: {stats}"
     );
     assert!(app
-        .page(&session, "/orders?number=12345")
+        .page(&session, "/records/order?number=12345")
         .await
         .contains(">12345</a>"));
 
@@ -1509,6 +1732,7 @@ async fn seeded_calls_are_stored_as_their_webhooks_would_have_stored_them() {
         .unwrap();
     assert_eq!(calls.len(), 200);
     let mut problems = 0;
+    let mut consents = 0;
     for call in &calls {
         let steps = app.admin.call_timeline(call.id).await.unwrap();
         let turns: std::collections::BTreeSet<i64> = steps.iter().map(|s| s.turn).collect();
@@ -1518,14 +1742,21 @@ async fn seeded_calls_are_stored_as_their_webhooks_would_have_stored_them() {
             "turns are numbered from 0 without gaps: {}",
             call.call_sid
         );
-        let answered = steps
-            .iter()
-            .find(|s| s.outcome == "given" || s.outcome == "refused")
-            .map(|s| s.outcome.as_str());
+        // The state machine's outcomes say what each turn changed: `consent given`,
+        // `hangup (problem)` and the like (runtime's traces).
+        let answered = steps.iter().find_map(|s| {
+            ["given", "refused"]
+                .into_iter()
+                .find(|c| s.outcome.contains(&format!("consent {c}")))
+        });
         assert_eq!(call.consent.as_deref(), answered, "{}", call.call_sid);
-        // Three invalid order numbers end a call as `problem`, and Twilio's final status
-        // callback does not turn it `completed`.
-        if steps.iter().any(|s| s.outcome == "invalid") {
+        consents += usize::from(answered.is_some());
+        // A call that became `problem` stays so: Twilio's final status callback does not
+        // turn it `completed`.
+        if steps
+            .iter()
+            .any(|s| s.outcome.contains("(problem)") || s.outcome.contains("call problem"))
+        {
             problems += 1;
             assert_eq!(call.status, "problem", "{}", call.call_sid);
         } else {
@@ -1533,4 +1764,8 @@ async fn seeded_calls_are_stored_as_their_webhooks_would_have_stored_them() {
         }
     }
     assert!(problems > 0, "the seed makes some problem calls");
+    assert!(
+        consents > 100,
+        "most seeded callers answer the consent question: {consents}"
+    );
 }

@@ -351,9 +351,11 @@ pub async fn run(args: &LoadtestArgs, auth_token: Option<String>) -> Result<Repo
     Ok(report)
 }
 
-/// Serves the bare ceiling server (see `bare.rs`).
-pub async fn bare_server(bind: &str) -> std::io::Result<()> {
-    bare::serve(bind).await
+pub use bare::Answers as BareAnswers;
+
+/// Serves the bare ceiling server (see `bare.rs`) with `answers` (see [`BareAnswers::of_flow`]).
+pub async fn bare_server(bind: &str, answers: BareAnswers) -> std::io::Result<()> {
+    bare::serve(bind, answers).await
 }
 
 #[cfg(test)]

@@ -307,12 +307,7 @@ pub trait CallsAndRecords: Send + Sync + 'static {
 /// queries behind them need.
 #[async_trait]
 pub trait Statistics: Send + Sync + 'static {
-    async fn overview(
-        &self,
-        today_ms: i64,
-        week_ms: i64,
-        kind: &str,
-    ) -> Result<Overview, StoreError>;
+    async fn overview(&self, today_ms: i64, week_ms: i64) -> Result<Overview, StoreError>;
     /// Calls of the UTC days `first_day..=today`, bucketed by day. Days before yesterday are
     /// summed once and kept (`stats_days`); yesterday and today are counted live.
     async fn stats(&self, first_day: i64, today: i64) -> Result<Vec<StatsBucket>, StoreError>;

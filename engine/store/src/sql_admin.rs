@@ -311,12 +311,7 @@ impl CallsAndRecords for SqlAdmin {
 
 #[async_trait]
 impl Statistics for SqlAdmin {
-    async fn overview(
-        &self,
-        today_ms: i64,
-        week_ms: i64,
-        _kind: &str,
-    ) -> Result<Overview, StoreError> {
+    async fn overview(&self, today_ms: i64, week_ms: i64) -> Result<Overview, StoreError> {
         let count = |text: &'static str| sqlx::query_scalar::<_, i64>(text);
         Ok(Overview {
             calls_today: count(sql::COUNT_CALLS_SINCE)

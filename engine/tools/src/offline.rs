@@ -41,6 +41,25 @@ impl MemoryRecords {
         Some(RecordInfo { id, status })
     }
 
+    /// Sets a record's status (as staff would on the dashboard); `false` if there is none.
+    pub fn set_status(&mut self, kind: &str, key: &str, status: &str) -> bool {
+        match self.records.get_mut(&(kind.to_owned(), key.to_owned())) {
+            Some((_, current)) => {
+                *current = status.to_owned();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// (kind, key) of the record with this id.
+    fn key_of(&self, id: i64) -> Option<&(String, String)> {
+        self.records
+            .iter()
+            .find(|(_, (record_id, _))| *record_id == id)
+            .map(|(key, _)| key)
+    }
+
     /// (kind, key, status) of every record, sorted.
     pub fn all(&self) -> Vec<(String, String, String)> {
         self.records
@@ -113,6 +132,9 @@ pub struct OfflineCall<'f> {
     pub consent: Option<Consent>,
     pub said: Vec<Said>,
     pub visits: Vec<Visit>,
+    /// (kind, key) of every record the call saved or found, in order, without repeats: what
+    /// the store links to the call.
+    pub touched: Vec<(String, String)>,
 }
 
 impl<'f> OfflineCall<'f> {
@@ -126,6 +148,7 @@ impl<'f> OfflineCall<'f> {
             consent: None,
             said: Vec::new(),
             visits: Vec::new(),
+            touched: Vec::new(),
         }
     }
 
@@ -199,6 +222,13 @@ impl<'f> OfflineCall<'f> {
         }
         if let Some(consent) = played.effects.consent {
             self.consent = Some(consent);
+        }
+        for id in &played.effects.records {
+            if let Some(key) = self.records.key_of(*id) {
+                if !self.touched.contains(key) {
+                    self.touched.push(key.clone());
+                }
+            }
         }
         report.ended = played.ended;
         report.waiting = played.state.waiting.clone();

@@ -348,11 +348,16 @@ fn compile_records(c: &mut Compiler<'_>, raw: &RawFlow) -> indexmap::IndexMap<St
                 ),
             );
         }
+        if let Some(title) = &kind.title {
+            let p = format!("/records/{}/title", pointer_segment(name));
+            c.messages(None, &p, &RawMessages::One(title.clone()));
+        }
         out.insert(
             name.clone(),
             RecordKind {
                 statuses: kind.statuses.clone(),
                 initial: kind.initial.clone(),
+                title: kind.title.clone(),
             },
         );
     }

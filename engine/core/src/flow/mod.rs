@@ -98,9 +98,13 @@ impl Flow {
         self.digit_variables.contains(name)
     }
 
-    /// Every Fluent message id the flow speaks.
+    /// Every Fluent message id the flow uses: what it speaks and its record kinds' titles.
     pub fn message_ids(&self) -> BTreeSet<&str> {
-        let mut ids = BTreeSet::new();
+        let mut ids: BTreeSet<&str> = self
+            .records
+            .values()
+            .filter_map(|kind| kind.title.as_deref())
+            .collect();
         for node in &self.nodes {
             let lists: Vec<&Vec<String>> = match &node.kind {
                 NodeKind::Say { messages, .. } | NodeKind::Hangup { messages, .. } => {
@@ -158,6 +162,10 @@ pub struct Languages {
 pub struct RecordKind {
     pub statuses: Vec<String>,
     pub initial: String,
+    /// The Fluent message that names this kind on the dashboard (its value: the list's
+    /// title; attributes `.one`: one record, `.key`: the key's label). Checked to exist
+    /// in every locale.
+    pub title: Option<String>,
 }
 
 #[derive(Debug)]

@@ -35,6 +35,8 @@ pub struct RawLanguages {
 pub struct RawRecordKind {
     pub statuses: Vec<String>,
     pub initial: String,
+    #[serde(default)]
+    pub title: Option<String>,
 }
 
 /// One message id or several, spoken in order.

@@ -124,6 +124,21 @@ impl Locale {
     }
 }
 
+impl Locale {
+    /// A message's value, or one of its attributes, as plain text without variables (a
+    /// label on a page, not speech). `None` when the message or attribute is missing.
+    pub fn label(&self, id: &str, attribute: Option<&str>) -> Option<String> {
+        let message = self.bundle.get_message(id)?;
+        let pattern = match attribute {
+            Some(name) => message.get_attribute(name)?.value(),
+            None => message.value()?,
+        };
+        let mut errors = Vec::new();
+        let text = self.bundle.format_pattern(pattern, None, &mut errors);
+        Some(text.trim().to_owned())
+    }
+}
+
 fn split_digits(text: &str, digits: &[String]) -> Vec<Segment> {
     let mut out = Vec::new();
     let mut rest = text;
@@ -512,6 +527,30 @@ mod tests {
         }
         let loaded = Locales::load(dir.path());
         (dir, loaded)
+    }
+
+    #[test]
+    fn labels_are_a_message_value_or_attribute() {
+        let (_dir, loaded) = locales(&[(
+            "en/a.ftl",
+            "records-order = Orders\n    .one = Order\n    .key = Order number\n",
+        )]);
+        let locale = loaded.unwrap();
+        let locale = locale.get(0);
+        assert_eq!(
+            locale.label("records-order", None).as_deref(),
+            Some("Orders")
+        );
+        assert_eq!(
+            locale.label("records-order", Some("one")).as_deref(),
+            Some("Order")
+        );
+        assert_eq!(
+            locale.label("records-order", Some("key")).as_deref(),
+            Some("Order number")
+        );
+        assert_eq!(locale.label("records-order", Some("many")), None);
+        assert_eq!(locale.label("nothing", None), None);
     }
 
     #[test]

@@ -77,7 +77,8 @@ impl FlowDirs {
     }
 }
 
-fn speech_config(settings: &Settings) -> SpeechConfig {
+/// What the tools speak with: the settings' company, website and voice, no public URL.
+pub(super) fn speech_config(settings: &Settings) -> SpeechConfig {
     SpeechConfig {
         company: settings.company_name.clone(),
         website: settings.website_url.clone(),

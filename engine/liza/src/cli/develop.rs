@@ -6,8 +6,8 @@ use clap::Subcommand;
 use liza_core::flow::load_flows;
 use liza_store::admin::{CallFilter, Cursor};
 use liza_store::now_ms;
-use liza_web::dashboard::ORDER_KIND;
 
+use super::authoring::speech_config;
 use super::Outcome;
 use crate::dev::{self, SeedPlan};
 use crate::settings::Settings;
@@ -15,7 +15,7 @@ use crate::startup::{open_store, Application};
 
 #[derive(Debug, Subcommand)]
 pub enum DevCommand {
-    /// Fill the database with realistic calls, steps and orders.
+    /// Fill the database with realistic calls of the loaded flow, their steps and records.
     Seed {
         /// How many calls.
         #[arg(long)]
@@ -56,23 +56,18 @@ async fn dev_command(settings: Settings, command: DevCommand) -> anyhow::Result<
     match command {
         DevCommand::Seed { calls, days } => {
             let store = open_store(&settings).await?;
-            let flow = load_flows(&settings.flows_dir, &settings.locales_dir)
-                .ok()
-                .and_then(|flows| flows.into_iter().next());
-            let order_statuses = flow
-                .as_ref()
-                .and_then(|f| f.records.get(ORDER_KIND))
-                .map(|kind| kind.statuses.clone())
-                .unwrap_or_else(|| vec!["received".to_owned()]);
+            let flows = load_flows(&settings.flows_dir, &settings.locales_dir)
+                .map_err(|e| anyhow::anyhow!("the seeded calls play the loaded flow:\n{e}"))?;
+            let flow = flows
+                .into_iter()
+                .next()
+                .context("no flow to play the seeded calls with")?;
             let plan = SeedPlan {
                 calls,
                 days,
                 now_ms: now_ms(),
-                order_statuses,
-                flow_name: flow.as_ref().map_or("liza".to_owned(), |f| f.name.clone()),
-                flow_version: flow
-                    .as_ref()
-                    .map_or("seed".to_owned(), |f| f.version.clone()),
+                flow,
+                speech: speech_config(&settings),
                 rng_seed: now_ms() as u64,
             };
             let took = dev::seed(store.as_ref(), &plan).await;
@@ -129,8 +124,10 @@ async fn dev_command(settings: Settings, command: DevCommand) -> anyhow::Result<
                 ),
                 "/stats".to_owned(),
                 "/".to_owned(),
-                "/orders".to_owned(),
             ];
+            let mut paths = paths;
+            let kinds = dashboard.record_kinds();
+            paths.extend(kinds.iter().map(|kind| format!("/records/{}", kind.name)));
             let timings = dev::bench_pages(app.state.clone(), &paths, iterations).await?;
             println!("| page | first ms | median ms | p95 ms | max ms | bytes |");
             println!("|---|---:|---:|---:|---:|---:|");

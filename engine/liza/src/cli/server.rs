@@ -1,7 +1,9 @@
 //! `liza serve`, `liza migrate`, `liza loadtest`.
 
+use liza_core::flow::load_flows;
 use liza_loadtest::LoadtestArgs;
 
+use super::authoring::speech_config;
 use super::{CliError, Outcome};
 use crate::settings::Settings;
 use crate::startup::{open_store, shutdown_signal, Application, FlowErrors};
@@ -47,8 +49,18 @@ pub async fn migrate(settings: &Settings) -> Outcome {
 
 pub async fn loadtest(settings: &Settings, mut args: LoadtestArgs) -> Outcome {
     if let Some(bind) = &args.bare_server {
-        println!("Bare TwiML server listening on {bind}.");
-        return liza_loadtest::bare_server(bind)
+        let flows = load_flows(&settings.flows_dir, &settings.locales_dir).map_err(|e| {
+            CliError::unusable(format!("the bare server answers with the flow:\n{e}"))
+        })?;
+        let flow = flows
+            .first()
+            .ok_or_else(|| CliError::unusable("no flow to answer with"))?;
+        let answers = liza_loadtest::BareAnswers::of_flow(flow, &speech_config(settings));
+        println!(
+            "Bare TwiML server listening on {bind} (flow {}).",
+            flow.name
+        );
+        return liza_loadtest::bare_server(bind, answers)
             .await
             .map_err(CliError::failed);
     }

@@ -1,16 +1,17 @@
-//! The JSON API: `POST /api/calls/<id>/status`, `POST /api/orders/<id>/status`.
+//! The JSON API: `POST /api/calls/<id>/status`, `POST /api/records/<kind>/<id>/status`.
 //! Signed in by the session cookie or by `Authorization: Bearer <API token>`.
 
 use std::sync::Arc;
 
+use poem::error::ResponseError;
 use poem::http::StatusCode;
-use poem::web::{Data, Json, Path};
-use poem::{handler, Body, IntoResponse, Request, Response};
+use poem::web::{Json, Path};
+use poem::{handler, Body, FromRequest, IntoResponse, Request, RequestBody, Response};
 use serde::Deserialize;
 use serde_json::json;
 use tracing::error;
 
-use super::pages::{unknown_call_status, unknown_order_status};
+use super::pages::{unknown_call_status, unknown_record_status};
 use super::{Dashboard, MAX_FORM_BYTES};
 use crate::auth;
 use crate::AppState;
@@ -37,20 +38,26 @@ enum ApiError {
     Store(#[from] StoreError),
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = match &self {
+impl ResponseError for ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Store(e) => {
-                error!(error = %e, "API request failed on the database.");
-                return Json(json!({ "error": "internal error; the cause is in the server log" }))
-                    .with_status(StatusCode::INTERNAL_SERVER_ERROR)
-                    .into_response();
-            }
-        };
+            Self::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// `{"error": "…"}` with the status.
+    fn as_response(&self) -> Response {
+        let status = self.status();
+        if let Self::Store(e) = self {
+            error!(error = %e, "API request failed on the database.");
+            return Json(json!({ "error": "internal error; the cause is in the server log" }))
+                .with_status(status)
+                .into_response();
+        }
         let mut response = Json(json!({ "error": self.to_string() }))
             .with_status(status)
             .into_response();
@@ -61,6 +68,23 @@ impl IntoResponse for ApiError {
             );
         }
         response
+    }
+}
+
+/// An API request's dashboard and user name.
+pub struct ApiUser<'a> {
+    d: &'a Dashboard,
+    user: String,
+}
+
+impl<'a> FromRequest<'a> for ApiUser<'a> {
+    async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
+        let d = req
+            .data::<Arc<AppState>>()
+            .and_then(|state| state.dashboard.as_deref())
+            .ok_or(ApiError::Unavailable)?;
+        let user = api_user(d, req).await?;
+        Ok(Self { d, user })
     }
 }
 
@@ -120,62 +144,53 @@ fn changed(id: i64, status: &str, change: Change) -> Response {
 /// `POST /api/calls/<id>/status` with `{"status": "completed"}`.
 #[handler]
 pub async fn call_status(
-    req: &Request,
+    ApiUser { d, user }: ApiUser<'_>,
     Path(id): Path<String>,
     body: Body,
-    Data(state): Data<&Arc<AppState>>,
-) -> Response {
-    let result: Result<Response, ApiError> = async {
-        let d = state.dashboard.as_deref().ok_or(ApiError::Unavailable)?;
-        let user = api_user(d, req).await?;
-        let not_found = || ApiError::NotFound(format!("no call with id `{id}`"));
-        let call_id: i64 = id.parse().map_err(|_| not_found())?;
-        let requested = read_status(body).await?;
-        let status = CallStatus::parse(&requested)
-            .ok_or_else(|| ApiError::BadRequest(unknown_call_status(&requested)))?;
-        match d
-            .admin
-            .set_call_status(call_id, status, &user, now_ms())
-            .await?
-        {
-            Change::NotFound => Err(not_found()),
-            change => Ok(changed(call_id, status.as_str(), change)),
-        }
+) -> Result<Response, ApiError> {
+    let not_found = || ApiError::NotFound(format!("no call with id `{id}`"));
+    let call_id: i64 = id.parse().map_err(|_| not_found())?;
+    let requested = read_status(body).await?;
+    let status = CallStatus::parse(&requested)
+        .ok_or_else(|| ApiError::BadRequest(unknown_call_status(&requested)))?;
+    match d
+        .admin
+        .set_call_status(call_id, status, &user, now_ms())
+        .await?
+    {
+        Change::NotFound => Err(not_found()),
+        change => Ok(changed(call_id, status.as_str(), change)),
     }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
 }
 
-/// `POST /api/orders/<id>/status` with `{"status": "shipped"}`.
+/// `POST /api/records/<kind>/<id>/status` with `{"status": "shipped"}`.
 #[handler]
-pub async fn order_status(
-    req: &Request,
-    Path(id): Path<String>,
+pub async fn record_status(
+    ApiUser { d, user }: ApiUser<'_>,
+    Path((kind, id)): Path<(String, String)>,
     body: Body,
-    Data(state): Data<&Arc<AppState>>,
-) -> Response {
-    let result: Result<Response, ApiError> = async {
-        let d = state.dashboard.as_deref().ok_or(ApiError::Unavailable)?;
-        let user = api_user(d, req).await?;
-        let not_found = || ApiError::NotFound(format!("no order with id `{id}`"));
-        let record_id: i64 = id.parse().map_err(|_| not_found())?;
-        let requested = read_status(body).await?;
-        d.order(record_id).await?.ok_or_else(not_found)?;
-        let known = d.order_statuses();
-        if !known.contains(&requested) {
-            return Err(ApiError::BadRequest(unknown_order_status(
-                &requested, &known,
-            )));
-        }
-        match d
-            .admin
-            .set_record_status(record_id, &requested, &user, now_ms())
-            .await?
-        {
-            Change::NotFound => Err(not_found()),
-            change => Ok(changed(record_id, &requested, change)),
-        }
+) -> Result<Response, ApiError> {
+    let not_found = || ApiError::NotFound(format!("no {kind} with id `{id}`"));
+    let kind = d.record_kinds().into_iter().find(|k| k.name == kind);
+    let Some(kind) = kind else {
+        return Err(not_found());
+    };
+    let record_id: i64 = id.parse().map_err(|_| not_found())?;
+    let requested = read_status(body).await?;
+    d.record(&kind.name, record_id)
+        .await?
+        .ok_or_else(not_found)?;
+    if !kind.statuses.contains(&requested) {
+        return Err(ApiError::BadRequest(unknown_record_status(
+            &kind, &requested,
+        )));
     }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    match d
+        .admin
+        .set_record_status(record_id, &requested, &user, now_ms())
+        .await?
+    {
+        Change::NotFound => Err(not_found()),
+        change => Ok(changed(record_id, &requested, change)),
+    }
 }

@@ -4,18 +4,21 @@
 
 mod account;
 mod api;
+mod extract;
 mod format;
 mod login;
 pub mod login_limits;
 mod pages;
 pub mod stats;
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
+use poem::error::ResponseError;
 use poem::http::StatusCode;
 use poem::web::Redirect;
 use poem::{get, post, Body, IntoResponse, Request, Response, Route};
+use serde::Serialize;
 use tokio::sync::Semaphore;
 use tracing::error;
 
@@ -26,8 +29,9 @@ use liza_store::{now_ms, StoreError};
 
 pub use format::{date_to_ms, format_datetime, format_day, mask_phone};
 
-/// The record kind the dashboard calls orders.
-pub const ORDER_KIND: &str = "order";
+/// The language of the dashboard's pages: record kinds are named from the flow's locale
+/// for it (or its default language's when it has none).
+const DASHBOARD_LANGUAGE: &str = "en";
 /// The session cookie: a random token; the database keeps only its SHA-256.
 const SESSION_COOKIE: &str = "liza_session";
 /// Sessions last a working day.
@@ -81,34 +85,71 @@ macro_rules! template {
     };
 }
 
+/// The dashboard's templates.
+fn templates() -> Result<Environment<'static>, minijinja::Error> {
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|_| AutoEscape::Html);
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.add_filter("datetime", format::datetime_filter);
+    env.add_filter("duration", format::duration_filter);
+    env.add_filter("mask", format::mask_filter);
+    template!(env, "base.html")?;
+    template!(env, "login.html")?;
+    template!(env, "overview.html")?;
+    template!(env, "calls.html")?;
+    template!(env, "call.html")?;
+    template!(env, "records.html")?;
+    template!(env, "record.html")?;
+    template!(env, "stats.html")?;
+    template!(env, "message.html")?;
+    template!(env, "audit.html")?;
+    template!(env, "macros.html")?;
+    template!(env, "account.html")?;
+    Ok(env)
+}
+
+/// The templates error pages are rendered with (an extractor's error has no dashboard at hand).
+static ERROR_TEMPLATES: LazyLock<Option<Environment<'static>>> = LazyLock::new(|| templates().ok());
+
+/// A plain message page (errors, refusals) that needs no session.
+fn message_page(status: StatusCode, title: &str, text: &str) -> Response {
+    let html = ERROR_TEMPLATES
+        .as_ref()
+        .and_then(|env| env.get_template("message.html").ok())
+        .and_then(|t| {
+            t.render(minijinja::context! { title, text, user => Value::from(()) })
+                .ok()
+        })
+        .unwrap_or_else(|| "<!doctype html><title>Error</title><p>Error</p>".to_owned());
+    html_response(status, html)
+}
+
+/// A kind of record as the dashboard shows it: declared under `records` by the loaded flows,
+/// named by the Fluent message its `title` gives.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct KindView {
+    /// The kind as flows name it; also its URL segment (`/records/<name>`).
+    pub name: String,
+    /// The list's title (`Orders`).
+    pub title: String,
+    /// One record (`Order`).
+    pub one: String,
+    /// The key's label (`Order number`).
+    pub key_label: String,
+    /// Every status the flows declare for it, in flow order, without repeats.
+    pub statuses: Vec<String>,
+}
+
 impl Dashboard {
     pub fn new(
         admin: Arc<dyn AdminStore>,
         registry: Arc<Registry>,
         public_url: Option<&str>,
     ) -> Result<Self, DashboardError> {
-        let mut env = Environment::new();
-        env.set_auto_escape_callback(|_| AutoEscape::Html);
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.add_filter("datetime", format::datetime_filter);
-        env.add_filter("duration", format::duration_filter);
-        env.add_filter("mask", format::mask_filter);
-        template!(env, "base.html")?;
-        template!(env, "login.html")?;
-        template!(env, "overview.html")?;
-        template!(env, "calls.html")?;
-        template!(env, "call.html")?;
-        template!(env, "orders.html")?;
-        template!(env, "order.html")?;
-        template!(env, "stats.html")?;
-        template!(env, "message.html")?;
-        template!(env, "audit.html")?;
-        template!(env, "macros.html")?;
-        template!(env, "account.html")?;
         Ok(Self {
             admin,
             registry,
-            templates: env,
+            templates: templates()?,
             secure_cookies: public_url.is_some_and(|u| u.starts_with("https://")),
             password_slots: Arc::new(Semaphore::new(password_check_slots())),
             password_checker: auth::PasswordChecker::new(password_check_slots())?,
@@ -116,23 +157,15 @@ impl Dashboard {
         })
     }
 
+    /// Renders a page; every page also gets the record kinds (`kinds`) for its navigation.
     fn render(&self, name: &str, context: Value) -> Result<Response, PageError> {
+        let context = minijinja::context! { kinds => self.record_kinds(), ..context };
         let html = self
             .templates
             .get_template(name)
             .and_then(|t| t.render(context))
             .map_err(PageError::Render)?;
         Ok(html_response(StatusCode::OK, html))
-    }
-
-    /// A plain message page (errors, refusals) that needs no session.
-    fn message(&self, status: StatusCode, title: &str, text: &str) -> Response {
-        let html = self
-            .templates
-            .get_template("message.html")
-            .and_then(|t| t.render(minijinja::context! { title, text, user => Value::from(()) }))
-            .unwrap_or_else(|_| "<!doctype html><title>Error</title><p>Error</p>".to_owned());
-        html_response(status, html)
     }
 
     fn cookie(&self, name: &str, value: &str, path: &str, max_age_secs: i64) -> String {
@@ -173,28 +206,57 @@ impl Dashboard {
             .ok_or(PageError::LoginRequired)
     }
 
-    /// The order (a record of kind `order`) with this id, if there is one.
-    async fn order(&self, id: i64) -> Result<Option<RecordSummary>, StoreError> {
-        Ok(self
-            .admin
-            .record(id)
-            .await?
-            .filter(|r| r.kind == ORDER_KIND))
+    /// The record of `kind` with this id, if there is one.
+    async fn record(&self, kind: &str, id: i64) -> Result<Option<RecordSummary>, StoreError> {
+        Ok(self.admin.record(id).await?.filter(|r| r.kind == kind))
     }
 
-    /// The statuses the loaded flows allow for orders, in flow order, without repeats.
-    fn order_statuses(&self) -> Vec<String> {
-        let mut statuses: Vec<String> = Vec::new();
+    /// Every record kind the loaded flows declare, in flow order; a kind declared by several
+    /// flows is named by the first and allows the statuses of all.
+    pub fn record_kinds(&self) -> Vec<KindView> {
+        let mut kinds: Vec<KindView> = Vec::new();
         for flow in &self.registry.current().flows {
-            if let Some(kind) = flow.records.get(ORDER_KIND) {
-                for status in &kind.statuses {
-                    if !statuses.contains(status) {
-                        statuses.push(status.clone());
+            let locale = flow.locales.get(
+                flow.locales
+                    .negotiate(DASHBOARD_LANGUAGE, &flow.languages.default),
+            );
+            for (name, declared) in &flow.records {
+                let index = match kinds.iter().position(|k| &k.name == name) {
+                    Some(index) => index,
+                    None => {
+                        let label = |attribute| {
+                            declared
+                                .title
+                                .as_deref()
+                                .and_then(|id| locale.label(id, attribute))
+                        };
+                        let title = label(None).unwrap_or_else(|| name.clone());
+                        kinds.push(KindView {
+                            name: name.clone(),
+                            one: label(Some("one")).unwrap_or_else(|| title.clone()),
+                            key_label: label(Some("key")).unwrap_or_else(|| "Key".to_owned()),
+                            title,
+                            statuses: Vec::new(),
+                        });
+                        kinds.len() - 1
+                    }
+                };
+                for status in &declared.statuses {
+                    if !kinds[index].statuses.contains(status) {
+                        kinds[index].statuses.push(status.clone());
                     }
                 }
             }
         }
-        statuses
+        kinds
+    }
+
+    /// The declared kind `name`; a kind no loaded flow declares is a page that does not exist.
+    fn record_kind(&self, name: &str) -> Result<KindView, PageError> {
+        self.record_kinds()
+            .into_iter()
+            .find(|k| k.name == name)
+            .ok_or(PageError::NotFound)
     }
 
     /// Languages the loaded flows speak (default first).
@@ -220,10 +282,10 @@ pub fn routes(route: Route) -> Route {
         .at("/calls", get(pages::calls_page))
         .at("/calls/:id", get(pages::call_page))
         .at("/calls/:id/status", post(pages::call_status))
-        .at("/orders", get(pages::orders_page))
-        .at("/orders/:id", get(pages::order_page))
-        .at("/orders/:id/status", post(pages::order_status))
-        .at("/orders/:id/notes", post(pages::order_notes))
+        .at("/records/:kind", get(pages::records_page))
+        .at("/records/:kind/:id", get(pages::record_page))
+        .at("/records/:kind/:id/status", post(pages::record_status))
+        .at("/records/:kind/:id/notes", post(pages::record_notes))
         .at("/stats", get(pages::stats_page))
         .at("/account", get(account::account_page))
         .at("/account/sessions/:id/end", post(account::end_session))
@@ -231,8 +293,16 @@ pub fn routes(route: Route) -> Route {
         .at("/login", get(login::login_page).post(login::login))
         .at("/logout", post(login::logout))
         .at("/api/calls/:id/status", post(api::call_status))
-        .at("/api/orders/:id/status", post(api::order_status))
+        .at("/api/records/:kind/:id/status", post(api::record_status))
         .at("/static/dashboard.css", get(stylesheet))
+        // A kind's records used to live at `/<kind>s` (`/orders/7`): old bookmarks and API
+        // clients are sent on. Fixed routes above win over these.
+        .at("/:old", get(pages::old_records_url))
+        .at(
+            "/:old/*rest",
+            get(pages::old_records_url).post(pages::old_records_url),
+        )
+        .at("/api/:old/:id/status", post(pages::old_records_url))
 }
 
 #[poem::handler]
@@ -270,9 +340,21 @@ enum PageError {
     Render(minijinja::Error),
 }
 
-impl PageError {
-    fn into_response(self, dashboard: Option<&Dashboard>) -> Response {
-        let (status, title, text) = match &self {
+impl ResponseError for PageError {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::LoginRequired => StatusCode::SEE_OTHER,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Csrf => StatusCode::FORBIDDEN,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Store(_) | Self::Render(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The login redirect, or the error page.
+    fn as_response(&self) -> Response {
+        let (status, title, text) = match self {
             Self::LoginRequired => return Redirect::see_other("/login").into_response(),
             Self::NotFound => (
                 StatusCode::NOT_FOUND,
@@ -301,16 +383,8 @@ impl PageError {
                 )
             }
         };
-        match dashboard {
-            Some(d) => d.message(status, title, &text),
-            None => (status, text).into_response(),
-        }
+        message_page(status, title, &text)
     }
-}
-
-/// Turns a handler's result into the answer.
-fn respond(dashboard: Option<&Dashboard>, result: Result<Response, PageError>) -> Response {
-    result.unwrap_or_else(|e| e.into_response(dashboard))
 }
 
 fn cookie_value<'a>(req: &'a Request, name: &str) -> Option<&'a str> {

@@ -9,7 +9,7 @@ use liza_store::admin::StatsBucket;
 
 /// Days shown per day (and used for consent, languages, handling time).
 pub const DAYS: i64 = 30;
-/// Days the most frequent order numbers are counted over.
+/// Days the records called about most often are counted over.
 pub const TOP_DAYS: i64 = 7;
 /// Weeks shown per week.
 pub const WEEKS: i64 = 12;
@@ -117,13 +117,12 @@ pub struct StatsView {
     /// Totals over the last `days` days.
     pub total: GroupRow,
     pub by_language: Vec<GroupRow>,
-    pub top_orders: Vec<(String, i64)>,
     pub top_days: i64,
 }
 
 impl StatsView {
     /// `buckets` cover the last `WEEKS` weeks up to and including day `today`.
-    pub fn build(buckets: &[StatsBucket], top_orders: Vec<(String, i64)>, today: i64) -> Self {
+    pub fn build(buckets: &[StatsBucket], today: i64) -> Self {
         let first_day = today - DAYS + 1;
         let mut per_day: BTreeMap<i64, i64> = (first_day..=today).map(|d| (d, 0)).collect();
         // Weeks end today, so the last bar is a whole week too.
@@ -213,7 +212,6 @@ impl StatsView {
             handling,
             total,
             by_language,
-            top_orders,
             top_days: TOP_DAYS,
         }
     }
@@ -245,7 +243,7 @@ mod tests {
             // Older than 30 days: only in the weekly chart.
             bucket(today - 40, "de-DE", Some("given"), 7),
         ];
-        let view = StatsView::build(&buckets, vec![("1234".into(), 2)], today);
+        let view = StatsView::build(&buckets, today);
         assert_eq!(view.per_day.bars.len(), 30);
         assert_eq!(view.per_day.bars[29].value, 4);
         assert_eq!(view.per_day.bars[28].value, 2);
