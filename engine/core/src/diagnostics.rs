@@ -29,6 +29,9 @@ pub struct Diagnostic {
     pub message: String,
     /// The offending source line, shown under the message with a caret.
     pub source_line: Option<String>,
+    /// The file could not be read at all (missing, a directory, no permission): nothing in
+    /// it was checked. `liza check` exits 2 for these, 1 for problems inside files.
+    pub unreadable: bool,
 }
 
 impl Diagnostic {
@@ -40,6 +43,15 @@ impl Diagnostic {
             node: None,
             message: message.into(),
             source_line: None,
+            unreadable: false,
+        }
+    }
+
+    /// A file or directory that could not be read (`message` says why).
+    pub fn unreadable(file: &Path, message: impl Into<String>) -> Self {
+        Self {
+            unreadable: true,
+            ..Self::error(file, Position::default(), message)
         }
     }
 
@@ -127,6 +139,11 @@ impl Diagnostics {
 
     pub fn has_errors(&self) -> bool {
         self.0.iter().any(Diagnostic::is_error)
+    }
+
+    /// Whether some file could not be read at all (see [`Diagnostic::unreadable`]).
+    pub fn has_unreadable(&self) -> bool {
+        self.0.iter().any(|d| d.unreadable)
     }
 
     pub fn error_count(&self) -> usize {

@@ -13,6 +13,7 @@ pub mod i18n;
 pub mod runtime;
 pub mod speech;
 pub mod spoken;
+pub mod turn;
 pub mod twilio;
 pub mod twiml;
 

@@ -2,7 +2,8 @@
 //! (LIZA_TEST_BACKEND=postgres: a fresh PostgreSQL database per test), logins and their
 //! limits, accounts (sessions, API tokens) through the pages, the API and `liza admin`.
 
-use std::collections::HashMap;
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,19 +13,23 @@ use liza::startup::Application;
 use liza::store::admin::AdminStore;
 use liza::store::now_ms;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 
-const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+use support::app::ADMIN_PASSWORD;
+use support::{flow_files_copy, AppOptions, Backend, TestDb};
 
+/// The app as the dashboard's tests use it, with its store at hand to seed it and make tokens.
 struct TestApp {
-    address: String,
-    client: Client,
+    app: support::TestApp,
     admin: Arc<dyn AdminStore>,
-    /// The database the server uses; `liza admin` runs against it too.
-    database_url: String,
-    _dir: tempfile::TempDir,
-    /// A PostgreSQL database of this test, dropped with the app.
-    pg_database: Option<String>,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = support::TestApp;
+
+    fn deref(&self) -> &support::TestApp {
+        &self.app
+    }
 }
 
 /// A signed-in browser: its session cookie and the CSRF token its forms carry.
@@ -33,99 +38,36 @@ struct Session {
     csrf: String,
 }
 
-async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
-    let pg = if extra.iter().any(|(k, _)| *k == "DATABASE_URL") {
-        None
-    } else if std::env::var("LIZA_TEST_BACKEND").is_ok_and(|b| b == "postgres") {
-        Some(
-            postgres_url()
-                .await
-                .expect("LIZA_TEST_BACKEND=postgres needs PostgreSQL"),
-        )
-    } else {
-        None
-    };
-    spawn_app_on(pg, extra).await
+/// The app with the dashboard's settings ([`AppOptions::dashboard`]) and `extra` on top.
+fn options(extra: &[(&str, &str)]) -> AppOptions {
+    extra
+        .iter()
+        .fold(AppOptions::dashboard(), |options, (name, value)| {
+            options.set(name, *value)
+        })
 }
 
-/// The app on a fresh PostgreSQL database, or `None` (skipped) when none answers outside CI.
-async fn spawn_pg_app_with(extra: &[(&str, &str)]) -> Option<TestApp> {
-    let pg = postgres_url().await?;
-    Some(spawn_app_on(Some(pg), extra).await)
-}
-
-async fn spawn_app_on(pg: Option<(String, String)>, extra: &[(&str, &str)]) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-    let (database_url, pg_database) = match pg {
-        Some((url, name)) => (url, Some(name)),
-        None => (
-            format!("sqlite://{}", dir.path().join("liza.db").display()),
-            None,
-        ),
-    };
-    let mut env: HashMap<String, String> = [
-        ("DATABASE_URL", database_url),
-        ("LIZA_BIND", "127.0.0.1:0".into()),
-        ("LIZA_INSECURE_DEV", "1".into()),
-        ("LIZA_FLOWS", format!("{root}/flows")),
-        ("LIZA_LOCALES", format!("{root}/locales")),
-        ("LIZA_ADMIN_PASSWORD", ADMIN_PASSWORD.into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    for (k, v) in extra {
-        env.insert((*k).to_owned(), (*v).to_owned());
-    }
-    let database_url = env["DATABASE_URL"].clone();
-    let settings = Settings::from_lookup(|name| env.get(name).cloned());
-    let app = Application::build(settings).await.expect("the app builds");
-    let address = format!("http://127.0.0.1:{}", app.port());
+async fn spawn(options: AppOptions) -> TestApp {
+    let app = options.spawn().await;
     let admin = app
         .state
         .dashboard
         .as_ref()
-        .expect("SQLite has a dashboard")
+        .expect("the app has a dashboard")
         .admin
         .clone();
-    tokio::spawn(app.run_until(std::future::pending()));
-    let client = Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    TestApp {
-        address,
-        client,
-        admin,
-        database_url,
-        _dir: dir,
-        pg_database,
-    }
+    TestApp { app, admin }
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        let Some(name) = self.pg_database.take() else {
-            return;
-        };
-        // Drop may run outside a runtime: a thread with its own.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async {
-                use sqlx::{Connection, Executor};
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&pg_admin_url()).await {
-                    let _ = conn
-                        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
+/// The app on a fresh database of `LIZA_TEST_BACKEND`'s kind.
+async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    spawn(options(extra)).await
+}
+
+/// The app on a fresh PostgreSQL database, or `None` (skipped) when none answers outside CI.
+async fn spawn_pg_app_with(extra: &[(&str, &str)]) -> Option<TestApp> {
+    let db = TestDb::create(Backend::Postgres).await?;
+    Some(spawn(options(extra).on(db)).await)
 }
 
 async fn spawn_app() -> TestApp {
@@ -150,10 +92,6 @@ fn csrf_field(html: &str) -> String {
 }
 
 impl TestApp {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.address)
-    }
-
     /// Posts the login form (with its CSRF cookie and field) and returns the answer.
     async fn try_login(&self, name: &str, password: &str) -> reqwest::Response {
         self.try_login_with(name, password, &[]).await
@@ -314,36 +252,9 @@ impl TestApp {
 
     /// Plays one call through the real webhooks: voice, then each keypad answer.
     async fn place_call(&self, call_sid: &str, from: &str, answers: &[&str]) {
-        let mut twiml = self
-            .client
-            .post(self.url("/webhook/voice"))
-            .form(&[("CallSid", call_sid), ("From", from), ("To", "+4930123456")])
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let mut call = self.call(call_sid, from).await;
         for digits in answers {
-            let start = twiml.find("action=\"").expect("TwiML waits for input") + 8;
-            let action =
-                twiml[start..start + twiml[start..].find('"').unwrap()].replace("&amp;", "&");
-            let path = &action[action.find("/webhook/").unwrap()..];
-            twiml = self
-                .client
-                .post(self.url(path))
-                .form(&[
-                    ("CallSid", call_sid),
-                    ("From", from),
-                    ("To", "+4930123456"),
-                    ("Digits", digits),
-                ])
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            call.press(digits).await;
         }
     }
 
@@ -943,7 +854,7 @@ async fn old_order_addresses_lead_to_the_records_pages() {
     }
     // A form and an API client are sent on with their method and body (308).
     let token = app.api_token().await;
-    let following = Client::new();
+    let following = reqwest::Client::new();
     let response = following
         .post(app.url("/api/orders/1/status"))
         .header("authorization", format!("Bearer {token}"))
@@ -1122,46 +1033,11 @@ async fn seeded_calls_are_the_flows_own_calls() {
         .all(|r| ["requested", "called_back"].contains(&r.status.as_str())));
 }
 
-fn pg_admin_url() -> String {
-    std::env::var("LIZA_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-/// A fresh PostgreSQL database (CI's, see .ci/postgres.sh) and its name, or `None` outside CI
-/// when PostgreSQL does not answer.
-async fn postgres_url() -> Option<(String, String)> {
-    use sqlx::{Connection, Executor};
-    let admin = pg_admin_url();
-    let mut conn = match sqlx::PgConnection::connect(&admin).await {
-        Ok(conn) => conn,
-        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") => {
-            panic!("PostgreSQL at {admin} is unreachable in CI: {e}")
-        }
-        Err(e) => {
-            eprintln!("SKIPPED: PostgreSQL at {admin} is unreachable ({e}); run .ci/postgres.sh");
-            return None;
-        }
-    };
-    let name = format!(
-        "liza_dashboard_{}",
-        liza::auth::new_token()
-            .to_lowercase()
-            .replace(['-', '_'], "")[..16]
-            .to_owned()
-    );
-    conn.execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-        .unwrap();
-    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-    Some((format!("{base}/{name}"), name))
-}
-
 #[tokio::test]
 async fn the_dashboard_runs_on_postgresql_too() {
-    let Some((url, name)) = postgres_url().await else {
+    let Some(app) = spawn_pg_app_with(&[]).await else {
         return;
     };
-    let app = spawn_app_with(&[("DATABASE_URL", url.as_str())]).await;
     app.seed(120).await;
     app.place_call("CApg1", "+4915112345678", &["1", "12345", "1"])
         .await;
@@ -1210,33 +1086,6 @@ async fn the_dashboard_runs_on_postgresql_too() {
     app.place_call("CApg2", "+4915112345679", &["1"]).await;
     let page = app.page(&session, "/calls?number=%2B4915112345679").await;
     assert_eq!(rows(&page), 1, "{page}");
-    drop(app);
-    use sqlx::{Connection, Executor};
-    let mut conn = sqlx::PgConnection::connect(&pg_admin_url()).await.unwrap();
-    conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-        .await
-        .unwrap();
-}
-
-/// A copy of the shipped flows and locales that a test may break.
-fn flow_files_copy() -> tempfile::TempDir {
-    fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for entry in std::fs::read_dir(from).unwrap() {
-            let path = entry.unwrap().path();
-            let target = to.join(path.file_name().unwrap());
-            if path.is_dir() {
-                copy_dir(&path, &target);
-            } else {
-                std::fs::copy(&path, &target).unwrap();
-            }
-        }
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    copy_dir(&root.join("flows"), &dir.path().join("flows"));
-    copy_dir(&root.join("locales"), &dir.path().join("locales"));
-    dir
 }
 
 /// Anyone sees /health's state in one line without paths or source text; the diagnostics of a

@@ -1,8 +1,12 @@
 //! `liza check` on broken flows and locales: every diagnostic against a golden file.
 //! One folder per mistake under tests/golden/diagnostics/; adding a case = adding a folder.
 
+mod support;
+
 use std::path::Path;
 use std::process::Command;
+
+use support::{assert_golden, repo_root};
 
 #[test]
 fn every_broken_fixture_is_reported_with_file_line_and_column() {
@@ -41,13 +45,13 @@ fn every_broken_fixture_is_reported_with_file_line_and_column() {
         );
         let actual =
             format!("$ liza check {name}/flow.yaml --locales {locales}\nexit: {code}\n{stdout}");
-        golden(&case.join("expected.txt"), &actual);
+        assert_golden(&case.join("expected.txt"), &actual);
     }
 }
 
 #[test]
 fn check_exits_zero_on_the_shipped_flows_and_two_on_unreadable_input() {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let repo = repo_root();
     let ok = Command::new(env!("CARGO_BIN_EXE_liza"))
         .arg("check")
         .current_dir(&repo)
@@ -66,18 +70,4 @@ fn check_exits_zero_on_the_shipped_flows_and_two_on_unreadable_input() {
         .output()
         .unwrap();
     assert_eq!(missing.status.code(), Some(2));
-}
-
-fn golden(path: &Path, actual: &str) {
-    if std::env::var_os("LIZA_BLESS").is_some() {
-        std::fs::write(path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(path).unwrap_or_default();
-    assert_eq!(
-        expected,
-        actual,
-        "{} differs; rerun with LIZA_BLESS=1 if intended",
-        path.display()
-    );
 }

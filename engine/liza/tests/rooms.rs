@@ -105,27 +105,38 @@ fn workspace_graph() -> BTreeMap<String, BTreeSet<String>> {
         .collect()
 }
 
-/// The "Rooms" table of ARCHITECTURE.md: `| `crate` | … | may use | … |` rows.
-fn documented_graph() -> BTreeMap<String, BTreeSet<String>> {
+/// The rows of the first table under `heading` in ARCHITECTURE.md, as trimmed cells (the
+/// first cell without its backticks).
+fn table(heading: &str) -> Vec<Vec<String>> {
     let text = std::fs::read_to_string(repo().join("ARCHITECTURE.md")).unwrap();
-    let table = text
-        .split("## Rooms")
+    let section = text
+        .split(heading)
         .nth(1)
-        .expect("ARCHITECTURE.md has a `## Rooms` section");
-    table
+        .unwrap_or_else(|| panic!("ARCHITECTURE.md has a `{heading}` section"));
+    section
         .lines()
         .skip_while(|l| !l.starts_with('|'))
         .take_while(|l| l.starts_with('|'))
         .skip(2)
         .map(|row| {
-            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
-            let name = cells[1].trim_matches('`').to_owned();
+            let mut cells: Vec<String> = row.split('|').map(|c| c.trim().to_owned()).collect();
+            cells[1] = cells[1].trim_matches('`').to_owned();
+            cells
+        })
+        .collect()
+}
+
+/// The "Rooms" table of ARCHITECTURE.md: `| `crate` | … | may use | … |` rows.
+fn documented_graph() -> BTreeMap<String, BTreeSet<String>> {
+    table("## Rooms")
+        .into_iter()
+        .map(|cells| {
             let uses = cells[3]
                 .split(',')
                 .map(|c| c.trim().trim_matches('`').to_owned())
                 .filter(|c| !c.is_empty() && c != "—")
                 .collect();
-            (name, uses)
+            (cells[1].clone(), uses)
         })
         .collect()
 }
@@ -150,20 +161,9 @@ fn architecture_md_names_every_crate_and_exactly_what_it_uses() {
 
 /// The "Inside the core" table: a module of `liza-core` and the modules it may use.
 fn core_table() -> BTreeMap<String, BTreeSet<String>> {
-    let text = std::fs::read_to_string(repo().join("ARCHITECTURE.md")).unwrap();
-    let section = text
-        .split("## Inside the core")
-        .nth(1)
-        .expect("ARCHITECTURE.md has an `## Inside the core` section");
-    let rows: Vec<(String, String)> = section
-        .lines()
-        .skip_while(|l| !l.starts_with('|'))
-        .take_while(|l| l.starts_with('|'))
-        .skip(2)
-        .map(|row| {
-            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
-            (cells[1].trim_matches('`').to_owned(), cells[3].to_owned())
-        })
+    let rows: Vec<(String, String)> = table("## Inside the core")
+        .into_iter()
+        .map(|cells| (cells[1].clone(), cells[3].clone()))
         .collect();
     let names: Vec<String> = rows.iter().map(|(n, _)| n.clone()).collect();
     // A module may use the modules listed above it, except those its "must not touch" names.

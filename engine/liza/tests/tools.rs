@@ -1,21 +1,23 @@
 //! The authoring tools as product staff use them: `liza test`, `liza simulate`, `liza graph`.
 
+mod support;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use support::{assert_golden, repo_root};
 
-fn golden_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/tools")
+fn golden(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden/tools")
+        .join(name)
 }
 
 fn liza(args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_liza"))
         .args(args)
-        .current_dir(repo())
+        .current_dir(repo_root())
         .env("COMPANY_NAME", "Muster GmbH")
         .env("WEBSITE_URL", "www.muster.example")
         .stdin(Stdio::piped())
@@ -30,21 +32,6 @@ fn liza(args: &[&str], stdin: &str) -> Output {
         .write_all(stdin.as_bytes())
         .unwrap();
     child.wait_with_output().unwrap()
-}
-
-fn golden(name: &str, actual: &str) {
-    let path = golden_dir().join(name);
-    if std::env::var_os("LIZA_BLESS").is_some() {
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_default();
-    assert_eq!(
-        expected,
-        actual,
-        "{} differs; rerun with LIZA_BLESS=1 if intended",
-        path.display()
-    );
 }
 
 #[test]
@@ -76,7 +63,22 @@ fn a_wrong_expectation_fails_with_a_readable_diff() {
         stdout.contains("-   - order_confirm") || stdout.contains("+ order_confirm"),
         "{stdout}"
     );
-    golden("wrong-expectation.out", &stdout);
+    assert_golden(&golden("wrong-expectation.out"), &stdout);
+}
+
+/// The golden call scenarios are flow tests too: `liza test` checks their expectations
+/// offline, as integration/golden_calls.rs checks them against the server's rows.
+#[test]
+fn golden_call_scenarios_pass_as_flow_tests() {
+    let out = liza(&["test", "engine/liza/tests/golden/calls"], "");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("9 passed, 0 failed"), "{stdout}");
 }
 
 #[test]
@@ -95,7 +97,7 @@ fn simulate_plays_a_german_call_from_a_pipe() {
         "[greeting] Liza: Guten Tag! Hier ist Liza, die Sprachassistentin von Muster GmbH."
     ));
     assert!(stdout.contains("call: status completed, language de-DE, consent given"));
-    golden("simulate-de.out", &stdout);
+    assert_golden(&golden("simulate-de.out"), &stdout);
 }
 
 #[test]
@@ -107,7 +109,7 @@ fn simulate_plays_an_english_call_and_ends_when_input_ends() {
     assert!(stdout.contains("[order-status] Liza: Your order 4 7 1 1 has been received."));
     assert!(stdout.contains("(input ended: the caller hangs up)"));
     assert!(stdout.contains("order 4711: received"));
-    golden("simulate-en.out", &stdout);
+    assert_golden(&golden("simulate-en.out"), &stdout);
 }
 
 #[test]
@@ -115,7 +117,7 @@ fn graph_draws_liza_as_dot_and_svg() {
     let dot = liza(&["graph", "flows/liza.yaml"], "");
     assert!(dot.status.success());
     let dot = String::from_utf8(dot.stdout).unwrap();
-    golden("liza.dot", &dot);
+    assert_golden(&golden("liza.dot"), &dot);
     let svg = liza(&["graph", "flows/liza.yaml", "--format", "svg"], "");
     assert!(svg.status.success());
     let svg = String::from_utf8(svg.stdout).unwrap();
@@ -132,4 +134,27 @@ fn graph_draws_liza_as_dot_and_svg() {
             "{node} missing from the SVG"
         );
     }
+}
+
+#[test]
+fn check_exits_0_clean_1_for_problems_in_files_2_for_files_it_cannot_read() {
+    let clean = liza(&["check"], "");
+    assert_eq!(clean.status.code(), Some(0), "{clean:?}");
+    let broken = liza(&["check", "engine/liza/tests/golden/diagnostics"], "");
+    assert_eq!(broken.status.code(), Some(1), "{broken:?}");
+    assert!(String::from_utf8_lossy(&broken.stdout).contains("error(s)"));
+    let missing = liza(&["check", "flows/no-such-flow.yaml"], "");
+    assert_eq!(missing.status.code(), Some(2), "{missing:?}");
+    let stdout = String::from_utf8_lossy(&missing.stdout);
+    assert!(
+        stdout.contains("flows/no-such-flow.yaml") && stdout.contains("cannot read"),
+        "{stdout}"
+    );
+    // A flow the tools cannot use is exit 2 for them too, with a pointer to `liza check`.
+    let simulate = liza(&["simulate", "--flow", "no-such-flow"], "");
+    assert_eq!(simulate.status.code(), Some(2), "{simulate:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&simulate.stderr).trim(),
+        "error: no flow named `no-such-flow`"
+    );
 }

@@ -13,8 +13,9 @@ use tracing::{debug, error, info, warn};
 use crate::metrics::Metrics;
 use crate::registry::Registry;
 use liza_core::flow::Flow;
-use liza_core::runtime::{CallState, Effect, Input, Step, Turn};
+use liza_core::runtime::{CallState, Input};
 use liza_core::speech::{Speaker, SpeechConfig};
+use liza_core::turn::play;
 use liza_core::twilio::{WebhookParams, MAX_DIGITS_LEN};
 use liza_core::twiml::Response;
 use liza_store::batch::COMMIT_MARGIN;
@@ -23,22 +24,22 @@ use liza_store::{
 };
 
 /// Which webhook Twilio called.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Hook<'a> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hook {
     /// `/webhook/voice`: a call starts.
     Voice,
     /// `/webhook/status`: Twilio's status callback.
     Status,
     /// `/webhook/<name>`: an input node's answer.
-    Node(&'a str),
+    Node(String),
 }
 
-impl<'a> Hook<'a> {
-    pub fn from_path(name: &'a str) -> Self {
+impl Hook {
+    pub fn from_path(name: &str) -> Self {
         match name {
             "voice" => Self::Voice,
             "status" => Self::Status,
-            other => Self::Node(other),
+            other => Self::Node(other.to_owned()),
         }
     }
 }
@@ -110,12 +111,12 @@ impl Engine {
     /// the call is marked `problem` where there is one, and the cause is logged.
     pub async fn answer(
         &self,
-        hook: Hook<'_>,
+        hook: Hook,
         params: WebhookParams,
         seq: Option<i64>,
     ) -> (String, Outcome) {
         let Some(call_sid) = params.call_sid().map(str::to_owned) else {
-            return self.apologise(Failure::NoCallSid, "", hook);
+            return self.apologise(Failure::NoCallSid, "", &hook);
         };
         if hook == Hook::Status && !params.call_status().is_some_and(|e| e.is_final()) {
             // Only the final status is stored; the others need no database.
@@ -126,7 +127,7 @@ impl Engine {
         self.store.submit(Box::new(WebhookWork {
             registry: self.registry.clone(),
             speech: self.speech.clone(),
-            hook: OwnedHook::from(hook),
+            hook: hook.clone(),
             params,
             seq,
             now_ms: now_ms(),
@@ -144,7 +145,7 @@ impl Engine {
         };
         match answer {
             Ok((twiml, outcome, flow)) => {
-                match (hook, outcome, &flow) {
+                match (&hook, outcome, &flow) {
                     (Hook::Voice, Outcome::Answered, Some(flow)) => {
                         info!(call_sid, flow = %flow.name, version = %flow.version, "Call started.")
                     }
@@ -155,11 +156,11 @@ impl Engine {
                 }
                 (twiml, outcome)
             }
-            Err(failure) => self.apologise(failure, &call_sid, hook),
+            Err(failure) => self.apologise(failure, &call_sid, &hook),
         }
     }
 
-    fn apologise(&self, failure: Failure, call_sid: &str, hook: Hook<'_>) -> (String, Outcome) {
+    fn apologise(&self, failure: Failure, call_sid: &str, hook: &Hook) -> (String, Outcome) {
         match &failure {
             Failure::Store(e) => {
                 self.metrics.database_error();
@@ -199,28 +200,11 @@ impl Engine {
     }
 }
 
-/// `Hook` without the borrow, to travel to a writer thread.
-enum OwnedHook {
-    Voice,
-    Status,
-    Node(String),
-}
-
-impl From<Hook<'_>> for OwnedHook {
-    fn from(hook: Hook<'_>) -> Self {
-        match hook {
-            Hook::Voice => Self::Voice,
-            Hook::Status => Self::Status,
-            Hook::Node(name) => Self::Node(name.to_owned()),
-        }
-    }
-}
-
 /// One webhook, answered on a store writer inside its transaction.
 struct WebhookWork {
     registry: Arc<Registry>,
     speech: Arc<SpeechConfig>,
-    hook: OwnedHook,
+    hook: Hook,
     params: WebhookParams,
     seq: Option<i64>,
     now_ms: i64,
@@ -239,9 +223,9 @@ impl Work for WebhookWork {
             now: self.now_ms,
         };
         let answer = match &self.hook {
-            OwnedHook::Voice => turn.start(),
-            OwnedHook::Status => turn.status(),
-            OwnedHook::Node(name) => turn.node(name, self.seq),
+            Hook::Voice => turn.start(),
+            Hook::Status => turn.status(),
+            Hook::Node(name) => turn.node(name, self.seq),
         };
         self.answer = Some(match answer {
             Err(Failure::Store(e)) => return Err(e),
@@ -276,9 +260,9 @@ impl Work for WebhookWork {
 
     fn call_sid(&self) -> Option<&str> {
         match self.hook {
-            OwnedHook::Node(_) | OwnedHook::Status => self.params.call_sid(),
+            Hook::Node(_) | Hook::Status => self.params.call_sid(),
             // A new call: its row does not exist yet.
-            OwnedHook::Voice => None,
+            Hook::Voice => None,
         }
     }
 }
@@ -369,7 +353,7 @@ impl<'a> Webhook<'a> {
         let input = Input::Start {
             from: self.params.from().to_owned(),
         };
-        let twiml = self.run_turn(&flow, &call, CallState::default(), input, 0, None)?;
+        let twiml = self.run_turn(&flow, &call, CallState::default(), input, 0)?;
         Ok((twiml, Outcome::Answered, Some(flow)))
     }
 
@@ -397,16 +381,11 @@ impl<'a> Webhook<'a> {
                 language: state.language,
             });
         }
-        let digits = self
-            .params
-            .digits()
-            .map(str::trim)
-            .filter(|d| !d.is_empty());
-        let input = match digits {
-            Some(d) => Input::Digits(d.to_owned()),
-            None => Input::NoInput,
+        let input = match self.params.digits().map(str::trim) {
+            Some(d) if !d.is_empty() => Input::Digits(d.to_owned()),
+            _ => Input::NoInput,
         };
-        let twiml = self.run_turn(&flow, &call, state, input, turn, digits)?;
+        let twiml = self.run_turn(&flow, &call, state, input, turn)?;
         Ok((twiml, Outcome::Answered, Some(flow)))
     }
 
@@ -449,6 +428,7 @@ impl<'a> Webhook<'a> {
             .ok_or_else(|| Failure::FlowGone(call.flow_name.clone().unwrap_or_default()))
     }
 
+    /// Plays one turn, saves it with everything it changed, and gives its TwiML.
     fn run_turn(
         self,
         flow: &Flow,
@@ -456,23 +436,21 @@ impl<'a> Webhook<'a> {
         state: CallState,
         input: Input,
         turn: i64,
-        digits: Option<&str>,
     ) -> Result<String, Failure> {
-        let mut machine = Turn::new(flow, state, input);
-        while let Step::NeedRecord(request) = machine.run() {
-            let record = self.tx.record(&request, call.id, self.now)?;
-            machine.provide(record);
+        let tx = self.tx;
+        let played = play(flow, self.speech, state, input, turn + 1, |request| {
+            tx.record(request, call.id, self.now)
+        })?;
+        for problem in &played.problems {
+            warn!(call_sid = %call.call_sid, flow = %flow.name, problem = %problem, "Message rendered with a problem.");
         }
-        let out = machine.finish();
-        let mut speaker = Speaker::new(flow, &out.state, self.speech);
-        let twiml = speaker.response(&out.actions, turn + 1).render();
-        let steps: Vec<StepRow> = out
+        let steps: Vec<StepRow> = played
             .steps
             .iter()
             .map(|s| StepRow {
                 node: s.node.clone(),
                 message_ids: s.messages.join(","),
-                text: speaker.text(&s.messages),
+                text: s.text(),
                 digits: s
                     .digits
                     .as_deref()
@@ -480,36 +458,23 @@ impl<'a> Webhook<'a> {
                 outcome: s.outcome.clone(),
             })
             .collect();
-        for problem in &speaker.problems {
-            warn!(call_sid = %call.call_sid, flow = %flow.name, problem = %problem, "Message rendered with a problem.");
-        }
-        let mut status = None;
-        let mut consent = None;
-        let mut records = Vec::new();
-        for effect in &out.effects {
-            match effect {
-                Effect::CallStatus(s) => status = Some(*s),
-                Effect::Consent(c) => consent = Some(*c),
-                Effect::RecordTouched { id } => records.push(*id),
-            }
-        }
-        let state = serde_json::to_string(&out.state)?;
-        self.tx.save_turn(&TurnWrite {
+        let state = serde_json::to_string(&played.state)?;
+        tx.save_turn(&TurnWrite {
             call_id: call.id,
             turn,
             state: &state,
-            language: &out.state.language,
-            status,
-            consent,
+            language: &played.state.language,
+            status: played.effects.status,
+            consent: played.effects.consent,
             steps: &steps,
-            records: &records,
-            twiml: &twiml,
+            records: &played.effects.records,
+            twiml: &played.twiml,
             now_ms: self.now,
         })?;
-        if let Some(d) = digits {
-            debug!(call_sid = %call.call_sid, turn, digits_len = d.len(), outcome = %out.steps.first().map(|s| s.outcome.as_str()).unwrap_or(""), "Input handled.");
+        if let Some(step) = played.steps.iter().find(|s| s.digits.is_some()) {
+            debug!(call_sid = %call.call_sid, turn, outcome = %step.outcome, "Input handled.");
         }
-        Ok(twiml)
+        Ok(played.twiml)
     }
 }
 

@@ -1,4 +1,5 @@
-//! `liza test`: flow tests as data (flows/tests/*.yaml), run without a server.
+//! `liza test`: flow tests as data (flows/tests/*.yaml, in the format of [`crate::scenario`]),
+//! run without a server.
 //!
 //! A test names a caller, the keys pressed, and what must come out: the messages said
 //! (by Fluent id), texts heard, the path of nodes, records stored, the final call status.
@@ -7,60 +8,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde::Deserialize;
-use serde_json::Value;
-
 use crate::offline::{MemoryRecords, OfflineCall};
-use liza_core::flow::{yaml, Flow};
+use crate::scenario::{Input, Scenario, ScenarioFile};
+use liza_core::flow::Flow;
 use liza_core::speech::SpeechConfig;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TestFile {
-    flow: String,
-    #[serde(default)]
-    #[allow(dead_code)]
-    description: Option<String>,
-    tests: Vec<TestCase>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TestCase {
-    name: String,
-    from: String,
-    #[serde(default)]
-    given: Given,
-    /// Keys per turn: "1", "12345#"; "" or null = no input; "hangup" = the caller hangs up.
-    input: Vec<Value>,
-    expect: Expect,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Given {
-    #[serde(default)]
-    records: Vec<RecordSpec>,
-}
-
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
-#[serde(deny_unknown_fields)]
-struct RecordSpec {
-    kind: String,
-    key: String,
-    status: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Expect {
-    says: Option<Vec<String>>,
-    text: Option<Vec<String>>,
-    path: Option<Vec<String>>,
-    records: Option<Vec<RecordSpec>>,
-    status: Option<String>,
-    consent: Option<String>,
-}
 
 /// The result of a run: counts and the report to print.
 #[derive(Debug, Default)]
@@ -95,15 +46,6 @@ pub fn test_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-fn key_of(value: &Value) -> Option<String> {
-    match value {
-        Value::Null => Some(String::new()),
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
 /// Runs every test in `files` against `flows`. Err: a file cannot be read or understood.
 pub fn run(
     files: &[PathBuf],
@@ -112,19 +54,7 @@ pub fn run(
 ) -> Result<Summary, String> {
     let mut summary = Summary::default();
     for file in files {
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| format!("{}: cannot read: {e}", file.display()))?;
-        let (value, spans) = yaml::parse(&text).map_err(|e| {
-            format!(
-                "{}:{}:{}: {}",
-                file.display(),
-                e.position.line,
-                e.position.column,
-                e.message
-            )
-        })?;
-        let tests: TestFile = serde_json::from_value(value)
-            .map_err(|e| format!("{}: not a flow test file: {e}", file.display()))?;
+        let (tests, spans) = ScenarioFile::read(file)?;
         let Some(flow) = flows.iter().find(|f| f.name == tests.flow) else {
             let names: Vec<&str> = flows.iter().map(|f| f.name.as_str()).collect();
             return Err(format!(
@@ -190,7 +120,7 @@ fn diff(what: &str, expected: &[String], actual: &[String]) -> Option<String> {
     Some(out)
 }
 
-fn run_case(flow: &Flow, speech: &SpeechConfig, case: &TestCase) -> Result<(), String> {
+fn run_case(flow: &Flow, speech: &SpeechConfig, case: &Scenario) -> Result<(), String> {
     let mut records = MemoryRecords::default();
     for r in &case.given.records {
         records.insert(&r.kind, &r.key, &r.status);
@@ -199,22 +129,20 @@ fn run_case(flow: &Flow, speech: &SpeechConfig, case: &TestCase) -> Result<(), S
     call.start(&case.from);
     let mut problems = Vec::new();
     for (i, input) in case.input.iter().enumerate() {
-        let Some(keys) = key_of(input) else {
-            return Err(format!(
-                "input {} must be keys (\"123#\"), \"\" for no input, or \"hangup\"",
-                i + 1
-            ));
-        };
         if call.ended() {
+            let keys = match input {
+                Input::Keys(keys) => keys.as_str(),
+                Input::NoInput => "",
+                Input::HangUp => "hangup",
+            };
             problems.push(format!("the call ended before input {} ({keys:?})", i + 1));
             break;
         }
-        if keys == "hangup" {
+        if *input == Input::HangUp {
             call.hang_up();
             break;
         }
-        let keys = keys.trim_end_matches('#');
-        call.press(Some(keys).filter(|k| !k.is_empty()));
+        call.press(input.digits());
     }
     let expect = &case.expect;
     if let Some(says) = &expect.says {

@@ -5,4 +5,5 @@ pub mod flowtest;
 pub mod graph;
 pub mod lint;
 pub mod offline;
+pub mod scenario;
 pub mod simulate;

@@ -4,10 +4,12 @@
 //! Must not touch: HTTP, SQL.
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 
 use liza_core::flow::Flow;
-use liza_core::runtime::{Action, CallState, Effect, Input, RecordInfo, Turn};
-use liza_core::speech::{Speaker, SpeechConfig};
+use liza_core::runtime::{CallState, Input, RecordInfo, RecordRequest};
+use liza_core::speech::SpeechConfig;
+use liza_core::turn::play;
 use liza_model::{CallStatus, Consent};
 
 /// Records as a flow sees them: (kind, key) → status.
@@ -32,6 +34,22 @@ impl MemoryRecords {
             }
             None => false,
         }
+    }
+
+    /// The record a turn asks for: found by kind and key, or created with the status the
+    /// request gives (save-or-find), as the store does.
+    fn save_or_find(&mut self, request: &RecordRequest) -> Option<RecordInfo> {
+        let key = (request.kind.clone(), request.key.clone());
+        if let Some((id, status)) = self.records.get(&key) {
+            return Some(RecordInfo {
+                id: *id,
+                status: status.clone(),
+            });
+        }
+        let status = request.create_with_status.clone()?;
+        let id = self.records.len() as i64 + 1;
+        self.records.insert(key, (id, status.clone()));
+        Some(RecordInfo { id, status })
     }
 
     /// (kind, key, status) of every record, sorted.
@@ -156,63 +174,65 @@ impl<'f> OfflineCall<'f> {
     fn turn(&mut self, input: Input) -> TurnReport {
         let records = &mut self.records;
         let mut handed: Vec<(i64, (String, String))> = Vec::new();
-        let out = Turn::new(self.flow, self.state.clone(), input).run_with(|request| {
-            let key = (request.kind.clone(), request.key.clone());
-            if let Some((id, status)) = records.records.get(&key) {
-                handed.push((*id, key));
-                return Some(RecordInfo {
-                    id: *id,
-                    status: status.clone(),
-                });
-            }
-            let status = request.create_with_status.clone()?;
-            let id = records.records.len() as i64 + 1;
-            records.records.insert(key.clone(), (id, status.clone()));
-            handed.push((id, key));
-            Some(RecordInfo { id, status })
-        });
-        let mut speaker = Speaker::new(self.flow, &out.state, &self.speech);
+        let played = play(
+            self.flow,
+            &self.speech,
+            self.state.clone(),
+            input,
+            0,
+            |request| {
+                let found = records.save_or_find(request);
+                if let Some(info) = &found {
+                    handed.push((info.id, (request.kind.clone(), request.key.clone())));
+                }
+                Ok::<_, Infallible>(found)
+            },
+        );
+        let played = match played {
+            Ok(played) => played,
+            Err(never) => match never {},
+        };
         let mut report = TurnReport::default();
-        for step in &out.steps {
+        for step in played.steps {
             let said: Vec<Said> = step
                 .messages
-                .iter()
-                .map(|message| Said {
+                .into_iter()
+                .zip(step.texts)
+                .map(|(message, text)| Said {
                     node: step.node.clone(),
-                    message: message.clone(),
-                    text: speaker.text(std::slice::from_ref(message)),
+                    message,
+                    text,
                 })
                 .collect();
             report.said.extend(said.iter().cloned());
             report.visits.push(Visit {
-                node: step.node.clone(),
-                digits: step.digits.clone(),
-                outcome: step.outcome.clone(),
+                node: step.node,
+                digits: step.digits,
+                outcome: step.outcome,
                 said,
             });
         }
-        report.problems = std::mem::take(&mut speaker.problems);
-        for effect in &out.effects {
-            match effect {
-                Effect::CallStatus(s) => {
-                    if self.status != CallStatus::Problem {
-                        self.status = *s;
-                    }
-                }
-                Effect::Consent(c) => self.consent = Some(*c),
-                Effect::RecordTouched { id } => {
-                    let key = handed.iter().find(|(handed_id, _)| handed_id == id);
-                    if let Some((_, key)) = key {
-                        if !self.touched.contains(key) {
-                            self.touched.push(key.clone());
-                        }
-                    }
+        report.problems = played.problems;
+        if let Some(status) = played.effects.status {
+            // As the store does: a call that was a problem stays one.
+            if self.status != CallStatus::Problem {
+                self.status = status;
+            }
+        }
+        if let Some(consent) = played.effects.consent {
+            self.consent = Some(consent);
+        }
+        for id in &played.effects.records {
+            let key = handed.iter().find(|(handed_id, _)| handed_id == id);
+            if let Some((_, key)) = key {
+                if !self.touched.contains(key) {
+                    self.touched.push(key.clone());
                 }
             }
         }
-        report.ended = out.actions.contains(&Action::Hangup);
-        report.waiting = out.state.waiting.clone();
-        self.state = out.state;
+        report.ended = played.ended;
+        report.waiting = played.state.waiting.clone();
+        self.state = played.state;
         self.said.extend(report.said.iter().cloned());
         self.visits.extend(report.visits.iter().cloned());
         report

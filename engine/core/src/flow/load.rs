@@ -38,9 +38,8 @@ fn locales_digest(locales: &Locales) -> Sha256 {
 /// Loads and compiles one flow file against already loaded locales.
 pub fn load_flow(path: &Path, locales: Arc<Locales>) -> Result<Flow, Diagnostics> {
     let source = fs::read_to_string(path).map_err(|e| {
-        Diagnostics(vec![Diagnostic::error(
+        Diagnostics(vec![Diagnostic::unreadable(
             path,
-            Position::default(),
             format!("cannot read flow file: {e}"),
         )])
     })?;
@@ -97,18 +96,16 @@ pub fn load_paths(paths: &[PathBuf], locales_dir: &Path) -> Result<Vec<Arc<Flow>
                     "no flow files found (expected *.yaml)",
                 )),
                 Ok(found) => files.extend(found),
-                Err(e) => problems.push(Diagnostic::error(
+                Err(e) => problems.push(Diagnostic::unreadable(
                     path,
-                    Position::default(),
                     format!("cannot read flows directory: {e}"),
                 )),
             }
         } else if path.is_file() {
             files.push(path.clone());
         } else {
-            problems.push(Diagnostic::error(
+            problems.push(Diagnostic::unreadable(
                 path,
-                Position::default(),
                 "cannot read: no such file or directory",
             ));
         }

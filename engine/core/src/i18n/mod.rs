@@ -178,9 +178,8 @@ impl Locales {
         let lang_dirs = match language_dirs(dir) {
             Ok(dirs) => dirs,
             Err(e) => {
-                diagnostics.push(Diagnostic::error(
+                diagnostics.push(Diagnostic::unreadable(
                     dir,
-                    Position::default(),
                     format!("cannot read locales directory: {e}"),
                 ));
                 return Err(diagnostics);
@@ -341,9 +340,8 @@ fn read_locale_files(dir: &Path) -> Result<Vec<(PathBuf, String)>, Diagnostics> 
     for file in files {
         match fs::read_to_string(&file) {
             Ok(text) => read.push((file, text)),
-            Err(e) => diagnostics.push(Diagnostic::error(
+            Err(e) => diagnostics.push(Diagnostic::unreadable(
                 &file,
-                Position::default(),
                 format!("cannot read file: {e}"),
             )),
         }

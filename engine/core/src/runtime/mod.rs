@@ -1,4 +1,5 @@
-//! The call state machine: (flow, call state, caller input) → actions, effects and a new state.
+//! The call state machine: (flow, call state, caller input) → actions, effects (folded) and a
+//! new state.
 //!
 //! Pure: no HTTP, SQL, XML, clock or file system. When a node needs a stored record
 //! (save-or-find an order, look one up) the turn pauses with [`Step::NeedRecord`];
@@ -49,15 +50,25 @@ pub enum Action {
     Hangup,
 }
 
-/// A change to persist with this turn.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Effect {
-    CallStatus(CallStatus),
-    Consent(Consent),
-    /// The call saved or found this record.
-    RecordTouched {
-        id: i64,
-    },
+/// What a turn changes about the call, folded by the state machine as it goes: the adapters
+/// store it as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Effects {
+    /// The call's status after this turn, when the turn set one (the last one set wins).
+    pub status: Option<CallStatus>,
+    /// The caller's consent answer, when this turn took one.
+    pub consent: Option<Consent>,
+    /// Ids of the stored records this turn saved or found, in order.
+    pub records: Vec<i64>,
+}
+
+impl Effects {
+    /// Sets the call's status; a call this turn marked `problem` stays `problem` (as in the store).
+    fn set_status(&mut self, status: CallStatus) {
+        if self.status != Some(CallStatus::Problem) {
+            self.status = Some(status);
+        }
+    }
 }
 
 /// One node visited in this turn, for the conversation log.
@@ -78,7 +89,7 @@ pub enum Step {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TurnOutput {
     pub actions: Vec<Action>,
-    pub effects: Vec<Effect>,
+    pub effects: Effects,
     pub steps: Vec<StepTrace>,
     pub state: CallState,
 }
@@ -184,7 +195,7 @@ impl<'f> Turn<'f> {
                         if let Some(var) = &write.status_into {
                             self.out.state.vars.insert(var.clone(), r.status.clone());
                         }
-                        self.out.effects.push(Effect::RecordTouched { id: r.id });
+                        self.out.effects.records.push(r.id);
                         format!("{} saved ({})", write.kind, r.status)
                     }
                     None => format!("{} not saved", write.kind),
@@ -201,7 +212,7 @@ impl<'f> Turn<'f> {
             } => match record {
                 Some(r) => {
                     self.out.state.vars.insert(into.clone(), r.status.clone());
-                    self.out.effects.push(Effect::RecordTouched { id: r.id });
+                    self.out.effects.records.push(r.id);
                     self.trace(
                         &node.name,
                         vec![],
@@ -253,7 +264,7 @@ impl<'f> Turn<'f> {
 
     fn end(&mut self, status: CallStatus) {
         self.out.actions.push(Action::Hangup);
-        self.out.effects.push(Effect::CallStatus(status));
+        self.out.effects.set_status(status);
         self.out.state.ended = true;
         self.out.state.waiting = None;
         self.cursor = Cursor::Done;
@@ -308,11 +319,11 @@ impl<'f> Turn<'f> {
             } => {
                 let mut done = Vec::new();
                 if let Some(status) = call_status {
-                    self.out.effects.push(Effect::CallStatus(*status));
+                    self.out.effects.set_status(*status);
                     done.push(format!("call {}", status.as_str()));
                 }
                 if let Some(consent) = consent {
-                    self.out.effects.push(Effect::Consent(*consent));
+                    self.out.effects.consent = Some(*consent);
                     done.push(format!("consent {}", consent.as_str()));
                 }
                 if record.is_some() {

@@ -16,6 +16,20 @@ fn no_records(_: &RecordRequest) -> Option<RecordInfo> {
     None
 }
 
+/// The state after a call from `from` answered with `keys`, one turn each (no records).
+fn after(flow: &Flow, from: &str, keys: &[&str]) -> CallState {
+    let start = Input::Start { from: from.into() };
+    let mut state = Turn::new(flow, CallState::default(), start)
+        .run_with(no_records)
+        .state;
+    for key in keys {
+        state = Turn::new(flow, state, Input::Digits((*key).into()))
+            .run_with(no_records)
+            .state;
+    }
+    state
+}
+
 fn said(out: &TurnOutput) -> Vec<String> {
     out.steps.iter().flat_map(|s| s.messages.clone()).collect()
 }
@@ -48,18 +62,7 @@ fn start_greets_and_asks_for_consent_in_the_prefix_language() {
 #[test]
 fn three_failed_answers_end_the_call_as_a_problem() {
     let flow = liza();
-    let mut state = Turn::new(
-        &flow,
-        CallState::default(),
-        Input::Start {
-            from: "+4915112345678".into(),
-        },
-    )
-    .run_with(no_records)
-    .state;
-    state = Turn::new(&flow, state, Input::Digits("1".into()))
-        .run_with(no_records)
-        .state;
+    let state = after(&flow, "+4915112345678", &["1"]);
     assert_eq!(state.waiting.as_deref(), Some("order"));
     let first = Turn::new(&flow, state, Input::Digits("12".into())).run_with(no_records);
     assert_eq!(said(&first), ["order-invalid", "order-prompt"]);
@@ -68,30 +71,14 @@ fn three_failed_answers_end_the_call_as_a_problem() {
     let third = Turn::new(&flow, second.state, Input::Digits("12ab".into())).run_with(no_records);
     assert_eq!(said(&third), ["order-failed"]);
     assert!(third.state.ended);
-    assert!(third
-        .effects
-        .contains(&Effect::CallStatus(CallStatus::Problem)));
+    assert!(third.effects.status.eq(&Some(CallStatus::Problem)));
     assert_eq!(third.actions.last(), Some(&Action::Hangup));
 }
 
 #[test]
 fn confirmed_order_is_saved_or_found_and_its_status_spoken() {
     let flow = liza();
-    let mut state = Turn::new(
-        &flow,
-        CallState::default(),
-        Input::Start {
-            from: "+4915112345678".into(),
-        },
-    )
-    .run_with(no_records)
-    .state;
-    state = Turn::new(&flow, state, Input::Digits("1".into()))
-        .run_with(no_records)
-        .state;
-    state = Turn::new(&flow, state, Input::Digits("12345".into()))
-        .run_with(no_records)
-        .state;
+    let state = after(&flow, "+4915112345678", &["1", "12345"]);
     assert_eq!(state.vars["order_number"], "12345");
     let mut requests = Vec::new();
     let out = Turn::new(&flow, state, Input::Digits("1".into())).run_with(|r| {
@@ -110,28 +97,14 @@ fn confirmed_order_is_saved_or_found_and_its_status_spoken() {
         }]
     );
     assert_eq!(out.state.vars["order_status"], "shipped");
-    assert!(out.effects.contains(&Effect::RecordTouched { id: 7 }));
+    assert_eq!(out.effects.records, vec![7]);
     assert_eq!(said(&out), ["order-status", "help-question"]);
 }
 
 #[test]
 fn pressing_two_at_read_back_asks_for_the_number_again() {
     let flow = liza();
-    let mut state = Turn::new(
-        &flow,
-        CallState::default(),
-        Input::Start {
-            from: "+15551234567".into(),
-        },
-    )
-    .run_with(no_records)
-    .state;
-    state = Turn::new(&flow, state, Input::Digits("1".into()))
-        .run_with(no_records)
-        .state;
-    state = Turn::new(&flow, state, Input::Digits("9999".into()))
-        .run_with(no_records)
-        .state;
+    let state = after(&flow, "+15551234567", &["1", "9999"]);
     let out = Turn::new(&flow, state, Input::Digits("2".into())).run_with(no_records);
     assert_eq!(out.state.waiting.as_deref(), Some("order"));
     assert_eq!(out.state.attempts, 0);
@@ -141,18 +114,7 @@ fn pressing_two_at_read_back_asks_for_the_number_again() {
 #[test]
 fn input_after_the_call_ended_just_hangs_up() {
     let flow = liza();
-    let mut state = Turn::new(
-        &flow,
-        CallState::default(),
-        Input::Start {
-            from: "+4915112345678".into(),
-        },
-    )
-    .run_with(no_records)
-    .state;
-    state = Turn::new(&flow, state, Input::Digits("2".into()))
-        .run_with(no_records)
-        .state;
+    let state = after(&flow, "+4915112345678", &["2"]);
     assert!(state.ended);
     let out = Turn::new(&flow, state, Input::Digits("1".into())).run_with(no_records);
     assert_eq!(out.actions, [Action::Hangup]);

@@ -2,12 +2,12 @@
 //! deleted or replaced under the server, a broken flow save. Real `liza` processes where the
 //! log is part of the story.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::both;
-use crate::helpers::*;
+use crate::support::*;
 
 /// `/health` as a monitor reads it.
 async fn health(twilio: &Twilio) -> (u16, serde_json::Value) {
@@ -35,7 +35,7 @@ async fn wait_for_health(twilio: &Twilio, status: u16, limit: Duration) -> serde
 /// A call's first webhook: (valid TwiML, apologised?).
 async fn start_call(twilio: &Twilio, call: &str) -> bool {
     let (status, twiml) = twilio
-        .post("/webhook/voice", &call_params(call, None))
+        .post("/webhook/voice", &call_params(call, CALLER, None))
         .await;
     assert_eq!(status, 200, "{twiml}");
     assert!(
@@ -61,7 +61,7 @@ async fn saved_turns(db: &TestDb, call: &str) -> Option<String> {
 /// The write probe is a real write on either backend, and a flood of /health requests runs it
 /// at most once a second.
 async fn health_probes_with_a_rate_limited_write(db: &TestDb) {
-    let app = spawn_app(&db.url).await;
+    let app = spawn_app_on(&db.url).await;
     let (status, json) = health(&app.twilio).await;
     assert_eq!(status, 200, "{json}");
     assert_eq!(json["status"], "ok");
@@ -96,17 +96,12 @@ both!(health_probes_with_a_rate_limited_write);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_flow_save_is_logged_once() {
     let db = TestDb::create(Backend::Sqlite).await.expect("sqlite");
-    let files = tempfile::tempdir().unwrap();
-    let (flows, locales) = (files.path().join("flows"), files.path().join("locales"));
-    copy_dir(&repo_dir().join("flows"), &flows);
-    copy_dir(&repo_dir().join("locales"), &locales);
-    let liza = spawn_process_with(
-        &db.url,
-        &[
-            ("LIZA_FLOWS", flows.display().to_string()),
-            ("LIZA_LOCALES", locales.display().to_string()),
-        ],
-    );
+    let files = flow_files_copy();
+    let flows = files.path().join("flows");
+    let liza = AppOptions::default()
+        .database(&db.url)
+        .flow_files(files.path())
+        .process();
     let flow_file = flows.join("liza.yaml");
     let original = std::fs::read_to_string(&flow_file).unwrap();
     std::fs::write(
@@ -163,19 +158,6 @@ async fn wait_for_health_status(twilio: &Twilio, wanted: &str) -> serde_json::Va
             "/health never said {wanted}: {json}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        let target = to.join(path.file_name().unwrap());
-        if path.is_dir() {
-            copy_dir(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).unwrap();
-        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 use liza::loadtest::{self, LoadtestArgs};
 
 use crate::both;
-use crate::helpers::*;
+use crate::support::*;
 
 fn args(base: &str, calls: usize, concurrency: usize, think: Duration) -> LoadtestArgs {
     LoadtestArgs {
@@ -29,7 +29,7 @@ fn args(base: &str, calls: usize, concurrency: usize, think: Duration) -> Loadte
 
 /// Every call is played to the goodbye: 6 signed webhooks each, every one stored.
 async fn loadtest_plays_whole_calls(db: &TestDb) {
-    let app = spawn_app(&db.url).await;
+    let app = spawn_app_on(&db.url).await;
     let report = loadtest::run(
         &args(&app.twilio.base, 24, 6, Duration::ZERO),
         Some(AUTH_TOKEN.into()),
@@ -64,7 +64,7 @@ both!(loadtest_plays_whole_calls);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn loadtest_reports_failed_calls_and_their_errors() {
     let db = TestDb::create(Backend::Sqlite).await.unwrap();
-    let app = spawn_app(&db.url).await;
+    let app = spawn_app_on(&db.url).await;
     let report = loadtest::run(
         &args(&app.twilio.base, 3, 2, Duration::ZERO),
         Some("not-the-token".into()),
@@ -84,7 +84,7 @@ async fn loadtest_reports_failed_calls_and_their_errors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn think_time_makes_calls_live_at_once() {
     let db = TestDb::create(Backend::Sqlite).await.unwrap();
-    let app = spawn_app(&db.url).await;
+    let app = spawn_app_on(&db.url).await;
     let report = loadtest::run(
         &args(&app.twilio.base, 8, 8, Duration::from_millis(100)),
         Some(AUTH_TOKEN.into()),

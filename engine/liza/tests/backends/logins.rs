@@ -3,15 +3,15 @@
 
 use std::time::{Duration, Instant};
 
-use crate::helpers::*;
+use crate::support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_newline_in_a_login_name_cannot_forge_a_log_line() {
     let db = TestDb::create(Backend::Sqlite).await.unwrap();
-    let liza = spawn_process_with(
-        &db.url,
-        &[("LIZA_ADMIN_PASSWORD", "admin-password-for-tests".into())],
-    );
+    let liza = AppOptions::default()
+        .database(&db.url)
+        .set("LIZA_ADMIN_PASSWORD", "admin-password-for-tests")
+        .process();
     let base = format!("http://127.0.0.1:{}", liza.port);
     let client = reqwest::Client::new();
     let page = client.get(format!("{base}/login")).send().await.unwrap();

@@ -9,11 +9,11 @@ use sqlx::{Connection, Executor};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::both;
-use crate::helpers::*;
+use crate::support::*;
 
 /// /metrics speaks Prometheus and counts webhooks by node and outcome.
 async fn metrics_count_webhooks(db: &TestDb) {
-    let app = spawn_app(&db.url).await;
+    let app = spawn_app_on(&db.url).await;
     let call = new_call_sid();
     let greeting = app.twilio.start(&call).await;
     app.twilio.press(&greeting, &call, "1").await;
@@ -53,7 +53,7 @@ async fn sigterm_finishes_requests_in_flight_and_closes_the_database() {
             let call = call.clone();
             tokio::spawn(async move {
                 twilio
-                    .try_post("/webhook/voice", &call_params(&call, None))
+                    .try_post("/webhook/voice", &call_params(&call, CALLER, None))
                     .await
             })
         })
@@ -123,9 +123,9 @@ async fn caller(twilio: Twilio, id: usize, confirmed: Arc<Mutex<Vec<String>>>) -
         let mut url = "/webhook/voice".to_owned();
         let mut digits: Option<String> = None;
         for step in 0..=script.len() {
-            let mut params = call_params(&call, None);
+            let mut params = call_params(&call, CALLER, None);
             if let Some(d) = &digits {
-                params.push(("Digits", d));
+                params.push(("Digits".into(), d.clone()));
             }
             match twilio.try_post(&url, &params).await {
                 Ok((200, twiml)) => {
@@ -189,9 +189,9 @@ async fn kill_9_loses_no_confirmed_order(db: &TestDb) {
         assert!(stored.contains(order), "confirmed order {order} was lost");
     }
     for stop in interrupted {
-        let mut params = call_params(&stop.call, None);
+        let mut params = call_params(&stop.call, CALLER, None);
         if let Some(d) = &stop.digits {
-            params.push(("Digits", d));
+            params.push(("Digits".into(), d.clone()));
         }
         let (status, mut twiml) = liza.twilio.post(&stop.url, &params).await;
         assert_eq!(status, 200);
@@ -271,7 +271,7 @@ async fn database_outage_apologises_and_recovers() {
         url, db.url,
         "the test database must be reached through the proxy"
     );
-    let app = spawn_app(&url).await;
+    let app = spawn_app_on(&url).await;
     let call = new_call_sid();
     let greeting = app.twilio.start(&call).await;
     let order_prompt = app.twilio.press(&greeting, &call, "1").await;
@@ -324,7 +324,7 @@ async fn database_outage_apologises_and_recovers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_locked_for_a_moment_apologises_and_recovers() {
     let db = TestDb::create(Backend::Sqlite).await.expect("sqlite");
-    let app = spawn_app(&db.url).await;
+    let app = spawn_app_on(&db.url).await;
     let path = db.dir.path().join("liza.db");
     let lock_for = |held: Duration| {
         let path = path.clone();

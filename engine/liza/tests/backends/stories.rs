@@ -1,23 +1,23 @@
 //! One story, two backends: the same webhooks give the same TwiML and rows on SQLite and PostgreSQL.
 
 use crate::both;
-use crate::helpers::*;
+use crate::support::*;
 
 /// A whole call: consent, order number, read-back, status, goodbye, status callback.
 async fn full_order_call(db: &TestDb) {
-    let app = spawn_app(&db.url).await;
+    let app = spawn_app_on(&db.url).await;
     let call = new_call_sid();
     let greeting = app.twilio.start(&call).await;
     assert!(greeting.starts_with("<?xml"), "{greeting}");
     assert_eq!(
         gather_action(&greeting).as_deref(),
-        Some("https://liza.example.test/webhook/consent?seq=1"),
+        Some("https://liza.example.com/webhook/consent?seq=1"),
         "{greeting}"
     );
     let order_prompt = app.twilio.press(&greeting, &call, "1").await;
     assert_eq!(
         gather_action(&order_prompt).as_deref(),
-        Some("https://liza.example.test/webhook/order?seq=2")
+        Some("https://liza.example.com/webhook/order?seq=2")
     );
     let readback = app.twilio.press(&order_prompt, &call, "12345").await;
     assert!(
@@ -27,7 +27,7 @@ async fn full_order_call(db: &TestDb) {
     let status = app.twilio.press(&readback, &call, "1").await;
     assert_eq!(
         gather_action(&status).as_deref(),
-        Some("https://liza.example.test/webhook/help?seq=4"),
+        Some("https://liza.example.com/webhook/help?seq=4"),
         "{status}"
     );
     let goodbye = app.twilio.press(&status, &call, "2").await;
@@ -101,7 +101,7 @@ both!(full_order_call);
 
 /// The call is pinned to the flow version (content hash) it started with, which is in the database.
 async fn flow_version_is_stored(db: &TestDb) {
-    let app = spawn_app(&db.url).await;
+    let app = spawn_app_on(&db.url).await;
     let call = new_call_sid();
     app.twilio.start(&call).await;
     let pinned = db
@@ -123,7 +123,7 @@ both!(flow_version_is_stored);
 
 /// Twilio retries: the same webhook delivered five times at once is answered once and replayed.
 async fn concurrent_duplicates_are_replayed(db: &TestDb) {
-    let app = spawn_app(&db.url).await;
+    let app = spawn_app_on(&db.url).await;
     let call = new_call_sid();
     let greeting = app.twilio.start(&call).await;
     let answers = futures_join(
@@ -165,7 +165,7 @@ both!(concurrent_duplicates_are_replayed);
 
 /// A webhook without a valid signature is refused and writes nothing.
 async fn unsigned_webhook_is_refused(db: &TestDb) {
-    let app = spawn_app(&db.url).await;
+    let app = spawn_app_on(&db.url).await;
     let response = reqwest::Client::new()
         .post(format!("{}/webhook/voice", app.twilio.base))
         .header("X-Twilio-Signature", "bm90IGEgc2lnbmF0dXJl")

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// `liza migrate` against `database_url`: its exit success and everything it printed.
 async fn migrate(database_url: &str) -> (bool, String) {
@@ -96,7 +96,7 @@ async fn liza_encrypts_its_connections_when_the_server_offers_tls_and_sslmode_is
         let Some(db) = TestDb::create(Backend::Postgres).await else {
             return;
         };
-        let app = spawn_app(&format!("{}{sslmode}", db.url)).await;
+        let app = spawn_app_on(&format!("{}{sslmode}", db.url)).await;
         // A whole webhook: the writers connected as well as the pool.
         let twiml = app.twilio.start(&new_call_sid()).await;
         assert!(twiml.contains("<Gather"), "{twiml}");

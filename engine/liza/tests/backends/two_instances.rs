@@ -1,7 +1,7 @@
 //! Two `liza` processes on different ports share one PostgreSQL database. A call whose
 //! webhooks alternate between them gets exactly the TwiML and rows one instance gives.
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// Plays the order call, webhook `i` going to `instances[i % len]`; returns the TwiML transcript.
 async fn play(instances: &[&Twilio], call: &str) -> Vec<String> {
@@ -83,7 +83,7 @@ async fn a_call_keeps_its_flow_version_on_an_instance_that_never_loaded_it() {
     };
     let newer = tempfile::tempdir().unwrap();
     for lang in ["de", "en"] {
-        let from = repo_dir().join("locales").join(lang);
+        let from = repo_root().join("locales").join(lang);
         let to = newer.path().join(lang);
         std::fs::create_dir_all(&to).unwrap();
         for file in std::fs::read_dir(&from).unwrap() {
@@ -95,10 +95,10 @@ async fn a_call_keeps_its_flow_version_on_an_instance_that_never_loaded_it() {
             std::fs::write(to.join(file.file_name().unwrap()), text).unwrap();
         }
     }
-    let a = spawn_process_with(
-        &db.url,
-        &[("LIZA_LOCALES", newer.path().display().to_string())],
-    );
+    let a = AppOptions::default()
+        .database(&db.url)
+        .locales(newer.path())
+        .process();
     let b = spawn_process(&db.url);
 
     let call = new_call_sid();

@@ -1,6 +1,6 @@
 //! Bad input never yields a 500 or a lost record: valid TwiML, a problem mark, a log line.
 
-use crate::helpers::{assert_valid_twiml, spawn_app};
+use crate::support::{assert_valid_twiml, spawn_app};
 
 fn apologises(body: &str) -> bool {
     body.contains("technischen Problems") && body.contains("<Hangup/>")
@@ -28,8 +28,8 @@ async fn a_malformed_body_hears_an_apology() {
         .pairs()
         .to_vec();
     let signature = liza::twilio::compute_signature(
-        crate::helpers::AUTH_TOKEN,
-        &format!("{}/webhook/voice", crate::helpers::PUBLIC_URL),
+        crate::support::AUTH_TOKEN,
+        &format!("{}/webhook/voice", crate::support::PUBLIC_URL),
         &pairs,
     );
     let answer = app

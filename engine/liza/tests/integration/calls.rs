@@ -1,6 +1,6 @@
 //! Whole calls over HTTP, asserting what callers hear and what is stored.
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::support::{spawn_app, TestApp};
 
 async fn call_row(
     app: &TestApp,
@@ -262,9 +262,9 @@ async fn the_same_webhook_delivered_twice_is_answered_the_same_and_stored_once()
     call.press("12345").await;
     let steps_before = app.scalar_i64("SELECT COUNT(*) FROM steps").await;
     // The confirmation, delivered twice (Twilio retried after a lost connection).
-    let url = crate::helpers::attribute(&call.last.body, "Gather", "action").unwrap();
+    let url = crate::support::attribute(&call.last.body, "Gather", "action").unwrap();
     let path = url
-        .strip_prefix(crate::helpers::PUBLIC_URL)
+        .strip_prefix(crate::support::PUBLIC_URL)
         .unwrap()
         .to_owned();
     let first = app
@@ -309,12 +309,12 @@ async fn a_caller_hanging_up_mid_flow_is_completed_by_the_status_callback() {
 
 #[tokio::test]
 async fn a_second_flow_runs_on_the_same_engine() {
-    let root = crate::helpers::repo_root();
-    let app = crate::helpers::spawn_app_with(crate::helpers::AppOptions {
-        flows: root.join("examples"),
-        locales: root.join("examples/locales"),
-    })
-    .await;
+    let root = crate::support::repo_root();
+    let app = crate::support::AppOptions::default()
+        .flows(&root.join("examples"))
+        .locales(&root.join("examples/locales"))
+        .spawn()
+        .await;
     sqlx::query("INSERT INTO records (kind, key, status, created_at, updated_at) VALUES ('ticket', '123456', 'solved', 0, 0)")
         .execute(&app.db)
         .await

@@ -8,9 +8,9 @@ use liza::twilio::compute_signature;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{
-    assert_valid_twiml, call_params, form_body, spawn_app, spawn_app_env, Answer, TestApp,
-    AUTH_TOKEN, PUBLIC_URL,
+use crate::support::{
+    assert_valid_twiml, call_params, form_body, spawn_app, Answer, AppOptions, TestApp, AUTH_TOKEN,
+    PUBLIC_URL,
 };
 
 async fn connect(app: &TestApp) -> TcpStream {
@@ -97,7 +97,10 @@ async fn fresh_signed_call(app: &TestApp, sid: &str) -> Answer {
 
 #[tokio::test]
 async fn a_client_that_never_finishes_its_headers_is_cut_off_while_signed_webhooks_answer() {
-    let app = spawn_app_env(&[("LIZA_HEADER_TIMEOUT", "1")]).await;
+    let app = AppOptions::default()
+        .set("LIZA_HEADER_TIMEOUT", "1")
+        .spawn()
+        .await;
     // Half a request line, then nothing.
     let mut silent = connect(&app).await;
     silent.write_all(b"POST /webhook/voice HT").await.unwrap();
@@ -138,11 +141,11 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off_while_signed_webhoo
 
 #[tokio::test]
 async fn at_the_connection_limit_slow_connections_make_room_for_a_signed_webhook() {
-    let app = spawn_app_env(&[
-        ("LIZA_MAX_CONNECTIONS", "50"),
-        ("LIZA_HEADER_TIMEOUT", "60"),
-    ])
-    .await;
+    let app = AppOptions::default()
+        .set("LIZA_MAX_CONNECTIONS", "50")
+        .set("LIZA_HEADER_TIMEOUT", "60")
+        .spawn()
+        .await;
     let mut slow = Vec::new();
     for _ in 0..150 {
         let mut stream = connect(&app).await;
@@ -173,12 +176,12 @@ async fn at_the_connection_limit_slow_connections_make_room_for_a_signed_webhook
 
 #[tokio::test]
 async fn at_the_connection_limit_a_body_that_does_not_come_makes_room_too() {
-    let app = spawn_app_env(&[
-        ("LIZA_MAX_CONNECTIONS", "3"),
-        ("LIZA_HEADER_TIMEOUT", "60"),
-        ("LIZA_BODY_TIMEOUT", "60"),
-    ])
-    .await;
+    let app = AppOptions::default()
+        .set("LIZA_MAX_CONNECTIONS", "3")
+        .set("LIZA_HEADER_TIMEOUT", "60")
+        .set("LIZA_BODY_TIMEOUT", "60")
+        .spawn()
+        .await;
     // A request whose body stops after 10 bytes: inside the application, waiting for its client.
     let (body, signature) = signed_voice("CAbodystalls");
     let mut stalled = connect(&app).await;
@@ -273,7 +276,11 @@ async fn signed_bodies_over_the_limit_get_413_and_normal_webhooks_still_work() {
 
 #[tokio::test]
 async fn a_body_that_stops_arriving_gets_408_and_a_slow_one_in_time_is_served() {
-    let app = spawn_app_env(&[("LIZA_HEADER_TIMEOUT", "1"), ("LIZA_BODY_TIMEOUT", "3")]).await;
+    let app = AppOptions::default()
+        .set("LIZA_HEADER_TIMEOUT", "1")
+        .set("LIZA_BODY_TIMEOUT", "3")
+        .spawn()
+        .await;
     let (body, signature) = signed_voice("CAstalled");
     let mut stalled = connect(&app).await;
     stalled
@@ -308,7 +315,10 @@ async fn a_body_that_stops_arriving_gets_408_and_a_slow_one_in_time_is_served() 
 
 #[tokio::test]
 async fn an_idle_kept_alive_connection_is_closed_after_the_idle_timeout() {
-    let app = spawn_app_env(&[("LIZA_IDLE_TIMEOUT", "1")]).await;
+    let app = AppOptions::default()
+        .set("LIZA_IDLE_TIMEOUT", "1")
+        .spawn()
+        .await;
     let mut stream = connect(&app).await;
     stream
         .write_all(b"GET /health HTTP/1.1\r\nHost: liza.example.com\r\n\r\n")

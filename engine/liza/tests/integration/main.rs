@@ -1,11 +1,13 @@
 //! One integration-test binary: the real server over loopback HTTP, signed requests,
-//! fresh SQLite database per test.
+//! a fresh database per test (SQLite, or PostgreSQL with LIZA_TEST_BACKEND=postgres).
+
+#[path = "../support/mod.rs"]
+mod support;
 
 mod bad_input;
 mod calls;
 mod edges;
 mod golden_calls;
-mod helpers;
 mod oracle;
 mod reload;
 mod security;

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::json;
 
-use crate::helpers::{call_params, spawn_app, xml_items, XmlItem, AUTH_TOKEN, PUBLIC_URL};
+use crate::support::{call_params, spawn_app, xml_items, XmlItem, AUTH_TOKEN, PUBLIC_URL};
 
 fn oracle(request: serde_json::Value) -> Option<String> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oracle/twilio_oracle.py");

@@ -5,20 +5,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::helpers::{repo_root, spawn_app_with, AppOptions, TestApp};
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        let target = to.join(path.file_name().unwrap());
-        if path.is_dir() {
-            copy_dir(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).unwrap();
-        }
-    }
-}
+use crate::support::{flow_files_copy, AppOptions, TestApp};
 
 /// Saves the way vim and VS Code do: write a temporary file, then rename it over the original.
 fn save(path: &Path, text: &str) {
@@ -60,16 +47,10 @@ const NEW_PROMPT: &str = "Das habe ich nicht verstanden.";
 
 #[tokio::test]
 async fn saved_changes_reach_new_calls_while_old_calls_keep_their_version() {
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(&repo_root().join("flows"), &dir.path().join("flows"));
-    copy_dir(&repo_root().join("locales"), &dir.path().join("locales"));
+    let dir = flow_files_copy();
     let flow_file = dir.path().join("flows/liza.yaml");
     let original = std::fs::read_to_string(&flow_file).unwrap();
-    let app = spawn_app_with(AppOptions {
-        flows: dir.path().join("flows"),
-        locales: dir.path().join("locales"),
-    })
-    .await;
+    let app = AppOptions::default().flow_files(dir.path()).spawn().await;
 
     let mut before = app.call("CAbefore", "+4915112345678").await;
     assert!(before.says(OLD_PROMPT));
@@ -141,14 +122,8 @@ async fn saved_changes_reach_new_calls_while_old_calls_keep_their_version() {
 
 #[tokio::test]
 async fn a_changed_translation_is_a_new_version_too() {
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(&repo_root().join("flows"), &dir.path().join("flows"));
-    copy_dir(&repo_root().join("locales"), &dir.path().join("locales"));
-    let app = spawn_app_with(AppOptions {
-        flows: dir.path().join("flows"),
-        locales: dir.path().join("locales"),
-    })
-    .await;
+    let dir = flow_files_copy();
+    let app = AppOptions::default().flow_files(dir.path()).spawn().await;
     let ftl = dir.path().join("locales/en/liza.ftl");
     let text = std::fs::read_to_string(&ftl).unwrap();
     std::fs::write(
@@ -214,15 +189,13 @@ impl OpenCounter {
 /// is served, an idle server opens nothing: over two seconds, zero opens and no further reload.
 #[tokio::test]
 async fn an_idle_server_opens_its_flow_files_zero_times() {
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(&repo_root().join("flows"), &dir.path().join("flows"));
-    copy_dir(&repo_root().join("locales"), &dir.path().join("locales"));
+    let dir = flow_files_copy();
     let (flows, locales) = (dir.path().join("flows"), dir.path().join("locales"));
-    let app = spawn_app_with(AppOptions {
-        flows: flows.clone(),
-        locales: locales.clone(),
-    })
-    .await;
+    let app = AppOptions::default()
+        .flows(&flows)
+        .locales(&locales)
+        .spawn()
+        .await;
     let flow_file = flows.join("liza.yaml");
     let original = std::fs::read_to_string(&flow_file).unwrap();
     save(
@@ -264,14 +237,8 @@ async fn metric(app: &TestApp, name: &str) -> String {
 /// Saving the same text again changes nothing; a different mistake counts again; the fix recovers.
 #[tokio::test]
 async fn a_broken_save_counts_once_and_health_says_degraded() {
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(&repo_root().join("flows"), &dir.path().join("flows"));
-    copy_dir(&repo_root().join("locales"), &dir.path().join("locales"));
-    let app = spawn_app_with(AppOptions {
-        flows: dir.path().join("flows"),
-        locales: dir.path().join("locales"),
-    })
-    .await;
+    let dir = flow_files_copy();
+    let app = AppOptions::default().flow_files(dir.path()).spawn().await;
     let flow_file = dir.path().join("flows/liza.yaml");
     let original = std::fs::read_to_string(&flow_file).unwrap();
     let broken = original.replacen("next: consent", "next: consnet", 1);

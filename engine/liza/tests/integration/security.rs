@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::helpers::{call_params, form_body, spawn_app, PUBLIC_URL};
+use crate::support::{call_params, form_body, spawn_app, PUBLIC_URL};
 
 #[tokio::test]
 async fn forged_or_missing_signatures_are_refused_and_nothing_is_stored() {
@@ -19,7 +19,7 @@ async fn forged_or_missing_signatures_are_refused_and_nothing_is_stored() {
     assert_eq!(answer.status, 403);
     // Signed for another URL (a replay against a different path).
     let elsewhere = liza::twilio::compute_signature(
-        crate::helpers::AUTH_TOKEN,
+        crate::support::AUTH_TOKEN,
         &format!("{PUBLIC_URL}/webhook/order"),
         &params,
     );
@@ -29,7 +29,7 @@ async fn forged_or_missing_signatures_are_refused_and_nothing_is_stored() {
     assert_eq!(answer.status, 403);
     // Signed, then a parameter changed in transit.
     let good = liza::twilio::compute_signature(
-        crate::helpers::AUTH_TOKEN,
+        crate::support::AUTH_TOKEN,
         &format!("{PUBLIC_URL}/webhook/voice"),
         &params,
     );
@@ -48,7 +48,7 @@ async fn serve_refuses_to_start_without_an_auth_token_unless_told_it_is_developm
     let dir = tempfile::tempdir().unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_liza"))
         .arg("serve")
-        .current_dir(crate::helpers::repo_root())
+        .current_dir(crate::support::repo_root())
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap())
         .env(
@@ -70,7 +70,7 @@ async fn secrets_never_reach_the_output() {
     // Start-up fails on an unusable listen address after the token and database URL were read.
     let output = Command::new(env!("CARGO_BIN_EXE_liza"))
         .arg("serve")
-        .current_dir(crate::helpers::repo_root())
+        .current_dir(crate::support::repo_root())
         .env("TWILIO_AUTH_TOKEN", "tok-SECRET-4f9a")
         .env(
             "DATABASE_URL",

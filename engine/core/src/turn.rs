@@ -1,0 +1,165 @@
+//! One turn, played and written down: the state machine run to its end (stored records
+//! fetched through the adapter's closure), its actions rendered as TwiML and its steps as the
+//! text the caller heard. The webhook (liza-service) and the offline tools (liza-tools) both
+//! play turns through [`play`], so a simulated call says and logs exactly what a real one does.
+//!
+//! Must not touch: the store, HTTP, the clock.
+
+use crate::flow::Flow;
+use crate::runtime::{Action, CallState, Effects, Input, RecordInfo, RecordRequest, Step, Turn};
+use crate::speech::{Speaker, SpeechConfig};
+
+/// One node the turn passed, with what was said there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlayedStep {
+    pub node: String,
+    /// The Fluent message ids said at this node, in order.
+    pub messages: Vec<String>,
+    /// The plain text of each message (digits spaced), as the conversation log keeps it.
+    pub texts: Vec<String>,
+    /// Keys the caller pressed that this node took.
+    pub digits: Option<String>,
+    pub outcome: String,
+}
+
+impl PlayedStep {
+    /// Everything said at this node, as one line.
+    pub fn text(&self) -> String {
+        self.texts.join(" ")
+    }
+}
+
+/// A turn's whole result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Played {
+    /// The answer to Twilio.
+    pub twiml: String,
+    pub steps: Vec<PlayedStep>,
+    pub effects: Effects,
+    /// The call's state after the turn.
+    pub state: CallState,
+    /// The answer hangs up.
+    pub ended: bool,
+    /// Messages rendered with a problem (e.g. a missing variable); the text has a placeholder.
+    pub problems: Vec<String>,
+}
+
+/// Plays one turn of `flow` for `input` on a call in `state`. `next_turn` numbers the webhook
+/// that will answer this turn's question (it goes into the TwiML's URLs). `record` fetches or
+/// saves a stored record when a node needs one; its error ends the turn unplayed.
+pub fn play<E>(
+    flow: &Flow,
+    speech: &SpeechConfig,
+    state: CallState,
+    input: Input,
+    next_turn: i64,
+    mut record: impl FnMut(&RecordRequest) -> Result<Option<RecordInfo>, E>,
+) -> Result<Played, E> {
+    let mut machine = Turn::new(flow, state, input);
+    while let Step::NeedRecord(request) = machine.run() {
+        let found = record(&request)?;
+        machine.provide(found);
+    }
+    let out = machine.finish();
+    let mut speaker = Speaker::new(flow, &out.state, speech);
+    let twiml = speaker.response(&out.actions, next_turn).render();
+    let steps = out
+        .steps
+        .into_iter()
+        .map(|step| PlayedStep {
+            texts: step
+                .messages
+                .iter()
+                .map(|message| speaker.text(std::slice::from_ref(message)))
+                .collect(),
+            node: step.node,
+            messages: step.messages,
+            digits: step.digits,
+            outcome: step.outcome,
+        })
+        .collect();
+    let problems = std::mem::take(&mut speaker.problems);
+    Ok(Played {
+        twiml,
+        steps,
+        effects: out.effects,
+        ended: out.actions.contains(&Action::Hangup),
+        state: out.state,
+        problems,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::flow::load_flows;
+
+    fn liza() -> std::sync::Arc<Flow> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let flows = load_flows(&root.join("flows"), &root.join("locales")).unwrap();
+        flows.into_iter().find(|f| f.name == "liza").unwrap()
+    }
+
+    fn speech() -> SpeechConfig {
+        SpeechConfig {
+            company: "Muster GmbH".into(),
+            website: "www.muster.example".into(),
+            default_voice: "Polly.Vicki".into(),
+            base_url: "https://liza.example.test".into(),
+        }
+    }
+
+    fn none(_: &RecordRequest) -> Result<Option<RecordInfo>, String> {
+        Ok(None)
+    }
+
+    #[test]
+    fn a_played_turn_has_its_twiml_and_the_text_of_every_message() {
+        let flow = liza();
+        let start = Input::Start {
+            from: "+447700900123".into(),
+        };
+        let played = play(&flow, &speech(), CallState::default(), start, 1, none).unwrap();
+        assert!(played.twiml.contains("<Gather"), "{}", played.twiml);
+        assert!(
+            played.twiml.contains("/webhook/consent?seq=1"),
+            "{}",
+            played.twiml
+        );
+        let step = &played.steps[0];
+        assert_eq!(step.messages.len(), step.texts.len());
+        assert!(step.text().contains("Muster GmbH"), "{}", step.text());
+        assert!(
+            played.twiml.contains(&step.texts[0]),
+            "the log says what was said"
+        );
+        assert_eq!(played.state.waiting.as_deref(), Some("consent"));
+        assert!(!played.ended);
+    }
+
+    #[test]
+    fn a_failing_record_fetch_ends_the_turn_unplayed() {
+        let flow = liza();
+        let mut state = CallState::default();
+        for input in [
+            Input::Start {
+                from: "+4915112345678".into(),
+            },
+            Input::Digits("1".into()),
+            Input::Digits("12345".into()),
+        ] {
+            state = play(&flow, &speech(), state, input, 1, none).unwrap().state;
+        }
+        let failed = play(
+            &flow,
+            &speech(),
+            state,
+            Input::Digits("1".into()),
+            4,
+            |_| Err("database away".to_owned()),
+        );
+        assert_eq!(failed, Err("database away".to_owned()));
+    }
+}

@@ -1,0 +1,150 @@
+//! The `liza` command line: one function per command, one error type, one place that turns
+//! an outcome into an exit code (0 done, 1 problems found or failed, 2 input unusable).
+
+mod admin;
+mod authoring;
+mod develop;
+mod server;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use crate::settings::Settings;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "liza",
+    version,
+    about = "Liza: a declarative IVR engine for Twilio voice webhooks."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve Twilio's webhooks (the default command).
+    Serve(server::ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Check flows and locales without starting a server (exit 0 clean, 1 problems, 2 unreadable).
+    Check(authoring::CheckArgs),
+    /// Play whole calls against a server the way Twilio does and report throughput and latency.
+    Loadtest(liza_loadtest::LoadtestArgs),
+    /// Play a call in the terminal (or from a pipe): no Twilio, no server, nothing stored.
+    Simulate(authoring::SimulateArgs),
+    /// Run flow tests (default: <flows>/tests/*.yaml): exit 0 all pass, 1 failures, 2 unreadable.
+    Test(authoring::TestArgs),
+    /// Draw a flow as a graph: DOT text or SVG.
+    Graph(authoring::GraphArgs),
+    /// Manage dashboard users and API tokens.
+    Admin {
+        #[command(subcommand)]
+        command: admin::AdminCommand,
+    },
+    /// Development tools: seed data, benchmarks.
+    Dev {
+        #[command(subcommand)]
+        command: develop::DevCommand,
+    },
+}
+
+/// Why a command did not succeed; decides the exit code.
+#[derive(Debug)]
+pub enum CliError {
+    /// The command ran and found problems, already printed (errors in flows, failed flow
+    /// tests, failed calls): exit 1.
+    Found,
+    /// The input could not be used and the details are printed already (e.g. `check` on a
+    /// file that cannot be read): exit 2.
+    Unreadable,
+    /// The input could not be used (no such flow, no tests, flows with errors for a tool):
+    /// `error: …`, exit 2.
+    Unusable(anyhow::Error),
+    /// Anything else that went wrong: `error: …`, exit 1.
+    Failed(anyhow::Error),
+}
+
+impl<E: Into<anyhow::Error>> From<E> for CliError {
+    fn from(error: E) -> Self {
+        Self::Failed(error.into())
+    }
+}
+
+impl CliError {
+    /// An unusable input, for this reason.
+    fn unusable(message: impl std::fmt::Display) -> Self {
+        Self::Unusable(anyhow::anyhow!("{message}"))
+    }
+
+    /// A failure, for this reason.
+    fn failed(message: impl std::fmt::Display) -> Self {
+        Self::Failed(anyhow::anyhow!("{message}"))
+    }
+
+    /// Prints what is not printed yet and gives the exit code.
+    fn report(self) -> ExitCode {
+        match self {
+            Self::Found => ExitCode::FAILURE,
+            Self::Unreadable => ExitCode::from(2),
+            Self::Unusable(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+            Self::Failed(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+type Outcome = Result<(), CliError>;
+
+/// `default` applies unless RUST_LOG is set.
+fn init_logging(default: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    // Bulk seeding trips sqlx's slow-statement warning on every batch: not news there.
+    init_logging(match cli.command {
+        Some(Command::Dev { .. }) => "info,sqlx=error,poem=warn",
+        _ => "info,sqlx=warn,poem=warn",
+    });
+    let settings = Settings::from_env();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return CliError::failed(format!("cannot start the async runtime: {e}")).report(),
+    };
+    let command = cli.command.unwrap_or(Command::Serve(Default::default()));
+    match runtime.block_on(dispatch(settings, command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => e.report(),
+    }
+}
+
+async fn dispatch(settings: Settings, command: Command) -> Outcome {
+    match command {
+        Command::Serve(args) => server::serve(settings, args).await,
+        Command::Migrate => server::migrate(&settings).await,
+        Command::Loadtest(args) => server::loadtest(&settings, args).await,
+        Command::Check(args) => authoring::check(&settings, args),
+        Command::Simulate(args) => authoring::simulate(&settings, args),
+        Command::Test(args) => authoring::test(&settings, args),
+        Command::Graph(args) => authoring::graph(&settings, args),
+        Command::Admin { command } => admin::run(&settings, command).await,
+        Command::Dev { command } => develop::run(settings, command).await,
+    }
+}

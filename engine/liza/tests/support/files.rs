@@ -1,0 +1,31 @@
+//! The repository's folders, and copies of them that a test may change.
+
+use std::path::{Path, PathBuf};
+
+/// The repository's top folder (flows/, locales/, docs/, …).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Copies the folder `from` to `to`, subfolders included.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+/// A copy of the shipped flows and locales (`flows/`, `locales/` in the folder) that a test
+/// may break.
+pub fn flow_files_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo_root().join("flows"), &dir.path().join("flows"));
+    copy_dir(&repo_root().join("locales"), &dir.path().join("locales"));
+    dir
+}

@@ -1,0 +1,219 @@
+//! Calls as data: who calls, what they press turn by turn, and what must come out. One format
+//! for `liza test` (flows/tests/*.yaml, run offline by [`crate::flowtest`]) and for the
+//! golden call transcripts of the server's tests (engine/liza/tests/golden/calls/*.yaml).
+//!
+//! ```yaml
+//! flow: liza
+//! tests:
+//!   - name: German caller saves a new order
+//!     from: "+4915112345678"
+//!     input: ["1", "12345#", "1", "2"]   # keys per turn; "" = no input; "hangup"
+//!     expect:
+//!       status: completed
+//! ```
+
+use std::path::Path;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+
+use liza_core::flow::yaml;
+
+/// A file of scenarios for one flow.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// The flow the calls go to (its `name:`).
+    pub flow: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub tests: Vec<Scenario>,
+}
+
+/// One call.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    /// The caller's number (`From`), or `anonymous`.
+    pub from: String,
+    #[serde(default)]
+    pub given: Given,
+    /// What the caller does, turn by turn.
+    pub input: Vec<Input>,
+    pub expect: Expect,
+}
+
+/// What exists before the call.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Given {
+    #[serde(default)]
+    pub records: Vec<RecordSpec>,
+}
+
+/// A record: its kind, key and status.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(deny_unknown_fields)]
+pub struct RecordSpec {
+    pub kind: String,
+    pub key: String,
+    pub status: String,
+}
+
+/// What must come out; what is left out is not checked.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// The messages said, by Fluent id.
+    pub says: Option<Vec<String>>,
+    /// Texts that must be heard somewhere in the call.
+    pub text: Option<Vec<String>>,
+    /// The nodes visited, in order.
+    pub path: Option<Vec<String>>,
+    /// Every record after the call.
+    pub records: Option<Vec<RecordSpec>>,
+    /// The call's final status.
+    pub status: Option<String>,
+    /// `given`, `refused` or `none`.
+    pub consent: Option<String>,
+}
+
+/// What the caller does at one turn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// Keys as typed: `"1"`, `"12345#"` (a trailing `#` ends the entry, as Twilio's
+    /// `finishOnKey`, and is not part of the digits sent).
+    Keys(String),
+    /// No input: the caller lets the Gather time out (`""` or null).
+    NoInput,
+    /// The caller hangs up (`"hangup"`).
+    HangUp,
+}
+
+impl Input {
+    /// The `Digits` Twilio sends for this turn; `None` when it sends none.
+    pub fn digits(&self) -> Option<&str> {
+        match self {
+            Input::Keys(keys) => Some(keys.trim_end_matches('#')).filter(|d| !d.is_empty()),
+            Input::NoInput | Input::HangUp => None,
+        }
+    }
+
+    fn from_keys(keys: &str) -> Self {
+        match keys {
+            "" => Input::NoInput,
+            "hangup" => Input::HangUp,
+            keys => Input::Keys(keys.to_owned()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Input {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Turn;
+
+        impl Visitor<'_> for Turn {
+            type Value = Input;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(r#"keys ("123#"), "" for no input, or "hangup""#)
+            }
+
+            fn visit_str<E: de::Error>(self, keys: &str) -> Result<Input, E> {
+                Ok(Input::from_keys(keys))
+            }
+
+            fn visit_u64<E: de::Error>(self, keys: u64) -> Result<Input, E> {
+                Ok(Input::Keys(keys.to_string()))
+            }
+
+            fn visit_i64<E: de::Error>(self, keys: i64) -> Result<Input, E> {
+                Ok(Input::Keys(keys.to_string()))
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<Input, E> {
+                Ok(Input::NoInput)
+            }
+
+            fn visit_none<E: de::Error>(self) -> Result<Input, E> {
+                Ok(Input::NoInput)
+            }
+        }
+
+        deserializer.deserialize_any(Turn)
+    }
+}
+
+impl ScenarioFile {
+    /// Reads a scenario file. Err: a message naming the file (and line, for YAML errors).
+    /// The spans locate each scenario: `spans.key("/tests/N").line`.
+    pub fn read(path: &Path) -> Result<(Self, yaml::SpanIndex), String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        let (value, spans) = yaml::parse(&text).map_err(|e| {
+            format!(
+                "{}:{}:{}: {}",
+                path.display(),
+                e.position.line,
+                e.position.column,
+                e.message
+            )
+        })?;
+        let file = serde_json::from_value(value)
+            .map_err(|e| format!("{}: not a flow test file: {e}", path.display()))?;
+        Ok((file, spans))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The turns of `input: LIST`, read as a scenario file reads them.
+    fn inputs(list: &str) -> Result<Vec<Input>, String> {
+        let (value, _) = yaml::parse(&format!("input: {list}")).map_err(|e| e.message)?;
+        serde_json::from_value(value["input"].clone()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn keys_silence_and_hang_up_read_as_turns() {
+        let turns = inputs(r##"["1", "12345#", "", null, 42, "hangup", "12*4", "#"]"##).unwrap();
+        assert_eq!(
+            turns,
+            [
+                Input::Keys("1".into()),
+                Input::Keys("12345#".into()),
+                Input::NoInput,
+                Input::NoInput,
+                Input::Keys("42".into()),
+                Input::HangUp,
+                Input::Keys("12*4".into()),
+                Input::Keys("#".into()),
+            ]
+        );
+        let digits: Vec<Option<&str>> = turns.iter().map(Input::digits).collect();
+        assert_eq!(
+            digits,
+            [
+                Some("1"),
+                Some("12345"),
+                None,
+                None,
+                Some("42"),
+                None,
+                Some("12*4"),
+                None
+            ]
+        );
+    }
+
+    #[test]
+    fn a_list_is_not_a_turn() {
+        let error = inputs(r#"[["1"]]"#).unwrap_err();
+        assert!(
+            error.contains(r#"keys ("123#"), "" for no input, or "hangup""#),
+            "{error}"
+        );
+    }
+}
