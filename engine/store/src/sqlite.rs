@@ -524,7 +524,7 @@ mod tests {
     use crate::Work;
 
     /// Writer connections that may not grow the database file: SQLite then fails writes with
-    /// SQLITE_FULL, as on a full disk (the tmpfs test in tests/backends/health.rs fills a real
+    /// SQLITE_FULL, as on a full disk (the tmpfs test in tests/integration/backends/health.rs fills a real
     /// one where it may mount one).
     #[derive(Clone)]
     struct NoGrowth(SqliteConnector);

@@ -1,12 +1,10 @@
 //! `liza check` on broken flows and locales: every diagnostic against a golden file.
 //! One folder per mistake under tests/golden/diagnostics/; adding a case = adding a folder.
 
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 
-use support::{assert_golden, repo_root};
+use crate::support::{assert_golden, repo_root};
 
 #[test]
 fn every_broken_fixture_is_reported_with_file_line_and_column() {

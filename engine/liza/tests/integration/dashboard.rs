@@ -2,8 +2,6 @@
 //! (LIZA_TEST_BACKEND=postgres: a fresh PostgreSQL database per test), logins and their
 //! limits, accounts (sessions, API tokens) through the pages, the API and `liza admin`.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,20 +14,20 @@ use liza::store::Store;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use reqwest::StatusCode;
 
-use support::app::ADMIN_PASSWORD;
-use support::{flow_files_copy, AppOptions, Backend, TestDb};
+use crate::support::app::ADMIN_PASSWORD;
+use crate::support::{flow_files_copy, AppOptions, Backend, TestDb};
 
 /// The app as the dashboard's tests use it, with its store at hand to seed it and make tokens.
 struct TestApp {
-    app: support::TestApp,
+    app: crate::support::TestApp,
     admin: Arc<dyn AdminStore>,
     store: Arc<dyn Store>,
 }
 
 impl std::ops::Deref for TestApp {
-    type Target = support::TestApp;
+    type Target = crate::support::TestApp;
 
-    fn deref(&self) -> &support::TestApp {
+    fn deref(&self) -> &crate::support::TestApp {
         &self.app
     }
 }

@@ -2,9 +2,6 @@
 //! server staying up (SIGTERM, kill -9, database outage). PostgreSQL: 127.0.0.1:5432,
 //! database `test` (.ci/postgres.sh starts it); every test makes and drops its own database.
 
-#[path = "../support/mod.rs"]
-mod support;
-
 mod health;
 mod loadtest;
 mod logins;

@@ -1,12 +1,10 @@
 //! The authoring tools as product staff use them: `liza test`, `liza simulate`, `liza graph`.
 
-mod support;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use support::{assert_golden, repo_root};
+use crate::support::{assert_golden, repo_root};
 
 fn golden(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
