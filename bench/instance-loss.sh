@@ -123,13 +123,19 @@ for run in $(seq 1 "$RUNS"); do
     failed="$(sed -n 's/^calls: *[0-9]* completed, \([0-9]*\) failed.*/\1/p' "$out")"
     [ -n "$completed" ] && [ -n "$failed" ] || { cat "$out"; echo "cannot read the load generator's report"; exit 1; }
     # What nginx did about the dead instance: requests it had to take elsewhere.
-    retried="$(tail -n +"$((errors_before + 1))" "$NGINX_PREFIX/logs/error.log" |
-               grep -c "upstream: \"http://127.0.0.1:$PORT_A" || true)"
+    tail -n +"$((errors_before + 1))" "$NGINX_PREFIX/logs/error.log" |
+        grep "upstream: \"http://127.0.0.1:$PORT_A" >"$WORK/attempts-$run.log" || true
+    retried="$(grep -c . "$WORK/attempts-$run.log" || true)"
+    # Requests a was working on when it died (sent, then the connection closed or reset) and
+    # connections it refused while it was down.
+    in_flight="$(grep -cE "prematurely closed|reset by peer|upstream timed out" "$WORK/attempts-$run.log" || true)"
+    refused="$(grep -c "Connection refused" "$WORK/attempts-$run.log" || true)"
     stored="$(sql "SELECT count(*) || ' ' || count(ended_at) FROM calls WHERE started_at >= $run_started")"
     echo "-- run $run: $(grep '^calls:' "$out")"
     grep -E '^(requests|latency|error):' "$out" | sed 's/^/   /'
-    echo "   at the kill: $live calls in progress; nginx logged $retried failed attempts on instance a" \
-         "(each retried on b or refused); a answered /health again ${restarted_in} ms after the kill"
+    echo "   at the kill: $live calls in progress; nginx logged $retried failed attempts on instance a," \
+         "each retried on b ($in_flight in flight when a died, $refused refused connections);" \
+         "a answered /health again ${restarted_in} ms after the kill"
     echo "   stored: $stored (calls started in this run, of them ended)"
     if [ "$stored" != "$CALLS $CALLS" ]; then
         echo "   FAIL: expected $CALLS calls stored, each ended"
