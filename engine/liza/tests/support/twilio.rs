@@ -514,3 +514,33 @@ pub fn element_text(xml: &str, tag: &str) -> Option<String> {
         _ => None,
     }
 }
+
+/// `liza loadtest`'s arguments for `calls` of Liza's whole call (consent, an order number,
+/// its confirmation, no more help) from `from`, signed for [`PUBLIC_URL`].
+pub fn loadtest_args(
+    base: &str,
+    calls: usize,
+    concurrency: usize,
+    think: std::time::Duration,
+    from: &str,
+) -> liza::loadtest::LoadtestArgs {
+    liza::loadtest::LoadtestArgs {
+        url: base.to_owned(),
+        public_url: Some(PUBLIC_URL.to_owned()),
+        calls,
+        concurrency,
+        think,
+        ramp: None,
+        answers: ["consent=1", "order=12345", "order_confirm=1", "help=2"]
+            .map(String::from)
+            .to_vec(),
+        expect: Some("Vielen Dank für Ihren Anruf".into()),
+        timeout: std::time::Duration::from_secs(15),
+        from: from.into(),
+        to: SHOP_NUMBER.into(),
+        unsigned: false,
+        ca_certs: Vec::new(),
+        resolve: Vec::new(),
+        bare_server: None,
+    }
+}

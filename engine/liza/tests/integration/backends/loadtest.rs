@@ -7,26 +7,9 @@ use liza::loadtest::{self, LoadtestArgs};
 use crate::both;
 use crate::support::*;
 
+/// Loadtest arguments for `calls` of Liza's whole call from [`CALLER`].
 fn args(base: &str, calls: usize, concurrency: usize, think: Duration) -> LoadtestArgs {
-    LoadtestArgs {
-        url: base.to_owned(),
-        public_url: Some(PUBLIC_URL.to_owned()),
-        calls,
-        concurrency,
-        think,
-        ramp: None,
-        answers: ["consent=1", "order=12345", "order_confirm=1", "help=2"]
-            .map(String::from)
-            .to_vec(),
-        expect: Some("Vielen Dank für Ihren Anruf".into()),
-        timeout: Duration::from_secs(15),
-        from: CALLER.into(),
-        to: SHOP_NUMBER.into(),
-        unsigned: false,
-        ca_certs: Vec::new(),
-        resolve: Vec::new(),
-        bare_server: None,
-    }
+    loadtest_args(base, calls, concurrency, think, CALLER)
 }
 
 /// Every call is played to the goodbye: 6 signed webhooks each, every one stored.

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use liza_loadtest::{self as loadtest, LoadtestArgs};
+use liza_loadtest as loadtest;
 
 use crate::both;
 use crate::support::*;
@@ -42,33 +42,11 @@ fn listed(database_url: &str, args: &[&str]) -> Vec<serde_json::Value> {
     serde_json::from_str::<Vec<serde_json::Value>>(&stdout(&out)).expect("a JSON array")
 }
 
-fn args(base: &str, calls: usize, concurrency: usize, think: Duration, from: &str) -> LoadtestArgs {
-    LoadtestArgs {
-        url: base.to_owned(),
-        public_url: Some(PUBLIC_URL.to_owned()),
-        calls,
-        concurrency,
-        think,
-        ramp: None,
-        answers: ["consent=1", "order=12345", "order_confirm=1", "help=2"]
-            .map(String::from)
-            .to_vec(),
-        expect: Some("Vielen Dank für Ihren Anruf".into()),
-        timeout: Duration::from_secs(15),
-        from: from.into(),
-        to: SHOP_NUMBER.into(),
-        unsigned: false,
-        ca_certs: Vec::new(),
-        resolve: Vec::new(),
-        bare_server: None,
-    }
-}
-
 /// Three whole calls from the default caller and one from a UK number, then the listing.
 async fn calls_lists_filters_and_shows(db: &TestDb) {
     let app = spawn_app_on(&db.url).await;
     for (calls, from) in [(3, CALLER), (1, "+447700900123")] {
-        let mut args = args(&app.twilio.base, calls, 1, Duration::ZERO, from);
+        let mut args = loadtest_args(&app.twilio.base, calls, 1, Duration::ZERO, from);
         args.expect = None; // the English goodbye for the UK caller
         let report = loadtest::run(&args, Some(AUTH_TOKEN.into())).await.unwrap();
         assert_eq!(report.failed, 0, "{:?}", report.first_errors);
@@ -166,7 +144,7 @@ async fn backup_while_calls_are_played(db: &TestDb) {
     }
     let app = spawn_app_on(&db.url).await;
     let load = {
-        let args = args(&app.twilio.base, 120, 8, Duration::from_millis(40), CALLER);
+        let args = loadtest_args(&app.twilio.base, 120, 8, Duration::from_millis(40), CALLER);
         tokio::spawn(async move { loadtest::run(&args, Some(AUTH_TOKEN.into())).await })
     };
     let ended_sql = "SELECT call_sid FROM calls WHERE ended_at IS NOT NULL";
