@@ -169,28 +169,18 @@ impl TestApp {
 
     /// Runs `liza ARGS` against this app's database, `stdin` piped in.
     fn cli(&self, args: &[&str], stdin: &str) -> Cli {
-        use std::io::Write;
         let dir = tempfile::tempdir().unwrap();
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_liza"))
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("DATABASE_URL", &self.database_url)
-            .env("RUST_LOG", "warn")
-            .env("NO_COLOR", "1")
-            .current_dir(dir.path())
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        let output = child.wait_with_output().unwrap();
+        let output = crate::support::run_with_stdin(
+            std::process::Command::new(env!("CARGO_BIN_EXE_liza"))
+                .args(args)
+                .env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .env("DATABASE_URL", &self.database_url)
+                .env("RUST_LOG", "warn")
+                .env("NO_COLOR", "1")
+                .current_dir(dir.path()),
+            stdin,
+        );
         Cli {
             ok: output.status.success(),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

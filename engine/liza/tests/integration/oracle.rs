@@ -1,12 +1,13 @@
 //! Liza's TwiML and signatures checked against Twilio's own Python library
 //! (PyPI `twilio`, installed by .ci/run). Outside CI, a machine without it skips.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::json;
 
-use crate::support::{call_params, spawn_app, xml_items, XmlItem, AUTH_TOKEN, PUBLIC_URL};
+use crate::support::{
+    call_params, run_with_stdin, spawn_app, xml_items, XmlItem, AUTH_TOKEN, PUBLIC_URL,
+};
 
 fn oracle(request: serde_json::Value) -> Option<String> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oracle/twilio_oracle.py");
@@ -23,20 +24,12 @@ fn oracle(request: serde_json::Value) -> Option<String> {
         eprintln!("skipping: python3 with the `twilio` package is not installed");
         return None;
     }
-    let mut child = Command::new(&python)
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(request.to_string().as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "oracle failed");
+    let output = run_with_stdin(Command::new(&python).arg(script), &request.to_string());
+    assert!(
+        output.status.success(),
+        "oracle failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     Some(String::from_utf8(output.stdout).unwrap().trim().to_owned())
 }
 

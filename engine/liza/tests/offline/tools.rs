@@ -1,10 +1,9 @@
 //! The authoring tools as product staff use them: `liza test`, `liza simulate`, `liza graph`.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
-use crate::support::{assert_golden, repo_root};
+use crate::support::{assert_golden, repo_root, run_with_stdin};
 
 fn golden(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -13,23 +12,14 @@ fn golden(name: &str) -> PathBuf {
 }
 
 fn liza(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_liza"))
-        .args(args)
-        .current_dir(repo_root())
-        .env("COMPANY_NAME", "Muster GmbH")
-        .env("WEBSITE_URL", "www.muster.example")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    run_with_stdin(
+        Command::new(env!("CARGO_BIN_EXE_liza"))
+            .args(args)
+            .current_dir(repo_root())
+            .env("COMPANY_NAME", "Muster GmbH")
+            .env("WEBSITE_URL", "www.muster.example"),
+        stdin,
+    )
 }
 
 #[test]

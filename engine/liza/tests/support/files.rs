@@ -29,3 +29,22 @@ pub fn flow_files_copy() -> tempfile::TempDir {
     copy_dir(&repo_root().join("locales"), &dir.path().join("locales"));
     dir
 }
+
+/// Runs `command` with `stdin` written to its standard input; its status and output.
+pub fn run_with_stdin(command: &mut std::process::Command, stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}

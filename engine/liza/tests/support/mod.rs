@@ -20,7 +20,7 @@ pub mod twilio;
 
 pub use app::{spawn_app, spawn_app_on, spawn_process, AppOptions, LizaProcess, TestApp};
 pub use db::{Backend, TestDb};
-pub use files::{copy_dir, flow_files_copy, repo_root};
+pub use files::{copy_dir, flow_files_copy, repo_root, run_with_stdin};
 pub use golden::assert_golden;
 pub use twilio::{
     assert_valid_twiml, attribute, call_params, element_text, form_body, gather_action, is_apology,
