@@ -7,7 +7,9 @@ pub mod dev;
 pub mod settings;
 pub mod startup;
 
-pub use liza_core::{diagnostics, flow, i18n, model, runtime, speech, spoken, twilio, twiml};
+pub use liza_core::{
+    diagnostics, flow, i18n, model, privacy, runtime, speech, spoken, twilio, twiml,
+};
 pub use liza_loadtest as loadtest;
 pub use liza_service::{calls, metrics, registry, reload};
 pub use liza_store as store;
