@@ -13,8 +13,10 @@ mod dialect;
 mod error;
 pub mod health;
 mod postgres;
+pub mod privacy;
 mod sql;
 mod sql_admin;
+mod sql_privacy;
 mod sql_store;
 mod sqlite;
 
