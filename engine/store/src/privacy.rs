@@ -262,8 +262,8 @@ pub trait Privacy: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// The latest purge (for the dashboard's overview), if one ever ran.
     async fn last_purge_run(&self) -> Result<Option<PurgeRun>, StoreError>;
-    /// At most `limit` calls after id `after_id` whose caller has no hash yet and that are not
-    /// in progress, by id.
+    /// At most `limit` calls after id `after_id`, stored before the privacy migration, whose
+    /// caller has no hash yet and that are not in progress, by id.
     async fn calls_to_backfill(
         &self,
         after_id: i64,
@@ -357,9 +357,11 @@ pub mod sql {
         "SELECT id, started_at, finished_at, retention_days, calls_purged
          FROM purge_runs ORDER BY id DESC LIMIT 1";
 
-    /// The partial index `calls_to_backfill`. `$1` after id, `$2` limit, `$3` live since.
+    /// Calls stored before the privacy migration (`privacy_backfill`) still without a hash,
+    /// by the partial index `calls_to_backfill`. `$1` after id, `$2` limit, `$3` live since.
     pub const TO_BACKFILL: &str = "SELECT id, from_number, consent FROM calls
          WHERE caller_hash IS NULL AND purged_at IS NULL AND id > $1
+            AND id <= (SELECT up_to_call_id FROM privacy_backfill WHERE id = 1)
             AND (ended_at IS NOT NULL OR updated_at < $3)
          ORDER BY id LIMIT $2";
     /// The write comes first (SQLite's write lock). `$1` hash, `$2` masked, `$3` id.
