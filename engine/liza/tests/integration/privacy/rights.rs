@@ -15,6 +15,15 @@ use sqlx::{AnyPool, Row};
 use crate::support::app::ADMIN_PASSWORD;
 use crate::support::{AppOptions, TestApp};
 
+/// A call's sid, number, caller hash, masked number and state.
+type StoredCaller = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
 /// The caller whose data is exported and erased, and another one whose data must stay.
 const ALICE: &str = "+4915112345678";
 const BOB: &str = "+4917098765432";
@@ -760,13 +769,7 @@ async fn calls_stored_before_callers_were_hashed_are_hashed_and_without_consent_
         out.contains("2 call(s) stored before the privacy migration hashed; 1 of them without consent minimised"),
         "{out}"
     );
-    let rows: Vec<(
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    )> = sqlx::query_as(
+    let rows: Vec<StoredCaller> = sqlx::query_as(
         "SELECT call_sid, from_number, caller_hash, caller_masked, state FROM calls ORDER BY id",
     )
     .fetch_all(&app.db)
