@@ -736,15 +736,22 @@ impl StoreTx for SqliteWriter {
     }
 
     fn call_ended(&mut self, update: &StatusUpdate<'_>) -> Result<(), StoreError> {
+        let call_id: i64 = self
+            .conn
+            .prepare_cached(&webhook_sql::CALL_ENDED_RETURNING_ID)?
+            .query_row(
+                params![
+                    update.call_sid,
+                    update.from,
+                    update.to,
+                    update.now_ms,
+                    update.duration_secs
+                ],
+                |r| r.get(0),
+            )?;
         self.conn
-            .prepare_cached(&webhook_sql::CALL_ENDED)?
-            .execute(params![
-                update.call_sid,
-                update.from,
-                update.to,
-                update.now_ms,
-                update.duration_secs
-            ])?;
+            .prepare_cached(webhook_sql::DROP_RESPONSES)?
+            .execute(params![call_id])?;
         Ok(())
     }
 
