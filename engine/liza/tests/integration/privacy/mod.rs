@@ -2,3 +2,4 @@
 //! before and without consent, the proof of consent, export, erasure and retention.
 
 mod key;
+mod rights;
