@@ -1,7 +1,8 @@
 //! Counters for `GET /metrics` in Prometheus' text format: webhook requests by node and
 //! outcome, webhook latency, flow reloads and reload failures, whether the flows are degraded
 //! (the last save did not load), database errors, dashboard logins by outcome and the password
-//! checks they ran.
+//! checks they ran; and what it is told of the store (writer queue, batch sizes, commit times,
+//! the SQLite WAL and its checkpoints) and of the flow registry (versions held).
 //!
 //! Hand-written on purpose: five series and one text format are ~150 lines, while the
 //! `prometheus` crate (slow-moving, protobuf baggage) or `metrics` + its exporter (a global
@@ -13,6 +14,8 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
+
+use liza_store::stats::{HistogramSnapshot, StoreStats};
 
 /// Upper bounds (seconds) of the latency histogram's buckets: dead air starts to hurt around 100 ms.
 const LATENCY_BUCKETS: [f64; 12] = [
@@ -208,6 +211,103 @@ impl Metrics {
     }
 }
 
+/// What the process holds beside its counters, read when `/metrics` is asked.
+#[derive(Debug, Clone, Default)]
+pub struct Gauges {
+    /// The store's writers and WAL, where the backend reports them.
+    pub store: Option<StoreStats>,
+    /// Compiled flow versions held in memory (current ones and those kept for calls).
+    pub flow_versions_held: usize,
+}
+
+impl Metrics {
+    /// [`Metrics::render`] followed by `gauges`.
+    pub fn render_with(&self, gauges: &Gauges) -> String {
+        let mut out = self.render();
+        gauge(
+            &mut out,
+            "liza_flow_versions_held",
+            "Compiled flow versions in memory: the current ones and those kept for calls pinned to them.",
+            gauges.flow_versions_held as f64,
+        );
+        let Some(store) = &gauges.store else {
+            return out;
+        };
+        gauge(
+            &mut out,
+            "liza_store_queue_depth",
+            "Webhooks' database work queued for the writers, not yet in a transaction.",
+            store.queue_depth as f64,
+        );
+        histogram(
+            &mut out,
+            "liza_store_batch_size",
+            "Pieces of work (webhooks) per writer transaction.",
+            &store.batch_size,
+        );
+        histogram(
+            &mut out,
+            "liza_store_transaction_seconds",
+            "A writer transaction from BEGIN to the end of COMMIT (committed ones).",
+            &store.transaction_seconds,
+        );
+        histogram(
+            &mut out,
+            "liza_store_commit_seconds",
+            "A writer transaction's COMMIT alone.",
+            &store.commit_seconds,
+        );
+        if let Some(wal) = &store.wal {
+            gauge(
+                &mut out,
+                "liza_sqlite_wal_bytes",
+                "Size of the SQLite -wal file at the last checkpoint tick (every 25 ms).",
+                wal.bytes as f64,
+            );
+            histogram(
+                &mut out,
+                "liza_sqlite_checkpoint_seconds",
+                "Passive WAL checkpoints, beside the writer.",
+                &wal.passive_seconds,
+            );
+            histogram(
+                &mut out,
+                "liza_sqlite_truncate_checkpoint_seconds",
+                "Truncating WAL checkpoints (WAL past its threshold), the writer held between two transactions, including the wait for its transaction in progress.",
+                &wal.truncate_seconds,
+            );
+            let _ = writeln!(out, "# HELP liza_sqlite_truncate_checkpoint_busy_total Truncating checkpoints that could not finish: a reader still used the WAL.");
+            let _ = writeln!(
+                out,
+                "# TYPE liza_sqlite_truncate_checkpoint_busy_total counter"
+            );
+            let _ = writeln!(
+                out,
+                "liza_sqlite_truncate_checkpoint_busy_total {}",
+                wal.truncate_busy
+            );
+        }
+        out
+    }
+}
+
+fn gauge(out: &mut String, name: &str, help: &str, value: f64) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} gauge");
+    let _ = writeln!(out, "{name} {value}");
+}
+
+fn histogram(out: &mut String, name: &str, help: &str, h: &HistogramSnapshot) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} histogram");
+    for (bound, count) in h.bounds.iter().zip(&h.cumulative) {
+        let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {count}");
+    }
+    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}", h.count);
+    let _ = writeln!(out, "{name}_sum {}", h.sum);
+    let _ = writeln!(out, "{name}_count {}", h.count);
+}
+
 /// Label values escape `\`, `"` and newlines.
 fn escape_label(value: &str) -> String {
     value
@@ -291,6 +391,55 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("liza_password_checks_total 1\n"), "{text}");
+    }
+
+    #[test]
+    fn renders_the_store_and_the_registry_it_is_told_of() {
+        use liza_store::stats::{Histogram, WalStats, BATCH_BUCKETS, SECONDS_BUCKETS};
+        let batches = Histogram::new(BATCH_BUCKETS);
+        batches.observe(3.0);
+        batches.observe(300.0);
+        let commits = Histogram::new(SECONDS_BUCKETS);
+        commits.observe(0.004);
+        let wal = WalStats::default();
+        wal.bytes
+            .store(17_000_000, std::sync::atomic::Ordering::Relaxed);
+        wal.truncate_seconds.observe(0.03);
+        let gauges = Gauges {
+            store: Some(StoreStats {
+                queue_depth: 7,
+                batch_size: batches.snapshot(),
+                transaction_seconds: commits.snapshot(),
+                commit_seconds: commits.snapshot(),
+                wal: Some(wal.snapshot()),
+            }),
+            flow_versions_held: 3,
+        };
+        let text = Metrics::new().render_with(&gauges);
+        for line in [
+            "liza_flow_versions_held 3\n",
+            "liza_store_queue_depth 7\n",
+            "liza_store_batch_size_bucket{le=\"2\"} 0\n",
+            "liza_store_batch_size_bucket{le=\"4\"} 1\n",
+            "liza_store_batch_size_bucket{le=\"512\"} 2\n",
+            "liza_store_batch_size_bucket{le=\"+Inf\"} 2\n",
+            "liza_store_batch_size_sum 303\n",
+            "liza_store_commit_seconds_bucket{le=\"0.005\"} 1\n",
+            "liza_store_commit_seconds_count 1\n",
+            "liza_sqlite_wal_bytes 17000000\n",
+            "liza_sqlite_truncate_checkpoint_seconds_bucket{le=\"0.05\"} 1\n",
+            "liza_sqlite_checkpoint_seconds_count 0\n",
+            "liza_sqlite_truncate_checkpoint_busy_total 0\n",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
+        // PostgreSQL has no WAL of Liza's to show.
+        let text = Metrics::new().render_with(&Gauges {
+            store: gauges.store.map(|s| StoreStats { wal: None, ..s }),
+            flow_versions_held: 1,
+        });
+        assert!(!text.contains("liza_sqlite_wal_bytes"), "{text}");
+        assert!(text.contains("liza_store_queue_depth 7\n"), "{text}");
     }
 
     #[test]

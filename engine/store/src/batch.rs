@@ -20,6 +20,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::health::{ProbeGate, WriteOutcomes, WriteTrouble};
+use super::stats::WriterStats;
 use super::{now_ms, StoreError, StoreTx, Work};
 
 /// Most pieces of work in one transaction.
@@ -51,6 +52,8 @@ pub struct Writers {
     /// How the writers' transactions ended (for `/health`).
     outcomes: Arc<WriteOutcomes>,
     probes: ProbeGate,
+    /// Batch sizes and commit times (for `/metrics`).
+    stats: Arc<WriterStats>,
 }
 
 impl Writers {
@@ -58,14 +61,16 @@ impl Writers {
     pub fn start<C: Connector + Clone>(name: &str, count: usize, connector: C) -> Self {
         let (sender, receiver) = flume::unbounded::<Box<dyn Work>>();
         let outcomes = Arc::new(WriteOutcomes::default());
+        let stats = Arc::new(WriterStats::default());
         let threads = (0..count.max(1))
             .map(|i| {
                 let receiver = receiver.clone();
                 let connector = connector.clone();
                 let outcomes = outcomes.clone();
+                let stats = stats.clone();
                 std::thread::Builder::new()
                     .name(format!("{name}-writer-{i}"))
-                    .spawn(move || writer_loop(connector, receiver, &outcomes))
+                    .spawn(move || writer_loop(connector, receiver, &outcomes, &stats))
                     .expect("cannot start a database writer thread")
             })
             .collect();
@@ -74,7 +79,19 @@ impl Writers {
             threads: std::sync::Mutex::new(threads),
             outcomes,
             probes: ProbeGate::default(),
+            stats,
         }
+    }
+
+    /// Batch sizes and commit times so far.
+    pub fn stats(&self) -> &WriterStats {
+        &self.stats
+    }
+
+    /// Pieces of work queued and not yet taken into a batch.
+    pub fn queue_depth(&self) -> u64 {
+        let queue = self.queue.read().unwrap_or_else(|e| e.into_inner());
+        queue.as_ref().map_or(0, |q| q.len() as u64)
     }
 
     /// Queues work; after [`Writers::close`] the work is answered with [`StoreError::Closed`].
@@ -153,6 +170,7 @@ fn writer_loop<C: Connector>(
     connector: C,
     receiver: flume::Receiver<Box<dyn Work>>,
     outcomes: &WriteOutcomes,
+    stats: &WriterStats,
 ) {
     let mut conn: Option<C::Conn> = None;
     while let Ok(first) = receiver.recv() {
@@ -180,7 +198,8 @@ fn writer_loop<C: Connector>(
                 }
             },
         };
-        if let Err(e) = run_batch(c, batch, outcomes) {
+        stats.batch_size.observe(batch.len() as f64);
+        if let Err(e) = run_batch(c, batch, outcomes, stats) {
             if e.is_connection_lost() {
                 tracing::warn!(error = %e, "A database writer lost its connection; it reconnects for the next batch.");
                 conn = None;
@@ -283,8 +302,9 @@ fn run_batch<C: WriterConn>(
     conn: &mut C,
     mut batch: Vec<Box<dyn Work>>,
     outcomes: &WriteOutcomes,
+    stats: &WriterStats,
 ) -> Result<(), StoreError> {
-    match run_in_transaction(conn, &mut batch) {
+    match run_in_transaction(conn, &mut batch, stats) {
         Ok(()) => {
             outcomes.succeeded();
             for work in batch {
@@ -312,7 +332,7 @@ fn run_batch<C: WriterConn>(
                     continue;
                 }
                 let mut one = vec![work];
-                match run_in_transaction(conn, &mut one) {
+                match run_in_transaction(conn, &mut one, stats) {
                     Ok(()) => {
                         outcomes.succeeded();
                         one.pop().expect("one work").done(Ok(()));
@@ -339,7 +359,9 @@ fn run_batch<C: WriterConn>(
 fn run_in_transaction<C: WriterConn>(
     conn: &mut C,
     batch: &mut [Box<dyn Work>],
+    stats: &WriterStats,
 ) -> Result<(), StoreError> {
+    let began = Instant::now();
     let commit_by = batch
         .iter()
         .map(|w| w.deadline())
@@ -355,7 +377,16 @@ fn run_in_transaction<C: WriterConn>(
             return Err(StoreError::Timeout);
         }
     }
-    conn.commit()
+    let committing = Instant::now();
+    conn.commit()?;
+    let committed = Instant::now();
+    stats
+        .commit_seconds
+        .observe_duration(committed - committing);
+    stats
+        .transaction_seconds
+        .observe_duration(committed - began);
+    Ok(())
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
@@ -521,8 +552,17 @@ mod tests {
         let results = Results::default();
         let outcomes = WriteOutcomes::default();
         let mut conn = FakeConn::default();
-        run_batch(&mut conn, batch(&["a", "b", "c"], &results), &outcomes).unwrap();
+        let stats = WriterStats::default();
+        run_batch(
+            &mut conn,
+            batch(&["a", "b", "c"], &results),
+            &outcomes,
+            &stats,
+        )
+        .unwrap();
         assert_eq!(conn.transactions, 1);
+        assert_eq!(stats.commit_seconds.snapshot().count, 1);
+        assert_eq!(stats.transaction_seconds.snapshot().count, 1);
         assert_eq!(conn.committed, ["a", "b", "c"]);
         assert_eq!(outcomes.current(), None);
         let results = results.lock().unwrap();
@@ -534,7 +574,13 @@ mod tests {
         let results = Results::default();
         let outcomes = WriteOutcomes::default();
         let mut conn = FakeConn::default();
-        run_batch(&mut conn, batch(&["a", "bad", "c"], &results), &outcomes).unwrap();
+        run_batch(
+            &mut conn,
+            batch(&["a", "bad", "c"], &results),
+            &outcomes,
+            &WriterStats::default(),
+        )
+        .unwrap();
         // The batch, then each work alone.
         assert_eq!(conn.transactions, 4);
         assert_eq!(conn.committed, ["a", "c"]);
@@ -568,7 +614,13 @@ mod tests {
             locked: true,
             ..FakeConn::default()
         };
-        assert!(run_batch(&mut conn, batch(&["a", "b"], &results), &outcomes).is_err());
+        assert!(run_batch(
+            &mut conn,
+            batch(&["a", "b"], &results),
+            &outcomes,
+            &WriterStats::default()
+        )
+        .is_err());
         assert!(conn.committed.is_empty());
         assert_eq!(
             outcomes.current().map(|t| t.problem),
@@ -589,7 +641,13 @@ mod tests {
         let results = Results::default();
         let outcomes = WriteOutcomes::default();
         let mut conn = FakeConn::default();
-        run_batch(&mut conn, batch(&["a", "panic", "c"], &results), &outcomes).unwrap();
+        run_batch(
+            &mut conn,
+            batch(&["a", "panic", "c"], &results),
+            &outcomes,
+            &WriterStats::default(),
+        )
+        .unwrap();
         assert_eq!(conn.committed, ["a", "c"]);
         let results = results.lock().unwrap();
         assert_eq!(results[0], ("a".to_owned(), Ok(())));
@@ -616,6 +674,7 @@ mod tests {
             &mut conn,
             batch(&["a", "late", "bad", "c", "d"], &results),
             &outcomes,
+            &WriterStats::default(),
         );
         assert!(
             outcome.is_err(),

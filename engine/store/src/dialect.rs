@@ -32,8 +32,13 @@ pub(crate) static SQLITE: Dialect = Dialect {
     acquire_timeout: Duration::from_secs(5),
     // WAL: the dashboard reads beside the writer thread. WAL + NORMAL survives a crashed
     // process; only a power cut can lose the last commits. (Foreign keys are on and the busy
-    // timeout is 5 s in every sqlx SQLite connection already.)
-    session: &["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL"],
+    // timeout is 5 s in every sqlx SQLite connection already.) A dashboard write that starts
+    // the WAL over cuts its file to 8 MB, as the writer does (`sqlite.rs`: JOURNAL_SIZE_LIMIT).
+    session: &[
+        "PRAGMA journal_mode = WAL",
+        "PRAGMA synchronous = NORMAL",
+        "PRAGMA journal_size_limit = 8388608",
+    ],
     // A sampled ANALYZE: milliseconds even at a million calls, and enough for the planner to
     // prefer `calls_by_from` for a number prefix.
     planner: &["PRAGMA analysis_limit = 1000", "ANALYZE"],

@@ -19,6 +19,7 @@ mod sql_admin;
 mod sql_privacy;
 mod sql_store;
 mod sqlite;
+pub mod stats;
 
 use async_trait::async_trait;
 
@@ -151,6 +152,10 @@ pub trait Store: Send + Sync + 'static {
         -> Result<StoredKey, StoreError>;
     /// Finishes queued work, stops the writers and closes the connections cleanly.
     async fn close(&self);
+    /// What `/metrics` shows of the store: the writers' queue, batches and commits, the WAL.
+    fn stats(&self) -> Option<stats::StoreStats> {
+        None
+    }
     /// The dashboard's queries, where this backend has them.
     fn admin(&self) -> Option<std::sync::Arc<dyn admin::AdminStore>> {
         None

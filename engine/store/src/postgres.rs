@@ -466,7 +466,7 @@ impl StoreTx for PgWriter {
 
     fn call_ended(&mut self, update: &StatusUpdate<'_>) -> Result<(), StoreError> {
         self.touch(update.call_sid)?;
-        let query = sqlx::query(&webhook_sql::CALL_ENDED)
+        let query = sqlx::query(&webhook_sql::CALL_ENDED_DROPPING_RESPONSES)
             .bind(update.call_sid)
             .bind(update.from)
             .bind(update.to)

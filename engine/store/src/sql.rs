@@ -164,6 +164,23 @@ pub static CALL_ENDED: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// [`CALL_ENDED`] giving the call's id, for [`DROP_RESPONSES`].
+pub static CALL_ENDED_RETURNING_ID: LazyLock<String> =
+    LazyLock::new(|| format!("{} RETURNING id", *CALL_ENDED));
+
+/// The replay data of a call that ended: each turn's TwiML is kept only while Twilio may
+/// deliver a webhook again, and after the final status callback it no longer does (what a user
+/// sees, the steps, stays). `$1` call id.
+pub const DROP_RESPONSES: &str = "DELETE FROM responses WHERE call_id = $1";
+
+/// [`CALL_ENDED`] and [`DROP_RESPONSES`] in one statement (PostgreSQL: one round trip).
+pub static CALL_ENDED_DROPPING_RESPONSES: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH ended AS ({}) DELETE FROM responses WHERE call_id IN (SELECT id FROM ended)",
+        *CALL_ENDED_RETURNING_ID
+    )
+});
+
 /// `$1` version, `$2` name, `$3` now, `$4` source.
 pub const REGISTER_FLOW_VERSION: &str =
     "INSERT INTO flow_versions (version, name, loaded_at, source) VALUES ($1, $2, $3, $4)

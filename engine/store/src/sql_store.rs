@@ -14,6 +14,7 @@ use super::batch::Writers;
 use super::dialect::Dialect;
 use super::health::WriteTrouble;
 use super::sql_admin::SqlAdmin;
+use super::stats::StoreStats;
 use super::{sql, sqlite, Store, StoreError, StoredKey, Work};
 
 /// A store: writers for the webhooks, a pool for everything else.
@@ -117,6 +118,20 @@ impl Store for SqlStore {
             files.before_close(&self.admin.pool).await;
         }
         self.admin.pool.close().await;
+    }
+
+    fn stats(&self) -> Option<StoreStats> {
+        let writers = self.writers.stats();
+        Some(StoreStats {
+            queue_depth: self.writers.queue_depth(),
+            batch_size: writers.batch_size.snapshot(),
+            transaction_seconds: writers.transaction_seconds.snapshot(),
+            commit_seconds: writers.commit_seconds.snapshot(),
+            wal: match &self.local {
+                Local::Sqlite(files) => Some(files.wal_stats()),
+                Local::Postgres => None,
+            },
+        })
     }
 
     fn admin(&self) -> Option<Arc<dyn AdminStore>> {

@@ -307,3 +307,72 @@ async fn a_broken_save_counts_once_and_health_says_degraded() {
         "liza_flows_degraded 0"
     );
 }
+
+/// A server saved many times holds only the versions calls still use: once idle, old versions
+/// leave memory (not the database), and a call pinned to an evicted version still finishes with
+/// its own wording, compiled again from `flow_versions.source`.
+#[tokio::test]
+async fn reloaded_versions_no_call_uses_are_evicted_and_a_pinned_call_still_finishes() {
+    use liza::registry::VERSION_IDLE_LIMIT;
+    let dir = flow_files_copy();
+    let flow_file = dir.path().join("flows/liza.yaml");
+    let original = std::fs::read_to_string(&flow_file).unwrap();
+    let app = AppOptions::default().flow_files(dir.path()).spawn().await;
+    let registry = app.state.engine.registry.clone();
+
+    let mut pinned = app.call("CApinned", "+4915112345678").await;
+    assert!(pinned.says(OLD_PROMPT));
+
+    // Saved five times: five new versions, the last one with the other prompt.
+    let changed = original.replacen("prompt: consent-question", "prompt: consent-invalid", 1);
+    for n in 1..=5 {
+        let reloads = registry.reload_counts().0;
+        save(&flow_file, &format!("{changed}\n# save {n}\n"));
+        wait_for(Duration::from_secs(3), || async {
+            registry.reload_counts().0 > reloads
+        })
+        .await;
+    }
+    assert_eq!(registry.versions_held(), 6);
+    assert_eq!(
+        metric(&app, "liza_flow_versions_held").await,
+        "liza_flow_versions_held 6"
+    );
+
+    // Ten minutes on, no call has used the old versions: only the current one stays in memory.
+    let evicted = registry.evict_idle(Instant::now() + VERSION_IDLE_LIMIT + Duration::from_secs(1));
+    assert_eq!(evicted, 5);
+    assert_eq!(
+        metric(&app, "liza_flow_versions_held").await,
+        "liza_flow_versions_held 1"
+    );
+    let stored = app.scalar_i64("SELECT COUNT(*) FROM flow_versions").await;
+    assert!(
+        stored >= 6,
+        "evicted versions stay in the database ({stored})"
+    );
+
+    // The call pinned to the first version goes on with its own wording.
+    pinned.silence().await;
+    assert!(pinned.says(OLD_PROMPT), "{}", pinned.last.body);
+    pinned.press("1").await;
+    pinned.press("12345").await;
+    pinned.press("1").await;
+    pinned.press("2").await;
+    assert!(pinned.hung_up(), "{}", pinned.last.body);
+    assert_eq!(
+        registry.versions_held(),
+        2,
+        "the pinned version is held again"
+    );
+    let problems = app
+        .scalar_i64("SELECT COUNT(*) FROM calls WHERE status = 'problem'")
+        .await;
+    assert_eq!(problems, 0);
+    // New calls still hear the current version.
+    let new = app.call("CAnew", "+4915112345678").await;
+    assert!(new.says(NEW_PROMPT), "{}", new.last.body);
+    // The writers' batches are counted on /metrics too.
+    let batches = metric(&app, "liza_store_batch_size_count").await;
+    assert_ne!(batches, "liza_store_batch_size_count 0");
+}
