@@ -20,22 +20,36 @@ use liza_store::{now_ms, StoreError};
 /// One day in milliseconds.
 const DAY_MS: i64 = 86_400_000;
 
-/// How the purge paces itself.
+/// How the purge paces itself: after each transaction it rests at least `pause`, and at
+/// least `rest_ratio` times as long as the transaction took, so it holds SQLite's one write
+/// lock at most 1 / (1 + `rest_ratio`) of the time however slow the machine is.
 #[derive(Debug, Clone, Copy)]
 pub struct Pace {
     /// Calls made anonymous per transaction.
     pub batch: i64,
-    /// Rest between two transactions, for the webhooks' writes.
+    /// Least rest between two transactions, for the webhooks' writes.
     pub pause: Duration,
+    /// Rest per unit of time a transaction took.
+    pub rest_ratio: u32,
 }
 
 impl Default for Pace {
-    /// 200 calls a transaction (a few milliseconds of SQLite's write lock), 20 ms apart.
+    /// 100 calls a transaction (about 10–20 ms of SQLite's write lock on a busy two-core
+    /// machine), then a rest twice as long, 20 ms at least (docs/BENCHMARKS.md, "Retention
+    /// purge").
     fn default() -> Self {
         Self {
-            batch: 200,
+            batch: 100,
             pause: Duration::from_millis(20),
+            rest_ratio: 2,
         }
+    }
+}
+
+impl Pace {
+    /// The rest after a transaction that took `took`.
+    fn rest_after(&self, took: Duration) -> Duration {
+        self.pause.max(took * self.rest_ratio)
     }
 }
 
@@ -80,6 +94,7 @@ pub async fn backfill<S: Privacy + ?Sized>(
     let mut done = Backfilled::default();
     let mut after = 0;
     loop {
+        let began = std::time::Instant::now();
         let rows = store.calls_to_backfill(after, pace.batch, now_ms()).await?;
         let Some(last) = rows.last() else {
             return Ok((done, false));
@@ -96,7 +111,7 @@ pub async fn backfill<S: Privacy + ?Sized>(
         let batch = store.backfill(&writes).await?;
         done.hashed += batch.hashed;
         done.minimised += batch.minimised;
-        if rest(pace.pause, stop).await {
+        if rest(pace.rest_after(began.elapsed()), stop).await {
             return Ok((done, true));
         }
     }
@@ -115,7 +130,9 @@ pub async fn purge<S: Privacy + ?Sized>(
     let run = store.start_purge_run(retention_days, started).await?;
     let mut total = Anonymised::default();
     loop {
+        let began = std::time::Instant::now();
         let batch = store.purge_batch(older_than, pace.batch, now_ms()).await?;
+        let took = began.elapsed();
         total.add(batch);
         if (batch.calls as i64) < pace.batch {
             store
@@ -127,7 +144,7 @@ pub async fn purge<S: Privacy + ?Sized>(
         if total.calls % (pace.batch as u64 * 50) == 0 {
             store.update_purge_run(run, total.calls, None).await?;
         }
-        if rest(pace.pause, stop).await {
+        if rest(pace.rest_after(took), stop).await {
             store.update_purge_run(run, total.calls, None).await?;
             return Ok((total, true));
         }
@@ -311,7 +328,21 @@ mod tests {
     const FAST: Pace = Pace {
         batch: 200,
         pause: Duration::from_millis(1),
+        rest_ratio: 0,
     };
+
+    #[test]
+    fn the_rest_grows_with_a_slow_transaction() {
+        let pace = Pace::default();
+        assert_eq!(
+            pace.rest_after(Duration::from_millis(3)),
+            Duration::from_millis(20)
+        );
+        assert_eq!(
+            pace.rest_after(Duration::from_millis(40)),
+            Duration::from_millis(80)
+        );
+    }
 
     #[tokio::test]
     async fn a_purge_goes_batch_by_batch_until_a_batch_comes_back_short() {
