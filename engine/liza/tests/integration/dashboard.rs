@@ -342,6 +342,9 @@ async fn every_page_and_api_route_needs_a_login() {
         "/stats",
         "/calls?status=problem",
         "/account",
+        "/privacy",
+        "/privacy?phone=%2B4915112345678",
+        "/privacy/export?phone=%2B4915112345678",
     ] {
         let response = app.get("", path).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "GET {path}");
@@ -354,6 +357,7 @@ async fn every_page_and_api_route_needs_a_login() {
         "/logout",
         "/account/sessions/1/end",
         "/account/tokens/1/revoke",
+        "/privacy/erase",
     ] {
         let response = app
             .client
@@ -468,6 +472,140 @@ async fn every_page_sends_security_headers() {
         assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
         assert!(headers.contains_key("referrer-policy"), "{path}");
     }
+}
+
+#[tokio::test]
+async fn the_privacy_page_finds_a_caller_by_any_form_of_the_number_and_erases_them_with_confirmation(
+) {
+    let app = spawn_app().await;
+    let number = "+4917098765432";
+    app.place_call("CAprivacypage1", number, &["1", "55555", "1"])
+        .await;
+    app.place_call("CAprivacypage2", "+4915112345678", &["1"])
+        .await;
+    let session = app.login().await;
+
+    // Found by the national form (the flows' default language is de-DE), spaced.
+    let page = app.page(&session, "/privacy?phone=0170+98765432").await;
+    assert!(page.contains("+49 170 ••• ••32"), "{page}");
+    assert!(page.contains("CAprivacypage1"), "{page}");
+    assert!(!page.contains("CAprivacypage2"), "only this caller's calls");
+    assert!(page.contains("55555"), "the order the call saved: {page}");
+    // The number is shown masked; only the form fields and the download link hold it.
+    assert_eq!(page.matches("98765432").count(), 3, "{page}");
+    assert!(
+        page.contains(r#"value="0170 98765432""#) && page.contains(r#"value="+4917098765432""#)
+    );
+    // A malformed number: the form to use, not an error page.
+    let page = app.page(&session, "/privacy?phone=12").await;
+    assert!(
+        page.contains(r#"role="alert""#) && page.contains("+4915112345678"),
+        "{page}"
+    );
+
+    // The download is the export document, audited without the number.
+    let response = app
+        .get(&session.cookie, "/privacy/export?phone=%2B4917098765432")
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+    let document: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(document["number"], number);
+    assert_eq!(document["calls"].as_array().unwrap().len(), 1);
+
+    // Erasing needs the session's CSRF token and the confirmation.
+    let erase = |csrf: &str, confirm: bool| {
+        let mut form = vec![
+            ("csrf", csrf.to_owned()),
+            ("phone", "0170 98765432".to_owned()),
+        ];
+        if confirm {
+            form.push(("confirm", "yes".to_owned()));
+        }
+        form
+    };
+    let post = |form: Vec<(&'static str, String)>| {
+        app.client
+            .post(app.url("/privacy/erase"))
+            .header("cookie", &session.cookie)
+            .form(&form)
+            .send()
+    };
+    let response = post(erase("wrong-token", true)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = post(erase(&session.csrf, false)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("Nothing was erased"));
+    let kept = app
+        .scalar_i64("SELECT COUNT(*) FROM steps WHERE digits = '55555'")
+        .await;
+    assert_eq!(kept, 1, "nothing erased without the confirmation");
+
+    // A call still in progress is left whole, and named.
+    let response = post(erase(&session.csrf, true)).await.unwrap();
+    let page = response.text().await.unwrap();
+    assert!(page.contains("0 calls made anonymous"), "{page}");
+    assert!(
+        page.contains("Left alone because still in progress: <code>CAprivacypage1</code>"),
+        "{page}"
+    );
+    app.completed("CAprivacypage1").await;
+    let response = post(erase(&session.csrf, true)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("1 call made anonymous"), "{page}");
+    assert!(
+        page.contains("Nothing is stored about this number any more"),
+        "{page}"
+    );
+    assert_eq!(
+        app.scalar_i64("SELECT COUNT(*) FROM steps WHERE digits = '55555'")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.scalar_i64("SELECT COUNT(*) FROM records WHERE key = '55555'")
+            .await,
+        1,
+        "the order stays"
+    );
+    // The audit lists the export and the erasure by the hash's start, never the number.
+    let page = app.page(&session, "/privacy").await;
+    let audit = &page[page.find(r#"id="privacy-audit""#).unwrap()..];
+    assert!(
+        audit.contains("erase") && audit.contains("export"),
+        "{audit}"
+    );
+    assert!(audit.contains("caller "), "{audit}");
+    assert!(!audit.contains("98765432"), "{audit}");
+    // The other caller is untouched.
+    assert_eq!(
+        app.scalar_i64(
+            "SELECT COUNT(*) FROM calls WHERE call_sid = 'CAprivacypage2' AND purged_at IS NULL"
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn the_overview_shows_the_retention_in_force_and_the_last_purge() {
+    let app = spawn_app_with(&[("LIZA_RETENTION_DAYS", "30")]).await;
+    let session = app.login().await;
+    let page = app.page(&session, "/").await;
+    assert!(page.contains("30 days"), "{page}");
+    let cli = app.cli(&["privacy", "purge"], "");
+    assert!(cli.ok, "{}", cli.stderr);
+    let page = app.page(&session, "/").await;
+    let tile = &page[page.find(r#"id="retention""#).unwrap()..];
+    assert!(tile.contains("last purge"), "{tile}");
 }
 
 #[tokio::test]

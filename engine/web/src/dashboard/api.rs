@@ -19,7 +19,7 @@ use crate::AppState;
 use liza_core::privacy::PhoneNumber;
 use liza_model::CallStatus;
 use liza_store::admin::Change;
-use liza_store::privacy::{audit_subject, Person};
+use liza_store::privacy::{audit_subject, ExportDocument, Person};
 use liza_store::{now_ms, StoreError};
 
 #[derive(Debug, Deserialize)]
@@ -231,23 +231,16 @@ pub async fn privacy_export(
     };
     let data = d.admin.export_person(&person).await?;
     let now = now_ms();
-    let note = format!(
-        "exported {} call(s), {} step(s), {} record(s)",
-        data.calls.len(),
-        data.steps.len(),
-        data.records.len()
-    );
     d.admin
-        .audit_privacy(&user, "export", &audit_subject(&hash), &note, now)
+        .audit_privacy(
+            &user,
+            "export",
+            &audit_subject(&hash),
+            &data.export_note(),
+            now,
+        )
         .await?;
-    let mut document =
-        serde_json::to_value(&data).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    if let Some(object) = document.as_object_mut() {
-        object.insert("number".into(), json!(number.e164()));
-        object.insert("exported_at".into(), json!(now));
-        object.insert("found".into(), json!(!data.is_empty()));
-    }
-    Ok(Json(document).into_response())
+    Ok(Json(ExportDocument::new(number.e164(), &data, now)).into_response())
 }
 
 /// `POST /api/privacy/erase` with `{"phone": "+4915112345678"}`: erases the number's personal

@@ -9,6 +9,7 @@ mod format;
 mod login;
 pub mod login_limits;
 mod pages;
+mod privacy;
 pub mod stats;
 
 use std::sync::{Arc, LazyLock};
@@ -105,6 +106,7 @@ fn templates() -> Result<Environment<'static>, minijinja::Error> {
     template!(env, "audit.html")?;
     template!(env, "macros.html")?;
     template!(env, "account.html")?;
+    template!(env, "privacy.html")?;
     Ok(env)
 }
 
@@ -259,6 +261,17 @@ impl Dashboard {
             .ok_or(PageError::NotFound)
     }
 
+    /// The region national phone numbers typed into the dashboard belong to: the one of the
+    /// first flow's default language (`de-DE` → `DE`), if it names one.
+    fn default_region(&self) -> Option<String> {
+        let snapshot = self.registry.current();
+        let tag = &snapshot.flows.first()?.languages.default;
+        tag.split(['-', '_'])
+            .nth(1)
+            .filter(|r| r.len() == 2 && r.chars().all(|c| c.is_ascii_alphabetic()))
+            .map(str::to_ascii_uppercase)
+    }
+
     /// Languages the loaded flows speak (default first).
     fn languages(&self) -> Vec<String> {
         let mut languages: Vec<String> = Vec::new();
@@ -287,6 +300,9 @@ pub fn routes(route: Route) -> Route {
         .at("/records/:kind/:id/status", post(pages::record_status))
         .at("/records/:kind/:id/notes", post(pages::record_notes))
         .at("/stats", get(pages::stats_page))
+        .at("/privacy", get(privacy::privacy_page))
+        .at("/privacy/export", get(privacy::privacy_export))
+        .at("/privacy/erase", post(privacy::privacy_erase))
         .at("/account", get(account::account_page))
         .at("/account/sessions/:id/end", post(account::end_session))
         .at("/account/tokens/:id/revoke", post(account::revoke_token))

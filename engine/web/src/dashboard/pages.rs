@@ -1,13 +1,16 @@
 //! The dashboard's pages and their form edits.
 
+use std::sync::Arc;
+
 use minijinja::context;
 use poem::http::StatusCode;
-use poem::web::{Path, Redirect};
+use poem::web::{Data, Path, Redirect};
 use poem::{handler, IntoResponse, Request, Response};
 use serde::{Deserialize, Serialize};
 
 use super::extract::{id, Board, SignedForm, SignedIn};
 use super::{date_to_ms, field, query_pairs, stats, KindView, PageError};
+use crate::AppState;
 use liza_model::{CallStatus, Consent};
 use liza_store::admin::{
     CallFilter, Change, ConsentFilter, Cursor, RecordFilter, RecordSummary, Subject, DAY_MS,
@@ -83,7 +86,10 @@ fn week_start_ms(now_ms: i64) -> i64 {
 
 /// `GET /`.
 #[handler]
-pub async fn overview_page(SignedIn { d, user }: SignedIn<'_>) -> Page {
+pub async fn overview_page(
+    SignedIn { d, user }: SignedIn<'_>,
+    Data(state): Data<&Arc<AppState>>,
+) -> Page {
     let now = now_ms();
     let today = now.div_euclid(DAY_MS) * DAY_MS;
     let week = week_start_ms(now);
@@ -116,6 +122,8 @@ pub async fn overview_page(SignedIn { d, user }: SignedIn<'_>) -> Page {
         context! {
             user, page => "overview", counts, consent_rate, flows, top,
             reload_error => d.registry.reload_error(),
+            retention_days => state.retention_days,
+            last_purge => d.admin.last_purge_run().await?,
         },
     )
 }
