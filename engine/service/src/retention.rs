@@ -217,3 +217,145 @@ pub fn spawn<S: Privacy + ?Sized>(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use liza_store::privacy::{BackfillRow, Erasure, Person, PersonalData, PurgeRun};
+
+    use super::*;
+
+    /// A store with `old` calls to purge that notes every purge run update.
+    struct OldCalls {
+        old: Mutex<u64>,
+        batches: Mutex<Vec<i64>>,
+        runs: Mutex<Vec<(u64, Option<i64>)>>,
+    }
+
+    impl OldCalls {
+        fn new(old: u64) -> Self {
+            Self {
+                old: Mutex::new(old),
+                batches: Mutex::default(),
+                runs: Mutex::default(),
+            }
+        }
+    }
+
+    #[async_trait]
+    impl Privacy for OldCalls {
+        async fn export_person(&self, _: &Person<'_>) -> Result<PersonalData, StoreError> {
+            unreachable!("the purge exports nothing")
+        }
+        async fn erase_person(
+            &self,
+            _: &Person<'_>,
+            _: &str,
+            _: &str,
+            _: i64,
+        ) -> Result<Erasure, StoreError> {
+            unreachable!("the purge erases no person")
+        }
+        async fn purge_batch(&self, _: i64, limit: i64, _: i64) -> Result<Anonymised, StoreError> {
+            let mut old = self.old.lock().unwrap();
+            let calls = (*old).min(limit as u64);
+            *old -= calls;
+            self.batches.lock().unwrap().push(limit);
+            Ok(Anonymised {
+                calls,
+                steps: calls * 3,
+                ..Anonymised::default()
+            })
+        }
+        async fn start_purge_run(&self, _: u32, _: i64) -> Result<i64, StoreError> {
+            Ok(7)
+        }
+        async fn update_purge_run(
+            &self,
+            id: i64,
+            calls_purged: u64,
+            finished_at: Option<i64>,
+        ) -> Result<(), StoreError> {
+            assert_eq!(id, 7);
+            self.runs.lock().unwrap().push((calls_purged, finished_at));
+            Ok(())
+        }
+        async fn last_purge_run(&self) -> Result<Option<PurgeRun>, StoreError> {
+            Ok(None)
+        }
+        async fn calls_to_backfill(
+            &self,
+            _: i64,
+            _: i64,
+            _: i64,
+        ) -> Result<Vec<BackfillRow>, StoreError> {
+            Ok(Vec::new())
+        }
+        async fn backfill(&self, _: &[BackfillWrite]) -> Result<Backfilled, StoreError> {
+            unreachable!("nothing to backfill")
+        }
+        async fn audit_privacy(
+            &self,
+            _: &str,
+            _: &str,
+            _: &str,
+            _: &str,
+            _: i64,
+        ) -> Result<(), StoreError> {
+            unreachable!("the purge audits no person")
+        }
+    }
+
+    const FAST: Pace = Pace {
+        batch: 200,
+        pause: Duration::from_millis(1),
+    };
+
+    #[tokio::test]
+    async fn a_purge_goes_batch_by_batch_until_a_batch_comes_back_short() {
+        let store = OldCalls::new(450);
+        let (_keep, mut stop) = watch::channel(false);
+        let (done, stopped) = purge(&store, 90, FAST, &mut stop).await.unwrap();
+        assert!(!stopped);
+        assert_eq!((done.calls, done.steps), (450, 1350));
+        assert_eq!(*store.batches.lock().unwrap(), [200, 200, 200]);
+        let runs = store.runs.lock().unwrap();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].0, 450);
+        assert!(runs[0].1.is_some(), "the run is noted as finished");
+    }
+
+    #[tokio::test]
+    async fn a_stopped_purge_ends_after_its_batch_and_notes_how_far_it_came() {
+        let store = OldCalls::new(10_000);
+        let (tell, mut stop) = watch::channel(false);
+        tell.send(true).unwrap();
+        let (done, stopped) = purge(&store, 90, FAST, &mut stop).await.unwrap();
+        assert!(stopped);
+        assert_eq!(done.calls, 200);
+        assert_eq!(*store.runs.lock().unwrap(), [(200, None)]);
+        // The server's task ends at once when told before its first run.
+        let task = spawn(Arc::new(OldCalls::new(5)), Arc::new(test_key()), 90, stop);
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("the task stops")
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn zero_days_keeps_everything() {
+        let store = OldCalls::new(10);
+        let (_keep, mut stop) = watch::channel(false);
+        let report = run_once(&store, &test_key(), 0, FAST, &mut stop)
+            .await
+            .unwrap();
+        assert_eq!(report.purged, None);
+        assert!(store.batches.lock().unwrap().is_empty());
+    }
+
+    fn test_key() -> PrivacyKey {
+        PrivacyKey::new("a-privacy-key-for-unit-tests-0123456789").unwrap()
+    }
+}
