@@ -157,6 +157,9 @@ sleep 1
     echo "## Server log: warnings and errors (first 20), flow versions evicted"
     grep -E 'WARN|ERROR' "$WORK/liza.log" | head -20 || true
     grep -c 'were evicted from memory' "$WORK/liza.log" | sed 's/^/eviction log lines: /' || true
+    echo
+    echo "## The store on /metrics at the end"
+    curl -fs "http://127.0.0.1:$PORT/metrics" | grep -E '^liza_(sqlite|store|flow_versions)' || true
     echo "flow reloads: $(metric liza_flow_reloads_total), failures: $(metric liza_flow_reload_failures_total), database errors: $(metric liza_database_errors_total)"
     echo "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 } >>"$OUT"
