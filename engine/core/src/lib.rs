@@ -5,11 +5,13 @@
 //! into [`spoken`] segments → [`runtime`] runs one turn of the call state machine →
 //! [`speech`] turns its actions into verbs → [`twiml`] writes the document. [`twilio`] knows
 //! Twilio's webhook parameters and signatures; [`diagnostics`] is how every room reports a
-//! problem in a user's file. No tokio, SQL, HTTP server or file watching (see ARCHITECTURE.md).
+//! problem in a user's file; [`privacy`] keeps a caller's number out of the store until they
+//! consent (a keyed hash and a masked form). No tokio, SQL, HTTP server or file watching (see ARCHITECTURE.md).
 
 pub mod diagnostics;
 pub mod flow;
 pub mod i18n;
+pub mod privacy;
 pub mod runtime;
 pub mod speech;
 pub mod spoken;

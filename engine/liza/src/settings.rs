@@ -24,6 +24,8 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("LIZA_INSECURE_DEV", "0", "1 = accept unsigned webhooks (development only; logs a warning)."),
     ("LIZA_TRUSTED_PROXIES", "", "Addresses or CIDRs of your proxies (127.0.0.1, 10.0.0.0/8): only their X-Forwarded-For/Forwarded headers name the client for login limits."),
     ("LIZA_ADMIN_PASSWORD", "", "On first start, creates the dashboard user `admin` with this password (at least 10 characters)."),
+    ("LIZA_PRIVACY_KEY", "", "Secret key (at least 32 characters, e.g. `openssl rand -hex 32`) of the keyed hashes that stand for callers' numbers until they consent. Unset: Liza generates one and keeps it in the database. Never change it once set (Liza refuses to start with another key)."),
+    ("LIZA_RETENTION_DAYS", "90", "Days a call's personal data (number, what was said and typed) is kept; older calls are made anonymous hourly. 0 keeps everything."),
     ("LIZA_MAX_CONNECTIONS", "512", "Open connections at most; at the limit the longest-idle connection is closed for a new one. Keep it below the file limit (ulimit -n) with room for the database."),
     ("LIZA_HEADER_TIMEOUT", "10", "Seconds a client has to send a request's headers (from its first byte, or from connecting)."),
     ("LIZA_BODY_TIMEOUT", "10", "Seconds a client has to send a request's body."),
@@ -48,6 +50,10 @@ pub struct Settings {
     pub locales_dir: PathBuf,
     pub insecure_dev: bool,
     pub admin_password: Option<SecretString>,
+    /// LIZA_PRIVACY_KEY; unset: the key generated once and kept in the database.
+    pub privacy_key: Option<SecretString>,
+    /// LIZA_RETENTION_DAYS (0 keeps everything), or why it could not be read.
+    pub retention_days: Result<u32, String>,
     /// LIZA_TRUSTED_PROXIES as written; parsed (and refused if wrong) at start.
     pub trusted_proxies: String,
     /// The server's limits, or which setting could not be read.
@@ -99,6 +105,11 @@ impl std::fmt::Debug for Settings {
                 "admin_password",
                 &self.admin_password.as_ref().map(|_| "[REDACTED]"),
             )
+            .field(
+                "privacy_key",
+                &self.privacy_key.as_ref().map(|_| "[REDACTED]"),
+            )
+            .field("retention_days", &self.retention_days)
             .field("server_limits", &self.server_limits)
             .finish()
     }
@@ -138,6 +149,13 @@ impl Settings {
                 Some("1" | "true" | "yes")
             ),
             admin_password: get("LIZA_ADMIN_PASSWORD").map(SecretString::from),
+            privacy_key: get("LIZA_PRIVACY_KEY").map(SecretString::from),
+            retention_days: {
+                let raw = or_default("LIZA_RETENTION_DAYS");
+                raw.parse::<u32>().map_err(|_| {
+                    format!("LIZA_RETENTION_DAYS={raw} is not valid: expected a whole number of days (0 keeps everything)")
+                })
+            },
             trusted_proxies: or_default("LIZA_TRUSTED_PROXIES"),
             server_limits: server_limits_from_lookup(get),
         }
@@ -160,12 +178,14 @@ mod tests {
             "TWILIO_AUTH_TOKEN" => Some("tok-very-secret".into()),
             "DATABASE_URL" => Some("postgres://liza:db-password@localhost/liza".into()),
             "LIZA_ADMIN_PASSWORD" => Some("admin-very-secret".into()),
+            "LIZA_PRIVACY_KEY" => Some("privacy-key-very-secret-0123456789".into()),
             _ => None,
         });
         let debug = format!("{settings:?}");
         assert!(!debug.contains("tok-very-secret"), "{debug}");
         assert!(!debug.contains("db-password"), "{debug}");
         assert!(!debug.contains("admin-very-secret"), "{debug}");
+        assert!(!debug.contains("privacy-key-very-secret"), "{debug}");
         assert!(debug.contains("[REDACTED]"));
     }
 
@@ -176,6 +196,7 @@ mod tests {
         assert_eq!(settings.voice_name, "Polly.Vicki");
         assert!(settings.twilio_auth_token.is_none());
         assert!(!settings.insecure_dev);
+        assert_eq!(settings.retention_days, Ok(90));
         let limits = settings.server_limits.unwrap();
         assert_eq!(limits, ServerLimits::default());
         assert_eq!(limits.max_connections, 512);

@@ -13,11 +13,12 @@ use tracing::{info, warn};
 use crate::calls::Engine;
 use crate::flow::{load_flows, Diagnostics};
 use crate::metrics::Metrics;
+use crate::privacy::PrivacyKey;
 use crate::registry::Registry;
 use crate::settings::Settings;
 use crate::speech::SpeechConfig;
 use crate::store::admin::Accounts;
-use crate::store::{self, now_ms, Store};
+use crate::store::{self, now_ms, Store, StoredKey};
 use crate::twilio::SignatureVerifier;
 use crate::web::client::TrustedProxies;
 use crate::web::connections::{Connections, LimitedAcceptor};
@@ -49,9 +50,60 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     Ok(store)
 }
 
+/// The key of the callers' hashes: `LIZA_PRIVACY_KEY`, or the one generated on the first start
+/// and kept in the database. Refuses a key other than the one the stored hashes were made with
+/// (hashes are never silently made again: a caller could no longer be found for an export or
+/// an erasure).
+pub async fn privacy_key(
+    store: &dyn Store,
+    setting: Option<&SecretString>,
+) -> anyhow::Result<PrivacyKey> {
+    let (key, generated) = match setting {
+        Some(secret) => (
+            PrivacyKey::new(secret.expose_secret()).map_err(anyhow::Error::msg)?,
+            false,
+        ),
+        None => {
+            let mut bytes = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+            (PrivacyKey::from_random(bytes), true)
+        }
+    };
+    let kept = store
+        .keep_privacy_key(
+            &StoredKey {
+                key_check: key.check_value(),
+                generated_key: generated.then(|| key.expose().to_owned()),
+            },
+            now_ms(),
+        )
+        .await
+        .context("cannot read or keep the privacy key")?;
+    match (generated, kept.generated_key) {
+        (true, Some(stored)) => {
+            let stored = PrivacyKey::new(&stored).map_err(anyhow::Error::msg)?;
+            if stored.check_value() != kept.key_check {
+                bail!("the privacy key kept in the database does not match its check value: the privacy_key table was changed by hand");
+            }
+            Ok(stored)
+        }
+        (true, None) => bail!(
+            "LIZA_PRIVACY_KEY is not set, but this database's callers were hashed with a key set in              LIZA_PRIVACY_KEY. Set the same key again: with another one, nobody stored could be              found for an export or an erasure."
+        ),
+        (false, _) if kept.key_check != key.check_value() => bail!(
+            "LIZA_PRIVACY_KEY is not the key this database's callers were hashed with. Set the key              used before (or unset it, if Liza generated the key). Hashes are never made again              with another key: nobody stored could be found for an export or an erasure."
+        ),
+        (false, _) => Ok(key),
+    }
+}
+
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let limits = settings.server_limits.clone().map_err(anyhow::Error::msg)?;
+        let retention_days = settings
+            .retention_days
+            .clone()
+            .map_err(anyhow::Error::msg)?;
         let verifier = match (&settings.twilio_auth_token, settings.insecure_dev) {
             (Some(token), _) => Some(SignatureVerifier::new(token.clone())),
             (None, true) => {
@@ -69,6 +121,7 @@ impl Application {
         }
         let flows = load_flows(&settings.flows_dir, &settings.locales_dir).map_err(FlowErrors)?;
         let store = open_store(&settings).await?;
+        let privacy = Arc::new(privacy_key(store.as_ref(), settings.privacy_key.as_ref()).await?);
         for flow in &flows {
             store
                 .register_flow_version(
@@ -117,12 +170,14 @@ impl Application {
                 metrics,
                 registry,
                 speech,
+                privacy,
             },
             verifier,
             public_url: settings.public_url.clone(),
             dashboard,
             trusted_proxies,
             limits: limits.clone(),
+            retention_days,
         });
         let listener = tokio::net::TcpListener::bind(settings.bind.as_str())
             .await
@@ -156,6 +211,17 @@ impl Application {
     ) -> std::io::Result<()> {
         let state = self.state.clone();
         let _watcher = self.watcher;
+        // The retention purge runs beside the server and stops with it (its batch in flight
+        // commits first), before the store closes.
+        let (stop_retention, stop) = tokio::sync::watch::channel(false);
+        let retention = state.dashboard.as_ref().map(|d| {
+            crate::retention::spawn(
+                d.admin.clone(),
+                state.engine.privacy.clone(),
+                state.retention_days,
+                stop,
+            )
+        });
         info!(port = self.port, "Liza is listening.");
         let result = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(
@@ -164,6 +230,10 @@ impl Application {
                 Some(Duration::from_secs(20)),
             )
             .await;
+        let _ = stop_retention.send(true);
+        if let Some(retention) = retention {
+            let _ = retention.await;
+        }
         state.engine.store.close().await;
         info!("Liza stopped.");
         result

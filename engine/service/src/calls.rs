@@ -13,6 +13,7 @@ use tracing::{debug, error, info, warn};
 use crate::metrics::Metrics;
 use crate::registry::Registry;
 use liza_core::flow::Flow;
+use liza_core::privacy::PrivacyKey;
 use liza_core::runtime::{CallState, Input};
 use liza_core::speech::{Speaker, SpeechConfig};
 use liza_core::turn::play;
@@ -100,6 +101,9 @@ pub struct Engine {
     pub metrics: Arc<Metrics>,
     pub registry: Arc<Registry>,
     pub speech: Arc<SpeechConfig>,
+    /// The key of the callers' hashes (a caller's number is kept in clear only once they
+    /// consented).
+    pub privacy: Arc<PrivacyKey>,
 }
 
 /// A webhook's answer: TwiML, how it was reached, and the flow that spoke (for the log).

@@ -13,8 +13,10 @@ mod dialect;
 mod error;
 pub mod health;
 mod postgres;
+pub mod privacy;
 mod sql;
 mod sql_admin;
+mod sql_privacy;
 mod sql_store;
 mod sqlite;
 pub mod stats;
@@ -99,6 +101,14 @@ pub struct TurnWrite<'a> {
     pub now_ms: i64,
 }
 
+/// The privacy key as the database keeps it (`privacy_key`): the check value of the key the
+/// callers' hashes were made with, and the key itself only when Liza generated it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredKey {
+    pub key_check: String,
+    pub generated_key: Option<String>,
+}
+
 /// Twilio's status callback, reduced to what is stored.
 #[derive(Debug, Clone)]
 pub struct StatusUpdate<'a> {
@@ -135,6 +145,11 @@ pub trait Store: Send + Sync + 'static {
         source: &str,
         now_ms: i64,
     ) -> Result<(), StoreError>;
+    /// Keeps the privacy key's check value (and the key, when Liza generated it) the first
+    /// time; returns what the database holds now, which is what an earlier start (or another
+    /// instance, first) kept when there is one.
+    async fn keep_privacy_key(&self, key: &StoredKey, now_ms: i64)
+        -> Result<StoredKey, StoreError>;
     /// Finishes queued work, stops the writers and closes the connections cleanly.
     async fn close(&self);
     /// What `/metrics` shows of the store: the writers' queue, batches and commits, the WAL.

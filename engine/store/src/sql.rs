@@ -190,6 +190,14 @@ pub const REGISTER_FLOW_VERSION: &str =
 pub const PROBE: &str = "INSERT INTO health_probe (id, probed_at) VALUES (1, $1)
      ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at";
 
+/// Keeps the privacy key once. `$1` check value, `$2` generated key or NULL, `$3` now.
+pub const KEEP_PRIVACY_KEY: &str =
+    "INSERT INTO privacy_key (id, key_check, generated_key, created_at) VALUES (1, $1, $2, $3)
+     ON CONFLICT (id) DO NOTHING";
+
+/// The kept privacy key.
+pub const PRIVACY_KEY: &str = "SELECT key_check, generated_key FROM privacy_key WHERE id = 1";
+
 /// `$1` version.
 pub const FLOW_SOURCE: &str = "SELECT source FROM flow_versions WHERE version = $1";
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Executor, Row};
 
 use super::admin::AdminStore;
 use super::batch::Writers;
@@ -15,7 +15,7 @@ use super::dialect::Dialect;
 use super::health::WriteTrouble;
 use super::sql_admin::SqlAdmin;
 use super::stats::StoreStats;
-use super::{sql, sqlite, Store, StoreError, Work};
+use super::{sql, sqlite, Store, StoreError, StoredKey, Work};
 
 /// A store: writers for the webhooks, a pool for everything else.
 pub(crate) struct SqlStore {
@@ -90,6 +90,26 @@ impl Store for SqlStore {
             .execute(&self.admin.pool)
             .await?;
         Ok(())
+    }
+
+    async fn keep_privacy_key(
+        &self,
+        key: &StoredKey,
+        now_ms: i64,
+    ) -> Result<StoredKey, StoreError> {
+        sqlx::query(sql::KEEP_PRIVACY_KEY)
+            .bind(&key.key_check)
+            .bind(key.generated_key.as_deref())
+            .bind(now_ms)
+            .execute(&self.admin.pool)
+            .await?;
+        let row = sqlx::query(sql::PRIVACY_KEY)
+            .fetch_one(&self.admin.pool)
+            .await?;
+        Ok(StoredKey {
+            key_check: row.try_get("key_check")?,
+            generated_key: row.try_get("generated_key")?,
+        })
     }
 
     async fn close(&self) {

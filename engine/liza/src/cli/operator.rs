@@ -1,7 +1,7 @@
 //! Operator commands: `liza calls` (recent calls in the terminal), `liza backup FILE`,
 //! `liza completions SHELL`.
 //!
-//! Callers' numbers are masked as the dashboard's call list masks them (`+49 151 •••• 5678`),
+//! Callers' numbers are masked as the dashboard's call list masks them (`+49 151 ••• ••78`),
 //! in the table, in `calls show` and in `--json`, unless `--show-numbers` asks for them: what
 //! a terminal prints ends up in tickets, chats and scripts' logs, where nothing checks who
 //! reads it. Filtering by `--number-part` still searches the full numbers.
@@ -370,7 +370,7 @@ mod tests {
 
     #[test]
     fn callers_are_masked_unless_asked() {
-        assert_eq!(phone("+4915112345678", false), "+49 151 •••• 5678");
+        assert_eq!(phone("+4915112345678", false), "+49 151 ••• ••78");
         assert_eq!(phone("+4915112345678", true), "+4915112345678");
         assert_eq!(duration(Some(65)), "1 min 05 s");
         assert_eq!(duration(None), "—");

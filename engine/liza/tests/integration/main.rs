@@ -12,5 +12,6 @@ mod dashboard;
 mod edges;
 mod golden_calls;
 mod oracle;
+mod privacy;
 mod reload;
 mod security;

@@ -106,6 +106,17 @@ impl AppOptions {
         self
     }
 
+    /// The settings as the server would read them, on the database at `database_url`.
+    pub fn settings_map(&self, database_url: &str) -> BTreeMap<String, String> {
+        let mut settings: BTreeMap<String, String> = self
+            .settings
+            .iter()
+            .filter_map(|(name, value)| Some((name.clone(), value.clone()?)))
+            .collect();
+        settings.insert("DATABASE_URL".into(), database_url.to_owned());
+        settings
+    }
+
     fn public_url(&self) -> Option<&str> {
         self.settings
             .get("LIZA_PUBLIC_URL")
@@ -122,13 +133,7 @@ impl AppOptions {
                 (db.url.clone(), Some(db))
             }
         };
-        let mut settings: BTreeMap<String, String> = self
-            .settings
-            .iter()
-            .filter_map(|(name, value)| Some((name.clone(), value.clone()?)))
-            .collect();
-        settings.insert("DATABASE_URL".into(), url);
-        (settings, db)
+        (self.settings_map(&url), db)
     }
 
     /// Liza in this process, listening on a port of its own.

@@ -63,21 +63,11 @@ pub fn format_datetime(ms: i64) -> String {
     )
 }
 
-/// `+49 151 •••• 5678`: enough to recognise a caller, not enough to call them.
+/// `+49 151 ••• ••78`: enough to recognise a caller, not enough to call them; by the number's
+/// real country code (`+1 202 ••• ••02`). The same mask as the stored one of callers who did
+/// not consent ([`liza_core::privacy::mask`]).
 pub fn mask_phone(number: &str) -> String {
-    let chars: Vec<char> = number.chars().collect();
-    if chars.len() < 8 {
-        return "••••".to_owned();
-    }
-    let head = &chars[..chars.len().min(7) - 1];
-    let text = |part: &[char]| part.iter().collect::<String>();
-    let head = if head[0] == '+' {
-        format!("{} {}", text(&head[..3]), text(&head[3..]))
-    } else {
-        text(head)
-    };
-    let tail: String = chars[chars.len() - 4..].iter().collect();
-    format!("{head} •••• {tail}")
+    liza_core::privacy::mask(number)
 }
 
 pub fn datetime_filter(value: Value) -> String {
@@ -118,10 +108,10 @@ mod tests {
     }
 
     #[test]
-    fn phone_numbers_keep_country_prefix_and_last_four_digits() {
-        assert_eq!(mask_phone("+4915112345678"), "+49 151 •••• 5678");
-        assert_eq!(mask_phone("+12025550123"), "+12 025 •••• 0123");
-        assert_eq!(mask_phone("anonymous"), "anonym •••• mous");
-        assert_eq!(mask_phone("12345"), "••••");
+    fn phone_numbers_keep_their_country_code_and_last_two_digits() {
+        assert_eq!(mask_phone("+4915112345678"), "+49 151 ••• ••78");
+        assert_eq!(mask_phone("+12025550123"), "+1 202 ••• ••23");
+        assert_eq!(mask_phone("anonymous"), "•••");
+        assert_eq!(mask_phone("12345"), "•••");
     }
 }

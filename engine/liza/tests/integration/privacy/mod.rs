@@ -1,0 +1,5 @@
+//! The callers' data rights (docs/privacy.md): the key of the callers' hashes, what is kept
+//! before and without consent, the proof of consent, export, erasure and retention.
+
+mod key;
+mod rights;
