@@ -85,6 +85,8 @@ pub struct Visit {
     pub outcome: String,
     /// What Liza said at this node, in order.
     pub said: Vec<Said>,
+    /// The caller's consent as it stood once this node was passed.
+    pub consent: Option<Consent>,
 }
 
 impl Visit {
@@ -211,6 +213,7 @@ impl<'f> OfflineCall<'f> {
                 digits: step.digits,
                 outcome: step.outcome,
                 said,
+                consent: step.consent,
             });
         }
         report.problems = played.problems;

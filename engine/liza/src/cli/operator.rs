@@ -17,7 +17,7 @@ use liza_model::CallStatus;
 use liza_store::admin::{CallFilter, CallSummary, DAY_MS};
 use liza_store::backup::{self, BackupError};
 use liza_store::now_ms;
-use liza_web::dashboard::{date_to_ms, format_datetime, mask_phone};
+use liza_web::dashboard::{consent_line, date_to_ms, format_datetime, mask_phone};
 use secrecy::ExposeSecret;
 
 use super::admin::{admin_store, print_table};
@@ -128,11 +128,13 @@ fn parse_since(text: &str) -> Result<Since, String> {
     Ok(Since::Ago(number.saturating_mul(unit_ms)))
 }
 
-fn phone(number: &str, show: bool) -> String {
-    if show {
-        number.to_owned()
-    } else {
-        mask_phone(number)
+/// The caller as shown: masked unless `--show-numbers`; a caller who did not consent has only
+/// the masked form kept.
+fn phone(call: &CallSummary, show: bool) -> String {
+    match (call.from_number.as_str(), show) {
+        ("", _) => call.caller().to_owned(),
+        (number, true) => number.to_owned(),
+        (number, false) => mask_phone(number),
     }
 }
 
@@ -171,7 +173,7 @@ async fn list(settings: &Settings, args: ListArgs) -> Outcome {
     let mut calls = admin.list_calls(&filter).await?;
     let show_numbers = args.output.show_numbers;
     for call in &mut calls {
-        call.from_number = phone(&call.from_number, show_numbers);
+        call.from_number = phone(call, show_numbers);
     }
     if args.output.json {
         return Ok(print_json(&calls)?);
@@ -218,7 +220,8 @@ async fn show(settings: &Settings, call_sid: &str, output: Output) -> Outcome {
         .with_context(|| format!("call `{call_sid}` vanished"))?;
     let timeline = admin.call_timeline(id).await?;
     let records = admin.call_records(id).await?;
-    call.summary.from_number = phone(&call.summary.from_number, output.show_numbers);
+    call.summary.from_number = phone(&call.summary, output.show_numbers);
+    let consent = consent_line(&call);
     if output.json {
         return Ok(print_json(&serde_json::json!({
             "call": call,
@@ -234,14 +237,7 @@ async fn show(settings: &Settings, call_sid: &str, output: Output) -> Outcome {
         ("To", call.to_number.clone()),
         ("Status", c.status.clone()),
         ("Language", c.language.clone().unwrap_or_else(|| "—".into())),
-        (
-            "Consent",
-            match (&c.consent, call.consent_at) {
-                (Some(consent), Some(at)) => format!("{consent} ({})", format_datetime(at)),
-                (Some(consent), None) => consent.clone(),
-                (None, _) => "not answered".into(),
-            },
-        ),
+        ("Consent", consent),
         ("Started", format_datetime(c.started_at)),
         ("Ended", when(call.ended_at)),
         ("Duration", duration(c.duration_secs)),
@@ -370,8 +366,21 @@ mod tests {
 
     #[test]
     fn callers_are_masked_unless_asked() {
-        assert_eq!(phone("+4915112345678", false), "+49 151 ••• ••78");
-        assert_eq!(phone("+4915112345678", true), "+4915112345678");
+        let call = |from: &str| CallSummary {
+            id: 1,
+            call_sid: "CA1".into(),
+            from_number: from.into(),
+            caller_masked: Some("+49 151 ••• ••78".into()),
+            language: None,
+            status: "completed".into(),
+            consent: None,
+            started_at: 0,
+            duration_secs: None,
+        };
+        assert_eq!(phone(&call("+4915112345678"), false), "+49 151 ••• ••78");
+        assert_eq!(phone(&call("+4915112345678"), true), "+4915112345678");
+        // Without consent only the masked form is kept, even for --show-numbers.
+        assert_eq!(phone(&call(""), true), "+49 151 ••• ••78");
         assert_eq!(duration(Some(65)), "1 min 05 s");
         assert_eq!(duration(None), "—");
     }
