@@ -584,6 +584,12 @@ impl ListQuery {
         self.conditions.push(template.replace('?', &placeholder));
     }
 
+    /// Binds a value for a condition written by hand; returns its placeholder.
+    fn bind(&mut self, value: Bind) -> String {
+        self.binds.push(value);
+        format!("${}", self.binds.len())
+    }
+
     fn push_raw(&mut self, condition: &str) {
         self.conditions.push(condition.to_owned());
     }
@@ -625,35 +631,27 @@ impl ListQuery {
         if let Some(until) = filter.until_ms {
             q.push("c.started_at < ?", Bind::Int(until));
         }
-        match filter.number.as_deref() {
+        let clear = match filter.number.as_deref() {
             // A number typed with its country code is a prefix: an index range, not a scan.
             Some(number) if number.starts_with('+') && number.len() >= 4 => {
-                match &filter.caller_hash {
-                    Some(hash) => {
-                        q.binds.push(Bind::Text(number.to_owned()));
-                        let from = q.binds.len();
-                        q.binds.push(Bind::Text(format!("{number}\u{10FFFF}")));
-                        let to = q.binds.len();
-                        q.binds.push(Bind::Text(hash.clone()));
-                        let hash_n = q.binds.len();
-                        q.push_raw(&format!(
-                            "((c.from_number >= ${from} AND c.from_number < ${to}) OR c.caller_hash = ${hash_n})"
-                        ));
-                    }
-                    None => {
-                        q.push("c.from_number >= ?", Bind::Text(number.to_owned()));
-                        q.push(
-                            "c.from_number < ?",
-                            Bind::Text(format!("{number}\u{10FFFF}")),
-                        );
-                    }
-                }
+                let from = q.bind(Bind::Text(number.to_owned()));
+                let to = q.bind(Bind::Text(format!("{number}\u{10FFFF}")));
+                Some(format!("c.from_number >= {from} AND c.from_number < {to}"))
             }
-            Some(number) => q.push(
-                "c.from_number LIKE ? ESCAPE '\\'",
-                Bind::Text(format!("%{}%", escape_like(number))),
-            ),
-            None => {}
+            Some(number) => {
+                let part = q.bind(Bind::Text(format!("%{}%", escape_like(number))));
+                Some(format!("c.from_number LIKE {part} ESCAPE '\\'"))
+            }
+            None => None,
+        };
+        match (clear, &filter.caller_hash) {
+            // A whole number typed: also the calls of a caller kept only as a hash.
+            (Some(clear), Some(hash)) => {
+                let hash = q.bind(Bind::Text(hash.clone()));
+                q.push_raw(&format!("(({clear}) OR c.caller_hash = {hash})"));
+            }
+            (Some(clear), None) => q.push_raw(&clear),
+            (None, _) => {}
         }
         if let Some(language) = &filter.language {
             q.push("c.language = ?", Bind::Text(language.clone()));
