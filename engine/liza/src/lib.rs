@@ -11,7 +11,7 @@ pub use liza_core::{
     diagnostics, flow, i18n, model, privacy, runtime, speech, spoken, twilio, twiml,
 };
 pub use liza_loadtest as loadtest;
-pub use liza_service::{calls, metrics, registry, reload};
+pub use liza_service::{calls, metrics, registry, reload, retention};
 pub use liza_store as store;
 pub use liza_tools as tools;
 pub use liza_web as web;

@@ -100,6 +100,10 @@ pub async fn privacy_key(
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let limits = settings.server_limits.clone().map_err(anyhow::Error::msg)?;
+        let retention_days = settings
+            .retention_days
+            .clone()
+            .map_err(anyhow::Error::msg)?;
         let verifier = match (&settings.twilio_auth_token, settings.insecure_dev) {
             (Some(token), _) => Some(SignatureVerifier::new(token.clone())),
             (None, true) => {
@@ -174,6 +178,7 @@ impl Application {
             dashboard,
             trusted_proxies,
             limits: limits.clone(),
+            retention_days,
         });
         let listener = tokio::net::TcpListener::bind(settings.bind.as_str())
             .await
@@ -207,6 +212,17 @@ impl Application {
     ) -> std::io::Result<()> {
         let state = self.state.clone();
         let _watcher = self.watcher;
+        // The retention purge runs beside the server and stops with it (its batch in flight
+        // commits first), before the store closes.
+        let (stop_retention, stop) = tokio::sync::watch::channel(false);
+        let retention = state.dashboard.as_ref().map(|d| {
+            crate::retention::spawn(
+                d.admin.clone(),
+                state.engine.privacy.clone(),
+                state.retention_days,
+                stop,
+            )
+        });
         info!(port = self.port, "Liza is listening.");
         let result = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(
@@ -215,6 +231,10 @@ impl Application {
                 Some(Duration::from_secs(20)),
             )
             .await;
+        let _ = stop_retention.send(true);
+        if let Some(retention) = retention {
+            let _ = retention.await;
+        }
         state.engine.store.close().await;
         info!("Liza stopped.");
         result

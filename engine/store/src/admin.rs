@@ -1,6 +1,7 @@
 //! What the admin dashboard reads and changes, in three parts by what they serve:
 //! [`CallsAndRecords`] (lists, details, edits, the audit log), [`Statistics`] and
-//! [`Accounts`] (users, sessions, API tokens, the login throttle). One implementation for
+//! [`Accounts`] (users, sessions, API tokens, the login throttle), with [`Privacy`]
+//! (`privacy.rs`: export, erasure, retention). One implementation for
 //! both backends (`sql_admin.rs`).
 //!
 //! The SQL lives here as constants written for both dialects (`$n` placeholders,
@@ -10,6 +11,7 @@
 use async_trait::async_trait;
 use serde::Serialize;
 
+use super::privacy::Privacy;
 use super::StoreError;
 use liza_model::{CallStatus, Consent};
 
@@ -151,6 +153,8 @@ pub enum Subject {
     Record(i64),
     /// A dashboard user: password changes, ended sessions, revoked API tokens.
     User(i64),
+    /// The callers' data rights: exports and erasures (never with the number).
+    Privacy,
 }
 
 impl Subject {
@@ -160,6 +164,7 @@ impl Subject {
             Self::Call(id) => ("call", id),
             Self::Record(id) => ("record", id),
             Self::User(id) => ("user", id),
+            Self::Privacy => ("privacy", 0),
         }
     }
 }
@@ -441,9 +446,9 @@ pub trait Accounts: Send + Sync + 'static {
 
 /// Everything the dashboard and `liza admin` use: the three parts together. Code that needs
 /// one part takes that part (`&dyn Accounts`).
-pub trait AdminStore: CallsAndRecords + Statistics + Accounts {}
+pub trait AdminStore: CallsAndRecords + Statistics + Accounts + Privacy {}
 
-impl<T: CallsAndRecords + Statistics + Accounts> AdminStore for T {}
+impl<T: CallsAndRecords + Statistics + Accounts + Privacy> AdminStore for T {}
 
 /// The SQL every backend runs (both dialects accept it as written).
 pub mod sql {

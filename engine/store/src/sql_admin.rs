@@ -112,7 +112,7 @@ impl SqlAdmin {
             Subject::Call(id) => ("calls", id),
             Subject::Record(id) => ("records", id),
             // Users are changed by their own methods, never column by column.
-            Subject::User(_) => return Ok(Change::NotFound),
+            Subject::User(_) | Subject::Privacy => return Ok(Change::NotFound),
         };
         let mut tx = self.pool.begin().await?;
         // A no-op write first takes SQLite's write lock, so the read below cannot go stale.

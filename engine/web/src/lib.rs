@@ -32,6 +32,8 @@ pub struct AppState {
     pub trusted_proxies: client::TrustedProxies,
     /// Body sizes and deadlines (the connection limits are enforced by the acceptor).
     pub limits: ServerLimits,
+    /// LIZA_RETENTION_DAYS: days a call's personal data is kept (0: without limit).
+    pub retention_days: u32,
 }
 
 /// Builds the whole route table from the application state (tests use it without a socket).

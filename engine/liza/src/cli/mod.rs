@@ -5,6 +5,7 @@ mod admin;
 mod authoring;
 mod develop;
 mod operator;
+mod privacy;
 mod server;
 
 use std::process::ExitCode;
@@ -62,6 +63,12 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: admin::AdminCommand,
+    },
+    /// A caller's data rights: export or erase everything stored about a phone number, run
+    /// the retention purge (docs/privacy.md).
+    Privacy {
+        #[command(subcommand)]
+        command: privacy::PrivacyCommand,
     },
     /// Development tools: seed data, benchmarks.
     Dev {
@@ -190,6 +197,7 @@ async fn dispatch(settings: Settings, command: Command) -> Outcome {
         Command::Backup(args) => operator::backup(&settings, args),
         Command::Completions(args) => operator::completions(args),
         Command::Admin { command } => admin::run(&settings, command).await,
+        Command::Privacy { command } => privacy::run(&settings, command).await,
         Command::Dev { command } => develop::run(settings, command).await,
     }
 }

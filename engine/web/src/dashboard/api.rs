@@ -1,11 +1,12 @@
-//! The JSON API: `POST /api/calls/<id>/status`, `POST /api/records/<kind>/<id>/status`.
+//! The JSON API: `POST /api/calls/<id>/status`, `POST /api/records/<kind>/<id>/status`,
+//! `GET /api/privacy/export?phone=…`, `POST /api/privacy/erase`.
 //! Signed in by the session cookie or by `Authorization: Bearer <API token>`.
 
 use std::sync::Arc;
 
 use poem::error::ResponseError;
 use poem::http::StatusCode;
-use poem::web::{Json, Path};
+use poem::web::{Data, Json, Path, Query};
 use poem::{handler, Body, FromRequest, IntoResponse, Request, RequestBody, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -15,8 +16,10 @@ use super::pages::{unknown_call_status, unknown_record_status};
 use super::{Dashboard, MAX_FORM_BYTES};
 use crate::auth;
 use crate::AppState;
+use liza_core::privacy::PhoneNumber;
 use liza_model::CallStatus;
 use liza_store::admin::Change;
+use liza_store::privacy::{audit_subject, Person};
 use liza_store::{now_ms, StoreError};
 
 #[derive(Debug, Deserialize)]
@@ -193,4 +196,90 @@ pub async fn record_status(
         Change::NotFound => Err(not_found()),
         change => Ok(changed(record_id, &requested, change)),
     }
+}
+
+/// `?phone=…` of `GET /api/privacy/export`, `{"phone": …}` of `POST /api/privacy/erase`.
+#[derive(Debug, Deserialize)]
+pub struct PhoneQuery {
+    phone: Option<String>,
+}
+
+/// The person a request names, with the hash the store finds them by; 400 with the E.164 form
+/// when the number is not one.
+fn person_of(state: &AppState, phone: Option<&str>) -> Result<(PhoneNumber, String), ApiError> {
+    let phone = phone.ok_or_else(|| {
+        ApiError::BadRequest("give the caller's number: phone=+4915112345678".into())
+    })?;
+    let number =
+        PhoneNumber::parse(phone, None).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let hash = state.engine.privacy.caller_hash(number.e164());
+    Ok((number, hash))
+}
+
+/// `GET /api/privacy/export?phone=+4915112345678`: everything stored about the number, as
+/// `liza privacy export` prints it; audited (without the number).
+#[handler]
+pub async fn privacy_export(
+    ApiUser { d, user }: ApiUser<'_>,
+    Data(state): Data<&Arc<AppState>>,
+    Query(query): Query<PhoneQuery>,
+) -> Result<Response, ApiError> {
+    let (number, hash) = person_of(state, query.phone.as_deref())?;
+    let person = Person {
+        caller_hash: &hash,
+        number: number.e164(),
+    };
+    let data = d.admin.export_person(&person).await?;
+    let now = now_ms();
+    let note = format!(
+        "exported {} call(s), {} step(s), {} record(s)",
+        data.calls.len(),
+        data.steps.len(),
+        data.records.len()
+    );
+    d.admin
+        .audit_privacy(&user, "export", &audit_subject(&hash), &note, now)
+        .await?;
+    let mut document =
+        serde_json::to_value(&data).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    if let Some(object) = document.as_object_mut() {
+        object.insert("number".into(), json!(number.e164()));
+        object.insert("exported_at".into(), json!(now));
+        object.insert("found".into(), json!(!data.is_empty()));
+    }
+    Ok(Json(document).into_response())
+}
+
+/// `POST /api/privacy/erase` with `{"phone": "+4915112345678"}`: erases the number's personal
+/// data (calls in progress are left and named in `live_calls`); audited (without the number).
+#[handler]
+pub async fn privacy_erase(
+    ApiUser { d, user }: ApiUser<'_>,
+    Data(state): Data<&Arc<AppState>>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let bytes = body
+        .into_bytes_limit(MAX_FORM_BYTES)
+        .await
+        .map_err(|_| ApiError::BadRequest("the body is too large".into()))?;
+    let query: PhoneQuery = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "expected a JSON body like {{\"phone\": \"+4915112345678\"}}: {e}"
+        ))
+    })?;
+    let (number, hash) = person_of(state, query.phone.as_deref())?;
+    let person = Person {
+        caller_hash: &hash,
+        number: number.e164(),
+    };
+    let erasure = d
+        .admin
+        .erase_person(&person, &user, &audit_subject(&hash), now_ms())
+        .await?;
+    Ok(Json(json!({
+        "number": number.masked(),
+        "erased": erasure.erased,
+        "live_calls": erasure.live_calls,
+    }))
+    .into_response())
 }

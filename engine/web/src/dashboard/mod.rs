@@ -313,6 +313,8 @@ pub fn routes(route: Route) -> Route {
         .at("/logout", post(login::logout))
         .at("/api/calls/:id/status", post(api::call_status))
         .at("/api/records/:kind/:id/status", post(api::record_status))
+        .at("/api/privacy/export", get(api::privacy_export))
+        .at("/api/privacy/erase", post(api::privacy_erase))
         .at("/static/dashboard.css", get(stylesheet))
         // A kind's records used to live at `/<kind>s` (`/orders/7`): old bookmarks and API
         // clients are sent on. Fixed routes above win over these.

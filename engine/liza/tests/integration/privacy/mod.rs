@@ -6,3 +6,4 @@ mod dump;
 mod key;
 mod logs;
 mod minimisation;
+mod rights;
