@@ -19,9 +19,12 @@ use crate::model::{CallStatus, Consent, RecordRequest};
 use crate::privacy::PrivacyKey;
 use crate::speech::SpeechConfig;
 use crate::store::admin::{CallDetail, CallSummary, TimelineStep, DAY_MS};
-use crate::store::{NewCall, StatusUpdate, StepRow, Store, StoreError, StoreTx, TurnWrite, Work};
+use crate::store::{
+    ConsentAsked, NewCall, StatusUpdate, StepRow, Store, StoreError, StoreTx, TurnWrite, Work,
+};
 use crate::tools::offline::{MemoryRecords, OfflineCall};
 use crate::web::AppState;
+use liza_core::turn::ConsentQuestion;
 use secrecy::SecretString;
 
 /// Calls generated per batch of work; the store's writers write them as webhooks' work.
@@ -101,6 +104,8 @@ struct SeedCall {
     steps: Vec<TimelineStep>,
     /// The turn in which the caller answered the consent question, if they did.
     consent_turn: Option<i64>,
+    /// The consent question last heard before the decision, and the turn that asked it.
+    consent_question: Option<(i64, ConsentQuestion)>,
     /// The records the call saved or found.
     records: Vec<SeedRecord>,
 }
@@ -189,7 +194,15 @@ impl SeedWork {
                 now_ms: at,
                 from_number: (turn as i64 == consent_turn && !s.from_number.is_empty())
                     .then_some(s.from_number.as_str()),
-                consent_question: None,
+                consent_question: seed
+                    .consent_question
+                    .as_ref()
+                    .filter(|(asked, _)| *asked == turn as i64)
+                    .map(|(_, q)| ConsentAsked {
+                        message: &q.message,
+                        locale: &q.locale,
+                        text: &q.text,
+                    }),
             })?;
         }
         if let Some(ended_at) = c.ended_at {
@@ -327,7 +340,13 @@ fn generate_call(
     let mut report = call.start(&from);
     let mut consent_at = None;
     let mut consent_turn = None;
+    let mut consent_question = None;
     for turn in 0..MAX_TURNS as i64 {
+        if call.consent.is_none() {
+            if let Some(question) = report.consent_question.take() {
+                consent_question = Some((turn, question));
+            }
+        }
         for visit in &report.visits {
             // As the webhooks store it: what was said and keyed only once consent covers it.
             let kept = flow.keeps(visit.consent).conversation;
@@ -406,6 +425,7 @@ fn generate_call(
         },
         steps,
         consent_turn,
+        consent_question,
         records: seeded,
     }
 }

@@ -1018,6 +1018,11 @@ async fn seeded_calls_are_the_flows_own_calls() {
         "{call}"
     );
     assert!(!call.contains("Hier ist Liza") && !call.contains("This is Liza"));
+    // With the proof of what the caller was asked, as a webhook stores it.
+    assert!(
+        call.contains(r#"<dd id="consent">Consent given "#) && call.contains(" to «"),
+        "{call}"
+    );
     // Every seeded order is linked to the calls that asked about it.
     let order = app.page(&session, "/records/order/1").await;
     assert!(!order.contains("No calls."), "{order}");
