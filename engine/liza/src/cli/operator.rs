@@ -4,7 +4,9 @@
 //! Callers' numbers are masked as the dashboard's call list masks them (`+49 151 ••• ••78`),
 //! in the table, in `calls show` and in `--json`, unless `--show-numbers` asks for them: what
 //! a terminal prints ends up in tickets, chats and scripts' logs, where nothing checks who
-//! reads it. Filtering by `--number-part` still searches the full numbers.
+//! reads it. Filtering by `--number-part` still searches the numbers kept in clear (those of
+//! callers who consented); a whole number also finds its callers' other calls by their keyed
+//! hash (docs/privacy.md).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -65,7 +67,8 @@ struct ListArgs {
     /// Only calls started in the last 30m, 12h, 2d, 1w, or since a day (2026-11-01, UTC).
     #[arg(long, value_parser = parse_since)]
     since: Option<Since>,
-    /// Only callers whose number contains this (with a leading +, starts with it).
+    /// Only callers whose number contains this (with a leading +, starts with it); a whole
+    /// number also finds callers who did not consent (by its keyed hash).
     #[arg(long)]
     number_part: Option<String>,
     /// Only calls in this language, as the list shows it (de-DE, en-GB, …).
@@ -161,8 +164,25 @@ pub async fn calls(settings: &Settings, args: CallsArgs) -> Outcome {
 }
 
 async fn list(settings: &Settings, args: ListArgs) -> Outcome {
-    let admin = admin_store(settings).await?;
+    let store = crate::startup::open_store(settings).await?;
+    let admin = store
+        .admin()
+        .context("this database backend has no dashboard tables")?;
+    // A whole number typed also finds the calls of that caller kept only as a hash.
+    let whole = args
+        .number_part
+        .as_deref()
+        .and_then(|n| liza_core::privacy::PhoneNumber::parse(n, None).ok());
+    let caller_hash = match whole {
+        Some(number) => Some(
+            crate::startup::privacy_key(store.as_ref(), settings.privacy_key.as_ref())
+                .await?
+                .caller_hash(number.e164()),
+        ),
+        None => None,
+    };
     let filter = CallFilter {
+        caller_hash,
         status: args.status,
         since_ms: args.since.map(|s| s.start_ms(now_ms())),
         number: args.number_part.filter(|n| !n.trim().is_empty()),
