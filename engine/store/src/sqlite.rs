@@ -637,7 +637,8 @@ impl StoreTx for SqliteWriter {
             .query_row(
                 params![
                     new.call_sid,
-                    new.from,
+                    new.caller_hash,
+                    new.caller_masked,
                     new.to,
                     new.now_ms,
                     new.flow_name,
@@ -733,6 +734,10 @@ impl StoreTx for SqliteWriter {
                 turn.now_ms,
                 turn.status.map(CallStatus::as_str),
                 turn.consent.map(|c| c.as_str()),
+                turn.from_number,
+                turn.consent_question.map(|q| q.message),
+                turn.consent_question.map(|q| q.locale),
+                turn.consent_question.map(|q| q.text),
                 turn.call_id
             ])?;
         Ok(())
@@ -752,10 +757,12 @@ impl StoreTx for SqliteWriter {
             .query_row(
                 params![
                     update.call_sid,
-                    update.from,
+                    update.caller_hash,
+                    update.caller_masked,
                     update.to,
                     update.now_ms,
-                    update.duration_secs
+                    update.duration_secs,
+                    update.forget_state
                 ],
                 |r| r.get(0),
             )?;
@@ -817,7 +824,8 @@ mod tests {
             for n in 0..2_000 {
                 tx.open_call(&NewCall {
                     call_sid: &format!("CAfull{n}"),
-                    from: &from,
+                    caller_hash: &from,
+                    caller_masked: "",
                     to: &from,
                     flow_name: "liza",
                     flow_version: "v",
@@ -993,7 +1001,8 @@ mod tests {
             for n in self.first..self.first + self.count {
                 tx.open_call(&NewCall {
                     call_sid: &format!("CAwal{n}"),
-                    from: &number,
+                    caller_hash: &number,
+                    caller_masked: "",
                     to: &number,
                     flow_name: "liza",
                     flow_version: "v",

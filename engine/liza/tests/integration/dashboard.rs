@@ -311,6 +311,7 @@ fn seed_plan_of(flows: &str, locales: &str, calls: usize, days: i64, rng_seed: u
             base_url: String::new(),
         },
         rng_seed,
+        privacy_key: None,
     }
 }
 
@@ -1133,11 +1134,31 @@ async fn seeded_calls_are_the_flows_own_calls() {
     let app = spawn_app().await;
     app.seed(60).await;
     let session = app.login().await;
-    // Liza's greeting from her locales, with the plan's company, on a seeded call's timeline.
-    let call = app.page(&session, "/calls/1").await;
+    // Liza's texts from her locales on a seeded call's timeline, as the webhooks keep them:
+    // from the caller's consent on (the greeting before it is not kept).
+    let consented = app
+        .admin
+        .list_calls(&liza::store::admin::CallFilter {
+            consent: Some(liza::store::admin::ConsentFilter::Answer(
+                liza::model::Consent::Given,
+            )),
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let call = app
+        .page(&session, &format!("/calls/{}", consented[0].id))
+        .await;
     assert!(
-        call.contains("Hier ist Liza, die Sprachassistentin von Liza Shop.")
-            || call.contains("This is Liza, the voice assistant of Liza Shop."),
+        call.contains("Bitte geben Sie Ihre Bestellnummer ein")
+            || call.contains("Please type your order number"),
+        "{call}"
+    );
+    assert!(!call.contains("Hier ist Liza") && !call.contains("This is Liza"));
+    // With the proof of what the caller was asked, as a webhook stores it.
+    assert!(
+        call.contains(r#"<dd id="consent">Consent given "#) && call.contains(" to «"),
         "{call}"
     );
     // Every seeded order is linked to the calls that asked about it.

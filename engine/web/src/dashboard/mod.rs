@@ -23,12 +23,14 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 use tracing::error;
 
+use liza_core::privacy::PrivacyKey;
+
 use crate::auth;
 use liza_service::registry::Registry;
 use liza_store::admin::{AdminStore, RecordSummary, SessionUser};
 use liza_store::{now_ms, StoreError};
 
-pub use format::{date_to_ms, format_datetime, format_day, mask_phone};
+pub use format::{consent_line, date_to_ms, format_datetime, format_day, mask_phone};
 
 /// The language of the dashboard's pages: record kinds are named from the flow's locale
 /// for it (or its default language's when it has none).
@@ -58,6 +60,8 @@ pub struct Dashboard {
     /// Logins waiting out an account's slow-down ([`login::MAX_SLOWED_LOGINS`]): each holds a
     /// connection while it waits, so an attacker must not be able to make them many.
     slowed_logins: Arc<Semaphore>,
+    /// The key of the callers' hashes ([`Dashboard::with_privacy`]).
+    privacy: Option<Arc<PrivacyKey>>,
 }
 
 /// Why the dashboard could not start.
@@ -156,7 +160,22 @@ impl Dashboard {
             password_slots: Arc::new(Semaphore::new(password_check_slots())),
             password_checker: auth::PasswordChecker::new(password_check_slots())?,
             slowed_logins: Arc::new(Semaphore::new(login::MAX_SLOWED_LOGINS)),
+            privacy: None,
         })
+    }
+
+    /// The key of the callers' hashes, so a typed number finds the calls of callers who did
+    /// not consent (kept only as a hash).
+    pub fn with_privacy(mut self, key: Arc<PrivacyKey>) -> Self {
+        self.privacy = Some(key);
+        self
+    }
+
+    /// The hash of a whole number typed into a search (`+49 151 12345678`, `0049…`).
+    fn caller_hash(&self, typed: Option<&str>) -> Option<String> {
+        let key = self.privacy.as_ref()?;
+        let number = liza_core::privacy::PhoneNumber::parse(typed?, None).ok()?;
+        Some(key.caller_hash(number.e164()))
     }
 
     /// Renders a page; every page also gets the record kinds (`kinds`) for its navigation.

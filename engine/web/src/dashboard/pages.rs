@@ -158,6 +158,7 @@ pub async fn calls_page(SignedIn { d, user }: SignedIn<'_>, req: &Request) -> Pa
         // The `to` day is included: the list ends at the next midnight.
         until_ms: date_param(&pairs, "to")?.map(|ms| ms + DAY_MS),
         number: param(&pairs, "number").map(str::to_owned),
+        caller_hash: d.caller_hash(param(&pairs, "number")),
         language: param(&pairs, "language").map(str::to_owned),
         consent,
         before: cursor_param(&pairs)?,
@@ -233,7 +234,7 @@ pub async fn call_page(SignedIn { d, user }: SignedIn<'_>, Path(id_text): Path<S
     let statuses: Vec<&str> = CallStatus::ALL.iter().map(|s| s.as_str()).collect();
     d.render(
         "call.html",
-        context! { user, page => "calls", call, timeline, record_groups => groups, audit, statuses },
+        context! { user, page => "calls", consent_line => super::consent_line(&call), caller => call.summary.caller(), call, timeline, record_groups => groups, audit, statuses },
     )
 }
 
