@@ -610,6 +610,78 @@ async fn the_overview_shows_the_retention_in_force_and_the_last_purge() {
 }
 
 #[tokio::test]
+async fn a_call_opened_from_a_filtered_list_leads_back_to_it_after_a_save() {
+    let app = spawn_app().await;
+    app.place_call("CAback1", "+4915112345678", &["2"]).await;
+    app.completed("CAback1").await;
+    let session = app.login().await;
+    let list = app
+        .page(&session, "/calls?status=completed&language=de-DE")
+        .await;
+    let back = "back=%2Fcalls%3Fstatus%3Dcompleted%26language%3Dde-DE";
+    assert!(
+        list.contains(&format!(r#"href="/calls/1?{back}""#)),
+        "{list}"
+    );
+
+    // The address of "← Calls", as a browser reads the attribute.
+    let back_link = |page: &str| {
+        let end = page.find(r#"" id="back""#).expect("a back link");
+        let start = page[..end].rfind(r#"href=""#).unwrap() + 6;
+        page[start..end]
+            .replace("&#x2f;", "/")
+            .replace("&amp;", "&")
+    };
+    let page = app.page(&session, &format!("/calls/1?{back}")).await;
+    assert_eq!(back_link(&page), "/calls?status=completed&language=de-DE");
+    // The rules are stated; `in_progress` is not offered, and refused when sent anyway.
+    assert!(page.contains("no call goes back to it"), "{page}");
+    assert!(!page.contains(r#"<option value="in_progress""#), "{page}");
+    let csrf = session.csrf.as_str();
+    let response = app
+        .post_form(
+            &session,
+            "/calls/1/status",
+            &[("csrf", csrf), ("status", "in_progress")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("cannot be set to `in_progress`"));
+
+    // A save keeps the list to go back to, and says what it did.
+    let form = [
+        ("csrf", csrf),
+        ("status", "completed"),
+        ("back", "/calls?status=completed&language=de-DE"),
+    ];
+    let response = app.post_form(&session, "/calls/1/status", &form).await;
+    assert_eq!(
+        location(&response),
+        format!("/calls/1?saved=unchanged&{back}")
+    );
+    let page = app.page(&session, location(&response)).await;
+    assert!(
+        page.contains("Nothing changed: the call already was"),
+        "{page}"
+    );
+    assert_eq!(back_link(&page), "/calls?status=completed&language=de-DE");
+    // Another site is never a way back.
+    let form = [
+        ("csrf", csrf),
+        ("status", "problem"),
+        ("back", "https://evil.example/calls"),
+    ];
+    let response = app.post_form(&session, "/calls/1/status", &form).await;
+    assert_eq!(location(&response), "/calls/1?saved=status");
+    let page = app.page(&session, "/calls/1?back=%2F%2Fevil.example").await;
+    assert_eq!(back_link(&page), "/calls");
+}
+
+#[tokio::test]
 async fn form_posts_without_a_valid_csrf_token_are_forbidden() {
     let app = spawn_app().await;
     app.seed(5).await;
@@ -659,9 +731,13 @@ async fn status_and_notes_edits_are_saved_and_audited() {
         )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&response), "/calls/2");
-    let page = app.page(&session, "/calls/2").await;
+    assert_eq!(location(&response), "/calls/2?saved=status");
+    let page = app.page(&session, "/calls/2?saved=status").await;
     assert!(page.contains(r#"id="call-status">problem<"#), "{page}");
+    assert!(
+        page.contains("Status saved: the call is now <strong>problem</strong>"),
+        "{page}"
+    );
     assert!(
         page.contains("<td>admin</td><td>status</td>"),
         "audit entry: {page}"
@@ -758,8 +834,20 @@ async fn the_api_changes_statuses_and_explains_400_and_404() {
         "{message}"
     );
     assert!(
-        message.contains("in_progress, processed, completed, problem"),
+        message.contains("expected one of: processed, completed, problem"),
         "{message}"
+    );
+    // Only a running call is in progress: no edit sets a call back to it.
+    let (status, body) = app
+        .api(auth, "/api/calls/1/status", r#"{"status":"in_progress"}"#)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be set to `in_progress`"),
+        "{body}"
     );
 
     let (status, body) = app

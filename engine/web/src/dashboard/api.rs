@@ -12,12 +12,11 @@ use serde::Deserialize;
 use serde_json::json;
 use tracing::error;
 
-use super::pages::{unknown_call_status, unknown_record_status};
+use super::pages::{staff_call_status, unknown_record_status};
 use super::{Dashboard, MAX_FORM_BYTES};
 use crate::auth;
 use crate::AppState;
 use liza_core::privacy::PhoneNumber;
-use liza_model::CallStatus;
 use liza_store::admin::Change;
 use liza_store::privacy::{audit_subject, ExportDocument, Person};
 use liza_store::{now_ms, StoreError};
@@ -154,8 +153,7 @@ pub async fn call_status(
     let not_found = || ApiError::NotFound(format!("no call with id `{id}`"));
     let call_id: i64 = id.parse().map_err(|_| not_found())?;
     let requested = read_status(body).await?;
-    let status = CallStatus::parse(&requested)
-        .ok_or_else(|| ApiError::BadRequest(unknown_call_status(&requested)))?;
+    let status = staff_call_status(&requested).map_err(ApiError::BadRequest)?;
     match d
         .admin
         .set_call_status(call_id, status, &user, now_ms())
