@@ -58,6 +58,12 @@ place_call() {
 }
 place_call CAbrowser0000000000000000000000001 "+4915112345678" 1 12345 1
 place_call CAbrowser0000000000000000000000002 "<script>alert(1)</script>" 1
+# The privacy test finds this caller by a national form of the number and erases them.
+place_call CAbrowser0000000000000000000000003 "+4917098765432" 1 55555 1
+# Twilio's final status callback ends it (calls in progress are never erased).
+curl -fsS "$BASE/webhook/status" --data-urlencode "CallSid=CAbrowser0000000000000000000000003" \
+    --data-urlencode "CallStatus=completed" --data-urlencode "CallDuration=42" \
+    --data-urlencode "From=+4917098765432" --data-urlencode "To=+4930123456" >/dev/null
 
 cd e2e
 LIZA_URL="$BASE" LIZA_USER=admin LIZA_PASSWORD="$LIZA_ADMIN_PASSWORD" ARTIFACTS="$ROOT/test-artifacts" \

@@ -14,7 +14,7 @@
 #                 report (throughput, p99) each [60]
 #   SAMPLE_SECS   how often RSS, the WAL's size and /metrics are sampled [soak: 60, saturation: 5]
 #   SAVE_EVERY    seconds between two saves of the flow file (0: never) [soak: 30, saturation: 0]
-#   OUT           the raw output file [bench/results/<date>-soak-<mode>-<backend>.txt]
+#   OUT           the raw output file [bench/results/<date>-<mode>-<backend>.txt]
 #   PG_ADMIN_URL  [postgres://postgres@127.0.0.1:5432/test]
 #
 # Output: every loadtest report, a table with one row per chunk (calls, failed, req/s, p99,
@@ -37,7 +37,7 @@ esac
 CHUNK_SECS=${CHUNK_SECS:-60}
 PG_ADMIN_URL=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/test}
 mkdir -p bench/results
-OUT=${OUT:-bench/results/$(date -u +%Y-%m-%d-%H%M)-soak-$MODE-$BACKEND.txt}
+OUT=${OUT:-bench/results/$(date -u +%Y-%m-%d-%H%M)-$MODE-$BACKEND.txt}
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
 cargo build --release -q -p liza
@@ -157,6 +157,9 @@ sleep 1
     echo "## Server log: warnings and errors (first 20), flow versions evicted"
     grep -E 'WARN|ERROR' "$WORK/liza.log" | head -20 || true
     grep -c 'were evicted from memory' "$WORK/liza.log" | sed 's/^/eviction log lines: /' || true
+    echo
+    echo "## The store on /metrics at the end"
+    curl -fs "http://127.0.0.1:$PORT/metrics" | grep -E '^liza_(sqlite|store|flow_versions)' || true
     echo "flow reloads: $(metric liza_flow_reloads_total), failures: $(metric liza_flow_reload_failures_total), database errors: $(metric liza_database_errors_total)"
     echo "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 } >>"$OUT"

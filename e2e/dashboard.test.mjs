@@ -1,9 +1,10 @@
 // The dashboard in a real browser (Debian's Chromium, headless), against a running
 // `liza serve` started by .ci/browser-tests.sh with seeded data and two known calls:
-// one from +4915112345678 that saved order 12345, one whose From is a script tag.
+// one from +4915112345678 that saved order 12345, one whose From is a script tag, and one
+// from +4917098765432 that saved order 55555 (the privacy test erases it).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -156,6 +157,49 @@ test('statistics are drawn as SVG with the numbers in tables', async () => {
   assert.ok((await page.locator('svg rect.bar').count()) > 30);
   assert.ok((await page.locator('#by-language tbody tr').count()) >= 2);
   await shot('stats');
+});
+
+test('find a caller on the privacy page, preview, erase, and see the audit entry', async () => {
+  await page.goto(`${BASE}/`);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Privacy' }).click();
+  await page.waitForURL(/\/privacy$/);
+  // A malformed number gets a message that shows the form to use.
+  await page.getByLabel('Phone number').fill('12');
+  await page.getByRole('button', { name: 'Find' }).click();
+  assert.match(await page.locator('[role=alert]').textContent(), /\+4915112345678/);
+  // The national form, as a caller would say it on the phone.
+  await page.getByLabel('Phone number').fill('0170 98765432');
+  await page.getByRole('button', { name: 'Find' }).click();
+  await page.waitForURL(/\/privacy\?phone=/);
+  assert.equal(await page.locator('h2 .phone').textContent(), '+49 170 ••• ••32');
+  assert.equal(await page.locator('#person-calls tbody tr').count(), 1);
+  assert.match(await page.locator('main').textContent(), /order\s+55555/);
+  const download = page.waitForEvent('download');
+  await page.getByRole('link', { name: /Download everything stored/ }).click();
+  const exported = JSON.parse(readFileSync(await (await download).path(), 'utf8'));
+  assert.equal(exported.calls.length, 1);
+  assert.equal(exported.calls[0].from_number, '+4917098765432');
+  assert.ok(exported.steps.some((s) => s.digits === '55555'), 'the export has what was typed');
+  await shot('privacy-preview');
+  // Erasing needs the confirmation ticked (the browser enforces it too: skip that check).
+  await page.locator('#confirm').evaluate((box) => box.removeAttribute('required'));
+  await page.getByRole('button', { name: "Erase this caller's data" }).click();
+  assert.match(await page.locator('[role=alert]').textContent(), /Nothing was erased/);
+  await page.getByLabel('I understand that this cannot be undone').check();
+  await page.getByRole('button', { name: "Erase this caller's data" }).click();
+  await page.waitForLoadState();
+  assert.match(await page.locator('#erased').textContent(), /1 call made anonymous/);
+  assert.match(await page.locator('#nothing-found').textContent(), /Nothing is stored about this number any more/);
+  // The audit entry names the action and the counts, never the number.
+  const entry = await page.locator('#privacy-audit tbody tr').first().textContent();
+  assert.match(entry, new RegExp(USER));
+  assert.match(entry, /erase/);
+  assert.match(entry, /caller [0-9a-f]{12}…/);
+  assert.doesNotMatch(await page.locator('#privacy-audit').textContent(), /98765432/);
+  await shot('privacy-erased');
+  // The order stays, without the caller.
+  await page.goto(`${BASE}/records/order?number=55555`);
+  assert.ok((await page.locator('#records tbody a', { hasText: /^55555$/ }).count()) >= 1);
 });
 
 test('log out and be refused', async () => {

@@ -6,6 +6,7 @@
 //! Must not touch: the store, HTTP, the clock.
 
 use crate::flow::Flow;
+use crate::model::Consent;
 use crate::runtime::{Action, CallState, Effects, Input, RecordInfo, RecordRequest, Step, Turn};
 use crate::speech::{Speaker, SpeechConfig};
 
@@ -20,6 +21,20 @@ pub struct PlayedStep {
     /// Keys the caller pressed that this node took.
     pub digits: Option<String>,
     pub outcome: String,
+    /// The caller's consent as it stood once this step was taken.
+    pub consent: Option<Consent>,
+}
+
+/// The consent question as the caller heard it in this turn: the proof of what they were
+/// asked (message ids, the call's language, the rendered text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentQuestion {
+    /// The consent node's prompt: its Fluent message ids, comma-separated.
+    pub message: String,
+    /// The call's language tag (`de-DE`).
+    pub locale: String,
+    /// The prompt's plain text as spoken.
+    pub text: String,
 }
 
 impl PlayedStep {
@@ -42,6 +57,8 @@ pub struct Played {
     pub ended: bool,
     /// Messages rendered with a problem (e.g. a missing variable); the text has a placeholder.
     pub problems: Vec<String>,
+    /// The flow's consent node asked in this turn (the last time, when it asked twice).
+    pub consent_question: Option<ConsentQuestion>,
 }
 
 /// Plays one turn of `flow` for `input` on a call in `state`. `next_turn` numbers the webhook
@@ -63,6 +80,17 @@ pub fn play<E>(
     let out = machine.finish();
     let mut speaker = Speaker::new(flow, &out.state, speech);
     let twiml = speaker.response(&out.actions, next_turn).render();
+    let consent_question = out.actions.iter().rev().find_map(|action| match action {
+        Action::Ask(id) if flow.is_consent_node(*id) => {
+            let prompt = crate::flow::input_prompt(&flow.node(*id).kind);
+            Some(ConsentQuestion {
+                message: prompt.join(","),
+                locale: out.state.language.clone(),
+                text: speaker.text(prompt),
+            })
+        }
+        _ => None,
+    });
     let steps = out
         .steps
         .into_iter()
@@ -76,6 +104,7 @@ pub fn play<E>(
             messages: step.messages,
             digits: step.digits,
             outcome: step.outcome,
+            consent: step.consent,
         })
         .collect();
     let problems = std::mem::take(&mut speaker.problems);
@@ -86,6 +115,7 @@ pub fn play<E>(
         ended: out.actions.contains(&Action::Hangup),
         state: out.state,
         problems,
+        consent_question,
     })
 }
 
@@ -137,6 +167,66 @@ mod tests {
         );
         assert_eq!(played.state.waiting.as_deref(), Some("consent"));
         assert!(!played.ended);
+    }
+
+    #[test]
+    fn the_consent_question_is_reported_when_the_consent_node_asks() {
+        let flow = liza();
+        let start = Input::Start {
+            from: "+447700900123".into(),
+        };
+        let played = play(&flow, &speech(), CallState::default(), start, 1, none).unwrap();
+        let question = played.consent_question.expect("the consent node asked");
+        assert_eq!(question.message, "consent-question");
+        assert_eq!(question.locale, "en-GB");
+        assert!(
+            question.text.starts_with("May we process your data"),
+            "{}",
+            question.text
+        );
+        assert!(played.twiml.contains(&question.text), "heard as stored");
+        // The answer's turn asks something else: no question to prove.
+        let answered = play(
+            &flow,
+            &speech(),
+            played.state,
+            Input::Digits("1".into()),
+            2,
+            none,
+        )
+        .unwrap();
+        assert_eq!(answered.consent_question, None);
+    }
+
+    #[test]
+    fn each_step_knows_the_consent_as_it_stood_then() {
+        let flow = liza();
+        let start = Input::Start {
+            from: "+4915112345678".into(),
+        };
+        let state = play(&flow, &speech(), CallState::default(), start, 1, none)
+            .unwrap()
+            .state;
+        assert_eq!(state.consent, None);
+        let played = play(&flow, &speech(), state, Input::Digits("1".into()), 2, none).unwrap();
+        let consents: Vec<(&str, Option<Consent>)> = played
+            .steps
+            .iter()
+            .map(|s| (s.node.as_str(), s.consent))
+            .collect();
+        assert_eq!(
+            consents,
+            [
+                ("consent", None),
+                ("consent-given", Some(Consent::Given)),
+                ("order", Some(Consent::Given)),
+            ]
+        );
+        assert_eq!(played.state.consent, Some(Consent::Given));
+        assert!(flow.keeps(played.state.consent).caller_number);
+        assert!(flow.keeps(played.state.consent).conversation);
+        assert_eq!(flow.keeps(Some(Consent::Refused)), Default::default());
+        assert_eq!(flow.keeps(None), Default::default());
     }
 
     #[test]

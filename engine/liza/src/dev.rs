@@ -16,11 +16,16 @@ use rand::{Rng, SeedableRng};
 use crate::auth;
 use crate::flow::{Flow, NodeKind};
 use crate::model::{CallStatus, Consent, RecordRequest};
+use crate::privacy::PrivacyKey;
 use crate::speech::SpeechConfig;
 use crate::store::admin::{CallDetail, CallSummary, TimelineStep, DAY_MS};
-use crate::store::{NewCall, StatusUpdate, StepRow, Store, StoreError, StoreTx, TurnWrite, Work};
+use crate::store::{
+    ConsentAsked, NewCall, StatusUpdate, StepRow, Store, StoreError, StoreTx, TurnWrite, Work,
+};
 use crate::tools::offline::{MemoryRecords, OfflineCall};
 use crate::web::AppState;
+use liza_core::turn::ConsentQuestion;
+use secrecy::SecretString;
 
 /// Calls generated per batch of work; the store's writers write them as webhooks' work.
 const SEED_BATCH: usize = 2_000;
@@ -37,6 +42,9 @@ pub struct SeedPlan {
     pub flow: Arc<Flow>,
     pub speech: SpeechConfig,
     pub rng_seed: u64,
+    /// `LIZA_PRIVACY_KEY`, if set (else the key Liza generated and kept in the database):
+    /// seeded callers are hashed with it, as the webhooks hash them.
+    pub privacy_key: Option<SecretString>,
 }
 
 /// Writes `plan.calls` calls with their steps and records through the store's writers, as the
@@ -48,6 +56,7 @@ pub async fn seed(store: &dyn Store, plan: &SeedPlan) -> anyhow::Result<Duration
     let admin = store
         .admin()
         .context("this database backend has no dashboard tables")?;
+    let privacy = Arc::new(crate::startup::privacy_key(store, plan.privacy_key.as_ref()).await?);
     let started = Instant::now();
     let mut rng = StdRng::seed_from_u64(plan.rng_seed);
     let mut records = MemoryRecords::default();
@@ -68,6 +77,7 @@ pub async fn seed(store: &dyn Store, plan: &SeedPlan) -> anyhow::Result<Duration
             calls: batch,
             flow_name: plan.flow.name.clone(),
             flow_version: plan.flow.version.clone(),
+            privacy: privacy.clone(),
             reply: Some(reply),
             deadline: Instant::now() + Duration::from_secs(600),
         }));
@@ -88,10 +98,14 @@ pub async fn seed(store: &dyn Store, plan: &SeedPlan) -> anyhow::Result<Duration
 /// One generated call, with its steps and the records it touched.
 #[derive(Debug, Clone)]
 struct SeedCall {
+    /// The caller's number; `call.summary.from_number` keeps it only if they consented.
+    from: String,
     call: CallDetail,
     steps: Vec<TimelineStep>,
     /// The turn in which the caller answered the consent question, if they did.
     consent_turn: Option<i64>,
+    /// The consent question last heard before the decision, and the turn that asked it.
+    consent_question: Option<(i64, ConsentQuestion)>,
     /// The records the call saved or found.
     records: Vec<SeedRecord>,
 }
@@ -110,6 +124,7 @@ struct SeedWork {
     calls: Vec<SeedCall>,
     flow_name: String,
     flow_version: String,
+    privacy: Arc<PrivacyKey>,
     reply: Option<tokio::sync::oneshot::Sender<Result<(), StoreError>>>,
     deadline: Instant,
 }
@@ -118,9 +133,11 @@ impl SeedWork {
     fn write(&self, tx: &mut dyn StoreTx, seed: &SeedCall) -> Result<(), StoreError> {
         let c = &seed.call;
         let s = &c.summary;
+        let caller = self.privacy.caller(&seed.from);
         let call = tx.open_call(&NewCall {
             call_sid: &s.call_sid,
-            from: &s.from_number,
+            caller_hash: &caller.hash,
+            caller_masked: &caller.masked,
             to: &c.to_number,
             flow_name: &self.flow_name,
             flow_version: &self.flow_version,
@@ -175,15 +192,28 @@ impl SeedWork {
                 records: &records,
                 twiml: "",
                 now_ms: at,
+                from_number: (turn as i64 == consent_turn && !s.from_number.is_empty())
+                    .then_some(s.from_number.as_str()),
+                consent_question: seed
+                    .consent_question
+                    .as_ref()
+                    .filter(|(asked, _)| *asked == turn as i64)
+                    .map(|(_, q)| ConsentAsked {
+                        message: &q.message,
+                        locale: &q.locale,
+                        text: &q.text,
+                    }),
             })?;
         }
         if let Some(ended_at) = c.ended_at {
             tx.call_ended(&StatusUpdate {
                 call_sid: &s.call_sid,
-                from: &s.from_number,
+                caller_hash: &caller.hash,
+                caller_masked: &caller.masked,
                 to: &c.to_number,
                 duration_secs: s.duration_secs,
                 now_ms: ended_at,
+                forget_state: None,
             })?;
         }
         Ok(())
@@ -310,14 +340,22 @@ fn generate_call(
     let mut report = call.start(&from);
     let mut consent_at = None;
     let mut consent_turn = None;
+    let mut consent_question = None;
     for turn in 0..MAX_TURNS as i64 {
+        if call.consent.is_none() {
+            if let Some(question) = report.consent_question.take() {
+                consent_question = Some((turn, question));
+            }
+        }
         for visit in &report.visits {
+            // As the webhooks store it: what was said and keyed only once consent covers it.
+            let kept = flow.keeps(visit.consent).conversation;
             let text: Vec<&str> = visit.said.iter().map(|s| s.text.as_str()).collect();
             steps.push(TimelineStep {
                 turn,
                 node: visit.node.clone(),
-                text: text.join(" "),
-                digits: visit.digits.clone(),
+                text: if kept { text.join(" ") } else { String::new() },
+                digits: visit.digits.clone().filter(|_| kept),
                 outcome: visit.outcome.clone(),
                 created_at: t,
             });
@@ -356,12 +394,15 @@ fn generate_call(
     } else {
         call.status
     };
+    let kept_number = flow.keeps(call.consent).caller_number;
     SeedCall {
+        from: from.clone(),
         call: CallDetail {
             summary: CallSummary {
                 id: 0,
                 call_sid: format!("CA{:032x}", rng.gen::<u128>()),
-                from_number: from,
+                caller_masked: Some(crate::privacy::mask(&from)),
+                from_number: if kept_number { from } else { String::new() },
                 language: Some(call.state.language.clone()),
                 status: status.as_str().to_owned(),
                 consent: call.consent.map(|c| c.as_str().to_owned()),
@@ -377,9 +418,14 @@ fn generate_call(
             ended_at: (!live).then_some(at + duration * 1000),
             flow_name: Some(flow.name.clone()),
             flow_version: Some(flow.version.clone()),
+            consent_asked_at: None,
+            consent_message: None,
+            consent_locale: None,
+            consent_text: None,
         },
         steps,
         consent_turn,
+        consent_question,
         records: seeded,
     }
 }

@@ -156,7 +156,8 @@ impl Application {
                 admin.refresh_planner_stats().await?;
                 Some(Arc::new(
                     Dashboard::new(admin, registry.clone(), settings.public_url.as_deref())
-                        .context("cannot start the dashboard")?,
+                        .context("cannot start the dashboard")?
+                        .with_privacy(privacy.clone()),
                 ))
             }
             None => {

@@ -33,6 +33,19 @@ impl CallStatus {
     pub fn parse(value: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.as_str() == value)
     }
+
+    /// The statuses staff may give a call (dashboard, API): every one but `in_progress`, which
+    /// only the call itself has while it runs — a call set back to it would look live for ever.
+    pub const SET_BY_STAFF: [CallStatus; 3] = [
+        CallStatus::Processed,
+        CallStatus::Completed,
+        CallStatus::Problem,
+    ];
+
+    /// Whether staff may give a call this status.
+    pub fn settable_by_staff(self) -> bool {
+        Self::SET_BY_STAFF.contains(&self)
+    }
 }
 
 /// The caller's answer to a consent question.

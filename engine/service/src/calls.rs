@@ -13,6 +13,7 @@ use tracing::{debug, error, info, warn};
 use crate::metrics::Metrics;
 use crate::registry::Registry;
 use liza_core::flow::Flow;
+use liza_core::model::Consent;
 use liza_core::privacy::PrivacyKey;
 use liza_core::runtime::{CallState, Input};
 use liza_core::speech::{Speaker, SpeechConfig};
@@ -20,7 +21,8 @@ use liza_core::turn::play;
 use liza_core::twilio::{WebhookParams, MAX_DIGITS_LEN};
 use liza_core::twiml::Response;
 use liza_store::{
-    now_ms, CallRow, NewCall, StatusUpdate, StepRow, Store, StoreError, StoreTx, TurnWrite, Work,
+    now_ms, CallRow, ConsentAsked, NewCall, StatusUpdate, StepRow, Store, StoreError, StoreTx,
+    TurnWrite, Work,
 };
 
 /// Which webhook Twilio called.
@@ -130,6 +132,7 @@ impl Engine {
         self.store.submit(Box::new(WebhookWork {
             registry: self.registry.clone(),
             speech: self.speech.clone(),
+            privacy: self.privacy.clone(),
             hook: hook.clone(),
             params,
             seq,
@@ -205,6 +208,7 @@ impl Engine {
 struct WebhookWork {
     registry: Arc<Registry>,
     speech: Arc<SpeechConfig>,
+    privacy: Arc<PrivacyKey>,
     hook: Hook,
     params: WebhookParams,
     seq: Option<i64>,
@@ -219,6 +223,7 @@ impl Work for WebhookWork {
         let turn = Webhook {
             registry: &self.registry,
             speech: &self.speech,
+            privacy: &self.privacy,
             tx,
             params: &self.params,
             now: self.now_ms,
@@ -309,6 +314,7 @@ impl Work for MarkProblem {
 struct Webhook<'a> {
     registry: &'a Registry,
     speech: &'a SpeechConfig,
+    privacy: &'a PrivacyKey,
     tx: &'a mut dyn StoreTx,
     params: &'a WebhookParams,
     now: i64,
@@ -325,9 +331,12 @@ impl<'a> Webhook<'a> {
         let flow = snapshot
             .flow_for_number(self.params.to())
             .ok_or(Failure::NoFlow)?;
+        // The caller as kept until they consent: a keyed hash and a masked form, never the number.
+        let caller = self.privacy.caller(self.params.from());
         let call = self.tx.open_call(&NewCall {
             call_sid,
-            from: self.params.from(),
+            caller_hash: &caller.hash,
+            caller_masked: &caller.masked,
             to: self.params.to(),
             flow_name: &flow.name,
             flow_version: &flow.version,
@@ -382,14 +391,36 @@ impl<'a> Webhook<'a> {
         Ok((twiml, Outcome::Answered, Some(flow)))
     }
 
-    fn status(self) -> Answer {
+    fn status(mut self) -> Answer {
         let call_sid = self.call_sid()?;
+        // A call whose consent does not cover the conversation forgets, now that it is over,
+        // what the caller entered (the flow's variables); the store drops every call's
+        // responses (the TwiML that read it back) here too.
+        let mut forgotten = None;
+        if let Some(call) = self.tx.lock_call(call_sid)? {
+            let state: Option<CallState> = match call.state.as_deref() {
+                Some(json) => serde_json::from_str(json).ok(),
+                None => None,
+            };
+            let kept = match self.flow_of(&call) {
+                Ok(flow) => flow.keeps(state.as_ref().and_then(|s| s.consent)),
+                Err(Failure::Store(e)) => return Err(Failure::Store(e)),
+                Err(_) => Default::default(),
+            };
+            if let Some(mut state) = state.filter(|_| !kept.conversation) {
+                state.forget_entries();
+                forgotten = Some(serde_json::to_string(&state)?);
+            }
+        }
+        let caller = self.privacy.caller(self.params.from());
         self.tx.call_ended(&StatusUpdate {
             call_sid,
-            from: self.params.from(),
+            caller_hash: &caller.hash,
+            caller_masked: &caller.masked,
             to: self.params.to(),
             duration_secs: self.params.call_duration_secs(),
             now_ms: self.now,
+            forget_state: forgotten.as_deref(),
         })?;
         Ok((Response::new().render(), Outcome::StatusStored, None))
     }
@@ -437,22 +468,47 @@ impl<'a> Webhook<'a> {
         for problem in &played.problems {
             warn!(call_sid = %call.call_sid, flow = %flow.name, problem = %problem, "Message rendered with a problem.");
         }
+        // Until the caller consents (and for good without), a step keeps its node, message ids
+        // and outcome: not what was said nor the keys pressed.
         let steps: Vec<StepRow> = played
             .steps
             .iter()
-            .map(|s| StepRow {
-                node: s.node.clone(),
-                message_ids: s.messages.join(","),
-                text: s.text(),
-                digits: s
-                    .digits
-                    .as_deref()
-                    .map(|d| d.chars().take(MAX_DIGITS_LEN).collect()),
-                outcome: s.outcome.clone(),
+            .map(|s| {
+                let kept = flow.keeps(s.consent).conversation;
+                StepRow {
+                    node: s.node.clone(),
+                    message_ids: s.messages.join(","),
+                    text: if kept { s.text() } else { String::new() },
+                    digits: s
+                        .digits
+                        .as_deref()
+                        .filter(|_| kept)
+                        .map(|d| d.chars().take(MAX_DIGITS_LEN).collect()),
+                    outcome: s.outcome.clone(),
+                }
             })
             .collect();
-        let state = serde_json::to_string(&played.state)?;
+        let mut state = played.state.clone();
+        if played.ended && !flow.keeps(state.consent).conversation {
+            state.forget_entries();
+        }
+        let state = serde_json::to_string(&state)?;
+        // The number in clear, from the turn the caller gave a consent that covers it.
+        let from_number = (played.effects.consent == Some(Consent::Given)
+            && flow.keeps(Some(Consent::Given)).caller_number)
+            .then(|| self.params.from());
+        // The question is proof only of a decision taken later.
+        let question = played
+            .consent_question
+            .as_ref()
+            .filter(|_| played.effects.consent.is_none());
         tx.save_turn(&TurnWrite {
+            from_number,
+            consent_question: question.map(|q| ConsentAsked {
+                message: &q.message,
+                locale: &q.locale,
+                text: &q.text,
+            }),
             call_id: call.id,
             turn,
             state: &state,

@@ -58,6 +58,9 @@ pub struct CallFilter {
     pub until_ms: Option<i64>,
     /// Part of the caller's number; with a leading `+`, the start of it.
     pub number: Option<String>,
+    /// The keyed hash of the number typed, when it is a whole number: it finds the calls of
+    /// callers who did not consent (their number is not kept in clear).
+    pub caller_hash: Option<String>,
     pub language: Option<String>,
     pub consent: Option<ConsentFilter>,
     pub before: Option<Cursor>,
@@ -82,7 +85,10 @@ pub struct RecordFilter {
 pub struct CallSummary {
     pub id: i64,
     pub call_sid: String,
+    /// The caller's number, kept in clear only from their consent on ('' before and without).
     pub from_number: String,
+    /// The masked number (`+49 151 ••• ••78`), kept for every call.
+    pub caller_masked: Option<String>,
     pub language: Option<String>,
     pub status: String,
     pub consent: Option<String>,
@@ -99,6 +105,21 @@ pub struct CallDetail {
     pub ended_at: Option<i64>,
     pub flow_name: Option<String>,
     pub flow_version: Option<String>,
+    /// The consent question as the caller last heard it before deciding (or hanging up).
+    pub consent_asked_at: Option<i64>,
+    pub consent_message: Option<String>,
+    pub consent_locale: Option<String>,
+    pub consent_text: Option<String>,
+}
+
+impl CallSummary {
+    /// The caller as shown: the number when it is kept, else its masked form.
+    pub fn caller(&self) -> &str {
+        match (&self.from_number[..], &self.caller_masked) {
+            ("", Some(masked)) => masked,
+            (number, _) => number,
+        }
+    }
 }
 
 /// One step of a call's conversation.
@@ -432,10 +453,11 @@ impl<T: CallsAndRecords + Statistics + Accounts + Privacy> AdminStore for T {}
 /// The SQL every backend runs (both dialects accept it as written).
 pub mod sql {
     pub const CALL_SUMMARY_COLUMNS: &str =
-        "c.id, c.call_sid, c.from_number, c.language, c.status, c.consent, c.started_at, c.duration_secs";
+        "c.id, c.call_sid, c.from_number, c.caller_masked, c.language, c.status, c.consent, c.started_at, c.duration_secs";
 
-    pub const CALL_DETAIL: &str = "SELECT c.id, c.call_sid, c.from_number, c.language, c.status, c.consent, c.started_at, c.duration_secs,
-            c.to_number, c.consent_at, c.ended_at, c.flow_name, c.flow_version
+    pub const CALL_DETAIL: &str = "SELECT c.id, c.call_sid, c.from_number, c.caller_masked, c.language, c.status, c.consent, c.started_at, c.duration_secs,
+            c.to_number, c.consent_at, c.ended_at, c.flow_name, c.flow_version,
+            c.consent_asked_at, c.consent_message, c.consent_locale, c.consent_text
          FROM calls c WHERE c.id = $1";
 
     pub const CALL_ID_BY_SID: &str = "SELECT id FROM calls WHERE call_sid = $1";
@@ -567,6 +589,12 @@ impl ListQuery {
         self.conditions.push(template.replace('?', &placeholder));
     }
 
+    /// Binds a value for a condition written by hand; returns its placeholder.
+    fn bind(&mut self, value: Bind) -> String {
+        self.binds.push(value);
+        format!("${}", self.binds.len())
+    }
+
     fn push_raw(&mut self, condition: &str) {
         self.conditions.push(condition.to_owned());
     }
@@ -608,20 +636,27 @@ impl ListQuery {
         if let Some(until) = filter.until_ms {
             q.push("c.started_at < ?", Bind::Int(until));
         }
-        match filter.number.as_deref() {
+        let clear = match filter.number.as_deref() {
             // A number typed with its country code is a prefix: an index range, not a scan.
             Some(number) if number.starts_with('+') && number.len() >= 4 => {
-                q.push("c.from_number >= ?", Bind::Text(number.to_owned()));
-                q.push(
-                    "c.from_number < ?",
-                    Bind::Text(format!("{number}\u{10FFFF}")),
-                );
+                let from = q.bind(Bind::Text(number.to_owned()));
+                let to = q.bind(Bind::Text(format!("{number}\u{10FFFF}")));
+                Some(format!("c.from_number >= {from} AND c.from_number < {to}"))
             }
-            Some(number) => q.push(
-                "c.from_number LIKE ? ESCAPE '\\'",
-                Bind::Text(format!("%{}%", escape_like(number))),
-            ),
-            None => {}
+            Some(number) => {
+                let part = q.bind(Bind::Text(format!("%{}%", escape_like(number))));
+                Some(format!("c.from_number LIKE {part} ESCAPE '\\'"))
+            }
+            None => None,
+        };
+        match (clear, &filter.caller_hash) {
+            // A whole number typed: also the calls of a caller kept only as a hash.
+            (Some(clear), Some(hash)) => {
+                let hash = q.bind(Bind::Text(hash.clone()));
+                q.push_raw(&format!("(({clear}) OR c.caller_hash = {hash})"));
+            }
+            (Some(clear), None) => q.push_raw(&clear),
+            (None, _) => {}
         }
         if let Some(language) = &filter.language {
             q.push("c.language = ?", Bind::Text(language.clone()));

@@ -65,10 +65,13 @@ impl CallRow {
     }
 }
 
+/// A new call. The caller's number is not stored in clear (`from_number` is '') until they
+/// consent ([`TurnWrite::from_number`]): only its keyed hash and masked form.
 #[derive(Debug, Clone)]
 pub struct NewCall<'a> {
     pub call_sid: &'a str,
-    pub from: &'a str,
+    pub caller_hash: &'a str,
+    pub caller_masked: &'a str,
     pub to: &'a str,
     pub flow_name: &'a str,
     pub flow_version: &'a str,
@@ -99,6 +102,21 @@ pub struct TurnWrite<'a> {
     pub records: &'a [i64],
     pub twiml: &'a str,
     pub now_ms: i64,
+    /// The caller's number in clear, from the turn that received a consent covering it.
+    pub from_number: Option<&'a str>,
+    /// The consent question this turn asked, kept as the proof of what the caller heard
+    /// (only while the call has no decision: the last question before the decision).
+    pub consent_question: Option<ConsentAsked<'a>>,
+}
+
+/// What the caller heard when asked for consent.
+#[derive(Debug, Clone, Copy)]
+pub struct ConsentAsked<'a> {
+    /// The Fluent message ids of the question, comma-separated.
+    pub message: &'a str,
+    pub locale: &'a str,
+    /// The question's text as spoken.
+    pub text: &'a str,
 }
 
 /// The privacy key as the database keeps it (`privacy_key`): the check value of the key the
@@ -113,10 +131,15 @@ pub struct StoredKey {
 #[derive(Debug, Clone)]
 pub struct StatusUpdate<'a> {
     pub call_sid: &'a str,
-    pub from: &'a str,
+    /// For a call the callback is the first to hear of: its caller as kept without consent.
+    pub caller_hash: &'a str,
+    pub caller_masked: &'a str,
     pub to: &'a str,
     pub duration_secs: Option<i64>,
     pub now_ms: i64,
+    /// A call whose consent does not cover the conversation: its state without what the
+    /// caller entered (`None`: the state stays as it is).
+    pub forget_state: Option<&'a str>,
 }
 
 #[async_trait]

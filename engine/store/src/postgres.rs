@@ -81,6 +81,7 @@ impl Connector for PgConnector {
             pending: Pending::default(),
             touched: HashSet::new(),
             prefetched: HashMap::new(),
+            just_locked: None,
         })
     }
 }
@@ -105,6 +106,8 @@ struct PgWriter {
     touched: HashSet<String>,
     /// Calls locked and read for the batch by [`PREFETCH_CALLS`], not yet handed out.
     prefetched: HashMap<String, CallRow>,
+    /// The call the last statement locked and read, when that was the last statement.
+    just_locked: Option<String>,
 }
 
 impl PgWriter {
@@ -179,6 +182,10 @@ impl PgWriter {
                 .bind(&c.at)
                 .bind(&c.status)
                 .bind(&c.consent)
+                .bind(&c.from_number)
+                .bind(&c.asked_message)
+                .bind(&c.asked_locale)
+                .bind(&c.asked_text)
                 .bind(&c.id)
                 .execute(&mut *conn)
                 .await?;
@@ -189,6 +196,7 @@ impl PgWriter {
 
 impl WriterConn for PgWriter {
     fn begin(&mut self) -> Result<(), StoreError> {
+        self.just_locked = None;
         self.pending = Pending::default();
         self.touched.clear();
         self.run("BEGIN")
@@ -219,6 +227,7 @@ impl WriterConn for PgWriter {
     }
 
     fn rollback(&mut self) -> Result<(), StoreError> {
+        self.just_locked = None;
         self.prefetched.clear();
         self.pending = Pending::default();
         self.touched.clear();
@@ -251,6 +260,10 @@ struct PendingCalls {
     status: Vec<Option<&'static str>>,
     consent: Vec<Option<&'static str>>,
     at: Vec<i64>,
+    from_number: Vec<Option<String>>,
+    asked_message: Vec<Option<String>>,
+    asked_locale: Vec<Option<String>>,
+    asked_text: Vec<Option<String>>,
 }
 
 /// Links of [`FLUSH_LINKS`], as columns.
@@ -292,6 +305,11 @@ impl Pending {
         c.status.push(turn.status.map(CallStatus::as_str));
         c.consent.push(turn.consent.map(|c| c.as_str()));
         c.at.push(turn.now_ms);
+        c.from_number.push(turn.from_number.map(str::to_owned));
+        let q = turn.consent_question;
+        c.asked_message.push(q.map(|q| q.message.to_owned()));
+        c.asked_locale.push(q.map(|q| q.locale.to_owned()));
+        c.asked_text.push(q.map(|q| q.text.to_owned()));
     }
 }
 
@@ -336,8 +354,9 @@ static FLUSH_RESPONSES: LazyLock<String> = LazyLock::new(|| {
 static FLUSH_CALLS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "UPDATE calls SET {}
-     FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[])
-         AS u(state, turn, language, at, status, consent, id)
+     FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[],
+                 $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[])
+         AS u(state, turn, language, at, status, consent, from_number, asked_message, asked_locale, asked_text, id)
      WHERE calls.id = u.id",
         webhook_sql::after_turn(&webhook_sql::TurnValues {
             state: "u.state",
@@ -346,6 +365,10 @@ static FLUSH_CALLS: LazyLock<String> = LazyLock::new(|| {
             at: "u.at",
             status: "u.status",
             consent: "u.consent",
+            from_number: "u.from_number",
+            asked_message: "u.asked_message",
+            asked_locale: "u.asked_locale",
+            asked_text: "u.asked_text",
         })
     )
 });
@@ -367,9 +390,11 @@ fn call_row(row: &PgRow) -> Result<CallRow, StoreError> {
 impl StoreTx for PgWriter {
     fn open_call(&mut self, new: &NewCall<'_>) -> Result<CallRow, StoreError> {
         self.touch(new.call_sid)?;
+        self.just_locked = None;
         let query = sqlx::query(webhook_sql::OPEN_CALL)
             .bind(new.call_sid)
-            .bind(new.from)
+            .bind(new.caller_hash)
+            .bind(new.caller_masked)
             .bind(new.to)
             .bind(new.now_ms)
             .bind(new.flow_name)
@@ -379,6 +404,7 @@ impl StoreTx for PgWriter {
     }
 
     fn lock_call(&mut self, call_sid: &str) -> Result<Option<CallRow>, StoreError> {
+        self.just_locked = Some(call_sid.to_owned());
         if !self.touched.contains(call_sid) {
             if let Some(call) = self.prefetched.remove(call_sid) {
                 self.touched.insert(call_sid.to_owned());
@@ -409,6 +435,7 @@ impl StoreTx for PgWriter {
         call_id: i64,
         now_ms: i64,
     ) -> Result<Option<RecordInfo>, StoreError> {
+        self.just_locked = None;
         let saved = match &request.create_with_status {
             Some(status) => {
                 let query = sqlx::query(webhook_sql::SAVE_RECORD)
@@ -448,6 +475,7 @@ impl StoreTx for PgWriter {
     }
 
     fn save_turn(&mut self, turn: &TurnWrite<'_>) -> Result<(), StoreError> {
+        self.just_locked = None;
         // Buffered: written with the batch's other turns in three statements at commit.
         let state = turn.state;
         self.pending.push(turn, state.to_owned());
@@ -455,6 +483,7 @@ impl StoreTx for PgWriter {
     }
 
     fn mark_problem(&mut self, call_sid: &str, now_ms: i64) -> Result<(), StoreError> {
+        self.just_locked = None;
         self.touch(call_sid)?;
         let query = sqlx::query(&webhook_sql::MARK_PROBLEM)
             .bind(now_ms)
@@ -465,13 +494,19 @@ impl StoreTx for PgWriter {
     }
 
     fn call_ended(&mut self, update: &StatusUpdate<'_>) -> Result<(), StoreError> {
-        self.touch(update.call_sid)?;
+        // Read just before by `lock_call` (which wrote the call's buffered turns first), the
+        // call has nothing buffered: no flush of the batch's other turns for it.
+        if self.just_locked.take().as_deref() != Some(update.call_sid) {
+            self.touch(update.call_sid)?;
+        }
         let query = sqlx::query(&webhook_sql::CALL_ENDED_DROPPING_RESPONSES)
             .bind(update.call_sid)
-            .bind(update.from)
+            .bind(update.caller_hash)
+            .bind(update.caller_masked)
             .bind(update.to)
             .bind(update.now_ms)
             .bind(update.duration_secs)
+            .bind(update.forget_state)
             .execute(&mut self.conn);
         block_on(&self.runtime, query)?;
         Ok(())

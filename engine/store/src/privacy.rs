@@ -146,6 +146,41 @@ impl PersonalData {
     }
 }
 
+/// The document an export gives: `liza privacy export`, `GET /api/privacy/export` and the
+/// dashboard's download alike. The number asked about, when, whether anything was found, and
+/// every row, table by table.
+#[derive(Debug, Serialize)]
+pub struct ExportDocument<'a> {
+    pub number: &'a str,
+    pub exported_at: i64,
+    pub found: bool,
+    #[serde(flatten)]
+    pub data: &'a PersonalData,
+}
+
+impl<'a> ExportDocument<'a> {
+    pub fn new(number: &'a str, data: &'a PersonalData, now_ms: i64) -> Self {
+        Self {
+            number,
+            exported_at: now_ms,
+            found: !data.is_empty(),
+            data,
+        }
+    }
+}
+
+impl PersonalData {
+    /// The audit log's note of an export (counts only).
+    pub fn export_note(&self) -> String {
+        format!(
+            "exported {} call(s), {} step(s), {} record(s)",
+            self.calls.len(),
+            self.steps.len(),
+            self.records.len()
+        )
+    }
+}
+
 /// What making calls anonymous changed, row by row.
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
 pub struct Anonymised {

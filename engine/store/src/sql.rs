@@ -23,10 +23,12 @@ macro_rules! call_columns {
 }
 
 /// Creates the call or touches it; the upsert takes the write lock at once, so two deliveries
-/// of one webhook serialise here. `$1` sid, `$2` from, `$3` to, `$4` now, `$5` flow, `$6` version.
+/// of one webhook serialise here. The number is not kept in clear (`from_number` ''), only its
+/// hash and masked form. `$1` sid, `$2` caller hash, `$3` masked caller, `$4` to, `$5` now,
+/// `$6` flow, `$7` version.
 pub const OPEN_CALL: &str = concat!(
-    "INSERT INTO calls (call_sid, from_number, to_number, status, started_at, flow_name, flow_version, updated_at)
-     VALUES ($1, $2, $3, 'in_progress', $4, $5, $6, $4)
+    "INSERT INTO calls (call_sid, from_number, caller_hash, caller_masked, to_number, status, started_at, flow_name, flow_version, updated_at)
+     VALUES ($1, '', $2, $3, $4, 'in_progress', $5, $6, $7, $5)
      ON CONFLICT (call_sid) DO UPDATE SET updated_at = excluded.updated_at,
          flow_name = COALESCE(calls.flow_name, excluded.flow_name),
          flow_version = COALESCE(calls.flow_version, excluded.flow_version)
@@ -98,12 +100,23 @@ pub fn after_turn(v: &TurnValues) -> String {
         at,
         status,
         consent,
+        from_number,
+        asked_message,
+        asked_locale,
+        asked_text,
     } = v;
+    // The question is kept while the call has no decision: the last one heard before it.
+    let asked = format!("{asked_message} IS NOT NULL AND calls.consent IS NULL");
     format!(
         "state = {state}, turn = {next_turn}, language = {language}, updated_at = {at},
          status = {},
          consent = COALESCE({consent}, calls.consent),
-         consent_at = CASE WHEN {consent} IS NULL THEN calls.consent_at ELSE {at} END",
+         consent_at = CASE WHEN {consent} IS NULL THEN calls.consent_at ELSE {at} END,
+         from_number = COALESCE({from_number}, calls.from_number),
+         consent_asked_at = CASE WHEN {asked} THEN {at} ELSE calls.consent_asked_at END,
+         consent_message = CASE WHEN {asked} THEN {asked_message} ELSE calls.consent_message END,
+         consent_locale = CASE WHEN {asked} THEN {asked_locale} ELSE calls.consent_locale END,
+         consent_text = CASE WHEN {asked} THEN {asked_text} ELSE calls.consent_text END",
         status_becomes(&format!("COALESCE({status}, calls.status)"))
     )
 }
@@ -118,6 +131,12 @@ pub struct TurnValues {
     pub status: &'static str,
     /// The consent answer, or NULL when the turn got none.
     pub consent: &'static str,
+    /// The caller's number in clear (consent covering it given in this turn), or NULL.
+    pub from_number: &'static str,
+    /// The consent question asked in this turn (message ids, locale, text), or NULLs.
+    pub asked_message: &'static str,
+    pub asked_locale: &'static str,
+    pub asked_text: &'static str,
 }
 
 /// The status of a call that something sets to `new`: a `problem` call stays `problem` (a
@@ -130,10 +149,11 @@ pub fn status_becomes(new: &str) -> String {
 pub const PROBLEM: &str = "problem";
 
 /// One answered turn. `$1` state, `$2` next turn, `$3` language, `$4` now, `$5` status,
-/// `$6` consent, `$7` call id.
+/// `$6` consent, `$7` number in clear, `$8` … `$10` the consent question's message ids, locale
+/// and text, `$11` call id.
 pub static UPDATE_CALL_AFTER_TURN: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "UPDATE calls SET {} WHERE id = $7",
+        "UPDATE calls SET {} WHERE id = $11",
         after_turn(&TurnValues {
             state: "$1",
             next_turn: "$2",
@@ -141,6 +161,10 @@ pub static UPDATE_CALL_AFTER_TURN: LazyLock<String> = LazyLock::new(|| {
             at: "$4",
             status: "$5",
             consent: "$6",
+            from_number: "$7",
+            asked_message: "$8",
+            asked_locale: "$9",
+            asked_text: "$10",
         })
     )
 });
@@ -150,15 +174,18 @@ pub static MARK_PROBLEM: LazyLock<String> = LazyLock::new(|| {
     format!("UPDATE calls SET status = '{PROBLEM}', updated_at = $1 WHERE call_sid = $2")
 });
 
-/// A final status callback. `$1` sid, `$2` from, `$3` to, `$4` now, `$5` duration.
+/// A final status callback. `$1` sid, `$2` caller hash, `$3` masked caller, `$4` to, `$5` now,
+/// `$6` duration, `$7` the state without the caller's entries (or NULL to keep it). A call
+/// the callback is the first to hear of keeps no number in clear either.
 pub static CALL_ENDED: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "INSERT INTO calls (call_sid, from_number, to_number, status, started_at, ended_at, duration_secs, updated_at)
-     VALUES ($1, $2, $3, 'completed', $4, $4, $5, $4)
+        "INSERT INTO calls (call_sid, from_number, caller_hash, caller_masked, to_number, status, started_at, ended_at, duration_secs, updated_at)
+     VALUES ($1, '', $2, $3, $4, 'completed', $5, $5, $6, $5)
      ON CONFLICT (call_sid) DO UPDATE SET
          status = {},
          ended_at = COALESCE(calls.ended_at, excluded.ended_at),
          duration_secs = COALESCE(excluded.duration_secs, calls.duration_secs),
+         state = COALESCE($7, calls.state),
          updated_at = excluded.updated_at",
         status_becomes("'completed'")
     )
@@ -202,3 +229,52 @@ pub const PRIVACY_KEY: &str = "SELECT key_check, generated_key FROM privacy_key 
 pub const FLOW_SOURCE: &str = "SELECT source FROM flow_versions WHERE version = $1";
 
 pub(crate) use call_columns;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `$n` of `sql` in order of first appearance.
+    fn first_appearances(sql: &str) -> Vec<usize> {
+        let mut seen = Vec::new();
+        let bytes = sql.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'$' {
+                let digits: String = sql[i + 1..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                if let Ok(n) = digits.parse::<usize>() {
+                    if !seen.contains(&n) {
+                        seen.push(n);
+                    }
+                }
+                i += digits.len();
+            }
+            i += 1;
+        }
+        seen
+    }
+
+    /// SQLite numbers `$n` parameters in order of first appearance, not by `n`: a statement
+    /// that names `$8` before `$7` would bind its values to the wrong columns there.
+    #[test]
+    fn placeholders_appear_in_their_order() {
+        for sql in [
+            OPEN_CALL,
+            UPDATE_CALL_AFTER_TURN.as_str(),
+            CALL_ENDED.as_str(),
+            CALL_ENDED_RETURNING_ID.as_str(),
+            INSERT_STEP.as_str(),
+            INSERT_RESPONSE.as_str(),
+            SAVE_RECORD,
+            MARK_PROBLEM.as_str(),
+            KEEP_PRIVACY_KEY,
+        ] {
+            let order = first_appearances(sql);
+            let expected: Vec<usize> = (1..=order.len()).collect();
+            assert_eq!(order, expected, "{sql}");
+        }
+    }
+}

@@ -41,6 +41,7 @@ fn call_summary(row: &AnyRow) -> Result<CallSummary, sqlx::Error> {
         id: row.try_get("id")?,
         call_sid: row.try_get("call_sid")?,
         from_number: row.try_get("from_number")?,
+        caller_masked: row.try_get("caller_masked")?,
         language: row.try_get("language")?,
         status: row.try_get("status")?,
         consent: row.try_get("consent")?,
@@ -179,6 +180,10 @@ impl CallsAndRecords for SqlAdmin {
             ended_at: row.try_get("ended_at")?,
             flow_name: row.try_get("flow_name")?,
             flow_version: row.try_get("flow_version")?,
+            consent_asked_at: row.try_get("consent_asked_at")?,
+            consent_message: row.try_get("consent_message")?,
+            consent_locale: row.try_get("consent_locale")?,
+            consent_text: row.try_get("consent_text")?,
         }))
     }
 

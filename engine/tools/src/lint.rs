@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use liza_core::diagnostics::{Diagnostic, Diagnostics};
+use liza_core::diagnostics::{Diagnostic, Diagnostics, Position};
 use liza_core::flow::Flow;
 use liza_core::i18n::Arg;
 use liza_core::speech::APOLOGY_MESSAGE;
@@ -18,6 +18,19 @@ pub fn lint(flows: &[Arc<Flow>]) -> Diagnostics {
     let Some(first) = flows.first() else {
         return out;
     };
+    for flow in flows.iter().filter(|f| f.privacy.is_none()) {
+        out.push(
+            Diagnostic::warning(
+                &flow.path,
+                Position { line: 1, column: 1 },
+                format!(
+                    "flow `{}` has no `privacy:` block: no caller can consent, so no caller's number is kept in clear and no step text or digits are stored (privacy by default; docs/privacy.md)",
+                    flow.name
+                ),
+            )
+            .with_source(&flow.source),
+        );
+    }
     let locales = &first.locales;
     let mut used: BTreeSet<&str> = flows.iter().flat_map(|f| f.message_ids()).collect();
     used.insert(APOLOGY_MESSAGE);

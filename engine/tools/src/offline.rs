@@ -9,7 +9,7 @@ use std::convert::Infallible;
 use liza_core::flow::Flow;
 use liza_core::runtime::{CallState, Input, RecordInfo, RecordRequest};
 use liza_core::speech::SpeechConfig;
-use liza_core::turn::play;
+use liza_core::turn::{play, ConsentQuestion};
 use liza_model::{CallStatus, Consent};
 
 /// Records as a flow sees them: (kind, key) → status.
@@ -85,6 +85,8 @@ pub struct Visit {
     pub outcome: String,
     /// What Liza said at this node, in order.
     pub said: Vec<Said>,
+    /// The caller's consent as it stood once this node was passed.
+    pub consent: Option<Consent>,
 }
 
 impl Visit {
@@ -120,6 +122,8 @@ pub struct TurnReport {
     pub ended: bool,
     /// Rendering problems (a missing variable).
     pub problems: Vec<String>,
+    /// The consent question, when the flow's consent node asked in this turn.
+    pub consent_question: Option<ConsentQuestion>,
 }
 
 /// A whole call in memory.
@@ -211,9 +215,11 @@ impl<'f> OfflineCall<'f> {
                 digits: step.digits,
                 outcome: step.outcome,
                 said,
+                consent: step.consent,
             });
         }
         report.problems = played.problems;
+        report.consent_question = played.consent_question;
         if let Some(status) = played.effects.status {
             // As the store does: a call that was a problem stays one.
             if self.status != CallStatus::Problem {

@@ -10,8 +10,8 @@ use regex::Regex;
 use super::raw::{RawFlow, RawMessages, RawNode, RawRetry};
 use super::yaml::{pointer_segment, SpanIndex};
 use super::{
-    Confirm, Flow, Gather, InputSpec, Languages, Node, NodeId, NodeKind, RecordKind, RecordWrite,
-    Retry, GLOBAL_VARIABLES, RESERVED_WEBHOOKS,
+    Confirm, Flow, Gather, InputSpec, Kept, Languages, Node, NodeId, NodeKind, Privacy, RecordKind,
+    RecordWrite, Retry, GLOBAL_VARIABLES, RESERVED_WEBHOOKS,
 };
 use crate::diagnostics::{did_you_mean, Diagnostic, Diagnostics, Position};
 use crate::i18n::Locales;
@@ -220,8 +220,10 @@ pub fn compile(
         });
     }
 
+    let mut privacy = None;
     if !c.diagnostics.has_errors() {
         check_graph(&mut c, &nodes, entry);
+        privacy = compile_privacy(&mut c, &raw, &nodes);
     }
 
     if c.diagnostics.has_errors() {
@@ -238,6 +240,7 @@ pub fn compile(
         numbers: raw.numbers,
         languages,
         records,
+        privacy,
         locales,
         entry,
         by_name: c.names,
@@ -574,6 +577,108 @@ fn compile_input(
             on_exhausted,
         ),
     }
+}
+
+/// The `privacy:` block: the consent node is an input node from which a consent can be given;
+/// a flow without the block stores no consent decision (nobody could be shown what they agreed to).
+fn compile_privacy(c: &mut Compiler<'_>, raw: &RawFlow, nodes: &[Node]) -> Option<Privacy> {
+    let Some(block) = &raw.privacy else {
+        for (name, node) in &raw.nodes {
+            if let RawNode::Persist {
+                consent: Some(consent),
+                ..
+            } = node
+            {
+                let p = format!("/nodes/{}/consent", pointer_segment(name));
+                c.error(
+                    &p,
+                    Some(name),
+                    format!(
+                        "`consent: {consent}` in a flow without a `privacy:` block: declare the node that asks and what consent covers, e.g. `privacy: {{consent: <input node>, covers: [caller_number, conversation]}}` (docs/privacy.md)"
+                    ),
+                );
+            }
+        }
+        return None;
+    };
+    let mut covers = Kept::default();
+    for (i, name) in block.covers.iter().enumerate() {
+        match name.as_str() {
+            "caller_number" => covers.caller_number = true,
+            "conversation" => covers.conversation = true,
+            other => {
+                let hint = did_you_mean(other, Kept::NAMES);
+                c.error(
+                    &format!("/privacy/covers/{i}"),
+                    None,
+                    format!(
+                        "consent cannot cover `{other}`{hint} (it covers: {})",
+                        Kept::NAMES.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    let Some(&consent) = c.names.get(&block.consent) else {
+        let hint = did_you_mean(&block.consent, c.names.keys().map(String::as_str));
+        c.error(
+            "/privacy/consent",
+            None,
+            format!("consent node `{}` does not exist{hint}", block.consent),
+        );
+        return None;
+    };
+    let node = &nodes[consent.index()];
+    if !node.kind.takes_input() {
+        let inputs: Vec<&str> = nodes
+            .iter()
+            .filter(|n| n.kind.takes_input())
+            .map(|n| n.name.as_str())
+            .collect();
+        c.error(
+            "/privacy/consent",
+            None,
+            format!(
+                "consent node `{}` is a `{}` node; consent is asked at an input node, a `confirm` or `gather-digits` (this flow's: {})",
+                node.name,
+                node.kind.name(),
+                inputs.join(", ")
+            ),
+        );
+        return None;
+    }
+    let mut reached = vec![false; nodes.len()];
+    let mut queue = VecDeque::from([consent]);
+    reached[consent.index()] = true;
+    let mut gives = false;
+    while let Some(id) = queue.pop_front() {
+        if let NodeKind::Persist {
+            consent: Some(crate::model::Consent::Given),
+            ..
+        } = nodes[id.index()].kind
+        {
+            gives = true;
+            break;
+        }
+        for (_, next) in nodes[id.index()].kind.edges() {
+            if !reached[next.index()] {
+                reached[next.index()] = true;
+                queue.push_back(next);
+            }
+        }
+    }
+    if !gives {
+        c.error(
+            "/privacy/consent",
+            None,
+            format!(
+                "no `persist` node with `consent: given` can be reached from the consent node `{}`: a caller could never consent (add one to the choice that means yes)",
+                node.name
+            ),
+        );
+        return None;
+    }
+    Some(Privacy { consent, covers })
 }
 
 /// Every node reachable from the entry; no loop that never asks the caller anything.

@@ -60,6 +60,8 @@ pub struct Flow {
     pub numbers: Vec<String>,
     pub languages: Languages,
     pub records: IndexMap<String, RecordKind>,
+    /// Where consent is asked and what it covers (`privacy:`); `None`: nobody ever consents.
+    pub privacy: Option<Privacy>,
     pub locales: Arc<Locales>,
     entry: NodeId,
     nodes: Vec<Node>,
@@ -127,6 +129,20 @@ impl Flow {
         ids
     }
 
+    /// What may be kept in clear of a call whose consent stands at `consent` (privacy by
+    /// default: nothing without the flow's `privacy:` block and a consent given).
+    pub fn keeps(&self, consent: Option<Consent>) -> Kept {
+        match (&self.privacy, consent) {
+            (Some(privacy), Some(Consent::Given)) => privacy.covers,
+            _ => Kept::default(),
+        }
+    }
+
+    /// True when `id` is the node that asks for consent.
+    pub fn is_consent_node(&self, id: NodeId) -> bool {
+        self.privacy.as_ref().is_some_and(|p| p.consent == id)
+    }
+
     /// The language tag for a caller: longest matching prefix, else the default.
     /// `anonymous` and other non-numbers get the default.
     pub fn language_for(&self, from: &str) -> &str {
@@ -148,6 +164,29 @@ impl Flow {
             .map(String::as_str)
             .unwrap_or(fallback)
     }
+}
+
+/// The flow's `privacy:` block, resolved.
+#[derive(Debug, Clone)]
+pub struct Privacy {
+    /// The input node that asks for consent.
+    pub consent: NodeId,
+    /// What a consent given allows to be kept in clear.
+    pub covers: Kept,
+}
+
+/// What of a caller may be kept in clear.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Kept {
+    /// The caller's phone number (otherwise a keyed hash and a masked form).
+    pub caller_number: bool,
+    /// Step texts and the digits entered (otherwise node ids and outcomes only).
+    pub conversation: bool,
+}
+
+impl Kept {
+    /// The names `covers:` takes.
+    pub const NAMES: [&'static str; 2] = ["caller_number", "conversation"];
 }
 
 #[derive(Debug, Clone)]
@@ -266,6 +305,15 @@ impl NodeKind {
     /// True for nodes that wait for the caller.
     pub fn takes_input(&self) -> bool {
         matches!(self, Self::Gather(_) | Self::Confirm(_))
+    }
+}
+
+/// The prompt of an input node (empty for other nodes).
+pub fn input_prompt(kind: &NodeKind) -> &[String] {
+    match kind {
+        NodeKind::Gather(g) => &g.input.prompt,
+        NodeKind::Confirm(c) => &c.input.prompt,
+        _ => &[],
     }
 }
 

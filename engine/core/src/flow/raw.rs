@@ -17,7 +17,19 @@ pub struct RawFlow {
     pub languages: RawLanguages,
     #[serde(default)]
     pub records: IndexMap<String, RawRecordKind>,
+    /// Where consent is asked and what it covers; none: nobody ever consents.
+    #[serde(default)]
+    pub privacy: Option<RawPrivacy>,
     pub nodes: IndexMap<String, RawNode>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPrivacy {
+    /// The input node that asks.
+    pub consent: String,
+    /// What consent allows to be kept in clear (`caller_number`, `conversation`).
+    pub covers: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -104,10 +104,11 @@ pub fn check(file: &Path, source: &str, value: &Value, spans: &SpanIndex) -> Dia
                 (
                     spans.value(&pointer),
                     format!(
-                        "`{}` must be one of {}, not `{}`",
+                        "`{}` must be one of {}, not `{}`{}",
                         field_of(&pointer),
                         allowed.join(", "),
-                        shown(error.instance())
+                        shown(error.instance()),
+                        did_you_mean(&shown(error.instance()), allowed.iter().map(String::as_str))
                     ),
                 )
             }
@@ -133,14 +134,16 @@ pub fn check(file: &Path, source: &str, value: &Value, spans: &SpanIndex) -> Dia
     out
 }
 
-/// The last segment of a pointer: the field a value belongs to.
+/// The last segment of a pointer: the field a value belongs to (the list's, for an item of
+/// a list).
 fn field_of(pointer: &str) -> String {
-    pointer
-        .rsplit('/')
-        .next()
-        .unwrap_or_default()
-        .replace("~1", "/")
-        .replace("~0", "~")
+    let mut segments = pointer.rsplit('/');
+    let last = segments.next().unwrap_or_default();
+    let field = |s: &str| s.replace("~1", "/").replace("~0", "~");
+    match segments.next() {
+        Some(list) if !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()) => field(list),
+        _ => field(last),
+    }
 }
 
 /// A JSON value as the user wrote it (strings without quotes).

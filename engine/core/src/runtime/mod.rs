@@ -39,6 +39,18 @@ pub struct CallState {
     pub attempts: u32,
     pub vars: BTreeMap<String, String>,
     pub ended: bool,
+    /// The caller's consent decision so far (what the flow's `privacy:` block lets the
+    /// adapters keep depends on it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent: Option<Consent>,
+}
+
+impl CallState {
+    /// Forgets what the caller entered (the flow's variables), for a call whose consent does
+    /// not cover the conversation once it is over.
+    pub fn forget_entries(&mut self) {
+        self.vars.clear();
+    }
 }
 
 /// What the caller hears and what Twilio is told to do, in order.
@@ -78,6 +90,8 @@ pub struct StepTrace {
     pub messages: Vec<String>,
     pub digits: Option<String>,
     pub outcome: String,
+    /// The caller's consent as it stood once this step was taken.
+    pub consent: Option<Consent>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,6 +154,7 @@ impl<'f> Turn<'f> {
                         messages: vec![],
                         digits: None,
                         outcome: "call already ended".into(),
+                        consent: out.state.consent,
                     });
                     out.actions.push(Action::Hangup);
                     out.state.ended = true;
@@ -253,6 +268,7 @@ impl<'f> Turn<'f> {
             messages,
             digits,
             outcome: outcome.to_owned(),
+            consent: self.out.state.consent,
         });
     }
 
@@ -324,6 +340,7 @@ impl<'f> Turn<'f> {
                 }
                 if let Some(consent) = consent {
                     self.out.effects.consent = Some(*consent);
+                    self.out.state.consent = Some(*consent);
                     done.push(format!("consent {}", consent.as_str()));
                 }
                 if record.is_some() {

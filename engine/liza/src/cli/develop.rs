@@ -69,6 +69,7 @@ async fn dev_command(settings: Settings, command: DevCommand) -> anyhow::Result<
                 flow,
                 speech: speech_config(&settings),
                 rng_seed: now_ms() as u64,
+                privacy_key: settings.privacy_key.clone(),
             };
             let took = dev::seed(store.as_ref(), &plan).await;
             store.close().await;

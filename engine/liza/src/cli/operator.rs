@@ -4,7 +4,9 @@
 //! Callers' numbers are masked as the dashboard's call list masks them (`+49 151 ••• ••78`),
 //! in the table, in `calls show` and in `--json`, unless `--show-numbers` asks for them: what
 //! a terminal prints ends up in tickets, chats and scripts' logs, where nothing checks who
-//! reads it. Filtering by `--number-part` still searches the full numbers.
+//! reads it. Filtering by `--number-part` still searches the numbers kept in clear (those of
+//! callers who consented); a whole number also finds its callers' other calls by their keyed
+//! hash (docs/privacy.md).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -17,7 +19,7 @@ use liza_model::CallStatus;
 use liza_store::admin::{CallFilter, CallSummary, DAY_MS};
 use liza_store::backup::{self, BackupError};
 use liza_store::now_ms;
-use liza_web::dashboard::{date_to_ms, format_datetime, mask_phone};
+use liza_web::dashboard::{consent_line, date_to_ms, format_datetime, mask_phone};
 use secrecy::ExposeSecret;
 
 use super::admin::{admin_store, print_table};
@@ -65,7 +67,8 @@ struct ListArgs {
     /// Only calls started in the last 30m, 12h, 2d, 1w, or since a day (2026-11-01, UTC).
     #[arg(long, value_parser = parse_since)]
     since: Option<Since>,
-    /// Only callers whose number contains this (with a leading +, starts with it).
+    /// Only callers whose number contains this (with a leading +, starts with it); a whole
+    /// number also finds callers who did not consent (by its keyed hash).
     #[arg(long)]
     number_part: Option<String>,
     /// Only calls in this language, as the list shows it (de-DE, en-GB, …).
@@ -128,11 +131,13 @@ fn parse_since(text: &str) -> Result<Since, String> {
     Ok(Since::Ago(number.saturating_mul(unit_ms)))
 }
 
-fn phone(number: &str, show: bool) -> String {
-    if show {
-        number.to_owned()
-    } else {
-        mask_phone(number)
+/// The caller as shown: masked unless `--show-numbers`; a caller who did not consent has only
+/// the masked form kept.
+fn phone(call: &CallSummary, show: bool) -> String {
+    match (call.from_number.as_str(), show) {
+        ("", _) => call.caller().to_owned(),
+        (number, true) => number.to_owned(),
+        (number, false) => mask_phone(number),
     }
 }
 
@@ -159,8 +164,25 @@ pub async fn calls(settings: &Settings, args: CallsArgs) -> Outcome {
 }
 
 async fn list(settings: &Settings, args: ListArgs) -> Outcome {
-    let admin = admin_store(settings).await?;
+    let store = crate::startup::open_store(settings).await?;
+    let admin = store
+        .admin()
+        .context("this database backend has no dashboard tables")?;
+    // A whole number typed also finds the calls of that caller kept only as a hash.
+    let whole = args
+        .number_part
+        .as_deref()
+        .and_then(|n| liza_core::privacy::PhoneNumber::parse(n, None).ok());
+    let caller_hash = match whole {
+        Some(number) => Some(
+            crate::startup::privacy_key(store.as_ref(), settings.privacy_key.as_ref())
+                .await?
+                .caller_hash(number.e164()),
+        ),
+        None => None,
+    };
     let filter = CallFilter {
+        caller_hash,
         status: args.status,
         since_ms: args.since.map(|s| s.start_ms(now_ms())),
         number: args.number_part.filter(|n| !n.trim().is_empty()),
@@ -171,7 +193,7 @@ async fn list(settings: &Settings, args: ListArgs) -> Outcome {
     let mut calls = admin.list_calls(&filter).await?;
     let show_numbers = args.output.show_numbers;
     for call in &mut calls {
-        call.from_number = phone(&call.from_number, show_numbers);
+        call.from_number = phone(call, show_numbers);
     }
     if args.output.json {
         return Ok(print_json(&calls)?);
@@ -218,7 +240,8 @@ async fn show(settings: &Settings, call_sid: &str, output: Output) -> Outcome {
         .with_context(|| format!("call `{call_sid}` vanished"))?;
     let timeline = admin.call_timeline(id).await?;
     let records = admin.call_records(id).await?;
-    call.summary.from_number = phone(&call.summary.from_number, output.show_numbers);
+    call.summary.from_number = phone(&call.summary, output.show_numbers);
+    let consent = consent_line(&call);
     if output.json {
         return Ok(print_json(&serde_json::json!({
             "call": call,
@@ -234,14 +257,7 @@ async fn show(settings: &Settings, call_sid: &str, output: Output) -> Outcome {
         ("To", call.to_number.clone()),
         ("Status", c.status.clone()),
         ("Language", c.language.clone().unwrap_or_else(|| "—".into())),
-        (
-            "Consent",
-            match (&c.consent, call.consent_at) {
-                (Some(consent), Some(at)) => format!("{consent} ({})", format_datetime(at)),
-                (Some(consent), None) => consent.clone(),
-                (None, _) => "not answered".into(),
-            },
-        ),
+        ("Consent", consent),
         ("Started", format_datetime(c.started_at)),
         ("Ended", when(call.ended_at)),
         ("Duration", duration(c.duration_secs)),
@@ -370,8 +386,21 @@ mod tests {
 
     #[test]
     fn callers_are_masked_unless_asked() {
-        assert_eq!(phone("+4915112345678", false), "+49 151 ••• ••78");
-        assert_eq!(phone("+4915112345678", true), "+4915112345678");
+        let call = |from: &str| CallSummary {
+            id: 1,
+            call_sid: "CA1".into(),
+            from_number: from.into(),
+            caller_masked: Some("+49 151 ••• ••78".into()),
+            language: None,
+            status: "completed".into(),
+            consent: None,
+            started_at: 0,
+            duration_secs: None,
+        };
+        assert_eq!(phone(&call("+4915112345678"), false), "+49 151 ••• ••78");
+        assert_eq!(phone(&call("+4915112345678"), true), "+4915112345678");
+        // Without consent only the masked form is kept, even for --show-numbers.
+        assert_eq!(phone(&call(""), true), "+49 151 ••• ••78");
         assert_eq!(duration(Some(65)), "1 min 05 s");
         assert_eq!(duration(None), "—");
     }

@@ -14,13 +14,12 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Subcommand;
-use serde::Serialize;
 
 use liza_core::privacy::{PhoneNumber, PrivacyKey};
 use liza_service::retention::{self, Pace};
 use liza_store::admin::AdminStore;
 use liza_store::now_ms;
-use liza_store::privacy::{audit_subject, Person, PersonalData};
+use liza_store::privacy::{audit_subject, ExportDocument, Person};
 
 use super::{CliError, Outcome};
 use crate::settings::Settings;
@@ -54,15 +53,6 @@ pub enum PrivacyCommand {
     /// Remove the personal data of calls older than LIZA_RETENTION_DAYS now (the server does
     /// it hourly); also hashes callers of calls stored before the privacy migration.
     Purge,
-}
-
-/// The document `export` writes.
-#[derive(Debug, Serialize)]
-struct Export<'a> {
-    number: &'a str,
-    exported_at: i64,
-    #[serde(flatten)]
-    data: &'a PersonalData,
 }
 
 pub async fn run(settings: &Settings, command: PrivacyCommand) -> Outcome {
@@ -99,20 +89,16 @@ async fn export(settings: &Settings, phone: &str, out: Option<PathBuf>) -> Outco
     };
     let data = admin.export_person(&person).await?;
     let now = now_ms();
-    let note = format!(
-        "exported {} call(s), {} step(s), {} record(s)",
-        data.calls.len(),
-        data.steps.len(),
-        data.records.len()
-    );
     admin
-        .audit_privacy(CLI_ACTOR, "export", &audit_subject(&hash), &note, now)
+        .audit_privacy(
+            CLI_ACTOR,
+            "export",
+            &audit_subject(&hash),
+            &data.export_note(),
+            now,
+        )
         .await?;
-    let document = Export {
-        number: number.e164(),
-        exported_at: now,
-        data: &data,
-    };
+    let document = ExportDocument::new(number.e164(), &data, now);
     let mut json = serde_json::to_string_pretty(&document).context("cannot write JSON")?;
     json.push('\n');
     match &out {

@@ -311,6 +311,7 @@ fn seed_plan_of(flows: &str, locales: &str, calls: usize, days: i64, rng_seed: u
             base_url: String::new(),
         },
         rng_seed,
+        privacy_key: None,
     }
 }
 
@@ -342,6 +343,9 @@ async fn every_page_and_api_route_needs_a_login() {
         "/stats",
         "/calls?status=problem",
         "/account",
+        "/privacy",
+        "/privacy?phone=%2B4915112345678",
+        "/privacy/export?phone=%2B4915112345678",
     ] {
         let response = app.get("", path).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "GET {path}");
@@ -354,6 +358,7 @@ async fn every_page_and_api_route_needs_a_login() {
         "/logout",
         "/account/sessions/1/end",
         "/account/tokens/1/revoke",
+        "/privacy/erase",
     ] {
         let response = app
             .client
@@ -471,6 +476,212 @@ async fn every_page_sends_security_headers() {
 }
 
 #[tokio::test]
+async fn the_privacy_page_finds_a_caller_by_any_form_of_the_number_and_erases_them_with_confirmation(
+) {
+    let app = spawn_app().await;
+    let number = "+4917098765432";
+    app.place_call("CAprivacypage1", number, &["1", "55555", "1"])
+        .await;
+    app.place_call("CAprivacypage2", "+4915112345678", &["1"])
+        .await;
+    let session = app.login().await;
+
+    // Found by the national form (the flows' default language is de-DE), spaced.
+    let page = app.page(&session, "/privacy?phone=0170+98765432").await;
+    assert!(page.contains("+49 170 ••• ••32"), "{page}");
+    assert!(page.contains("CAprivacypage1"), "{page}");
+    assert!(!page.contains("CAprivacypage2"), "only this caller's calls");
+    assert!(page.contains("55555"), "the order the call saved: {page}");
+    // The number is shown masked; only the form fields and the download link hold it.
+    assert_eq!(page.matches("98765432").count(), 3, "{page}");
+    assert!(
+        page.contains(r#"value="0170 98765432""#) && page.contains(r#"value="+4917098765432""#)
+    );
+    // A malformed number: the form to use, not an error page.
+    let page = app.page(&session, "/privacy?phone=12").await;
+    assert!(
+        page.contains(r#"role="alert""#) && page.contains("+4915112345678"),
+        "{page}"
+    );
+
+    // The download is the export document, audited without the number.
+    let response = app
+        .get(&session.cookie, "/privacy/export?phone=%2B4917098765432")
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+    let document: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(document["number"], number);
+    assert_eq!(document["calls"].as_array().unwrap().len(), 1);
+
+    // Erasing needs the session's CSRF token and the confirmation.
+    let erase = |csrf: &str, confirm: bool| {
+        let mut form = vec![
+            ("csrf", csrf.to_owned()),
+            ("phone", "0170 98765432".to_owned()),
+        ];
+        if confirm {
+            form.push(("confirm", "yes".to_owned()));
+        }
+        form
+    };
+    let post = |form: Vec<(&'static str, String)>| {
+        app.client
+            .post(app.url("/privacy/erase"))
+            .header("cookie", &session.cookie)
+            .form(&form)
+            .send()
+    };
+    let response = post(erase("wrong-token", true)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = post(erase(&session.csrf, false)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("Nothing was erased"));
+    let kept = app
+        .scalar_i64("SELECT COUNT(*) FROM steps WHERE digits = '55555'")
+        .await;
+    assert_eq!(kept, 1, "nothing erased without the confirmation");
+
+    // A call still in progress is left whole, and named.
+    let response = post(erase(&session.csrf, true)).await.unwrap();
+    let page = response.text().await.unwrap();
+    assert!(page.contains("0 calls made anonymous"), "{page}");
+    assert!(
+        page.contains("Left alone because still in progress: <code>CAprivacypage1</code>"),
+        "{page}"
+    );
+    app.completed("CAprivacypage1").await;
+    let response = post(erase(&session.csrf, true)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("1 call made anonymous"), "{page}");
+    assert!(
+        page.contains("Nothing is stored about this number any more"),
+        "{page}"
+    );
+    assert_eq!(
+        app.scalar_i64("SELECT COUNT(*) FROM steps WHERE digits = '55555'")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.scalar_i64("SELECT COUNT(*) FROM records WHERE key = '55555'")
+            .await,
+        1,
+        "the order stays"
+    );
+    // The audit lists the export and the erasure by the hash's start, never the number.
+    let page = app.page(&session, "/privacy").await;
+    let audit = &page[page.find(r#"id="privacy-audit""#).unwrap()..];
+    assert!(
+        audit.contains("erase") && audit.contains("export"),
+        "{audit}"
+    );
+    assert!(audit.contains("caller "), "{audit}");
+    assert!(!audit.contains("98765432"), "{audit}");
+    // The other caller is untouched.
+    assert_eq!(
+        app.scalar_i64(
+            "SELECT COUNT(*) FROM calls WHERE call_sid = 'CAprivacypage2' AND purged_at IS NULL"
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn the_overview_shows_the_retention_in_force_and_the_last_purge() {
+    let app = spawn_app_with(&[("LIZA_RETENTION_DAYS", "30")]).await;
+    let session = app.login().await;
+    let page = app.page(&session, "/").await;
+    assert!(page.contains("30 days"), "{page}");
+    let cli = app.cli(&["privacy", "purge"], "");
+    assert!(cli.ok, "{}", cli.stderr);
+    let page = app.page(&session, "/").await;
+    let tile = &page[page.find(r#"id="retention""#).unwrap()..];
+    assert!(tile.contains("last purge"), "{tile}");
+}
+
+#[tokio::test]
+async fn a_call_opened_from_a_filtered_list_leads_back_to_it_after_a_save() {
+    let app = spawn_app().await;
+    app.place_call("CAback1", "+4915112345678", &["2"]).await;
+    app.completed("CAback1").await;
+    let session = app.login().await;
+    let list = app
+        .page(&session, "/calls?status=completed&language=de-DE")
+        .await;
+    let back = "back=%2Fcalls%3Fstatus%3Dcompleted%26language%3Dde-DE";
+    assert!(
+        list.contains(&format!(r#"href="/calls/1?{back}""#)),
+        "{list}"
+    );
+
+    // The address of "← Calls", as a browser reads the attribute.
+    let back_link = |page: &str| {
+        let end = page.find(r#"" id="back""#).expect("a back link");
+        let start = page[..end].rfind(r#"href=""#).unwrap() + 6;
+        page[start..end]
+            .replace("&#x2f;", "/")
+            .replace("&amp;", "&")
+    };
+    let page = app.page(&session, &format!("/calls/1?{back}")).await;
+    assert_eq!(back_link(&page), "/calls?status=completed&language=de-DE");
+    // The rules are stated; `in_progress` is not offered, and refused when sent anyway.
+    assert!(page.contains("no call goes back to it"), "{page}");
+    assert!(!page.contains(r#"<option value="in_progress""#), "{page}");
+    let csrf = session.csrf.as_str();
+    let response = app
+        .post_form(
+            &session,
+            "/calls/1/status",
+            &[("csrf", csrf), ("status", "in_progress")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("cannot be set to `in_progress`"));
+
+    // A save keeps the list to go back to, and says what it did.
+    let form = [
+        ("csrf", csrf),
+        ("status", "completed"),
+        ("back", "/calls?status=completed&language=de-DE"),
+    ];
+    let response = app.post_form(&session, "/calls/1/status", &form).await;
+    assert_eq!(
+        location(&response),
+        format!("/calls/1?saved=unchanged&{back}")
+    );
+    let page = app.page(&session, location(&response)).await;
+    assert!(
+        page.contains("Nothing changed: the call already was"),
+        "{page}"
+    );
+    assert_eq!(back_link(&page), "/calls?status=completed&language=de-DE");
+    // Another site is never a way back.
+    let form = [
+        ("csrf", csrf),
+        ("status", "problem"),
+        ("back", "https://evil.example/calls"),
+    ];
+    let response = app.post_form(&session, "/calls/1/status", &form).await;
+    assert_eq!(location(&response), "/calls/1?saved=status");
+    let page = app.page(&session, "/calls/1?back=%2F%2Fevil.example").await;
+    assert_eq!(back_link(&page), "/calls");
+}
+
+#[tokio::test]
 async fn form_posts_without_a_valid_csrf_token_are_forbidden() {
     let app = spawn_app().await;
     app.seed(5).await;
@@ -520,9 +731,13 @@ async fn status_and_notes_edits_are_saved_and_audited() {
         )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&response), "/calls/2");
-    let page = app.page(&session, "/calls/2").await;
+    assert_eq!(location(&response), "/calls/2?saved=status");
+    let page = app.page(&session, "/calls/2?saved=status").await;
     assert!(page.contains(r#"id="call-status">problem<"#), "{page}");
+    assert!(
+        page.contains("Status saved: the call is now <strong>problem</strong>"),
+        "{page}"
+    );
     assert!(
         page.contains("<td>admin</td><td>status</td>"),
         "audit entry: {page}"
@@ -619,8 +834,20 @@ async fn the_api_changes_statuses_and_explains_400_and_404() {
         "{message}"
     );
     assert!(
-        message.contains("in_progress, processed, completed, problem"),
+        message.contains("expected one of: processed, completed, problem"),
         "{message}"
+    );
+    // Only a running call is in progress: no edit sets a call back to it.
+    let (status, body) = app
+        .api(auth, "/api/calls/1/status", r#"{"status":"in_progress"}"#)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be set to `in_progress`"),
+        "{body}"
     );
 
     let (status, body) = app
@@ -995,11 +1222,31 @@ async fn seeded_calls_are_the_flows_own_calls() {
     let app = spawn_app().await;
     app.seed(60).await;
     let session = app.login().await;
-    // Liza's greeting from her locales, with the plan's company, on a seeded call's timeline.
-    let call = app.page(&session, "/calls/1").await;
+    // Liza's texts from her locales on a seeded call's timeline, as the webhooks keep them:
+    // from the caller's consent on (the greeting before it is not kept).
+    let consented = app
+        .admin
+        .list_calls(&liza::store::admin::CallFilter {
+            consent: Some(liza::store::admin::ConsentFilter::Answer(
+                liza::model::Consent::Given,
+            )),
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let call = app
+        .page(&session, &format!("/calls/{}", consented[0].id))
+        .await;
     assert!(
-        call.contains("Hier ist Liza, die Sprachassistentin von Liza Shop.")
-            || call.contains("This is Liza, the voice assistant of Liza Shop."),
+        call.contains("Bitte geben Sie Ihre Bestellnummer ein")
+            || call.contains("Please type your order number"),
+        "{call}"
+    );
+    assert!(!call.contains("Hier ist Liza") && !call.contains("This is Liza"));
+    // With the proof of what the caller was asked, as a webhook stores it.
+    assert!(
+        call.contains(r#"<dd id="consent">Consent given "#) && call.contains(" to «"),
         "{call}"
     );
     // Every seeded order is linked to the calls that asked about it.

@@ -12,14 +12,13 @@ use serde::Deserialize;
 use serde_json::json;
 use tracing::error;
 
-use super::pages::{unknown_call_status, unknown_record_status};
+use super::pages::{staff_call_status, unknown_record_status};
 use super::{Dashboard, MAX_FORM_BYTES};
 use crate::auth;
 use crate::AppState;
 use liza_core::privacy::PhoneNumber;
-use liza_model::CallStatus;
 use liza_store::admin::Change;
-use liza_store::privacy::{audit_subject, Person};
+use liza_store::privacy::{audit_subject, ExportDocument, Person};
 use liza_store::{now_ms, StoreError};
 
 #[derive(Debug, Deserialize)]
@@ -154,8 +153,7 @@ pub async fn call_status(
     let not_found = || ApiError::NotFound(format!("no call with id `{id}`"));
     let call_id: i64 = id.parse().map_err(|_| not_found())?;
     let requested = read_status(body).await?;
-    let status = CallStatus::parse(&requested)
-        .ok_or_else(|| ApiError::BadRequest(unknown_call_status(&requested)))?;
+    let status = staff_call_status(&requested).map_err(ApiError::BadRequest)?;
     match d
         .admin
         .set_call_status(call_id, status, &user, now_ms())
@@ -231,23 +229,16 @@ pub async fn privacy_export(
     };
     let data = d.admin.export_person(&person).await?;
     let now = now_ms();
-    let note = format!(
-        "exported {} call(s), {} step(s), {} record(s)",
-        data.calls.len(),
-        data.steps.len(),
-        data.records.len()
-    );
     d.admin
-        .audit_privacy(&user, "export", &audit_subject(&hash), &note, now)
+        .audit_privacy(
+            &user,
+            "export",
+            &audit_subject(&hash),
+            &data.export_note(),
+            now,
+        )
         .await?;
-    let mut document =
-        serde_json::to_value(&data).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    if let Some(object) = document.as_object_mut() {
-        object.insert("number".into(), json!(number.e164()));
-        object.insert("exported_at".into(), json!(now));
-        object.insert("found".into(), json!(!data.is_empty()));
-    }
-    Ok(Json(document).into_response())
+    Ok(Json(ExportDocument::new(number.e164(), &data, now)).into_response())
 }
 
 /// `POST /api/privacy/erase` with `{"phone": "+4915112345678"}`: erases the number's personal

@@ -2,7 +2,7 @@
 
 use minijinja::Value;
 
-use liza_store::admin::DAY_MS;
+use liza_store::admin::{CallDetail, DAY_MS};
 
 /// (year, month, day) of a day count since 1970-01-01.
 /// Howard Hinnant's `civil_from_days`: a dozen lines, so no date crate for it.
@@ -82,6 +82,39 @@ pub fn duration_filter(value: Value) -> String {
         Ok(secs) if secs >= 60 => format!("{} min {:02} s", secs / 60, secs % 60),
         Ok(secs) => format!("{secs} s"),
         Err(_) => "—".to_owned(),
+    }
+}
+
+/// The proof of a call's consent in one line: the decision, its time, the question as heard,
+/// its language and the flow version that asked it ("Consent given 2026-12-01 14:03:12 UTC to
+/// «Dürfen wir …» — de-DE, flow 62bf78ab"). A call asked and ended without a decision had no
+/// answer; one never asked was not asked.
+pub fn consent_line(call: &CallDetail) -> String {
+    let asked = call.consent_text.as_deref().map(|text| {
+        let version = call.flow_version.as_deref().unwrap_or("");
+        format!(
+            "«{text}» — {}, flow {}",
+            call.consent_locale.as_deref().unwrap_or("?"),
+            &version[..version.len().min(8)]
+        )
+    });
+    let at = |ms: Option<i64>| ms.map_or_else(|| "—".to_owned(), format_datetime);
+    match (call.summary.consent.as_deref(), asked) {
+        (Some(decision), Some(asked)) => {
+            format!("Consent {decision} {} to {asked}", at(call.consent_at))
+        }
+        (Some(decision), None) => format!(
+            "Consent {decision} {} (the question was not stored)",
+            at(call.consent_at)
+        ),
+        (None, Some(asked)) if call.ended_at.is_some() || call.summary.status != "in_progress" => {
+            format!("No answer (asked {}) to {asked}", at(call.consent_asked_at))
+        }
+        (None, Some(asked)) => format!(
+            "Asked {}, no answer yet, to {asked}",
+            at(call.consent_asked_at)
+        ),
+        (None, None) => "Not asked".to_owned(),
     }
 }
 

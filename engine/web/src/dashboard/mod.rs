@@ -9,6 +9,7 @@ mod format;
 mod login;
 pub mod login_limits;
 mod pages;
+mod privacy;
 pub mod stats;
 
 use std::sync::{Arc, LazyLock};
@@ -22,12 +23,14 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 use tracing::error;
 
+use liza_core::privacy::PrivacyKey;
+
 use crate::auth;
 use liza_service::registry::Registry;
 use liza_store::admin::{AdminStore, RecordSummary, SessionUser};
 use liza_store::{now_ms, StoreError};
 
-pub use format::{date_to_ms, format_datetime, format_day, mask_phone};
+pub use format::{consent_line, date_to_ms, format_datetime, format_day, mask_phone};
 
 /// The language of the dashboard's pages: record kinds are named from the flow's locale
 /// for it (or its default language's when it has none).
@@ -57,6 +60,8 @@ pub struct Dashboard {
     /// Logins waiting out an account's slow-down ([`login::MAX_SLOWED_LOGINS`]): each holds a
     /// connection while it waits, so an attacker must not be able to make them many.
     slowed_logins: Arc<Semaphore>,
+    /// The key of the callers' hashes ([`Dashboard::with_privacy`]).
+    privacy: Option<Arc<PrivacyKey>>,
 }
 
 /// Why the dashboard could not start.
@@ -105,6 +110,7 @@ fn templates() -> Result<Environment<'static>, minijinja::Error> {
     template!(env, "audit.html")?;
     template!(env, "macros.html")?;
     template!(env, "account.html")?;
+    template!(env, "privacy.html")?;
     Ok(env)
 }
 
@@ -154,7 +160,22 @@ impl Dashboard {
             password_slots: Arc::new(Semaphore::new(password_check_slots())),
             password_checker: auth::PasswordChecker::new(password_check_slots())?,
             slowed_logins: Arc::new(Semaphore::new(login::MAX_SLOWED_LOGINS)),
+            privacy: None,
         })
+    }
+
+    /// The key of the callers' hashes, so a typed number finds the calls of callers who did
+    /// not consent (kept only as a hash).
+    pub fn with_privacy(mut self, key: Arc<PrivacyKey>) -> Self {
+        self.privacy = Some(key);
+        self
+    }
+
+    /// The hash of a whole number typed into a search (`+49 151 12345678`, `0049…`).
+    fn caller_hash(&self, typed: Option<&str>) -> Option<String> {
+        let key = self.privacy.as_ref()?;
+        let number = liza_core::privacy::PhoneNumber::parse(typed?, None).ok()?;
+        Some(key.caller_hash(number.e164()))
     }
 
     /// Renders a page; every page also gets the record kinds (`kinds`) for its navigation.
@@ -259,6 +280,17 @@ impl Dashboard {
             .ok_or(PageError::NotFound)
     }
 
+    /// The region national phone numbers typed into the dashboard belong to: the one of the
+    /// first flow's default language (`de-DE` → `DE`), if it names one.
+    fn default_region(&self) -> Option<String> {
+        let snapshot = self.registry.current();
+        let tag = &snapshot.flows.first()?.languages.default;
+        tag.split(['-', '_'])
+            .nth(1)
+            .filter(|r| r.len() == 2 && r.chars().all(|c| c.is_ascii_alphabetic()))
+            .map(str::to_ascii_uppercase)
+    }
+
     /// Languages the loaded flows speak (default first).
     fn languages(&self) -> Vec<String> {
         let mut languages: Vec<String> = Vec::new();
@@ -287,6 +319,9 @@ pub fn routes(route: Route) -> Route {
         .at("/records/:kind/:id/status", post(pages::record_status))
         .at("/records/:kind/:id/notes", post(pages::record_notes))
         .at("/stats", get(pages::stats_page))
+        .at("/privacy", get(privacy::privacy_page))
+        .at("/privacy/export", get(privacy::privacy_export))
+        .at("/privacy/erase", post(privacy::privacy_erase))
         .at("/account", get(account::account_page))
         .at("/account/sessions/:id/end", post(account::end_session))
         .at("/account/tokens/:id/revoke", post(account::revoke_token))

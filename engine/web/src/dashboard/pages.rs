@@ -1,13 +1,16 @@
 //! The dashboard's pages and their form edits.
 
+use std::sync::Arc;
+
 use minijinja::context;
 use poem::http::StatusCode;
-use poem::web::{Path, Redirect};
+use poem::web::{Data, Path, Redirect};
 use poem::{handler, IntoResponse, Request, Response};
 use serde::{Deserialize, Serialize};
 
 use super::extract::{id, Board, SignedForm, SignedIn};
 use super::{date_to_ms, field, query_pairs, stats, KindView, PageError};
+use crate::AppState;
 use liza_model::{CallStatus, Consent};
 use liza_store::admin::{
     CallFilter, Change, ConsentFilter, Cursor, RecordFilter, RecordSummary, Subject, DAY_MS,
@@ -83,7 +86,10 @@ fn week_start_ms(now_ms: i64) -> i64 {
 
 /// `GET /`.
 #[handler]
-pub async fn overview_page(SignedIn { d, user }: SignedIn<'_>) -> Page {
+pub async fn overview_page(
+    SignedIn { d, user }: SignedIn<'_>,
+    Data(state): Data<&Arc<AppState>>,
+) -> Page {
     let now = now_ms();
     let today = now.div_euclid(DAY_MS) * DAY_MS;
     let week = week_start_ms(now);
@@ -116,6 +122,8 @@ pub async fn overview_page(SignedIn { d, user }: SignedIn<'_>) -> Page {
         context! {
             user, page => "overview", counts, consent_rate, flows, top,
             reload_error => d.registry.reload_error(),
+            retention_days => state.retention_days,
+            last_purge => d.admin.last_purge_run().await?,
         },
     )
 }
@@ -150,6 +158,7 @@ pub async fn calls_page(SignedIn { d, user }: SignedIn<'_>, req: &Request) -> Pa
         // The `to` day is included: the list ends at the next midnight.
         until_ms: date_param(&pairs, "to")?.map(|ms| ms + DAY_MS),
         number: param(&pairs, "number").map(str::to_owned),
+        caller_hash: d.caller_hash(param(&pairs, "number")),
         language: param(&pairs, "language").map(str::to_owned),
         consent,
         before: cursor_param(&pairs)?,
@@ -170,10 +179,20 @@ pub async fn calls_page(SignedIn { d, user }: SignedIn<'_>, req: &Request) -> Pa
         consent => value("consent"),
     };
     let statuses: Vec<&str> = CallStatus::ALL.iter().map(|s| s.as_str()).collect();
+    // Each call's link carries this list's address, so its page leads back to it.
+    let back_query = match req.uri().query().filter(|q| !q.is_empty()) {
+        Some(query) => format!(
+            "?{}",
+            form_urlencoded::Serializer::new(String::new())
+                .append_pair("back", &format!("/calls?{query}"))
+                .finish()
+        ),
+        None => String::new(),
+    };
     d.render(
         "calls.html",
         context! {
-            user, page => "calls", calls => rows, next, filters, statuses,
+            user, page => "calls", calls => rows, next, filters, statuses, back_query,
             languages => d.languages(), paged => filter.before.is_some(),
         },
     )
@@ -188,7 +207,11 @@ struct RecordGroup {
 
 /// `GET /calls/<id>`: the call, its timeline, its records by kind, its audit history.
 #[handler]
-pub async fn call_page(SignedIn { d, user }: SignedIn<'_>, Path(id_text): Path<String>) -> Page {
+pub async fn call_page(
+    SignedIn { d, user }: SignedIn<'_>,
+    Path(id_text): Path<String>,
+    req: &Request,
+) -> Page {
     let id = id(&id_text)?;
     let call = d.admin.call(id).await?.ok_or(PageError::NotFound)?;
     let timeline = d.admin.call_timeline(id).await?;
@@ -222,11 +245,45 @@ pub async fn call_page(SignedIn { d, user }: SignedIn<'_>, Path(id_text): Path<S
         };
         groups[index].records.push(record);
     }
-    let statuses: Vec<&str> = CallStatus::ALL.iter().map(|s| s.as_str()).collect();
+    let statuses: Vec<&str> = CallStatus::SET_BY_STAFF
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    let pairs = query_pairs(req);
+    let back = back_to_list(param(&pairs, "back"));
+    let saved = param(&pairs, "saved").map(str::to_owned);
     d.render(
         "call.html",
-        context! { user, page => "calls", call, timeline, record_groups => groups, audit, statuses },
+        context! {
+            user, page => "calls", consent_line => super::consent_line(&call),
+            caller => call.summary.caller(), call, timeline, record_groups => groups, audit,
+            statuses, back, saved,
+        },
     )
+}
+
+/// Where "← Calls" leads: the list as the user left it (its filters and page), given as
+/// `back`; only a `/calls` list address is taken (never another site: no open redirect).
+fn back_to_list(back: Option<&str>) -> String {
+    match back {
+        Some(back)
+            if (back == "/calls" || back.starts_with("/calls?"))
+                && !back.contains(['\\', '\r', '\n']) =>
+        {
+            back.to_owned()
+        }
+        _ => "/calls".to_owned(),
+    }
+}
+
+/// A call page's address, keeping the list to go back to and saying what was saved.
+fn call_address(id: i64, back: &str, saved: &str) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.append_pair("saved", saved);
+    if back != "/calls" {
+        query.append_pair("back", back);
+    }
+    format!("/calls/{id}?{}", query.finish())
 }
 
 /// A form that sets a status.
@@ -234,6 +291,9 @@ pub async fn call_page(SignedIn { d, user }: SignedIn<'_>, Path(id_text): Path<S
 pub struct StatusForm {
     #[serde(default)]
     status: String,
+    /// The list the call page was opened from (`/calls?…`), kept across the save.
+    #[serde(default)]
+    back: Option<String>,
 }
 
 /// `POST /calls/<id>/status` (form).
@@ -243,24 +303,46 @@ pub async fn call_status(
     Path(id_text): Path<String>,
 ) -> Page {
     let id = id(&id_text)?;
-    let status = CallStatus::parse(&form.status)
-        .ok_or_else(|| PageError::BadRequest(unknown_call_status(&form.status)))?;
-    match d
+    let status = staff_call_status(&form.status).map_err(PageError::BadRequest)?;
+    let saved = match d
         .admin
         .set_call_status(id, status, &user.user_name, now_ms())
         .await?
     {
-        Change::NotFound => Err(PageError::NotFound),
-        _ => Ok(Redirect::see_other(format!("/calls/{id}")).into_response()),
+        Change::NotFound => return Err(PageError::NotFound),
+        Change::Unchanged => "unchanged",
+        Change::Changed { .. } => "status",
+    };
+    let back = back_to_list(form.back.as_deref());
+    Ok(Redirect::see_other(call_address(id, &back, saved)).into_response())
+}
+
+/// A call status staff asked for, or why it cannot be given (dashboard and API alike).
+pub fn staff_call_status(requested: &str) -> Result<CallStatus, String> {
+    match CallStatus::parse(requested) {
+        None => Err(unknown_call_status(requested)),
+        Some(status) if !status.settable_by_staff() => Err(format!(
+            "a call cannot be set to `{requested}`: only the call itself is in progress while it \
+             runs; staff can set {}",
+            settable_call_statuses()
+        )),
+        Some(status) => Ok(status),
     }
+}
+
+fn settable_call_statuses() -> String {
+    CallStatus::SET_BY_STAFF
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The message for a call status that does not exist.
 pub fn unknown_call_status(requested: &str) -> String {
-    let known: Vec<&str> = CallStatus::ALL.iter().map(|s| s.as_str()).collect();
     format!(
         "unknown call status `{requested}`; expected one of: {}",
-        known.join(", ")
+        settable_call_statuses()
     )
 }
 

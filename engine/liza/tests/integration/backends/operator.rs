@@ -77,7 +77,15 @@ async fn calls_lists_filters_and_shows(db: &TestDb) {
     let uk = listed(&db.url, &["--number-part", "7700900"]);
     assert_eq!(uk.len(), 1);
     assert_eq!(uk[0]["language"], "en-GB");
-    assert_eq!(listed(&db.url, &["--number-part", "+49"]).len(), 4);
+    // The live call has no consent: its number is kept only as a hash and a masked form, so
+    // no part of it finds the call.
+    assert_eq!(listed(&db.url, &["--number-part", "+49"]).len(), 3);
+    // The whole number finds it, by the number's keyed hash.
+    assert_eq!(listed(&db.url, &["--number-part", CALLER]).len(), 4);
+    assert_eq!(
+        listed(&db.url, &["--number-part", "0049 151 12345678"]).len(),
+        4
+    );
     assert_eq!(listed(&db.url, &["--language", "de-DE"]).len(), 4);
     assert_eq!(listed(&db.url, &["--language", "en-GB"]).len(), 1);
     assert_eq!(listed(&db.url, &["--limit", "2"]).len(), 2);
