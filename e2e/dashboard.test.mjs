@@ -100,7 +100,8 @@ test('filter calls by number, open one and see its timeline', async () => {
     assert.equal(number, '+49 151 ••• ••78', 'lists show masked numbers');
   }
   await page.locator('#calls tbody a').first().click();
-  await page.waitForURL(/\/calls\/\d+$/);
+  // The call's page knows the list it came from.
+  await page.waitForURL(/\/calls\/\d+\?back=/);
   assert.match(await page.locator('h1').textContent(), /\+4915112345678/, 'the detail page shows the full number');
   const steps = page.locator('#timeline li');
   assert.ok((await steps.count()) >= 3, 'greeting, consent, order, read-back');
@@ -108,6 +109,10 @@ test('filter calls by number, open one and see its timeline', async () => {
   assert.match(timeline, /Caller pressed:\s*1/);
   assert.match(timeline, /Caller pressed:\s*12345/);
   await shot('call-detail');
+  // "← Calls" leads back to the filtered list.
+  await page.locator('#back').click();
+  await page.waitForURL(/\/calls\?(.*&)?number=12345678(&|$)/);
+  assert.equal(await page.getByLabel('Phone number').inputValue(), '12345678');
 });
 
 test("change an order's status and see the audit entry", async () => {
@@ -144,7 +149,7 @@ test('a caller whose From is a script tag is shown as text', async () => {
   const rows = page.locator('#calls tbody tr');
   assert.equal(await rows.count(), 1);
   await rows.locator('a').click();
-  await page.waitForURL(/\/calls\/\d+$/);
+  await page.waitForURL(/\/calls\/\d+\?back=/);
   assert.equal(await page.locator('h1 .phone').textContent(), XSS_FROM);
   assert.equal(await page.locator('main script').count(), 0);
   assert.deepEqual(dialogs, [], 'no script ran');
