@@ -62,6 +62,9 @@ loadtest() {
 
 run_backend() {
     local name=$1 live=$2
+    # The load generator keeps one connection per live call: the server must allow that many
+    # (LIZA_MAX_CONNECTIONS, default 512, closes the longest-idle one beyond it).
+    export LIZA_MAX_CONNECTIONS=$(( live + 1000 > 512 ? live + 1000 : 512 ))
     echo "== $name ($(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)) =="
     start_liza
     stop_liza
@@ -82,8 +85,10 @@ bare() {
     "$LIZA" loadtest --bare-server "127.0.0.1:$BARE_PORT" >/dev/null &
     local bare=$!
     sleep 0.3
-    echo "\$ liza loadtest --bare-server 127.0.0.1:$BARE_PORT; liza loadtest --calls 10000 --concurrency 256"
-    "$LIZA" loadtest --url "http://127.0.0.1:$BARE_PORT" --calls 10000 --concurrency 256 --answer order=1 --expect "Vielen Dank für Ihren Anruf" || true
+    # The bare server answers `voice` with the flow's first turn (greeting, consent question)
+    # and every other webhook with the turn that hangs up: a call is two webhooks.
+    echo "\$ liza loadtest --bare-server 127.0.0.1:$BARE_PORT; liza loadtest --calls 10000 --concurrency 256 --expect 'Auf Wiederhören'"
+    "$LIZA" loadtest --url "http://127.0.0.1:$BARE_PORT" --calls 10000 --concurrency 256 --expect "Auf Wiederhören" || true
     kill "$bare"
     wait "$bare" 2>/dev/null || true
     echo
