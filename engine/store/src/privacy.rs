@@ -35,7 +35,7 @@ pub struct Person<'a> {
 }
 
 /// A call row as exported: every column.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, sqlx::FromRow)]
 pub struct ExportedCall {
     pub id: i64,
     pub call_sid: String,
@@ -63,7 +63,7 @@ pub struct ExportedCall {
 }
 
 /// A conversation step as exported.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, sqlx::FromRow)]
 pub struct ExportedStep {
     pub id: i64,
     pub call_id: i64,
@@ -78,7 +78,7 @@ pub struct ExportedStep {
 }
 
 /// A stored answer (TwiML) as exported.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, sqlx::FromRow)]
 pub struct ExportedResponse {
     pub call_id: i64,
     pub turn: i64,
@@ -87,7 +87,7 @@ pub struct ExportedResponse {
 }
 
 /// A record one of the person's calls created or asked for.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, sqlx::FromRow)]
 pub struct ExportedRecord {
     pub id: i64,
     pub kind: String,
@@ -100,7 +100,7 @@ pub struct ExportedRecord {
 }
 
 /// A link between a record and one of the person's calls.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, sqlx::FromRow)]
 pub struct ExportedLink {
     pub record_id: i64,
     pub call_id: i64,
@@ -108,7 +108,7 @@ pub struct ExportedLink {
 }
 
 /// An audit entry about one of the person's calls.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, sqlx::FromRow)]
 pub struct ExportedAudit {
     pub id: i64,
     pub user_name: String,

@@ -10,9 +10,8 @@ use sqlx::{Any, Row};
 use super::admin::sql::AUDIT_INSERT;
 use super::admin::Subject;
 use super::privacy::{
-    id_list, sql, Anonymised, BackfillRow, BackfillWrite, Backfilled, Erasure, ExportedAudit,
-    ExportedCall, ExportedLink, ExportedRecord, ExportedResponse, ExportedStep, Person,
-    PersonalData, Privacy, PurgeRun, LIVE_CALL_MS,
+    id_list, sql, Anonymised, BackfillRow, BackfillWrite, Backfilled, Erasure, ExportedCall,
+    ExportedRecord, Person, PersonalData, Privacy, PurgeRun, LIVE_CALL_MS,
 };
 use super::sql_admin::SqlAdmin;
 use super::StoreError;
@@ -55,97 +54,9 @@ async fn anonymise(tx: &mut Tx<'_>, ids: &[i64]) -> Result<Anonymised, StoreErro
     })
 }
 
-fn exported_call(row: &AnyRow) -> Result<ExportedCall, sqlx::Error> {
-    Ok(ExportedCall {
-        id: row.try_get("id")?,
-        call_sid: row.try_get("call_sid")?,
-        from_number: row.try_get("from_number")?,
-        caller_hash: row.try_get("caller_hash")?,
-        caller_masked: row.try_get("caller_masked")?,
-        to_number: row.try_get("to_number")?,
-        language: row.try_get("language")?,
-        status: row.try_get("status")?,
-        consent: row.try_get("consent")?,
-        consent_at: row.try_get("consent_at")?,
-        consent_asked_at: row.try_get("consent_asked_at")?,
-        consent_message: row.try_get("consent_message")?,
-        consent_locale: row.try_get("consent_locale")?,
-        consent_text: row.try_get("consent_text")?,
-        started_at: row.try_get("started_at")?,
-        ended_at: row.try_get("ended_at")?,
-        duration_secs: row.try_get("duration_secs")?,
-        flow_name: row.try_get("flow_name")?,
-        flow_version: row.try_get("flow_version")?,
-        state: row.try_get("state")?,
-        turn: row.try_get("turn")?,
-        updated_at: row.try_get("updated_at")?,
-        purged_at: row.try_get("purged_at")?,
-    })
-}
-
-fn exported_step(row: &AnyRow) -> Result<ExportedStep, sqlx::Error> {
-    Ok(ExportedStep {
-        id: row.try_get("id")?,
-        call_id: row.try_get("call_id")?,
-        turn: row.try_get("turn")?,
-        position: row.try_get("position")?,
-        node: row.try_get("node")?,
-        message_ids: row.try_get("message_ids")?,
-        text: row.try_get("text")?,
-        digits: row.try_get("digits")?,
-        outcome: row.try_get("outcome")?,
-        created_at: row.try_get("created_at")?,
-    })
-}
-
-fn exported_response(row: &AnyRow) -> Result<ExportedResponse, sqlx::Error> {
-    Ok(ExportedResponse {
-        call_id: row.try_get("call_id")?,
-        turn: row.try_get("turn")?,
-        twiml: row.try_get("twiml")?,
-        created_at: row.try_get("created_at")?,
-    })
-}
-
-fn exported_record(row: &AnyRow) -> Result<ExportedRecord, sqlx::Error> {
-    Ok(ExportedRecord {
-        id: row.try_get("id")?,
-        kind: row.try_get("kind")?,
-        key: row.try_get("key")?,
-        status: row.try_get("status")?,
-        notes: row.try_get("notes")?,
-        call_id: row.try_get("call_id")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
-
-fn exported_link(row: &AnyRow) -> Result<ExportedLink, sqlx::Error> {
-    Ok(ExportedLink {
-        record_id: row.try_get("record_id")?,
-        call_id: row.try_get("call_id")?,
-        created_at: row.try_get("created_at")?,
-    })
-}
-
-fn exported_audit(row: &AnyRow) -> Result<ExportedAudit, sqlx::Error> {
-    Ok(ExportedAudit {
-        id: row.try_get("id")?,
-        user_name: row.try_get("user_name")?,
-        subject_kind: row.try_get("subject_kind")?,
-        subject_id: row.try_get("subject_id")?,
-        field: row.try_get("field")?,
-        old_value: row.try_get("old_value")?,
-        new_value: row.try_get("new_value")?,
-        created_at: row.try_get("created_at")?,
-    })
-}
-
-fn map<T>(
-    rows: &[AnyRow],
-    read: fn(&AnyRow) -> Result<T, sqlx::Error>,
-) -> Result<Vec<T>, StoreError> {
-    Ok(rows.iter().map(read).collect::<Result<_, _>>()?)
+/// The rows as `T`, read column by column by name (`sqlx::FromRow`).
+fn map<T: for<'r> sqlx::FromRow<'r, AnyRow>>(rows: &[AnyRow]) -> Result<Vec<T>, StoreError> {
+    Ok(rows.iter().map(T::from_row).collect::<Result<_, _>>()?)
 }
 
 /// A person without a number or a hash would match every anonymous call.
@@ -168,35 +79,21 @@ impl Privacy for SqlAdmin {
             .bind(person.number)
             .fetch_all(&mut *tx)
             .await?;
-        let calls = map(&calls, exported_call)?;
+        let calls: Vec<ExportedCall> = map(&calls)?;
         if calls.is_empty() {
             tx.commit().await?;
             return Ok(PersonalData::default());
         }
         let ids: Vec<i64> = calls.iter().map(|c| c.id).collect();
-        let steps = map(
-            &rows_for(&mut tx, sql::EXPORT_STEPS, &ids).await?,
-            exported_step,
-        )?;
-        let responses = map(
-            &rows_for(&mut tx, sql::EXPORT_RESPONSES, &ids).await?,
-            exported_response,
-        )?;
-        let record_calls = map(
-            &rows_for(&mut tx, sql::EXPORT_LINKS, &ids).await?,
-            exported_link,
-        )?;
-        let mut records = map(
-            &rows_for(&mut tx, sql::EXPORT_RECORDS, &ids).await?,
-            exported_record,
-        )?;
+        let steps = map(&rows_for(&mut tx, sql::EXPORT_STEPS, &ids).await?)?;
+        let responses = map(&rows_for(&mut tx, sql::EXPORT_RESPONSES, &ids).await?)?;
+        let record_calls = map(&rows_for(&mut tx, sql::EXPORT_LINKS, &ids).await?)?;
+        let mut records: Vec<ExportedRecord> =
+            map(&rows_for(&mut tx, sql::EXPORT_RECORDS, &ids).await?)?;
         // A record may come up in two chunks.
         records.sort_by_key(|r| r.id);
         records.dedup_by_key(|r| r.id);
-        let audit_log = map(
-            &rows_for(&mut tx, sql::EXPORT_AUDIT, &ids).await?,
-            exported_audit,
-        )?;
+        let audit_log = map(&rows_for(&mut tx, sql::EXPORT_AUDIT, &ids).await?)?;
         tx.commit().await?;
         Ok(PersonalData {
             calls,
