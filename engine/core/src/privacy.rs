@@ -166,10 +166,15 @@ impl PrivacyKey {
     }
 
     /// What the store keeps of a caller who has not consented.
+    /// The number is parsed once for both (a webhook's hot path).
     pub fn caller(&self, from: &str) -> Caller {
+        let number = PhoneNumber::parse(from, None).ok();
         Caller {
-            hash: self.caller_hash(from),
-            masked: mask(from),
+            hash: self.mac(
+                "liza-caller",
+                number.as_ref().map_or(from.trim(), PhoneNumber::e164),
+            ),
+            masked: masked_form(number.as_ref(), from),
         }
     }
 }
@@ -201,10 +206,15 @@ pub fn normalised(from: &str) -> String {
 /// A number for display without revealing it: [`PhoneNumber::masked`]; what is not a phone
 /// number (a SIP address, a client name, `anonymous`) is hidden whole.
 pub fn mask(from: &str) -> String {
-    match PhoneNumber::parse(from, None) {
-        Ok(number) => number.masked(),
-        Err(_) if from.trim().is_empty() => String::new(),
-        Err(_) => "•••".to_owned(),
+    masked_form(PhoneNumber::parse(from, None).ok().as_ref(), from)
+}
+
+/// [`mask`] of `from`, already parsed into `number` (`None`: not a phone number).
+fn masked_form(number: Option<&PhoneNumber>, from: &str) -> String {
+    match number {
+        Some(number) => number.masked(),
+        None if from.trim().is_empty() => String::new(),
+        None => "•••".to_owned(),
     }
 }
 
@@ -272,6 +282,15 @@ mod tests {
         assert_ne!(a, other.caller_hash("+4915112345678"));
         assert_ne!(a, key().caller_hash("+4915112345679"));
         assert_ne!(key().check_value(), other.check_value());
+    }
+
+    #[test]
+    fn a_caller_is_its_hash_and_mask() {
+        for from in ["+49 151 12345678", "client:alice", "", "anonymous"] {
+            let caller = key().caller(from);
+            assert_eq!(caller.hash, key().caller_hash(from), "{from}");
+            assert_eq!(caller.masked, mask(from), "{from}");
+        }
     }
 
     #[test]

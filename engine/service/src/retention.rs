@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-use liza_core::privacy::{mask, PrivacyKey};
+use liza_core::privacy::PrivacyKey;
 use liza_store::privacy::{Anonymised, BackfillWrite, Backfilled, Privacy};
 use liza_store::{now_ms, StoreError};
 
@@ -102,10 +102,13 @@ pub async fn backfill<S: Privacy + ?Sized>(
         after = last.id;
         let writes: Vec<BackfillWrite> = rows
             .iter()
-            .map(|row| BackfillWrite {
-                id: row.id,
-                caller_hash: key.caller_hash(&row.from_number),
-                caller_masked: mask(&row.from_number),
+            .map(|row| {
+                let caller = key.caller(&row.from_number);
+                BackfillWrite {
+                    id: row.id,
+                    caller_hash: caller.hash,
+                    caller_masked: caller.masked,
+                }
             })
             .collect();
         let batch = store.backfill(&writes).await?;
