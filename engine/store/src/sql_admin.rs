@@ -74,9 +74,9 @@ fn api_token_info(row: &AnyRow) -> Result<ApiTokenInfo, sqlx::Error> {
     })
 }
 
-/// Writes an audit entry inside `tx`.
-async fn audit(
-    tx: &mut sqlx::Transaction<'_, Any>,
+/// Writes an audit entry (inside a transaction, or on its own on the pool).
+pub(crate) async fn audit<'e, E: sqlx::Executor<'e, Database = Any>>(
+    executor: E,
     by: &str,
     subject: Subject,
     field: &str,
@@ -93,7 +93,7 @@ async fn audit(
         .bind(old)
         .bind(new)
         .bind(now_ms)
-        .execute(&mut **tx)
+        .execute(executor)
         .await?;
     Ok(())
 }
@@ -141,17 +141,16 @@ impl SqlAdmin {
                 sqlx::query(forget).bind(call_id).execute(&mut *tx).await?;
             }
         }
-        let (kind, subject_id) = subject.parts();
-        sqlx::query(sql::AUDIT_INSERT)
-            .bind(user)
-            .bind(kind)
-            .bind(subject_id)
-            .bind(column)
-            .bind(&old)
-            .bind(new)
-            .bind(now_ms)
-            .execute(&mut *tx)
-            .await?;
+        audit(
+            &mut *tx,
+            user,
+            subject,
+            column,
+            Some(old.as_str()),
+            Some(new),
+            now_ms,
+        )
+        .await?;
         tx.commit().await?;
         Ok(Change::Changed { old })
     }
@@ -493,7 +492,7 @@ impl Accounts for SqlAdmin {
             "changed; {sessions_ended} session(s) ended, {tokens_revoked} API token(s) revoked"
         );
         audit(
-            &mut tx,
+            &mut *tx,
             by,
             Subject::User(user_id),
             "password",
@@ -600,7 +599,7 @@ impl Accounts for SqlAdmin {
         }
         let what = format!("#{session_id}");
         audit(
-            &mut tx,
+            &mut *tx,
             by,
             Subject::User(user_id),
             "session",
@@ -627,7 +626,7 @@ impl Accounts for SqlAdmin {
             .rows_affected();
         let what = format!("{ended} open");
         audit(
-            &mut tx,
+            &mut *tx,
             by,
             Subject::User(user_id),
             "sessions",
@@ -710,7 +709,7 @@ impl Accounts for SqlAdmin {
         let user_id: i64 = row.try_get("user_id")?;
         let what = format!("#{} {}", token.id, token.label);
         audit(
-            &mut tx,
+            &mut *tx,
             by,
             Subject::User(user_id),
             "api_token",

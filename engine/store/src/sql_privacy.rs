@@ -7,13 +7,12 @@ use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row};
 
-use super::admin::sql::AUDIT_INSERT;
 use super::admin::Subject;
 use super::privacy::{
     id_list, sql, Anonymised, BackfillRow, BackfillWrite, Backfilled, Erasure, ExportedCall,
     ExportedRecord, Person, PersonalData, Privacy, PurgeRun, LIVE_CALL_MS,
 };
-use super::sql_admin::SqlAdmin;
+use super::sql_admin::{audit, SqlAdmin};
 use super::StoreError;
 
 type Tx<'a> = sqlx::Transaction<'a, Any>;
@@ -143,16 +142,16 @@ impl Privacy for SqlAdmin {
                 live_calls.join(", ")
             ));
         }
-        sqlx::query(AUDIT_INSERT)
-            .bind(by)
-            .bind(Subject::Privacy.parts().0)
-            .bind(Subject::Privacy.parts().1)
-            .bind("erase")
-            .bind(subject)
-            .bind(note)
-            .bind(now_ms)
-            .execute(&mut *tx)
-            .await?;
+        audit(
+            &mut *tx,
+            by,
+            Subject::Privacy,
+            "erase",
+            Some(subject),
+            Some(&note),
+            now_ms,
+        )
+        .await?;
         tx.commit().await?;
         Ok(Erasure { erased, live_calls })
     }
@@ -280,16 +279,16 @@ impl Privacy for SqlAdmin {
         note: &str,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(AUDIT_INSERT)
-            .bind(by)
-            .bind(Subject::Privacy.parts().0)
-            .bind(Subject::Privacy.parts().1)
-            .bind(action)
-            .bind(subject)
-            .bind(note)
-            .bind(now_ms)
-            .execute(&self.pool)
-            .await?;
+        audit(
+            &self.pool,
+            by,
+            Subject::Privacy,
+            action,
+            Some(subject),
+            Some(note),
+            now_ms,
+        )
+        .await?;
         Ok(())
     }
 }
