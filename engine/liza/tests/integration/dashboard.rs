@@ -49,13 +49,7 @@ fn options(extra: &[(&str, &str)]) -> AppOptions {
 
 async fn spawn(options: AppOptions) -> TestApp {
     let app = options.spawn().await;
-    let admin = app
-        .state
-        .dashboard
-        .as_ref()
-        .expect("the app has a dashboard")
-        .admin
-        .clone();
+    let admin = app.admin();
     let store = app.state.engine.store.clone();
     TestApp { app, admin, store }
 }

@@ -276,6 +276,16 @@ impl TestApp {
         format!("{}{path}", self.address)
     }
 
+    /// The dashboard's store, to seed and read what the dashboard reads.
+    pub fn admin(&self) -> Arc<dyn liza::store::admin::AdminStore> {
+        self.state
+            .dashboard
+            .as_ref()
+            .expect("the app has a dashboard")
+            .admin
+            .clone()
+    }
+
     pub async fn scalar_i64(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql).fetch_one(&self.db).await.unwrap()
     }

@@ -39,13 +39,7 @@ async fn spawn() -> (TestApp, Arc<dyn AdminStore>) {
         .set("LIZA_RETENTION_DAYS", "0")
         .spawn()
         .await;
-    let admin = app
-        .state
-        .dashboard
-        .as_ref()
-        .expect("the app has a dashboard")
-        .admin
-        .clone();
+    let admin = app.admin();
     (app, admin)
 }
 
