@@ -7,7 +7,10 @@
 
 use crate::flow::Flow;
 use crate::model::Consent;
-use crate::runtime::{Action, CallState, Effects, Input, RecordInfo, RecordRequest, Step, Turn};
+use crate::runtime::{
+    Action, CallState, Effects, FetchAnswer, FetchRequest, Input, RecordInfo, RecordRequest, Step,
+    Turn,
+};
 use crate::speech::{Speaker, SpeechConfig};
 
 /// One node the turn passed, with what was said there.
@@ -23,6 +26,9 @@ pub struct PlayedStep {
     pub outcome: String,
     /// The caller's consent as it stood once this step was taken.
     pub consent: Option<Consent>,
+    /// What happened here in words, beside what was said (a fetch's request and the values
+    /// its answer set).
+    pub note: Option<String>,
 }
 
 /// The consent question as the caller heard it in this turn: the proof of what they were
@@ -38,9 +44,16 @@ pub struct ConsentQuestion {
 }
 
 impl PlayedStep {
-    /// Everything said at this node, as one line.
+    /// Everything said at this node, as one line (and its note, if it has one).
     pub fn text(&self) -> String {
-        self.texts.join(" ")
+        let mut text = self.texts.join(" ");
+        if let Some(note) = &self.note {
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            text.push_str(note);
+        }
+        text
     }
 }
 
@@ -63,19 +76,71 @@ pub struct Played {
 
 /// Plays one turn of `flow` for `input` on a call in `state`. `next_turn` numbers the webhook
 /// that will answer this turn's question (it goes into the TwiML's URLs). `record` fetches or
-/// saves a stored record when a node needs one; its error ends the turn unplayed.
+/// saves a stored record when a node needs one; its error ends the turn unplayed. A `fetch`
+/// node is answered `not_configured` (see [`play_fetching`] to answer it).
 pub fn play<E>(
     flow: &Flow,
     speech: &SpeechConfig,
     state: CallState,
     input: Input,
     next_turn: i64,
-    mut record: impl FnMut(&RecordRequest) -> Result<Option<RecordInfo>, E>,
+    record: impl FnMut(&RecordRequest) -> Result<Option<RecordInfo>, E>,
 ) -> Result<Played, E> {
+    let unfetched =
+        |_: &FetchRequest, _: usize| Some(FetchAnswer::not_configured("no fetch performed here"));
+    match play_fetching(flow, speech, state, input, next_turn, record, unfetched)? {
+        Turned::Played(played) => Ok(played),
+        Turned::Paused { .. } => unreachable!("every fetch is answered at once"),
+    }
+}
+
+/// A turn played to its end, or paused at a fetch that has to be performed first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)]
+pub enum Turned {
+    Played(Played),
+    /// The turn's `index`-th fetch (from 0) has no answer yet: perform `request`, then play
+    /// the turn again from the start with the answers so far.
+    Paused {
+        index: usize,
+        request: FetchRequest,
+    },
+}
+
+/// [`play`], with the turn's fetches answered by `fetched(request, index)` (`index`: the
+/// how-manieth fetch of this turn, from 0). `None` pauses the turn there ([`Turned::Paused`]):
+/// the adapter performs the request outside any transaction and plays the turn again with the
+/// answer. Playing is deterministic, so the same state, input, records and answers give the
+/// same turn.
+pub fn play_fetching<E>(
+    flow: &Flow,
+    speech: &SpeechConfig,
+    state: CallState,
+    input: Input,
+    next_turn: i64,
+    mut record: impl FnMut(&RecordRequest) -> Result<Option<RecordInfo>, E>,
+    mut fetched: impl FnMut(&FetchRequest, usize) -> Option<FetchAnswer>,
+) -> Result<Turned, E> {
     let mut machine = Turn::new(flow, state, input);
-    while let Step::NeedRecord(request) = machine.run() {
-        let found = record(&request)?;
-        machine.provide(found);
+    let mut fetches = 0;
+    loop {
+        match machine.run() {
+            Step::NeedRecord(request) => {
+                let found = record(&request)?;
+                machine.provide(found);
+            }
+            Step::NeedFetch(request) => {
+                let Some(answer) = fetched(&request, fetches) else {
+                    return Ok(Turned::Paused {
+                        index: fetches,
+                        request,
+                    });
+                };
+                machine.provide_fetch(&answer);
+                fetches += 1;
+            }
+            Step::Done => break,
+        }
     }
     let out = machine.finish();
     let mut speaker = Speaker::new(flow, &out.state, speech);
@@ -105,10 +170,11 @@ pub fn play<E>(
             digits: step.digits,
             outcome: step.outcome,
             consent: step.consent,
+            note: step.note,
         })
         .collect();
     let problems = std::mem::take(&mut speaker.problems);
-    Ok(Played {
+    Ok(Turned::Played(Played {
         twiml,
         steps,
         effects: out.effects,
@@ -116,7 +182,7 @@ pub fn play<E>(
         state: out.state,
         problems,
         consent_question,
-    })
+    }))
 }
 
 #[cfg(test)]

@@ -10,14 +10,15 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 use tracing::{debug, error, info, warn};
 
+use crate::fetch::{Fetcher, MAX_FETCHES_PER_TURN, TURN_FETCH_BUDGET};
 use crate::metrics::Metrics;
 use crate::registry::Registry;
 use liza_core::flow::Flow;
 use liza_core::model::Consent;
 use liza_core::privacy::PrivacyKey;
-use liza_core::runtime::{CallState, Input};
+use liza_core::runtime::{CallState, FetchAnswer, FetchOutcome, FetchRequest, Input};
 use liza_core::speech::{Speaker, SpeechConfig};
-use liza_core::turn::play;
+use liza_core::turn::{play_fetching, Turned};
 use liza_core::twilio::{WebhookParams, MAX_DIGITS_LEN};
 use liza_core::twiml::Response;
 use liza_store::{
@@ -85,6 +86,8 @@ enum Failure {
     FlowGone(String),
     #[error("no flow is loaded")]
     NoFlow,
+    #[error("a turn asked for a fetch it had an answer for")]
+    FetchOutOfOrder,
     #[error("the call's stored state is unreadable: {0}")]
     State(#[from] serde_json::Error),
     #[error(transparent)]
@@ -106,10 +109,19 @@ pub struct Engine {
     /// The key of the callers' hashes (a caller's number is kept in clear only once they
     /// consented).
     pub privacy: Arc<PrivacyKey>,
+    /// Performs the flows' `fetch` requests (outside the writers' transactions).
+    pub fetcher: Arc<dyn Fetcher>,
 }
 
-/// A webhook's answer: TwiML, how it was reached, and the flow that spoke (for the log).
-type Answer = Result<(String, Outcome, Option<Arc<Flow>>), Failure>;
+/// What a webhook's work came to.
+enum Reply {
+    /// TwiML, how it was reached, and the flow that spoke (for the log).
+    Done(String, Outcome, Option<Arc<Flow>>),
+    /// The turn's `index`-th fetch must be performed first; nothing of the turn was stored.
+    Fetch { index: usize, request: FetchRequest },
+}
+
+type Answer = Result<Reply, Failure>;
 
 impl Engine {
     /// Answers a webhook with TwiML. Never fails: problems become an apology and a hang-up,
@@ -127,28 +139,56 @@ impl Engine {
             // Only the final status is stored; the others need no database.
             return (Response::new().render(), Outcome::Ignored);
         }
-        let (reply, answer) = oneshot::channel();
-        let deadline = Instant::now() + DATABASE_WAIT;
-        self.store.submit(Box::new(WebhookWork {
-            registry: self.registry.clone(),
-            speech: self.speech.clone(),
-            privacy: self.privacy.clone(),
-            hook: hook.clone(),
-            params,
-            seq,
-            now_ms: now_ms(),
-            deadline,
-            answer: None,
-            reply: Some(reply),
-        }));
-        let answered_by = self.store.answered_by(deadline);
-        let answer = match tokio::time::timeout_at(answered_by.into(), answer).await {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(_)) => Err(Failure::Store(StoreError::Closed)),
-            Err(_) => Err(Failure::Store(StoreError::Timeout)),
+        let params = Arc::new(params);
+        let now = now_ms();
+        let started = Instant::now();
+        // The turn is played on a writer; a fetch pauses it: the request is performed here,
+        // outside the transaction, and the turn is played again with every answer so far.
+        let mut fetched: Vec<FetchAnswer> = Vec::new();
+        let answer = loop {
+            let (reply, answer) = oneshot::channel();
+            let deadline = Instant::now() + DATABASE_WAIT;
+            self.store.submit(Box::new(WebhookWork {
+                registry: self.registry.clone(),
+                speech: self.speech.clone(),
+                privacy: self.privacy.clone(),
+                fetcher: self.fetcher.clone(),
+                fetched: fetched.clone(),
+                hook: hook.clone(),
+                params: params.clone(),
+                seq,
+                now_ms: now,
+                deadline,
+                answer: None,
+                reply: Some(reply),
+            }));
+            let answered_by = self.store.answered_by(deadline);
+            let answer = match tokio::time::timeout_at(answered_by.into(), answer).await {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(_)) => Err(Failure::Store(StoreError::Closed)),
+                Err(_) => Err(Failure::Store(StoreError::Timeout)),
+            };
+            match answer {
+                Ok(Reply::Fetch { index, request }) if index == fetched.len() => {
+                    let budget = TURN_FETCH_BUDGET.saturating_sub(started.elapsed());
+                    let answer = self.fetcher.fetch(&request, budget).await;
+                    match answer.outcome {
+                        FetchOutcome::Ok | FetchOutcome::NotFound => {
+                            debug!(call_sid, node = %request.node, outcome = %answer.outcome_line(), "Fetched.")
+                        }
+                        _ => {
+                            warn!(call_sid, node = %request.node, request = %request.template, outcome = %answer.outcome_line(), "A fetch failed; the flow goes on from its outcome.")
+                        }
+                    }
+                    fetched.push(answer);
+                }
+                Ok(Reply::Fetch { .. }) => break Err(Failure::FetchOutOfOrder),
+                other => break other,
+            }
         };
         match answer {
-            Ok((twiml, outcome, flow)) => {
+            Ok(Reply::Fetch { .. }) => unreachable!("fetches are performed in the loop"),
+            Ok(Reply::Done(twiml, outcome, flow)) => {
                 match (&hook, outcome, &flow) {
                     (Hook::Voice, Outcome::Answered, Some(flow)) => {
                         info!(call_sid, flow = %flow.name, version = %flow.version, "Call started.")
@@ -209,8 +249,11 @@ struct WebhookWork {
     registry: Arc<Registry>,
     speech: Arc<SpeechConfig>,
     privacy: Arc<PrivacyKey>,
+    fetcher: Arc<dyn Fetcher>,
+    /// The answers of the turn's fetches so far, in order.
+    fetched: Vec<FetchAnswer>,
     hook: Hook,
-    params: WebhookParams,
+    params: Arc<WebhookParams>,
     seq: Option<i64>,
     now_ms: i64,
     deadline: Instant,
@@ -224,6 +267,8 @@ impl Work for WebhookWork {
             registry: &self.registry,
             speech: &self.speech,
             privacy: &self.privacy,
+            fetcher: self.fetcher.as_ref(),
+            fetched: &self.fetched,
             tx,
             params: &self.params,
             now: self.now_ms,
@@ -315,6 +360,8 @@ struct Webhook<'a> {
     registry: &'a Registry,
     speech: &'a SpeechConfig,
     privacy: &'a PrivacyKey,
+    fetcher: &'a dyn Fetcher,
+    fetched: &'a [FetchAnswer],
     tx: &'a mut dyn StoreTx,
     params: &'a WebhookParams,
     now: i64,
@@ -345,7 +392,7 @@ impl<'a> Webhook<'a> {
         if call.turn > 0 {
             // Twilio delivered the call's first webhook again.
             if let Some(twiml) = self.tx.saved_response(call.id, 0)? {
-                return Ok((twiml, Outcome::Replayed, None));
+                return Ok(Reply::Done(twiml, Outcome::Replayed, None));
             }
         }
         let flow = match self.flow_of(&call) {
@@ -355,8 +402,7 @@ impl<'a> Webhook<'a> {
         let input = Input::Start {
             from: self.params.from().to_owned(),
         };
-        let twiml = self.run_turn(&flow, &call, CallState::default(), input, 0)?;
-        Ok((twiml, Outcome::Answered, Some(flow)))
+        self.run_turn(flow, &call, CallState::default(), input, 0)
     }
 
     fn node(mut self, name: &str, seq: Option<i64>) -> Answer {
@@ -369,7 +415,7 @@ impl<'a> Webhook<'a> {
         let turn = match seq {
             Some(k) if k >= 0 && k < call.turn => {
                 if let Some(twiml) = self.tx.saved_response(call.id, k)? {
-                    return Ok((twiml, Outcome::Replayed, None));
+                    return Ok(Reply::Done(twiml, Outcome::Replayed, None));
                 }
                 call.turn
             }
@@ -387,8 +433,7 @@ impl<'a> Webhook<'a> {
             Some(d) if !d.is_empty() => Input::Digits(d.to_owned()),
             _ => Input::NoInput,
         };
-        let twiml = self.run_turn(&flow, &call, state, input, turn)?;
-        Ok((twiml, Outcome::Answered, Some(flow)))
+        self.run_turn(flow, &call, state, input, turn)
     }
 
     fn status(mut self) -> Answer {
@@ -422,7 +467,11 @@ impl<'a> Webhook<'a> {
             now_ms: self.now,
             forget_state: forgotten.as_deref(),
         })?;
-        Ok((Response::new().render(), Outcome::StatusStored, None))
+        Ok(Reply::Done(
+            Response::new().render(),
+            Outcome::StatusStored,
+            None,
+        ))
     }
 
     /// The flow version the call started with: loaded here, or stored by the instance that
@@ -452,19 +501,42 @@ impl<'a> Webhook<'a> {
             .ok_or_else(|| Failure::FlowGone(call.flow_name.clone().unwrap_or_default()))
     }
 
-    /// Plays one turn, saves it with everything it changed, and gives its TwiML.
+    /// Plays one turn, saves it with everything it changed, and gives its TwiML; or, when
+    /// the turn reaches a fetch it has no answer for, the request (nothing of the turn saved).
     fn run_turn(
         self,
-        flow: &Flow,
+        flow: Arc<Flow>,
         call: &CallRow,
         state: CallState,
         input: Input,
         turn: i64,
-    ) -> Result<String, Failure> {
+    ) -> Answer {
         let tx = self.tx;
-        let played = play(flow, self.speech, state, input, turn + 1, |request| {
-            tx.record(request, call.id, self.now)
-        })?;
+        let (fetched, fetcher) = (self.fetched, self.fetcher);
+        let turned = play_fetching(
+            &flow,
+            self.speech,
+            state,
+            input,
+            turn + 1,
+            |request| tx.record(request, call.id, self.now),
+            |request, index| {
+                fetched.get(index).cloned().or_else(|| {
+                    if index >= MAX_FETCHES_PER_TURN {
+                        Some(FetchAnswer::error(
+                            format!("more than {MAX_FETCHES_PER_TURN} fetches in one turn"),
+                            0,
+                        ))
+                    } else {
+                        fetcher.at_once(request)
+                    }
+                })
+            },
+        )?;
+        let played = match turned {
+            Turned::Played(played) => played,
+            Turned::Paused { index, request } => return Ok(Reply::Fetch { index, request }),
+        };
         for problem in &played.problems {
             warn!(call_sid = %call.call_sid, flow = %flow.name, problem = %problem, "Message rendered with a problem.");
         }
@@ -523,7 +595,7 @@ impl<'a> Webhook<'a> {
         if let Some(step) = played.steps.iter().find(|s| s.digits.is_some()) {
             debug!(call_sid = %call.call_sid, turn, outcome = %step.outcome, "Input handled.");
         }
-        Ok(played.twiml)
+        Ok(Reply::Done(played.twiml, Outcome::Answered, Some(flow)))
     }
 }
 

@@ -4,6 +4,7 @@
 //! data. No HTTP types and no SQL here.
 
 pub mod calls;
+pub mod fetch;
 pub mod metrics;
 pub mod registry;
 pub mod reload;

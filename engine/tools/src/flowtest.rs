@@ -126,6 +126,7 @@ fn run_case(flow: &Flow, speech: &SpeechConfig, case: &Scenario) -> Result<(), S
         records.insert(&r.kind, &r.key, &r.status);
     }
     let mut call = OfflineCall::new(flow, speech.clone(), records);
+    call.fetches = case.given.fetch.clone();
     call.start(&case.from);
     let mut problems = Vec::new();
     for (i, input) in case.input.iter().enumerate() {

@@ -18,6 +18,7 @@ fn shape(kind: &NodeKind) -> &'static str {
         NodeKind::Persist { .. } | NodeKind::Lookup { .. } => "record",
         NodeKind::Goto(_) => "circle",
         NodeKind::Hangup { .. } => "octagon",
+        NodeKind::Fetch(_) => "parallelogram",
     }
 }
 
@@ -27,7 +28,15 @@ pub fn to_dot(flow: &Flow) -> String {
     let _ = writeln!(out, "digraph {} {{", quote(&flow.name));
     let _ = writeln!(out, "  node [fontname=\"Helvetica\"];");
     for (_, node) in flow.nodes() {
-        let label = format!("{}\\n({})", node.name, node.kind.name());
+        let mut label = format!("{}\\n({})", node.name, node.kind.name());
+        if let NodeKind::Fetch(fetch) = &node.kind {
+            // The request as written: the connection's name, never its URL or headers.
+            let request = format!("{} {}", fetch.method.as_str(), fetch.shown.shown());
+            label = format!(
+                "{label}\\n{}",
+                request.replace('\\', "\\\\").replace('"', "\\\"")
+            );
+        }
         let entry = if flow.node(flow.entry()).name == node.name {
             ", style=bold"
         } else {
@@ -66,7 +75,10 @@ pub fn to_dot(flow: &Flow) -> String {
         }
         for (label, target) in node.kind.edges() {
             let to = quote(&flow.node(target).name);
-            let dashed = matches!(label.as_str(), "invalid" | "no input" | "exhausted");
+            let dashed = matches!(
+                label.as_str(),
+                "invalid" | "no input" | "exhausted" | "error" | "timeout" | "not_configured"
+            );
             let style = if dashed { ", style=dashed" } else { "" };
             if label.is_empty() {
                 let _ = writeln!(out, "  {from} -> {to};");

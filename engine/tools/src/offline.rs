@@ -9,7 +9,9 @@ use std::convert::Infallible;
 use liza_core::flow::Flow;
 use liza_core::runtime::{CallState, Input, RecordInfo, RecordRequest};
 use liza_core::speech::SpeechConfig;
-use liza_core::turn::{play, ConsentQuestion};
+use liza_core::turn::{play_fetching, ConsentQuestion, Turned};
+
+use crate::fetchstub::{self, FetchStubs};
 use liza_model::{CallStatus, Consent};
 
 /// Records as a flow sees them: (kind, key) → status.
@@ -83,6 +85,8 @@ pub struct Visit {
     pub node: String,
     pub digits: Option<String>,
     pub outcome: String,
+    /// What happened here in words (a fetch: the request and what its answer set).
+    pub note: Option<String>,
     /// What Liza said at this node, in order.
     pub said: Vec<Said>,
     /// The caller's consent as it stood once this node was passed.
@@ -101,6 +105,9 @@ impl Visit {
                 .map(|d| format!(" (keys {d})"))
                 .unwrap_or_default();
             lines.push(format!("  [{}] → {}{keys}", self.node, self.outcome));
+        }
+        if let Some(note) = &self.note {
+            lines.push(format!("  [{}]   {note}", self.node));
         }
         for said in &self.said {
             lines.push(format!(
@@ -132,6 +139,8 @@ pub struct OfflineCall<'f> {
     speech: SpeechConfig,
     pub state: CallState,
     pub records: MemoryRecords,
+    /// How the flow's fetches are answered (by node; none: `not_configured`).
+    pub fetches: FetchStubs,
     pub status: CallStatus,
     pub consent: Option<Consent>,
     pub said: Vec<Said>,
@@ -148,6 +157,7 @@ impl<'f> OfflineCall<'f> {
             speech,
             state: CallState::default(),
             records,
+            fetches: FetchStubs::new(),
             status: CallStatus::InProgress,
             consent: None,
             said: Vec::new(),
@@ -185,16 +195,19 @@ impl<'f> OfflineCall<'f> {
 
     fn turn(&mut self, input: Input) -> TurnReport {
         let records = &mut self.records;
-        let played = play(
+        let stubs = &self.fetches;
+        let played = play_fetching(
             self.flow,
             &self.speech,
             self.state.clone(),
             input,
             0,
             |request| Ok::<_, Infallible>(records.save_or_find(request)),
+            |request, _| Some(fetchstub::answer(stubs, request)),
         );
         let played = match played {
-            Ok(played) => played,
+            Ok(Turned::Played(played)) => played,
+            Ok(Turned::Paused { .. }) => unreachable!("every fetch is answered from a stub"),
             Err(never) => match never {},
         };
         let mut report = TurnReport::default();
@@ -214,6 +227,7 @@ impl<'f> OfflineCall<'f> {
                 node: step.node,
                 digits: step.digits,
                 outcome: step.outcome,
+                note: step.note,
                 said,
                 consent: step.consent,
             });

@@ -50,6 +50,10 @@ pub struct Scenario {
 pub struct Given {
     #[serde(default)]
     pub records: Vec<RecordSpec>,
+    /// What the shop's API answers each fetch node (see [`crate::fetchstub`]); a fetch
+    /// without one is `not_configured`.
+    #[serde(default)]
+    pub fetch: crate::fetchstub::FetchStubs,
 }
 
 /// A record: its kind, key and status.

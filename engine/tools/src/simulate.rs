@@ -2,6 +2,7 @@
 
 use std::io::{self, BufRead, IsTerminal, Write};
 
+use crate::fetchstub::FetchStubs;
 use crate::offline::{MemoryRecords, OfflineCall, TurnReport};
 use liza_core::flow::Flow;
 use liza_core::speech::SpeechConfig;
@@ -16,16 +17,19 @@ fn print_turn(out: &mut impl Write, report: &TurnReport) -> io::Result<()> {
     Ok(())
 }
 
-/// Plays `flow` for a caller from `from`, reading keys line by line from `input`.
+/// Plays `flow` for a caller from `from`, reading keys line by line from `input`; its fetches
+/// are answered by `fetches` (a fetch without a stub is `not_configured`).
 pub fn simulate(
     flow: &Flow,
     speech: SpeechConfig,
     from: &str,
+    fetches: FetchStubs,
     input: impl BufRead,
     out: &mut impl Write,
 ) -> io::Result<()> {
     let echo = !io::stdin().is_terminal();
     let mut call = OfflineCall::new(flow, speech, MemoryRecords::default());
+    call.fetches = fetches;
     writeln!(
         out,
         "Simulating flow `{}` (version {}) for a call from {from}.",

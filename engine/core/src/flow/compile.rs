@@ -17,6 +17,8 @@ use crate::diagnostics::{did_you_mean, Diagnostic, Diagnostics, Position};
 use crate::i18n::Locales;
 use crate::model::{CallStatus, Consent};
 
+mod fetch;
+
 struct Compiler<'a> {
     file: &'a Path,
     source: &'a str,
@@ -181,6 +183,9 @@ pub fn compile(
             RawNode::Lookup { into, .. } => {
                 c.variables.insert(into.clone());
             }
+            RawNode::Fetch { set, .. } => {
+                c.variables.extend(set.keys().cloned());
+            }
             RawNode::Persist {
                 record: Some(r), ..
             } => {
@@ -194,6 +199,7 @@ pub fn compile(
 
     let languages = compile_languages(&mut c, &raw);
     let records = compile_records(&mut c, &raw);
+    let connections = c.connections(&raw);
 
     let entry = c.target("", "entry", "/entry", &raw.entry);
     if !c.names.contains_key(&raw.entry) {
@@ -241,6 +247,7 @@ pub fn compile(
         languages,
         records,
         privacy,
+        connections,
         locales,
         entry,
         by_name: c.names,
@@ -538,6 +545,7 @@ fn compile_node(
             }
         }
         RawNode::Goto { next } => NodeKind::Goto(c.target(name, "next", &at("next"), next)),
+        RawNode::Fetch { .. } => NodeKind::Fetch(Box::new(c.fetch_node(raw, name, p, node))),
         RawNode::Hangup { say, call_status } => NodeKind::Hangup {
             messages: say
                 .as_ref()

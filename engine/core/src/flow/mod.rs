@@ -3,6 +3,7 @@
 //! Must not touch: the store, HTTP, TwiML, the clock. Loading reads files; compiling is pure.
 
 pub mod compile;
+pub mod fetch;
 
 pub mod load;
 pub mod raw;
@@ -62,6 +63,8 @@ pub struct Flow {
     pub records: IndexMap<String, RecordKind>,
     /// Where consent is asked and what it covers (`privacy:`); `None`: nobody ever consents.
     pub privacy: Option<Privacy>,
+    /// The systems `fetch` nodes talk to (`connections:`), by name.
+    pub connections: IndexMap<String, fetch::Connection>,
     pub locales: Arc<Locales>,
     entry: NodeId,
     nodes: Vec<Node>,
@@ -244,6 +247,8 @@ pub enum NodeKind {
         messages: Vec<String>,
         call_status: CallStatus,
     },
+    /// An HTTP request to the shop's own systems (`kind: fetch`); the turn pauses for it.
+    Fetch(Box<fetch::Fetch>),
 }
 
 impl NodeKind {
@@ -258,6 +263,7 @@ impl NodeKind {
             Self::Lookup { .. } => "lookup",
             Self::Goto(_) => "goto",
             Self::Hangup { .. } => "hangup",
+            Self::Fetch(_) => "fetch",
         }
     }
 
@@ -297,6 +303,7 @@ impl NodeKind {
                 out.push(("found".into(), *found));
                 out.push(("missing".into(), *missing));
             }
+            Self::Fetch(f) => out.extend(f.edges()),
             Self::Hangup { .. } => {}
         }
         out

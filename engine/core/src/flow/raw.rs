@@ -20,7 +20,35 @@ pub struct RawFlow {
     /// Where consent is asked and what it covers; none: nobody ever consents.
     #[serde(default)]
     pub privacy: Option<RawPrivacy>,
+    /// Systems `fetch` nodes talk to, by name.
+    #[serde(default)]
+    pub connections: IndexMap<String, RawConnection>,
     pub nodes: IndexMap<String, RawNode>,
+}
+
+/// A system the flow talks to: its base URL and headers (`${env:NAME}` for secrets).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConnection {
+    pub url: String,
+    #[serde(default)]
+    pub headers: IndexMap<String, String>,
+}
+
+/// Where a fetch's outcomes go.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFetchNext {
+    #[serde(default)]
+    pub ok: Option<String>,
+    #[serde(default)]
+    pub not_found: Option<String>,
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub timeout: Option<String>,
+    #[serde(default)]
+    pub not_configured: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -149,6 +177,27 @@ pub enum RawNode {
         say: Option<RawMessages>,
         #[serde(default)]
         call_status: Option<String>,
+    },
+    Fetch {
+        #[serde(default)]
+        connection: Option<String>,
+        #[serde(default)]
+        method: Option<String>,
+        #[serde(default)]
+        url: Option<String>,
+        #[serde(default)]
+        path: Option<String>,
+        #[serde(default)]
+        headers: IndexMap<String, String>,
+        #[serde(default)]
+        body: Option<serde_json::Value>,
+        /// Seconds (fractions allowed).
+        #[serde(default)]
+        timeout: Option<f64>,
+        #[serde(default)]
+        set: IndexMap<String, String>,
+        #[serde(default)]
+        next: RawFetchNext,
     },
 }
 

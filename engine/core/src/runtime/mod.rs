@@ -3,7 +3,8 @@
 //!
 //! Pure: no HTTP, SQL, XML, clock or file system. When a node needs a stored record
 //! (save-or-find an order, look one up) the turn pauses with [`Step::NeedRecord`];
-//! the adapter fetches it and hands it back with [`Turn::provide`].
+//! the adapter fetches it and hands it back with [`Turn::provide`]. A `fetch` node pauses the
+//! same way with [`Step::NeedFetch`]; its answer comes back with [`Turn::provide_fetch`].
 
 use std::collections::BTreeMap;
 
@@ -12,6 +13,9 @@ use serde::{Deserialize, Serialize};
 use crate::flow::{Flow, InputSpec, NodeId, NodeKind, Retry};
 use crate::model::{CallStatus, Consent};
 pub use crate::model::{RecordInfo, RecordRequest};
+pub use fetch::{FetchAnswer, FetchOutcome, FetchRequest, ResolvedRequest};
+
+mod fetch;
 
 /// Most node visits one webhook may make; the compiler already rejects loops
 /// without input, this guards against anything it missed.
@@ -92,11 +96,16 @@ pub struct StepTrace {
     pub outcome: String,
     /// The caller's consent as it stood once this step was taken.
     pub consent: Option<Consent>,
+    /// What happened here in words, beside what was said (a fetch: the request and the
+    /// values its answer set); kept as the step's text.
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     NeedRecord(RecordRequest),
+    /// A `fetch` node waits for its answer ([`Turn::provide_fetch`]).
+    NeedFetch(FetchRequest),
     Done,
 }
 
@@ -114,6 +123,7 @@ enum Cursor {
     Ask(NodeId),
     Answer(NodeId, Input),
     AwaitRecord(NodeId),
+    AwaitFetch(NodeId),
     Done,
 }
 
@@ -155,6 +165,7 @@ impl<'f> Turn<'f> {
                         digits: None,
                         outcome: "call already ended".into(),
                         consent: out.state.consent,
+                        note: None,
                     });
                     out.actions.push(Action::Hangup);
                     out.state.ended = true;
@@ -185,6 +196,14 @@ impl<'f> Turn<'f> {
                 Cursor::AwaitRecord(id) => {
                     self.cursor = Cursor::AwaitRecord(id);
                     return Step::NeedRecord(self.record_request(id));
+                }
+                Cursor::AwaitFetch(id) => {
+                    self.cursor = Cursor::AwaitFetch(id);
+                    let NodeKind::Fetch(fetch) = &self.flow.node(id).kind else {
+                        unreachable!("only fetch nodes await a fetch")
+                    };
+                    let node = &self.flow.node(id).name;
+                    return Step::NeedFetch(FetchRequest::new(node, fetch, &self.out.state.vars));
                 }
                 Cursor::Enter(id) => self.enter(id),
                 Cursor::Ask(id) => self.ask(id),
@@ -246,20 +265,74 @@ impl<'f> Turn<'f> {
         }
     }
 
+    /// Hands a fetch's answer back to a turn paused at a `fetch` node: an `ok` answer sets
+    /// the node's variables (other outcomes leave them as they were), and the turn goes on to
+    /// the outcome's node.
+    pub fn provide_fetch(&mut self, answer: &FetchAnswer) {
+        let Cursor::AwaitFetch(id) = self.cursor else {
+            return;
+        };
+        let node = self.flow.node(id);
+        let NodeKind::Fetch(fetch) = &node.kind else {
+            self.cursor = Cursor::Done;
+            return;
+        };
+        let request = FetchRequest::new(&node.name, fetch, &self.out.state.vars);
+        let mut note = request.shown;
+        if answer.outcome == FetchOutcome::Ok {
+            for (var, value) in &answer.values {
+                self.out.state.vars.insert(var.clone(), value.clone());
+            }
+            let set: Vec<String> = answer
+                .values
+                .iter()
+                .map(|(var, value)| format!("{var} = {value}"))
+                .collect();
+            if !set.is_empty() {
+                note = format!("{note} → {}", set.join(", "));
+            }
+        }
+        let next = &fetch.next;
+        let target = match answer.outcome {
+            FetchOutcome::Ok => next.ok,
+            FetchOutcome::NotFound => next.not_found,
+            FetchOutcome::Error => next.error,
+            FetchOutcome::Timeout => next.timeout,
+            FetchOutcome::NotConfigured => next.not_configured,
+        };
+        self.out.steps.push(StepTrace {
+            node: node.name.clone(),
+            messages: vec![],
+            digits: None,
+            outcome: answer.outcome_line(),
+            consent: self.out.state.consent,
+            note: Some(note),
+        });
+        self.cursor = Cursor::Enter(target);
+    }
+
     pub fn finish(self) -> TurnOutput {
         self.out
     }
 
-    /// Runs the whole turn, answering record requests with `records`.
+    /// Runs the whole turn, answering record requests with `records`; a fetch is answered
+    /// `not_configured` (nothing performs it).
     pub fn run_with(
         mut self,
         mut records: impl FnMut(&RecordRequest) -> Option<RecordInfo>,
     ) -> TurnOutput {
-        while let Step::NeedRecord(request) = self.run() {
-            let answer = records(&request);
-            self.provide(answer);
+        loop {
+            match self.run() {
+                Step::NeedRecord(request) => {
+                    let answer = records(&request);
+                    self.provide(answer);
+                }
+                Step::NeedFetch(_) => {
+                    self.provide_fetch(&FetchAnswer::not_configured("no fetch performed here"))
+                }
+                Step::Done => return self.finish(),
+            }
         }
-        self.finish()
     }
 
     fn trace(&mut self, node: &str, messages: Vec<String>, digits: Option<String>, outcome: &str) {
@@ -269,6 +342,7 @@ impl<'f> Turn<'f> {
             digits,
             outcome: outcome.to_owned(),
             consent: self.out.state.consent,
+            note: None,
         });
     }
 
@@ -354,6 +428,7 @@ impl<'f> Turn<'f> {
                 }
             }
             NodeKind::Lookup { .. } => self.cursor = Cursor::AwaitRecord(id),
+            NodeKind::Fetch(_) => self.cursor = Cursor::AwaitFetch(id),
             NodeKind::Goto(next) => self.cursor = Cursor::Enter(*next),
             NodeKind::Hangup {
                 messages,
