@@ -58,6 +58,9 @@ pub struct Settings {
     pub trusted_proxies: String,
     /// The server's limits, or which setting could not be read.
     pub server_limits: Result<ServerLimits, String>,
+    /// Where the flows' `${env:NAME}` values are read (the process environment and `.env`);
+    /// never shown in `Debug`.
+    pub flow_env: liza_outbound::Env,
 }
 
 /// Reads the server's limits through `get` (trimmed, empty = unset); the defaults come from
@@ -124,8 +127,22 @@ fn default_of(name: &str) -> &'static str {
 }
 
 impl Settings {
-    /// Reads settings through `lookup` (the process environment in production, a map in tests).
+    /// Reads settings through `lookup` (a map in tests); the flows' `${env:…}` values are
+    /// never set.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        Self::read(
+            lookup,
+            std::sync::Arc::new(|_: &str| -> Option<String> { None }),
+        )
+    }
+
+    /// Reads settings through `lookup`, which also gives the flows' `${env:…}` values.
+    pub fn from_shared_lookup(lookup: liza_outbound::Env) -> Self {
+        let flow_env = lookup.clone();
+        Self::read(move |name| lookup(name), flow_env)
+    }
+
+    fn read(lookup: impl Fn(&str) -> Option<String>, flow_env: liza_outbound::Env) -> Self {
         let get = |name: &str| -> Option<String> {
             lookup(name)
                 .map(|v| v.trim().to_owned())
@@ -158,13 +175,14 @@ impl Settings {
             },
             trusted_proxies: or_default("LIZA_TRUSTED_PROXIES"),
             server_limits: server_limits_from_lookup(get),
+            flow_env,
         }
     }
 
     /// Reads `.env` (if present) and the process environment.
     pub fn from_env() -> Self {
         let _ = dotenvy::dotenv();
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::from_shared_lookup(std::sync::Arc::new(|name: &str| std::env::var(name).ok()))
     }
 }
 

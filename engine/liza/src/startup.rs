@@ -165,6 +165,14 @@ impl Application {
                 None
             }
         };
+        // The flows' fetch requests, performed outside the writers' transactions.
+        let fetcher: Arc<dyn liza_service::fetch::Fetcher> = Arc::new(
+            liza_outbound::HttpFetcher::new(
+                settings.flow_env.clone(),
+                liza_outbound::Limits::default(),
+            )
+            .map_err(anyhow::Error::msg)?,
+        );
         let state = Arc::new(AppState {
             engine: Engine {
                 store,
@@ -172,6 +180,7 @@ impl Application {
                 registry,
                 speech,
                 privacy,
+                fetcher,
             },
             verifier,
             public_url: settings.public_url.clone(),

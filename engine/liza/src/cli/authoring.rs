@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use liza_core::flow::{flow_for_number, load_paths, Flow};
 use liza_core::speech::SpeechConfig;
-use liza_tools::{flowtest, graph, lint, simulate};
+use liza_tools::{fetchstub, flowtest, graph, lint, simulate};
 
 use super::{CliError, Outcome};
 use crate::settings::Settings;
@@ -28,6 +28,14 @@ pub struct SimulateArgs {
     /// The flow to play (default: the one that answers new calls).
     #[arg(long)]
     flow: Option<String>,
+    /// What a fetch node's API answers: NODE='200 {"status":"shipped"}', NODE=404,
+    /// NODE=timeout, NODE=error or NODE=not_configured. Repeatable; a fetch without a stub
+    /// is not_configured (no request leaves the machine).
+    #[arg(long = "fetch-stub", value_name = "NODE=ANSWER")]
+    fetch_stub: Vec<String>,
+    /// A YAML file of fetch stubs: `NODE: {status: 200, body: {...}}` or `NODE: {outcome: timeout}`.
+    #[arg(long = "fetch-fixtures", value_name = "FILE")]
+    fetch_fixtures: Option<PathBuf>,
     #[command(flatten)]
     dirs: FlowDirs,
 }
@@ -148,9 +156,28 @@ pub fn simulate(settings: &Settings, args: SimulateArgs) -> Outcome {
             args.flow.unwrap_or_default()
         )));
     };
+    let mut stubs = match &args.fetch_fixtures {
+        Some(path) => fetchstub::read_fixtures(path).map_err(CliError::unusable)?,
+        None => fetchstub::FetchStubs::new(),
+    };
+    for flag in &args.fetch_stub {
+        let (node, stub) = fetchstub::FetchStub::parse_flag(flag).map_err(CliError::unusable)?;
+        stubs.insert(node, stub);
+    }
+    for node in stubs.keys() {
+        let is_fetch = chosen
+            .node_named(node)
+            .is_some_and(|id| matches!(chosen.node(id).kind, liza_core::flow::NodeKind::Fetch(_)));
+        if !is_fetch {
+            return Err(CliError::unusable(format!(
+                "--fetch-stub {node}: flow `{}` has no fetch node `{node}`",
+                chosen.name
+            )));
+        }
+    }
     let stdin = std::io::stdin();
     let mut stdout = std::io::stdout();
-    simulate::simulate(chosen, speech, &args.from, stdin.lock(), &mut stdout)
+    simulate::simulate(chosen, speech, &args.from, stubs, stdin.lock(), &mut stdout)
         .map_err(CliError::failed)
 }
 

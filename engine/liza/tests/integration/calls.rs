@@ -82,6 +82,7 @@ async fn german_happy_path_records_call_consent_steps_and_order() {
             "order_confirm",
             "order_confirm",
             "save-order",
+            "shop-status",
             "order-status",
             "help",
             "help",

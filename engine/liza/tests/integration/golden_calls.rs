@@ -5,9 +5,45 @@
 
 use std::path::Path;
 
+use std::time::Duration;
+
+use liza::tools::fetchstub::{FetchStub, StubOutcome};
 use liza::tools::scenario::{Input, ScenarioFile};
 
-use crate::support::{assert_golden, spawn_app};
+use crate::support::shop::{refused_url, Behaviour, FakeShop};
+use crate::support::{assert_golden, AppOptions};
+
+/// The fake shop API a scenario's `given.fetch` describes (Liza's flow has one fetch node,
+/// `shop-status`), and Liza's settings for it; `None`: the shop is not configured.
+async fn shop_for(stub: Option<&FetchStub>) -> (Option<FakeShop>, AppOptions) {
+    let options = AppOptions::default();
+    let Some(stub) = stub else {
+        return (None, options);
+    };
+    let (shop, url) = match stub.outcome {
+        Some(StubOutcome::NotConfigured) => return (None, options),
+        Some(StubOutcome::Error) => (None, refused_url().await),
+        Some(StubOutcome::Timeout) => {
+            let shop = FakeShop::start(Behaviour::slow(Duration::from_secs(5), "{}")).await;
+            let url = shop.url.clone();
+            (Some(shop), url)
+        }
+        None => {
+            let body = stub
+                .body
+                .as_ref()
+                .map(|b| b.to_string())
+                .unwrap_or_default();
+            let shop = FakeShop::start(Behaviour::json(stub.status.unwrap_or(200), &body)).await;
+            let url = shop.url.clone();
+            (Some(shop), url)
+        }
+    };
+    let options = options
+        .set("SHOP_API_URL", url)
+        .set("SHOP_API_TOKEN", "golden-token");
+    (shop, options)
+}
 
 #[tokio::test]
 async fn every_call_scenario_matches_its_golden_transcript() {
@@ -25,7 +61,14 @@ async fn every_call_scenario_matches_its_golden_transcript() {
         let [scenario] = &file.tests[..] else {
             panic!("{}: one scenario per golden transcript", case.display());
         };
-        let app = spawn_app().await;
+        let fetch = &scenario.given.fetch;
+        assert!(
+            fetch.keys().all(|node| node == "shop-status"),
+            "{}: Liza's flow fetches at `shop-status` only",
+            case.display()
+        );
+        let (_shop, options) = shop_for(fetch.get("shop-status")).await;
+        let app = options.spawn().await;
         for record in &scenario.given.records {
             sqlx::query("INSERT INTO records (kind, key, status, created_at, updated_at) VALUES ($1, $2, $3, 0, 0)")
                 .bind(&record.kind)

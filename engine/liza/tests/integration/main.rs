@@ -10,6 +10,7 @@ mod bad_input;
 mod calls;
 mod dashboard;
 mod edges;
+mod fetch;
 mod golden_calls;
 mod oracle;
 mod privacy;

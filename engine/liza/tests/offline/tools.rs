@@ -32,7 +32,7 @@ fn liza_flow_tests_pass() {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("12 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("16 passed, 0 failed"), "{stdout}");
 }
 
 #[test]
@@ -66,7 +66,7 @@ fn golden_call_scenarios_pass_as_flow_tests() {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("9 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("11 passed, 0 failed"), "{stdout}");
 }
 
 #[test]
@@ -86,6 +86,66 @@ fn simulate_plays_a_german_call_from_a_pipe() {
     ));
     assert!(stdout.contains("call: status completed, language de-DE, consent given"));
     assert_golden(&golden("simulate-de.out"), &stdout);
+}
+
+#[test]
+fn simulate_answers_a_fetch_from_a_stub_or_a_fixture_file() {
+    let out = liza(
+        &[
+            "simulate",
+            "--from",
+            "+4915112345678",
+            "--fetch-stub",
+            r#"shop-status=200 {"status":"shipped"}"#,
+        ],
+        "1\n12345\n1\n2\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("[shop-status] → ok (HTTP 200, 0 ms)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("GET shop /orders/12345 → order_status = shipped"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Ihre Bestellung 1 2 3 4 5 wurde versandt."),
+        "{stdout}"
+    );
+    assert!(stdout.contains("order 12345: received"), "{stdout}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = dir.path().join("fetch.yaml");
+    std::fs::write(&fixtures, "shop-status: {outcome: timeout}\n").unwrap();
+    let out = liza(
+        &[
+            "simulate",
+            "--from",
+            "+447700900123",
+            "--fetch-fixtures",
+            fixtures.to_str().unwrap(),
+        ],
+        "1\n4711\n1\n2\n",
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("[shop-status] → timeout (no answer within 2000 ms)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Your order 4 7 1 1 has been received."));
+
+    let wrong = liza(&["simulate", "--fetch-stub", "shop-stats=404"], "");
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("has no fetch node `shop-stats`"),
+        "{wrong:?}"
+    );
 }
 
 #[test]

@@ -140,9 +140,12 @@ impl AppOptions {
     pub async fn spawn(mut self) -> TestApp {
         let (settings, test_db) = self.resolve().await;
         let database_url = settings["DATABASE_URL"].clone();
-        let app = Application::build(Settings::from_lookup(|name| settings.get(name).cloned()))
-            .await
-            .expect("the app builds");
+        let lookup = settings.clone();
+        let app = Application::build(Settings::from_shared_lookup(Arc::new(move |name: &str| {
+            lookup.get(name).cloned()
+        })))
+        .await
+        .expect("the app builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         let state = app.state.clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -8,6 +8,7 @@
 //!   its TwiML, and checks that every answer is valid TwiML.
 //! - [`golden`]: compares output with a golden file (`LIZA_BLESS=1` rewrites it).
 //! - [`files`]: the repository's folders and throw-away copies of the shipped flows.
+//! - [`shop`]: a fake shop API on loopback for the `fetch` node (slow, failing, huge, looping).
 //!
 //! Not every binary uses every piece.
 #![allow(dead_code, unused_imports)]
@@ -16,6 +17,7 @@ pub mod app;
 pub mod db;
 pub mod files;
 pub mod golden;
+pub mod shop;
 pub mod twilio;
 
 pub use app::{spawn_app, spawn_app_on, spawn_process, AppOptions, LizaProcess, TestApp};

@@ -47,7 +47,7 @@ impl Twilio {
 
     /// The path of `target`: a path, or an absolute URL from TwiML, which must start with
     /// the public URL when the server has one.
-    fn path_of<'t>(&self, target: &'t str) -> &'t str {
+    pub fn path_of<'t>(&self, target: &'t str) -> &'t str {
         if let Some(path) = self
             .public_url
             .as_deref()
