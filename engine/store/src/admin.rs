@@ -61,10 +61,37 @@ pub struct CallFilter {
     /// The keyed hash of the number typed, when it is a whole number: it finds the calls of
     /// callers who did not consent (their number is not kept in clear).
     pub caller_hash: Option<String>,
+    /// Also (or) a part of a number kept in clear: a national form typed may be a whole
+    /// number or a part of one (`0450 0990`), so it is searched as both.
+    pub number_part: Option<String>,
+    /// A masked number as the lists show it (`+49 151 ••• ••90`): the calls whose stored
+    /// masked form is the same (country code, first three and last two digits alike).
+    pub caller_masked: Option<String>,
     pub language: Option<String>,
     pub consent: Option<ConsentFilter>,
     pub before: Option<Cursor>,
     pub limit: i64,
+}
+
+/// The calls in progress right now, as the live view watches them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct LiveCalls {
+    /// How many calls are `in_progress`.
+    pub in_progress: i64,
+    /// Changes whenever the set of calls in progress changes (the sum of their ids, with the
+    /// count beside it): a list of them is stale when this differs.
+    pub signature: i64,
+}
+
+/// How a call stands while someone watches its page: it changed when any of these did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CallProgress {
+    pub status: String,
+    /// Turns played so far (each adds steps to the timeline).
+    pub turns: i64,
+    pub ended_at: Option<i64>,
+    pub duration_secs: Option<i64>,
+    pub started_at: i64,
 }
 
 /// The filters of `/orders` (records of one kind).
@@ -292,6 +319,8 @@ pub trait CallsAndRecords: Send + Sync + 'static {
     async fn list_calls(&self, filter: &CallFilter) -> Result<Vec<CallSummary>, StoreError>;
     async fn call(&self, id: i64) -> Result<Option<CallDetail>, StoreError>;
     /// The id of the call Twilio knows as `call_sid`.
+    /// How the call stands now (one row by its key: cheap enough to ask every second).
+    async fn call_progress(&self, id: i64) -> Result<Option<CallProgress>, StoreError>;
     async fn call_id_by_sid(&self, call_sid: &str) -> Result<Option<i64>, StoreError>;
     /// The conversation in the order it happened.
     async fn call_timeline(&self, call_id: i64) -> Result<Vec<TimelineStep>, StoreError>;
@@ -334,6 +363,10 @@ pub trait CallsAndRecords: Send + Sync + 'static {
 #[async_trait]
 pub trait Statistics: Send + Sync + 'static {
     async fn overview(&self, today_ms: i64, week_ms: i64) -> Result<Overview, StoreError>;
+    /// Calls in `problem` that started at or after `since_ms` (over `calls_by_status`).
+    async fn problems_since(&self, since_ms: i64) -> Result<i64, StoreError>;
+    /// The calls in progress (over `calls_by_status`: only their index entries are read).
+    async fn live_calls(&self) -> Result<LiveCalls, StoreError>;
     /// Calls of the UTC days `first_day..=today`, bucketed by day. Days before yesterday are
     /// summed once and kept (`stats_days`); yesterday and today are counted live.
     async fn stats(&self, first_day: i64, today: i64) -> Result<Vec<StatsBucket>, StoreError>;
@@ -460,6 +493,9 @@ pub mod sql {
             c.consent_asked_at, c.consent_message, c.consent_locale, c.consent_text
          FROM calls c WHERE c.id = $1";
 
+    pub const CALL_PROGRESS: &str =
+        "SELECT status, turn, ended_at, duration_secs, started_at FROM calls WHERE id = $1";
+
     pub const CALL_ID_BY_SID: &str = "SELECT id FROM calls WHERE call_sid = $1";
 
     pub const CALL_TIMELINE: &str = "SELECT turn, node, text, digits, outcome, created_at
@@ -519,6 +555,10 @@ pub mod sql {
         "SELECT COUNT(*) FROM calls WHERE consent = $1 AND started_at >= $2";
     pub const OLDEST_CALL: &str = "SELECT MIN(started_at) FROM calls";
     pub const COUNT_PROBLEMS: &str = "SELECT COUNT(*) FROM calls WHERE status = 'problem'";
+    pub const COUNT_PROBLEMS_SINCE: &str =
+        "SELECT COUNT(*) FROM calls WHERE status = 'problem' AND started_at >= $1";
+    pub const LIVE_CALLS: &str = "SELECT COUNT(*), CAST(COALESCE(SUM(id), 0) AS BIGINT)
+         FROM calls WHERE status = 'in_progress'";
 
     pub const USER_BY_NAME: &str = "SELECT id, name, password_hash FROM users WHERE name = $1";
     /// The write comes first: it takes SQLite's write lock for the rest of the transaction.
@@ -636,27 +676,36 @@ impl ListQuery {
         if let Some(until) = filter.until_ms {
             q.push("c.started_at < ?", Bind::Int(until));
         }
-        let clear = match filter.number.as_deref() {
+        let mut either = Vec::new();
+        match filter.number.as_deref() {
             // A number typed with its country code is a prefix: an index range, not a scan.
             Some(number) if number.starts_with('+') && number.len() >= 4 => {
                 let from = q.bind(Bind::Text(number.to_owned()));
                 let to = q.bind(Bind::Text(format!("{number}\u{10FFFF}")));
-                Some(format!("c.from_number >= {from} AND c.from_number < {to}"))
+                either.push(format!(
+                    "(c.from_number >= {from} AND c.from_number < {to})"
+                ));
             }
             Some(number) => {
                 let part = q.bind(Bind::Text(format!("%{}%", escape_like(number))));
-                Some(format!("c.from_number LIKE {part} ESCAPE '\\'"))
+                either.push(format!("c.from_number LIKE {part} ESCAPE '\\'"));
             }
-            None => None,
-        };
-        match (clear, &filter.caller_hash) {
+            None => {}
+        }
+        if let Some(number) = &filter.number_part {
+            let part = q.bind(Bind::Text(format!("%{}%", escape_like(number))));
+            either.push(format!("c.from_number LIKE {part} ESCAPE '\\'"));
+        }
+        if !either.is_empty() {
             // A whole number typed: also the calls of a caller kept only as a hash.
-            (Some(clear), Some(hash)) => {
+            if let Some(hash) = &filter.caller_hash {
                 let hash = q.bind(Bind::Text(hash.clone()));
-                q.push_raw(&format!("(({clear}) OR c.caller_hash = {hash})"));
+                either.push(format!("c.caller_hash = {hash}"));
             }
-            (Some(clear), None) => q.push_raw(&clear),
-            (None, _) => {}
+            q.push_raw(&format!("({})", either.join(" OR ")));
+        }
+        if let Some(masked) = &filter.caller_masked {
+            q.push("c.caller_masked = ?", Bind::Text(masked.clone()));
         }
         if let Some(language) = &filter.language {
             q.push("c.language = ?", Bind::Text(language.clone()));

@@ -8,10 +8,10 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AnyPool, Row};
 
 use super::admin::{
-    sql, Accounts, ApiTokenInfo, AuditEntry, Bind, CallDetail, CallFilter, CallSummary,
-    CallsAndRecords, Change, ListQuery, LoginLimit, LoginReservation, Overview, PasswordSet,
-    RecordFilter, RecordSummary, SessionInfo, SessionUser, Statistics, StatsBucket, Subject,
-    TimelineStep, User, DAY_MS,
+    sql, Accounts, ApiTokenInfo, AuditEntry, Bind, CallDetail, CallFilter, CallProgress,
+    CallSummary, CallsAndRecords, Change, ListQuery, LiveCalls, LoginLimit, LoginReservation,
+    Overview, PasswordSet, RecordFilter, RecordSummary, SessionInfo, SessionUser, Statistics,
+    StatsBucket, Subject, TimelineStep, User, DAY_MS,
 };
 use super::dialect::Dialect;
 use super::StoreError;
@@ -186,6 +186,23 @@ impl CallsAndRecords for SqlAdmin {
         }))
     }
 
+    async fn call_progress(&self, id: i64) -> Result<Option<CallProgress>, StoreError> {
+        let row = sqlx::query(sql::CALL_PROGRESS)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(row) => Some(CallProgress {
+                status: row.try_get(0)?,
+                turns: row.try_get(1)?,
+                ended_at: row.try_get(2)?,
+                duration_secs: row.try_get(3)?,
+                started_at: row.try_get(4)?,
+            }),
+            None => None,
+        })
+    }
+
     async fn call_id_by_sid(&self, call_sid: &str) -> Result<Option<i64>, StoreError> {
         Ok(sqlx::query_scalar(sql::CALL_ID_BY_SID)
             .bind(call_sid)
@@ -337,6 +354,25 @@ impl Statistics for SqlAdmin {
                 .fetch_one(&self.pool)
                 .await?,
             open_problems: count(sql::COUNT_PROBLEMS).fetch_one(&self.pool).await?,
+        })
+    }
+
+    async fn problems_since(&self, since_ms: i64) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(sql::COUNT_PROBLEMS_SINCE)
+            .bind(since_ms)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn live_calls(&self) -> Result<LiveCalls, StoreError> {
+        let row = sqlx::query(sql::LIVE_CALLS).fetch_one(&self.pool).await?;
+        let in_progress: i64 = row.try_get(0)?;
+        let sum: i64 = row.try_get(1)?;
+        Ok(LiveCalls {
+            in_progress,
+            // The count beside the sum: a set that lost one call and gained another with the
+            // same id sum is not the same size (and ids are never reused).
+            signature: sum.wrapping_mul(31).wrapping_add(in_progress),
         })
     }
 
