@@ -71,6 +71,23 @@ impl PhoneNumber {
         })
     }
 
+    /// [`PhoneNumber::parse`], and only a number that can exist by the numbering plan of its
+    /// country (libphonenumber's validity: length and ranges), so that a part of a number
+    /// (`0450099`) is not taken for a whole one.
+    pub fn parse_valid(input: &str, region: Option<&str>) -> Result<Self, NumberError> {
+        let number = Self::parse(input, region)?;
+        let parsed = phonenumber::parse(None, &number.e164).map_err(|_| NumberError {
+            input: input.trim().to_owned(),
+        })?;
+        if parsed.is_valid() {
+            Ok(number)
+        } else {
+            Err(NumberError {
+                input: input.trim().to_owned(),
+            })
+        }
+    }
+
     pub fn e164(&self) -> &str {
         &self.e164
     }

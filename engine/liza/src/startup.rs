@@ -233,6 +233,15 @@ impl Application {
             )
         });
         info!(port = self.port, "Liza is listening.");
+        // The dashboard's live streams would hold a graceful shutdown up until its timeout:
+        // they end as soon as it begins.
+        let live = state.dashboard.clone();
+        let shutdown = async move {
+            shutdown.await;
+            if let Some(dashboard) = live {
+                dashboard.live.shut_down();
+            }
+        };
         let result = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(
                 app(self.state).with(self.connections.track()),

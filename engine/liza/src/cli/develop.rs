@@ -123,8 +123,16 @@ async fn dev_command(settings: Settings, command: DevCommand) -> anyhow::Result<
                     }
                     .encode()
                 ),
+                // The live list, open problems over a window, the four forms of a number.
+                "/calls?status=in_progress".to_owned(),
+                "/calls?status=problem&within=7d".to_owned(),
+                "/calls?number=0151%2012345678".to_owned(),
+                "/calls?number=%2B49%20151%2012345678".to_owned(),
+                "/calls?number=%2B49%20151%20%E2%80%A2%E2%80%A2%E2%80%A2%20%E2%80%A2%E2%80%A278"
+                    .to_owned(),
                 "/stats".to_owned(),
                 "/".to_owned(),
+                "/?problems=all".to_owned(),
             ];
             let mut paths = paths;
             let kinds = dashboard.record_kinds();

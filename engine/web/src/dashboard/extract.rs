@@ -61,6 +61,24 @@ impl<'a, T: DeserializeOwned> FromRequest<'a> for SignedForm<'a, T> {
     }
 }
 
+/// A form a signed-in user sent, CSRF-checked, as its name/value pairs (for forms with a
+/// repeated field, such as the ids of the calls ticked in a list).
+pub struct SignedPairs<'a> {
+    pub d: &'a Dashboard,
+    pub user: SessionUser,
+    pub pairs: Vec<(String, String)>,
+}
+
+impl<'a> FromRequest<'a> for SignedPairs<'a> {
+    async fn from_request(req: &'a Request, body: &mut RequestBody) -> poem::Result<Self> {
+        let SignedIn { d, user } = SignedIn::from_request(req, body).await?;
+        let bytes = read_body(body).await?;
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
+        check_csrf(&pairs, &user.csrf_token)?;
+        Ok(Self { d, user, pairs })
+    }
+}
+
 /// The form body, refused when larger than [`MAX_FORM_BYTES`].
 pub(super) async fn read_body(body: &mut RequestBody) -> Result<Vec<u8>, PageError> {
     let body = body

@@ -6,10 +6,13 @@ mod account;
 mod api;
 mod extract;
 mod format;
+pub mod live;
 mod login;
 pub mod login_limits;
 mod pages;
 mod privacy;
+mod queue;
+mod search;
 pub mod stats;
 
 use std::sync::{Arc, LazyLock};
@@ -42,9 +45,12 @@ const SESSION_MS: i64 = 12 * 3_600_000;
 /// Forms are small; notes are capped well below this.
 const MAX_FORM_BYTES: usize = 64 * 1024;
 
-/// Security headers on every answer: no scripts at all, no framing, no sniffing.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
-     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// Security headers on every answer: scripts only from this server's own files (the live
+/// view's `live.js`: no inline script, no third party), which may talk only to this server; no
+/// framing, no sniffing.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+     connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; \
+     frame-ancestors 'none'; base-uri 'none'";
 
 /// What the dashboard needs besides the webhook engine.
 pub struct Dashboard {
@@ -62,6 +68,8 @@ pub struct Dashboard {
     slowed_logins: Arc<Semaphore>,
     /// The key of the callers' hashes ([`Dashboard::with_privacy`]).
     privacy: Option<Arc<PrivacyKey>>,
+    /// The live view's streams ([`live`]).
+    pub live: live::Live,
 }
 
 /// Why the dashboard could not start.
@@ -161,6 +169,7 @@ impl Dashboard {
             password_checker: auth::PasswordChecker::new(password_check_slots())?,
             slowed_logins: Arc::new(Semaphore::new(login::MAX_SLOWED_LOGINS)),
             privacy: None,
+            live: live::Live::default(),
         })
     }
 
@@ -171,11 +180,9 @@ impl Dashboard {
         self
     }
 
-    /// The hash of a whole number typed into a search (`+49 151 12345678`, `0049…`).
-    fn caller_hash(&self, typed: Option<&str>) -> Option<String> {
-        let key = self.privacy.as_ref()?;
-        let number = liza_core::privacy::PhoneNumber::parse(typed?, None).ok()?;
-        Some(key.caller_hash(number.e164()))
+    /// The keyed hash of a whole number in E.164 form (a search's [`search::NumberSearch`]).
+    fn caller_hash(&self, e164: &str) -> Option<String> {
+        Some(self.privacy.as_ref()?.caller_hash(e164))
     }
 
     /// Renders a page; every page also gets the record kinds (`kinds`) for its navigation.
@@ -312,6 +319,7 @@ pub fn routes(route: Route) -> Route {
     route
         .at("/", get(pages::overview_page))
         .at("/calls", get(pages::calls_page))
+        .at("/calls/status", post(queue::bulk_call_status))
         .at("/calls/:id", get(pages::call_page))
         .at("/calls/:id/status", post(pages::call_status))
         .at("/records/:kind", get(pages::records_page))
@@ -331,7 +339,10 @@ pub fn routes(route: Route) -> Route {
         .at("/api/records/:kind/:id/status", post(api::record_status))
         .at("/api/privacy/export", get(api::privacy_export))
         .at("/api/privacy/erase", post(api::privacy_erase))
+        .at("/live/calls", get(live::live_calls))
+        .at("/live/calls/:id", get(live::live_call))
         .at("/static/dashboard.css", get(stylesheet))
+        .at("/static/live.js", get(live_script))
         // A kind's records used to live at `/<kind>s` (`/orders/7`): old bookmarks and API
         // clients are sent on. Fixed routes above win over these.
         .at("/:old", get(pages::old_records_url))
@@ -348,6 +359,14 @@ fn stylesheet() -> Response {
         .content_type("text/css; charset=utf-8")
         .header("cache-control", "public, max-age=3600")
         .body(include_str!("../../../../templates/static/dashboard.css"))
+}
+
+#[poem::handler]
+fn live_script() -> Response {
+    Response::builder()
+        .content_type("text/javascript; charset=utf-8")
+        .header("cache-control", "public, max-age=3600")
+        .body(include_str!("../../../../templates/static/live.js"))
 }
 
 fn html_response(status: StatusCode, html: String) -> Response {

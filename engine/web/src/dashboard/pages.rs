@@ -9,6 +9,7 @@ use poem::{handler, IntoResponse, Request, Response};
 use serde::{Deserialize, Serialize};
 
 use super::extract::{id, Board, SignedForm, SignedIn};
+use super::queue::{window_options, BulkResult, Window};
 use super::{date_to_ms, field, query_pairs, stats, KindView, PageError};
 use crate::AppState;
 use liza_model::{CallStatus, Consent};
@@ -25,7 +26,7 @@ const MAX_NOTES_CHARS: usize = 4000;
 const OVERVIEW_TOP: i64 = 5;
 
 /// The page's result: the page, or the error page that replaces it.
-type Page = Result<Response, PageError>;
+pub(super) type Page = Result<Response, PageError>;
 
 /// A non-empty, trimmed query value.
 fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -89,11 +90,19 @@ fn week_start_ms(now_ms: i64) -> i64 {
 pub async fn overview_page(
     SignedIn { d, user }: SignedIn<'_>,
     Data(state): Data<&Arc<AppState>>,
+    req: &Request,
 ) -> Page {
     let now = now_ms();
     let today = now.div_euclid(DAY_MS) * DAY_MS;
     let week = week_start_ms(now);
     let counts = d.admin.overview(today, week).await?;
+    let pairs = query_pairs(req);
+    let window = Window::from_param(param(&pairs, "problems"), Window::OVERVIEW_DEFAULT)?;
+    let open_problems = match window.since_ms(now) {
+        Some(since) => d.admin.problems_since(since).await?,
+        None => counts.open_problems,
+    };
+    let live = d.admin.live_calls().await?;
     let answered = counts.consent_given_this_week + counts.consent_refused_this_week;
     let consent_rate =
         (answered > 0).then(|| (counts.consent_given_this_week * 100 + answered / 2) / answered);
@@ -121,6 +130,9 @@ pub async fn overview_page(
         "overview.html",
         context! {
             user, page => "overview", counts, consent_rate, flows, top,
+            open_problems, window => window.as_str(), windows => window_options(),
+            in_progress => live.in_progress,
+            live_src => "/live/calls", live_version => live.signature.to_string(),
             reload_error => d.registry.reload_error(),
             retention_days => state.retention_days,
             last_purge => d.admin.last_purge_run().await?,
@@ -138,7 +150,22 @@ struct TopRecords {
 /// `GET /calls`: filters and keyset pagination.
 #[handler]
 pub async fn calls_page(SignedIn { d, user }: SignedIn<'_>, req: &Request) -> Page {
-    let pairs = query_pairs(req);
+    let mut pairs = query_pairs(req);
+    // A bulk change's result is said once, not carried into the list's own links.
+    let bulk = param(&pairs, "bulk").and_then(BulkResult::decode);
+    pairs.retain(|(k, _)| k != "bulk");
+    let list_query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs.iter())
+        .finish();
+    let search = super::search::number_search(
+        param(&pairs, "number").unwrap_or(""),
+        d.default_region().as_deref(),
+    )
+    .map_err(PageError::BadRequest)?;
+    let within = param(&pairs, "within")
+        .map(|w| Window::from_param(Some(w), Window::All))
+        .transpose()?
+        .and_then(|w| w.since_ms(now_ms()));
     let status = param(&pairs, "status")
         .map(|v| {
             CallStatus::parse(v)
@@ -154,11 +181,14 @@ pub async fn calls_page(SignedIn { d, user }: SignedIn<'_>, req: &Request) -> Pa
     };
     let filter = CallFilter {
         status,
-        since_ms: date_param(&pairs, "from")?,
+        // The later of the first day and the window's start.
+        since_ms: date_param(&pairs, "from")?.max(within),
         // The `to` day is included: the list ends at the next midnight.
         until_ms: date_param(&pairs, "to")?.map(|ms| ms + DAY_MS),
-        number: param(&pairs, "number").map(str::to_owned),
-        caller_hash: d.caller_hash(param(&pairs, "number")),
+        number: search.whole.clone().or(search.prefix.clone()),
+        number_part: search.part.clone(),
+        caller_hash: search.whole.as_deref().and_then(|n| d.caller_hash(n)),
+        caller_masked: search.masked.clone(),
         language: param(&pairs, "language").map(str::to_owned),
         consent,
         before: cursor_param(&pairs)?,
@@ -177,25 +207,46 @@ pub async fn calls_page(SignedIn { d, user }: SignedIn<'_>, req: &Request) -> Pa
         number => value("number"),
         language => value("language"),
         consent => value("consent"),
+        within => value("within"),
     };
     let statuses: Vec<&str> = CallStatus::ALL.iter().map(|s| s.as_str()).collect();
-    // Each call's link carries this list's address, so its page leads back to it.
-    let back_query = match req.uri().query().filter(|q| !q.is_empty()) {
-        Some(query) => format!(
+    // This list's address: each call's link carries it, so its page leads back to it, and
+    // the bulk change returns to it.
+    let list = if list_query.is_empty() {
+        "/calls".to_owned()
+    } else {
+        format!("/calls?{list_query}")
+    };
+    let back_query = if list_query.is_empty() {
+        String::new()
+    } else {
+        format!(
             "?{}",
             form_urlencoded::Serializer::new(String::new())
-                .append_pair("back", &format!("/calls?{query}"))
+                .append_pair("back", &list)
                 .finish()
-        ),
-        None => String::new(),
+        )
     };
-    d.render(
-        "calls.html",
-        context! {
-            user, page => "calls", calls => rows, next, filters, statuses, back_query,
-            languages => d.languages(), paged => filter.before.is_some(),
-        },
-    )
+    let staff_statuses: Vec<&str> = CallStatus::SET_BY_STAFF
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    let mut context = context! {
+        user, page => "calls", calls => rows, next, filters, statuses, back_query,
+        languages => d.languages(), paged => filter.before.is_some(),
+        list, staff_statuses, max_bulk => super::queue::MAX_BULK_CALLS,
+        windows => window_options(),
+        bulk => bulk.map(|b| b.message()),
+        masked_search => search.masked.is_some(),
+    };
+    // The calls in progress update themselves while the list is open.
+    if filter.status == Some(CallStatus::InProgress) {
+        let live = d.admin.live_calls().await?;
+        context = context! {
+            live_src => "/live/calls", live_version => live.signature.to_string(), ..context
+        };
+    }
+    d.render("calls.html", context)
 }
 
 /// A call's records of one kind.
@@ -213,6 +264,9 @@ pub async fn call_page(
     req: &Request,
 ) -> Page {
     let id = id(&id_text)?;
+    // Read first: a turn that lands while the page is read makes the page newer than its
+    // version, never older (the live view then fetches it once more, rather than missing it).
+    let progress = d.admin.call_progress(id).await?;
     let call = d.admin.call(id).await?.ok_or(PageError::NotFound)?;
     let timeline = d.admin.call_timeline(id).await?;
     let mut records = d.admin.call_records(id).await?;
@@ -252,19 +306,31 @@ pub async fn call_page(
     let pairs = query_pairs(req);
     let back = back_to_list(param(&pairs, "back"));
     let saved = param(&pairs, "saved").map(str::to_owned);
-    d.render(
-        "call.html",
-        context! {
-            user, page => "calls", consent_line => super::consent_line(&call),
-            caller => call.summary.caller(), call, timeline, record_groups => groups, audit,
-            statuses, back, saved,
-        },
-    )
+    // A number kept in clear can be called back (`tel:`); a masked one cannot.
+    let tel = (!call.summary.from_number.is_empty()
+        && liza_core::privacy::PhoneNumber::parse(&call.summary.from_number, None).is_ok())
+    .then(|| call.summary.from_number.clone());
+    let mut context = context! {
+        user, page => "calls", consent_line => super::consent_line(&call),
+        caller => call.summary.caller(), call, timeline, record_groups => groups, audit,
+        statuses, back, saved, tel,
+    };
+    // While the call runs, its page follows it (and stops once it has ended).
+    if let Some(progress) = progress {
+        if super::live::is_running(&progress, now_ms()) {
+            context = context! {
+                live_src => format!("/live/calls/{id}"),
+                live_version => super::live::call_version(&progress),
+                ..context
+            };
+        }
+    }
+    d.render("call.html", context)
 }
 
 /// Where "← Calls" leads: the list as the user left it (its filters and page), given as
 /// `back`; only a `/calls` list address is taken (never another site: no open redirect).
-fn back_to_list(back: Option<&str>) -> String {
+pub(super) fn back_to_list(back: Option<&str>) -> String {
     match back {
         Some(back)
             if (back == "/calls" || back.starts_with("/calls?"))
