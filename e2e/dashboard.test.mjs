@@ -6,7 +6,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
+
+// axe-core's engine, run inside the page through the DevTools protocol (the dashboard's CSP
+// rightly refuses an injected <script>).
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 const BASE = process.env.LIZA_URL ?? 'http://127.0.0.1:5000';
 const USER = process.env.LIZA_USER ?? 'admin';
@@ -32,6 +37,64 @@ async function shot(name) {
   await page.setViewportSize({ width: 1280, height: 900 });
 }
 
+/** axe-core's violations on the current page (WCAG 2.x A and AA), as readable lines. */
+async function axeViolations() {
+  await page.evaluate(AXE_SOURCE);
+  const results = await page.evaluate(() =>
+    window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }),
+  );
+  return results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+/** A webhook as Twilio sends it (the test server runs with LIZA_INSECURE_DEV: unsigned). */
+async function webhook(path, params) {
+  const response = await fetch(`${BASE}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ To: '+4930123456', ...params }),
+  });
+  assert.equal(response.status, 200, `${path}: ${response.status}`);
+  return response.text();
+}
+
+/** A call driven from the test: started, keys pressed at each Gather, ended. */
+class LiveCall {
+  constructor(sid, from) {
+    this.sid = sid;
+    this.from = from;
+  }
+
+  async start() {
+    this.twiml = await webhook('/webhook/voice', { CallSid: this.sid, From: this.from });
+  }
+
+  async press(digits) {
+    const action = /<Gather[^>]*action="([^"]*)"/.exec(this.twiml)[1].replaceAll('&amp;', '&');
+    const path = `/webhook/${action.split('/webhook/')[1]}`;
+    this.twiml = await webhook(path, { CallSid: this.sid, From: this.from, Digits: digits });
+  }
+
+  async end() {
+    await webhook('/webhook/status', {
+      CallSid: this.sid, From: this.from, CallStatus: 'completed', CallDuration: '42',
+    });
+  }
+}
+
+/** Waits until `read()` returns something `ok` accepts (the live view updates the page). */
+async function eventually(read, ok, what, timeout = 15000) {
+  const until = Date.now() + timeout;
+  let last;
+  while (Date.now() < until) {
+    last = await read();
+    if (ok(last)) return last;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.fail(`${what}: still ${JSON.stringify(last)} after ${timeout} ms`);
+}
+
+const cspErrors = [];
+
 before(async () => {
   assert.ok(PASSWORD, 'set LIZA_PASSWORD');
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -42,6 +105,11 @@ before(async () => {
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   page = await context.newPage();
   // A script that ran would open a dialog; none may.
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) {
+      cspErrors.push(message.text());
+    }
+  });
   page.on('dialog', async (dialog) => {
     dialogs.push(dialog.message());
     await dialog.dismiss();
@@ -205,6 +273,145 @@ test('find a caller on the privacy page, preview, erase, and see the audit entry
   // The order stays, without the caller.
   await page.goto(`${BASE}/records/order?number=55555`);
   assert.ok((await page.locator('#records tbody a', { hasText: /^55555$/ }).count()) >= 1);
+});
+
+test('the live tile and the call page follow a call while it runs, without reloading', async () => {
+  const call = new LiveCall('CAbrowserlive00000000000000000001', '+4915104500990');
+  await page.goto(`${BASE}/`);
+  const tile = page.locator('#live-calls [data-live-count]');
+  const before = Number(await tile.textContent());
+  await page.evaluate(() => { window.notReloaded = true; });
+  await call.start();
+  await eventually(async () => Number(await tile.textContent()), (n) => n === before + 1, 'the tile');
+  assert.equal(await page.evaluate(() => window.notReloaded), true, 'updated in place');
+  assert.deepEqual(await axeViolations(), []);
+  await shot('overview-live');
+
+  // The list of calls in progress has it; its page follows it.
+  await tile.click();
+  await page.waitForURL(/status=in_progress/);
+  await page.locator('#calls tbody td.phone', { hasText: '+49 151 ••• ••90' }).first().waitFor();
+  assert.deepEqual(await axeViolations(), []);
+  await page.goto(`${BASE}/calls?status=in_progress&number=%2B4915104500990`);
+  await page.locator('#calls tbody a').first().click();
+  await page.waitForURL(/\/calls\/\d+/);
+  await page.evaluate(() => { window.notReloaded = true; });
+  const steps = page.locator('#timeline li');
+  const first = await steps.count();
+  await call.press('1');
+  await eventually(() => steps.count(), (n) => n > first, 'new steps on the timeline');
+  await call.press('12345');
+  const timeline = await eventually(
+    () => page.locator('#timeline').textContent(), (t) => /Caller pressed:\s*12345/.test(t), 'the keys pressed');
+  assert.match(timeline, /Caller pressed:\s*1/);
+  assert.deepEqual(await axeViolations(), []);
+  await call.end();
+  await eventually(() => page.locator('#live-status').textContent(), (t) => /has ended/.test(t), 'the end');
+  assert.equal(await page.locator('#call-status').textContent(), 'completed');
+  assert.equal(await page.evaluate(() => window.notReloaded), true, 'updated in place');
+  await shot('call-live-ended');
+
+  // Back on the overview the call no longer counts.
+  await page.goto(`${BASE}/`);
+  assert.equal(Number(await tile.textContent()), before);
+  assert.deepEqual(cspErrors, [], 'the live script keeps within the CSP');
+});
+
+test('a call page without JavaScript is whole and says to reload', async () => {
+  const plain = await browser.newContext({ javaScriptEnabled: false });
+  const other = await plain.newPage();
+  await other.goto(`${BASE}/login`);
+  await other.getByLabel('User name').fill(USER);
+  await other.getByLabel('Password').fill(PASSWORD);
+  await other.getByRole('button', { name: 'Log in' }).click();
+  await other.waitForURL(`${BASE}/`);
+  assert.match(await other.locator('#live-calls').textContent(), /calls in progress/);
+  const call = new LiveCall('CAbrowserlive00000000000000000002', '+4915104500991');
+  await call.start();
+  await other.goto(`${BASE}/calls?status=in_progress&number=%2B4915104500991`);
+  await other.locator('#calls tbody a').first().click();
+  await other.waitForURL(/\/calls\/\d+/);
+  assert.match(await other.locator('noscript').first().innerHTML(), /reload it to see what is new/);
+  const first = await other.locator('#timeline li').count();
+  await call.press('1');
+  await other.reload();
+  assert.ok((await other.locator('#timeline li').count()) > first, 'a reload shows the new steps');
+  await call.end();
+  await plain.close();
+});
+
+test('a number is found in its national, spaced, international and masked forms', async () => {
+  const calls = async () => page.locator('#calls tbody td.phone').allTextContents();
+  const search = async (typed) => {
+    await page.goto(`${BASE}/calls`);
+    await page.getByLabel('Phone number').fill(typed);
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/number=/);
+    return calls();
+  };
+  const whole = await search('+4915104500990');
+  assert.ok(whole.length >= 1, 'the live test called from +4915104500990');
+  for (const typed of ['015104500990', '0151 04500990', '+49 151 04500990']) {
+    assert.deepEqual(await search(typed), whole, typed);
+  }
+  // The masked form, copied from the list.
+  const masked = whole[0];
+  assert.equal(masked, '+49 151 ••• ••90');
+  const found = await search(masked);
+  assert.ok(found.length >= whole.length, 'every call with the same visible digits');
+  assert.deepEqual([...new Set(found)], [masked]);
+  assert.match(await page.locator('#masked-hint').textContent(), /possibly more than one person/);
+  assert.deepEqual(await axeViolations(), []);
+  await shot('calls-masked-search');
+  // The call page offers the number kept in clear as a tel: link.
+  await search('+4915104500990');
+  await page.locator('#calls tbody a').first().click();
+  await page.waitForURL(/\/calls\/\d+/);
+  assert.equal(await page.locator('h1 a[href^="tel:"]').getAttribute('href'), 'tel:+4915104500990');
+});
+
+test('a status save says what it did', async () => {
+  await page.goto(`${BASE}/calls?status=completed`);
+  await page.locator('#calls tbody a').first().click();
+  await page.waitForURL(/\/calls\/\d+\?back=/);
+  await page.getByLabel('Change status').selectOption('processed');
+  await page.getByRole('button', { name: 'Save status' }).click();
+  await page.waitForURL(/saved=status/);
+  assert.match(await page.locator('#saved').textContent(), /Status saved: the call is now\s*processed/);
+  assert.deepEqual(await axeViolations(), []);
+  await page.locator('#back').click();
+  await page.waitForURL(/\/calls\?status=completed$/);
+});
+
+test('a bulk change sets the ticked calls, keeps the list and is audited per call', async () => {
+  await page.goto(`${BASE}/calls?status=problem`);
+  const older = page.getByRole('link', { name: 'Older calls →' });
+  await older.click();
+  await page.waitForURL(/status=problem&before=/);
+  const list = page.url();
+  const rows = page.locator('#calls tbody tr');
+  const ids = [];
+  for (const i of [0, 1]) {
+    await rows.nth(i).locator('input[type=checkbox]').check();
+    ids.push(/\/calls\/(\d+)/.exec(await rows.nth(i).locator('a').getAttribute('href'))[1]);
+  }
+  assert.deepEqual(await axeViolations(), []);
+  await page.getByLabel('Set the ticked calls to').selectOption('processed');
+  await page.getByRole('button', { name: 'Change status' }).click();
+  await page.waitForURL(/bulk=/);
+  // The same list (filter and page), with what was done.
+  const back = new URL(page.url());
+  assert.equal(back.searchParams.get('status'), 'problem');
+  assert.equal(back.searchParams.get('before'), new URL(list).searchParams.get('before'));
+  assert.match(await page.locator('#bulk-result').textContent(), /^2 calls set to processed\.$/);
+  assert.deepEqual(await axeViolations(), []);
+  await shot('calls-bulk');
+  for (const id of ids) {
+    await page.goto(`${BASE}/calls/${id}`);
+    assert.equal(await page.locator('#call-status').textContent(), 'processed');
+    const entry = await page.locator('#audit tbody tr').first().locator('td').allTextContents();
+    assert.deepEqual(entry.slice(1), [USER, 'status', 'problem', 'processed']);
+  }
 });
 
 test('log out and be refused', async () => {

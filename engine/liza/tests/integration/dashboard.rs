@@ -1998,3 +1998,4 @@ async fn seeded_calls_are_stored_as_their_webhooks_would_have_stored_them() {
         "most seeded callers answer the consent question: {consents}"
     );
 }
+mod work_queue;
