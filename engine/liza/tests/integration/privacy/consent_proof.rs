@@ -141,7 +141,10 @@ async fn the_question_heard_is_stored_with_the_decision_and_shown_in_one_line() 
         )),
         "{line}"
     );
-    assert!(html.contains(&format!(r#"<span class="phone">{CALLER}</span>"#)));
+    // The number kept in clear, as a link to call the caller back.
+    assert!(html.contains(&format!(
+        r#"<span class="phone"><a href="tel:{CALLER}">{CALLER}</a></span>"#
+    )));
     let html = page(
         &app,
         &cookie,
