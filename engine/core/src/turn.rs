@@ -318,4 +318,97 @@ mod tests {
         );
         assert_eq!(failed, Err("database away".to_owned()));
     }
+
+    /// A flow compiled from text against one small English locale.
+    fn flow_from(source: &str, ftl: &str) -> Flow {
+        let locales = crate::i18n::Locales::from_sources(
+            Path::new("locales"),
+            vec![("en/test.ftl".into(), ftl.into())],
+        )
+        .unwrap();
+        crate::flow::load::compile_source(
+            Path::new("test.yaml"),
+            source,
+            std::sync::Arc::new(locales),
+            "v1".into(),
+        )
+        .unwrap_or_else(|d| panic!("{d}"))
+    }
+
+    #[test]
+    fn set_writes_literals_copies_and_concatenations_in_order() {
+        let flow = flow_from(
+            r#"
+    name: t
+    entry: ask
+    languages: { default: en-US }
+    nodes:
+      ask:
+        kind: gather-digits
+        webhook: ask
+        prompt: ask
+        into: typed
+        max_length: 9
+        on_exhausted: bye
+        next: remember
+      remember:
+        kind: set
+        values:
+          number: $typed
+          team: sales
+          reference: "ORD-{ $number }/{ $team }"
+          tries: 3
+        next: bye
+      bye:
+        kind: hangup
+        say: bye
+    "#,
+            "ask = Number?\nbye = { $reference } { $number } { $tries }\n",
+        );
+        // Heard: the copy digit by digit, the concatenation and the literal as text.
+        let played = play(
+            &flow,
+            &speech(),
+            CallState::default(),
+            Input::Start { from: "+1".into() },
+            1,
+            none,
+        )
+        .unwrap();
+        let played = play(
+            &flow,
+            &speech(),
+            played.state,
+            Input::Digits("42".into()),
+            2,
+            none,
+        )
+        .unwrap();
+        assert_eq!(played.steps.last().unwrap().texts, ["ORD-42/sales 4 2 3"]);
+        let start = Turn::new(
+            &flow,
+            CallState::default(),
+            Input::Start { from: "+1".into() },
+        )
+        .run_with(|_| None);
+        let out = Turn::new(&flow, start.state, Input::Digits("42".into())).run_with(|_| None);
+        let state = out.state.clone();
+        let expected: std::collections::BTreeMap<String, String> = [
+            ("number", "42"),
+            ("reference", "ORD-42/sales"),
+            ("team", "sales"),
+            ("tries", "3"),
+            ("typed", "42"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        assert_eq!(state.vars, expected);
+        // A copy of keyed digits is still read digit by digit; a concatenation is text.
+        assert!(flow.is_digit_variable("number"));
+        assert!(!flow.is_digit_variable("reference"));
+        // The log names the variables, not their values (they may hold what the caller typed).
+        let step = out.steps.iter().find(|s| s.node == "remember").unwrap();
+        assert_eq!(step.outcome, "set number, team, reference, tries");
+    }
 }

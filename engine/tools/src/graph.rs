@@ -17,6 +17,7 @@ fn shape(kind: &NodeKind) -> &'static str {
         NodeKind::Branch { .. } => "diamond",
         NodeKind::Persist { .. } | NodeKind::Lookup { .. } => "record",
         NodeKind::Goto(_) => "circle",
+        NodeKind::Set { .. } => "Mrecord",
         NodeKind::Hangup { .. } => "octagon",
         NodeKind::Fetch(_) => "parallelogram",
     }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use regex::Regex;
 
 use super::raw::{RawFlow, RawMessages, RawNode, RawRetry};
+use super::set::Template;
 use super::yaml::{pointer_segment, SpanIndex};
 use super::{
     Confirm, Flow, Gather, InputSpec, Kept, Languages, Node, NodeId, NodeKind, Privacy, RecordKind,
@@ -120,6 +121,28 @@ impl Compiler<'_> {
         Retry { messages, goto }
     }
 
+    /// The position of the `offset`th byte of the string value at `pointer`, when it is
+    /// written on one line (after its opening quote, if quoted); else the value's start.
+    fn in_string(&self, pointer: &str, offset: usize) -> Position {
+        let start = self.spans.value(pointer);
+        let Some(line) = self.source.lines().nth(start.line.saturating_sub(1)) else {
+            return start;
+        };
+        let rest: String = line.chars().skip(start.column.saturating_sub(1)).collect();
+        let quoted = rest.starts_with('"') || rest.starts_with('\'');
+        let body = if quoted { &rest[1..] } else { rest.as_str() };
+        let Some(before) = body.get(..offset) else {
+            return start;
+        };
+        if quoted && before.contains('\\') {
+            return start;
+        }
+        Position {
+            line: start.line,
+            column: start.column + usize::from(quoted) + before.chars().count(),
+        }
+    }
+
     fn check_variable(&mut self, node: &str, pointer: &str, name: &str) {
         if !self.variables.contains(name) {
             let hint = did_you_mean(name, self.variables.iter().map(String::as_str));
@@ -186,6 +209,9 @@ pub fn compile(
             RawNode::Fetch { set, .. } => {
                 c.variables.extend(set.keys().cloned());
             }
+            RawNode::Set { values, .. } => {
+                c.variables.extend(values.keys().cloned());
+            }
             RawNode::Persist {
                 record: Some(r), ..
             } => {
@@ -194,6 +220,18 @@ pub fn compile(
                 }
             }
             _ => {}
+        }
+    }
+
+    // A `set` that copies a keyed variable (`$order_number`) keeps it read digit by digit.
+    for node in raw.nodes.values() {
+        if let RawNode::Set { values, .. } = node {
+            for (name, value) in values {
+                let copied = value.as_str().and_then(|v| v.strip_prefix('$'));
+                if copied.is_some_and(|v| digit_variables.contains(v)) {
+                    digit_variables.insert(name.clone());
+                }
+            }
         }
     }
 
@@ -546,6 +584,10 @@ fn compile_node(
         }
         RawNode::Goto { next } => NodeKind::Goto(c.target(name, "next", &at("next"), next)),
         RawNode::Fetch { .. } => NodeKind::Fetch(Box::new(c.fetch_node(raw, name, p, node))),
+        RawNode::Set { values, next } => NodeKind::Set {
+            values: compile_set_values(c, name, &at("values"), values),
+            next: c.target(name, "next", &at("next"), next),
+        },
         RawNode::Hangup { say, call_status } => NodeKind::Hangup {
             messages: say
                 .as_ref()
@@ -556,6 +598,65 @@ fn compile_node(
                 .map_or(CallStatus::Completed, status_of),
         },
     }
+}
+
+/// A `set` node's values: no engine variable overwritten, placeholders well formed, every
+/// variable read set somewhere in the flow.
+fn compile_set_values(
+    c: &mut Compiler<'_>,
+    name: &str,
+    p: &str,
+    values: &indexmap::IndexMap<String, serde_json::Value>,
+) -> Vec<(String, Template)> {
+    let mut out = Vec::new();
+    for (variable, value) in values {
+        let vp = format!("{p}/{}", pointer_segment(variable));
+        if GLOBAL_VARIABLES.contains(&variable.as_str()) {
+            let position = c.spans.key(&vp);
+            c.error_at(
+                position,
+                Some(name),
+                format!(
+                    "`{variable}` is set by the engine (from {}); give your variable another name",
+                    if variable == "company" {
+                        "COMPANY_NAME"
+                    } else {
+                        "WEBSITE_URL"
+                    }
+                ),
+            );
+        }
+        // Numbers and yes/no are written as YAML reads them; the schema allows nothing else.
+        let text = match value {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        match Template::parse(&text) {
+            Ok(template) => {
+                let unknown: Vec<String> = template
+                    .variables()
+                    .filter(|v| !c.variables.contains(*v))
+                    .map(str::to_owned)
+                    .collect();
+                for v in unknown {
+                    let offset = text.find(&format!("${v}")).unwrap_or(0);
+                    let hint = did_you_mean(&v, c.variables.iter().map(String::as_str));
+                    let position = c.in_string(&vp, offset);
+                    c.error_at(
+                        position,
+                        Some(name),
+                        format!("variable `{v}` is never set{hint}"),
+                    );
+                }
+                out.push((variable.clone(), template));
+            }
+            Err(e) => {
+                let position = c.in_string(&vp, e.offset);
+                c.error_at(position, Some(name), e.message);
+            }
+        }
+    }
+    out
 }
 
 #[allow(clippy::too_many_arguments)]

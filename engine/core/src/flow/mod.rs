@@ -8,6 +8,7 @@ pub mod fetch;
 pub mod load;
 pub mod raw;
 pub mod schema;
+pub mod set;
 pub mod yaml;
 
 use std::collections::{BTreeSet, HashMap};
@@ -243,6 +244,11 @@ pub enum NodeKind {
         missing: NodeId,
     },
     Goto(NodeId),
+    /// Variables set in order (a later value may read an earlier one).
+    Set {
+        values: Vec<(String, set::Template)>,
+        next: NodeId,
+    },
     Hangup {
         messages: Vec<String>,
         call_status: CallStatus,
@@ -262,6 +268,7 @@ impl NodeKind {
             Self::Persist { .. } => "persist",
             Self::Lookup { .. } => "lookup",
             Self::Goto(_) => "goto",
+            Self::Set { .. } => "set",
             Self::Hangup { .. } => "hangup",
             Self::Fetch(_) => "fetch",
         }
@@ -280,9 +287,10 @@ impl NodeKind {
             out.push(("exhausted".into(), input.on_exhausted));
         };
         match self {
-            Self::Say { next, .. } | Self::Persist { next, .. } | Self::Goto(next) => {
-                out.push((String::new(), *next))
-            }
+            Self::Say { next, .. }
+            | Self::Persist { next, .. }
+            | Self::Goto(next)
+            | Self::Set { next, .. } => out.push((String::new(), *next)),
             Self::Gather(g) => {
                 out.push(("valid".into(), g.next));
                 input_edges(&g.input, &mut out);

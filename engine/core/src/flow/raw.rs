@@ -172,6 +172,12 @@ pub enum RawNode {
     Goto {
         next: String,
     },
+    /// Sets variables (see [`super::set`]): variable → literal, `$other` or text with
+    /// `{ $other }` placeholders.
+    Set {
+        values: IndexMap<String, serde_json::Value>,
+        next: String,
+    },
     Hangup {
         #[serde(default)]
         say: Option<RawMessages>,

@@ -430,6 +430,22 @@ impl<'f> Turn<'f> {
             NodeKind::Lookup { .. } => self.cursor = Cursor::AwaitRecord(id),
             NodeKind::Fetch(_) => self.cursor = Cursor::AwaitFetch(id),
             NodeKind::Goto(next) => self.cursor = Cursor::Enter(*next),
+            NodeKind::Set { values, next } => {
+                for (variable, template) in values {
+                    let value = template.render(&self.out.state.vars);
+                    self.out.state.vars.insert(variable.clone(), value);
+                }
+                // Names only: a value may hold what the caller entered (the outcome is kept
+                // without consent).
+                let names: Vec<&str> = values.iter().map(|(v, _)| v.as_str()).collect();
+                self.trace(
+                    &node.name,
+                    vec![],
+                    None,
+                    &format!("set {}", names.join(", ")),
+                );
+                self.cursor = Cursor::Enter(*next);
+            }
             NodeKind::Hangup {
                 messages,
                 call_status,

@@ -206,3 +206,92 @@ fn check_exits_0_clean_1_for_problems_in_files_2_for_files_it_cannot_read() {
         "error: no flow named `no-such-flow`"
     );
 }
+
+/// The example flows' tests (examples/tests/) and golden calls (golden/example-calls/) pass
+/// with `--flows examples`, as CI runs them.
+#[test]
+fn example_flow_tests_and_golden_calls_pass() {
+    for (paths, count) in [
+        (vec![], "3 passed, 0 failed"),
+        (
+            vec!["engine/liza/tests/golden/example-calls"],
+            "1 passed, 0 failed",
+        ),
+    ] {
+        let mut args = vec![
+            "test",
+            "--flows",
+            "examples",
+            "--locales",
+            "examples/locales",
+        ];
+        args.extend(paths);
+        let out = liza(&args, "");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains(count), "{stdout}");
+    }
+}
+
+/// `set` in the simulator and the graph: the outcome names the variables, the node is drawn.
+#[test]
+fn simulate_and_graph_show_the_set_node() {
+    let out = liza(
+        &[
+            "simulate",
+            "--flows",
+            "examples",
+            "--locales",
+            "examples/locales",
+            "--flow",
+            "shop-line",
+            "--from",
+            "+14155550123",
+        ],
+        "2\n4711#\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("[topic-return] → set topic"), "{stdout}");
+    assert!(
+        stdout.contains("[shop-reference] → set order_number, reference"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("We noted the return of order 4 7 1 1. Please quote return-4711"),
+        "{stdout}"
+    );
+    assert_golden(&golden("simulate-shop-set.out"), &stdout);
+    let dot = liza(
+        &[
+            "graph",
+            "examples/shop-line.yaml",
+            "--locales",
+            "examples/locales",
+        ],
+        "",
+    );
+    assert!(
+        dot.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dot.stderr)
+    );
+    let dot = String::from_utf8(dot.stdout).unwrap();
+    assert!(
+        dot.contains(r#""shop-reference" [shape=Mrecord, label="shop-reference\n(set)"];"#),
+        "{dot}"
+    );
+    assert!(
+        dot.contains(r#""shop-reference" -> "shop-noted";"#),
+        "{dot}"
+    );
+}

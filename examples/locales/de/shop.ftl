@@ -1,0 +1,13 @@
+# Die Leitung des Ladens (examples/shop-line.yaml). Variablen: $company, $topic (order oder
+# return), $order_number (Ziffer für Ziffer), $reference (Thema und Nummer, als Text).
+
+shop-welcome = Willkommen bei { $company }.
+shop-topic = Geht es um eine Bestellung? Drücken Sie die 1. Um eine Rücksendung? Drücken Sie die 2.
+shop-topic-invalid = Bitte drücken Sie die 1 oder die 2.
+shop-order-prompt = Bitte geben Sie Ihre Bestellnummer ein und drücken Sie dann die Raute-Taste.
+shop-order-invalid = Eine Bestellnummer hat 4 bis 8 Ziffern.
+shop-noted = { $topic ->
+    [return] Wir haben die Rücksendung der Bestellung { $order_number } notiert.
+   *[order] Wir haben Ihre Frage zur Bestellung { $order_number } notiert.
+} Bitte geben Sie { $reference } an, wenn Sie uns schreiben.
+shop-goodbye = Danke für Ihren Anruf. Auf Wiederhören!

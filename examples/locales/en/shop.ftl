@@ -1,0 +1,13 @@
+# The shop's line (examples/shop-line.yaml). Variables: $company, $topic (order or return),
+# $order_number (read digit by digit), $reference (topic and number, as text).
+
+shop-welcome = Welcome to { $company }.
+shop-topic = Is it about an order? Press 1. About a return? Press 2.
+shop-topic-invalid = Please press 1 or 2.
+shop-order-prompt = Please type your order number, then the hash key.
+shop-order-invalid = An order number has 4 to 8 digits.
+shop-noted = { $topic ->
+    [return] We noted the return of order { $order_number }.
+   *[order] We noted your question about order { $order_number }.
+} Please quote { $reference } when you write to us.
+shop-goodbye = Thank you for calling. Goodbye!
