@@ -297,7 +297,8 @@ fn seed_plan_of(flows: &str, locales: &str, calls: usize, days: i64, rng_seed: u
         calls,
         days,
         now_ms: now_ms() - 3_600_000,
-        flow: flows[0].clone(),
+        // The flow that answers a call to no listed number (examples/: the support line).
+        flow: liza::flow::flow_for_number(&flows, "").unwrap().clone(),
         speech: liza::speech::SpeechConfig {
             company: "Liza Shop".into(),
             website: "liza.example".into(),
