@@ -3,7 +3,10 @@
 //! - international, spaced or not (`+49 151 04500990`, `+4915104500990`, `0049 151 …`);
 //! - national (`015104500990`, `0151 04500990`, `0151/045 009-90`), read in the dashboard's
 //!   region (the first flow's default language: `de-DE` → Germany), when it is a number that
-//!   can exist there;
+//!   can exist there; searched as a part as well, because German numbering accepts most runs
+//!   of seven or more digits as some landline (`04500990` is "valid"), so a part cannot be
+//!   told from a whole number. Its cost is a part's: a walk down the time index, as every
+//!   search without a `+` was before;
 //! - masked as the lists show it (`+49 151 ••• ••90`): the calls whose stored masked form is
 //!   the same, i.e. the same country code, first three and last two digits. That can be more
 //!   than one caller: the hidden digits are not known, so the list says so;
