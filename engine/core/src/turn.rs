@@ -84,11 +84,14 @@ pub fn play<E>(
     state: CallState,
     input: Input,
     next_turn: i64,
+    now_ms: i64,
     record: impl FnMut(&RecordRequest) -> Result<Option<RecordInfo>, E>,
 ) -> Result<Played, E> {
     let unfetched =
         |_: &FetchRequest, _: usize| Some(FetchAnswer::not_configured("no fetch performed here"));
-    match play_fetching(flow, speech, state, input, next_turn, record, unfetched)? {
+    match play_fetching(
+        flow, speech, state, input, next_turn, now_ms, record, unfetched,
+    )? {
         Turned::Played(played) => Ok(played),
         Turned::Paused { .. } => unreachable!("every fetch is answered at once"),
     }
@@ -112,16 +115,18 @@ pub enum Turned {
 /// the adapter performs the request outside any transaction and plays the turn again with the
 /// answer. Playing is deterministic, so the same state, input, records and answers give the
 /// same turn.
+#[allow(clippy::too_many_arguments)]
 pub fn play_fetching<E>(
     flow: &Flow,
     speech: &SpeechConfig,
     state: CallState,
     input: Input,
     next_turn: i64,
+    now_ms: i64,
     mut record: impl FnMut(&RecordRequest) -> Result<Option<RecordInfo>, E>,
     mut fetched: impl FnMut(&FetchRequest, usize) -> Option<FetchAnswer>,
 ) -> Result<Turned, E> {
-    let mut machine = Turn::new(flow, state, input);
+    let mut machine = Turn::new(flow, state, input).at(now_ms);
     let mut fetches = 0;
     loop {
         match machine.run() {
@@ -207,6 +212,9 @@ mod tests {
         }
     }
 
+    /// Tuesday 1 December 2026, 10:00 in Berlin.
+    const NOW: i64 = 1_796_115_600_000;
+
     fn none(_: &RecordRequest) -> Result<Option<RecordInfo>, String> {
         Ok(None)
     }
@@ -217,7 +225,7 @@ mod tests {
         let start = Input::Start {
             from: "+447700900123".into(),
         };
-        let played = play(&flow, &speech(), CallState::default(), start, 1, none).unwrap();
+        let played = play(&flow, &speech(), CallState::default(), start, 1, NOW, none).unwrap();
         assert!(played.twiml.contains("<Gather"), "{}", played.twiml);
         assert!(
             played.twiml.contains("/webhook/consent?seq=1"),
@@ -241,7 +249,7 @@ mod tests {
         let start = Input::Start {
             from: "+447700900123".into(),
         };
-        let played = play(&flow, &speech(), CallState::default(), start, 1, none).unwrap();
+        let played = play(&flow, &speech(), CallState::default(), start, 1, NOW, none).unwrap();
         let question = played.consent_question.expect("the consent node asked");
         assert_eq!(question.message, "consent-question");
         assert_eq!(question.locale, "en-GB");
@@ -258,6 +266,7 @@ mod tests {
             played.state,
             Input::Digits("1".into()),
             2,
+            NOW,
             none,
         )
         .unwrap();
@@ -270,11 +279,20 @@ mod tests {
         let start = Input::Start {
             from: "+4915112345678".into(),
         };
-        let state = play(&flow, &speech(), CallState::default(), start, 1, none)
+        let state = play(&flow, &speech(), CallState::default(), start, 1, NOW, none)
             .unwrap()
             .state;
         assert_eq!(state.consent, None);
-        let played = play(&flow, &speech(), state, Input::Digits("1".into()), 2, none).unwrap();
+        let played = play(
+            &flow,
+            &speech(),
+            state,
+            Input::Digits("1".into()),
+            2,
+            NOW,
+            none,
+        )
+        .unwrap();
         let consents: Vec<(&str, Option<Consent>)> = played
             .steps
             .iter()
@@ -306,7 +324,9 @@ mod tests {
             Input::Digits("1".into()),
             Input::Digits("12345".into()),
         ] {
-            state = play(&flow, &speech(), state, input, 1, none).unwrap().state;
+            state = play(&flow, &speech(), state, input, 1, NOW, none)
+                .unwrap()
+                .state;
         }
         let failed = play(
             &flow,
@@ -314,6 +334,7 @@ mod tests {
             state,
             Input::Digits("1".into()),
             4,
+            NOW,
             |_| Err("database away".to_owned()),
         );
         assert_eq!(failed, Err("database away".to_owned()));
@@ -372,6 +393,7 @@ mod tests {
             CallState::default(),
             Input::Start { from: "+1".into() },
             1,
+            NOW,
             none,
         )
         .unwrap();
@@ -381,6 +403,7 @@ mod tests {
             played.state,
             Input::Digits("42".into()),
             2,
+            NOW,
             none,
         )
         .unwrap();

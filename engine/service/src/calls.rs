@@ -519,6 +519,7 @@ impl<'a> Webhook<'a> {
             state,
             input,
             turn + 1,
+            self.now,
             |request| tx.record(request, call.id, self.now),
             |request, index| {
                 fetched.get(index).cloned().or_else(|| {

@@ -126,6 +126,11 @@ fn run_case(flow: &Flow, speech: &SpeechConfig, case: &Scenario) -> Result<(), S
         records.insert(&r.kind, &r.key, &r.status);
     }
     let mut call = OfflineCall::new(flow, speech.clone(), records);
+    if let Some(at) = &case.at {
+        let zone = flow.schedules.first().map(|s| &s.zone);
+        call = call
+            .at(liza_core::flow::hours::parse_instant(at, zone).map_err(|e| format!("at: {e}"))?);
+    }
     call.fetches = case.given.fetch.clone();
     call.start(&case.from);
     let mut problems = Vec::new();

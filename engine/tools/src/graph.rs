@@ -14,7 +14,7 @@ fn shape(kind: &NodeKind) -> &'static str {
     match kind {
         NodeKind::Say { .. } => "box",
         NodeKind::Gather(_) | NodeKind::Confirm(_) => "doublecircle",
-        NodeKind::Branch { .. } => "diamond",
+        NodeKind::Branch { .. } | NodeKind::Hours { .. } => "diamond",
         NodeKind::Persist { .. } | NodeKind::Lookup { .. } => "record",
         NodeKind::Goto(_) => "circle",
         NodeKind::Set { .. } => "Mrecord",

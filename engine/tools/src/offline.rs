@@ -148,6 +148,9 @@ pub struct OfflineCall<'f> {
     /// (kind, key) of every record the call saved or found, in order, without repeats: what
     /// the store links to the call.
     pub touched: Vec<(String, String)>,
+    /// The instant every turn is played at (epoch milliseconds): the clock's when the call
+    /// was made, or `liza simulate --at` / a flow test's `at:`.
+    pub now_ms: i64,
 }
 
 impl<'f> OfflineCall<'f> {
@@ -163,7 +166,16 @@ impl<'f> OfflineCall<'f> {
             said: Vec::new(),
             visits: Vec::new(),
             touched: Vec::new(),
+            now_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
         }
+    }
+
+    /// Plays every turn at `now_ms` (epoch milliseconds) instead of the clock's time.
+    pub fn at(mut self, now_ms: i64) -> Self {
+        self.now_ms = now_ms;
+        self
     }
 
     pub fn start(&mut self, from: &str) -> TurnReport {
@@ -202,6 +214,7 @@ impl<'f> OfflineCall<'f> {
             self.state.clone(),
             input,
             0,
+            self.now_ms,
             |request| Ok::<_, Infallible>(records.save_or_find(request)),
             |request, _| Some(fetchstub::answer(stubs, request)),
         );

@@ -37,6 +37,10 @@ pub struct Scenario {
     pub name: String,
     /// The caller's number (`From`), or `anonymous`.
     pub from: String,
+    /// The moment of the call, for `hours` nodes: `2026-12-24T10:00` (in the flow's first
+    /// schedule's zone) or with an offset; without it, the time the test runs.
+    #[serde(default)]
+    pub at: Option<String>,
     #[serde(default)]
     pub given: Given,
     /// What the caller does, turn by turn.

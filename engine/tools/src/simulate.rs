@@ -24,11 +24,15 @@ pub fn simulate(
     speech: SpeechConfig,
     from: &str,
     fetches: FetchStubs,
+    at: Option<i64>,
     input: impl BufRead,
     out: &mut impl Write,
 ) -> io::Result<()> {
     let echo = !io::stdin().is_terminal();
     let mut call = OfflineCall::new(flow, speech, MemoryRecords::default());
+    if let Some(at) = at {
+        call = call.at(at);
+    }
     call.fetches = fetches;
     writeln!(
         out,

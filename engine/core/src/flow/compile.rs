@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use regex::Regex;
 
-use super::raw::{RawFlow, RawMessages, RawNode, RawRetry};
+use super::hours::{self, Schedule};
+use super::raw::{RawFlow, RawHours, RawMessages, RawNode, RawRetry};
 use super::set::Template;
 use super::yaml::{pointer_segment, SpanIndex};
 use super::{
@@ -237,6 +238,7 @@ pub fn compile(
 
     let languages = compile_languages(&mut c, &raw);
     let records = compile_records(&mut c, &raw);
+    let schedules = compile_schedules(&mut c, &raw);
     let connections = c.connections(&raw);
 
     let entry = c.target("", "entry", "/entry", &raw.entry);
@@ -285,6 +287,7 @@ pub fn compile(
         languages,
         records,
         privacy,
+        schedules,
         connections,
         locales,
         entry,
@@ -584,6 +587,65 @@ fn compile_node(
         }
         RawNode::Goto { next } => NodeKind::Goto(c.target(name, "next", &at("next"), next)),
         RawNode::Fetch { .. } => NodeKind::Fetch(Box::new(c.fetch_node(raw, name, p, node))),
+        RawNode::Hours {
+            schedule,
+            open,
+            closed,
+            periods,
+        } => {
+            let index = raw.schedules.get_index_of(schedule).unwrap_or_else(|| {
+                let hint = did_you_mean(schedule, raw.schedules.keys().map(String::as_str));
+                let none = if raw.schedules.is_empty() {
+                    " (this flow has no `schedules:` block; docs/flow-language.md#hours)"
+                } else {
+                    ""
+                };
+                c.error(
+                    &at("schedule"),
+                    Some(name),
+                    format!("schedule `{schedule}` is not declared under `schedules`{hint}{none}"),
+                );
+                0
+            });
+            let declared: Vec<&str> = raw
+                .schedules
+                .get(schedule)
+                .map(|s| s.periods.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            let periods = periods
+                .iter()
+                .map(|(period, target)| {
+                    let pp = format!("{p}/periods/{}", pointer_segment(period));
+                    if raw.schedules.contains_key(schedule) && !declared.contains(&period.as_str())
+                    {
+                        let position = c.spans.key(&pp);
+                        let known = if declared.is_empty() {
+                            "it names no periods".to_owned()
+                        } else {
+                            format!("its periods: {}", declared.join(", "))
+                        };
+                        c.error_at(
+                            position,
+                            Some(name),
+                            format!(
+                                "period `{period}` is not declared in schedule `{schedule}`{} ({known})",
+                                did_you_mean(period, declared.iter().copied())
+                            ),
+                        );
+                    }
+                    (
+                        period.clone(),
+                        c.target(name, &format!("period `{period}`"), &pp, target),
+                    )
+                })
+                .collect();
+            NodeKind::Hours {
+                schedule: index,
+                open: c.target(name, "open", &at("open"), open),
+                closed: c.target(name, "closed", &at("closed"), closed),
+                periods,
+            }
+        }
         RawNode::Set { values, next } => NodeKind::Set {
             values: compile_set_values(c, name, &at("values"), values),
             next: c.target(name, "next", &at("next"), next),
@@ -856,4 +918,129 @@ fn check_graph(c: &mut Compiler<'_>, nodes: &[Node], entry: NodeId) {
             }
         }
     }
+}
+
+/// The `schedules:` block: each zone, day, range and date read, each problem at its place.
+fn compile_schedules(c: &mut Compiler<'_>, raw: &RawFlow) -> Vec<Schedule> {
+    let mut out = Vec::new();
+    for (name, s) in &raw.schedules {
+        let p = format!("/schedules/{}", pointer_segment(name));
+        let zone = hours::zone(&s.timezone).unwrap_or_else(|message| {
+            c.error(&format!("{p}/timezone"), None, message);
+            jiff::tz::TimeZone::UTC
+        });
+        let weekly = compile_week(c, &format!("{p}/weekly"), &s.weekly);
+        let mut closed = BTreeSet::new();
+        for (i, day) in s.closed.iter().enumerate() {
+            match hours::parse_date(day) {
+                Ok(date) => {
+                    closed.insert(date);
+                }
+                Err(message) => c.error(&format!("{p}/closed/{i}"), None, message),
+            }
+        }
+        let mut special = std::collections::BTreeMap::new();
+        for (day, given) in &s.special {
+            let dp = format!("{p}/special/{}", pointer_segment(day));
+            match hours::parse_date(day) {
+                Ok(date) if closed.contains(&date) => {
+                    let position = c.spans.key(&dp);
+                    c.error_at(
+                        position,
+                        None,
+                        format!("`{day}` is listed under `closed` and has hours of its own here: keep one"),
+                    );
+                }
+                Ok(date) => {
+                    let ranges = compile_ranges(c, &dp, given);
+                    special.insert(date, ranges);
+                }
+                Err(message) => {
+                    let position = c.spans.key(&dp);
+                    c.error_at(position, None, message);
+                }
+            }
+        }
+        let periods = s
+            .periods
+            .iter()
+            .map(|(period, week)| {
+                let pp = format!("{p}/periods/{}", pointer_segment(period));
+                (period.clone(), compile_week(c, &pp, week))
+            })
+            .collect();
+        out.push(Schedule {
+            name: name.clone(),
+            zone_name: s.timezone.clone(),
+            zone,
+            weekly,
+            closed,
+            special,
+            periods,
+        });
+    }
+    out
+}
+
+/// Weekly hours by day key; a day given twice is an error at the second key.
+fn compile_week(
+    c: &mut Compiler<'_>,
+    p: &str,
+    days: &indexmap::IndexMap<String, RawHours>,
+) -> hours::Week {
+    let mut week: hours::Week = Default::default();
+    let mut given: [Option<&str>; 7] = [None; 7];
+    for (key, ranges) in days {
+        let kp = format!("{p}/{}", pointer_segment(key));
+        match hours::parse_days(key) {
+            Ok(list) => {
+                let ranges = compile_ranges(c, &kp, ranges);
+                for day in list {
+                    if let Some(other) = given[day] {
+                        let position = c.spans.key(&kp);
+                        c.error_at(
+                            position,
+                            None,
+                            format!(
+                                "`{}` is already given by `{other}`: a day's hours are written once (a list holds several ranges)",
+                                hours::DAYS[day]
+                            ),
+                        );
+                        continue;
+                    }
+                    given[day] = Some(key);
+                    week[day] = ranges.clone();
+                }
+            }
+            Err(message) => {
+                let position = c.spans.key(&kp);
+                c.error_at(position, None, message);
+            }
+        }
+    }
+    week
+}
+
+/// One range or a list of them; overlapping ranges are an error.
+fn compile_ranges(c: &mut Compiler<'_>, p: &str, given: &RawHours) -> Vec<hours::Range> {
+    let mut out: Vec<(hours::Range, String)> = Vec::new();
+    for (i, text) in given.ranges().into_iter().enumerate() {
+        let at = match given {
+            RawHours::One(_) => p.to_owned(),
+            RawHours::Many(_) => format!("{p}/{i}"),
+        };
+        match hours::parse_range(text) {
+            Ok(range) => {
+                if let Some((_, other)) = out
+                    .iter()
+                    .find(|(r, _)| r.start < range.end && range.start < r.end)
+                {
+                    c.error(&at, None, format!("`{text}` overlaps `{other}`"));
+                }
+                out.push((range, text.to_owned()));
+            }
+            Err(message) => c.error(&at, None, message),
+        }
+    }
+    out.into_iter().map(|(r, _)| r).collect()
 }

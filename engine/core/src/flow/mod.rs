@@ -4,6 +4,7 @@
 
 pub mod compile;
 pub mod fetch;
+pub mod hours;
 
 pub mod load;
 pub mod raw;
@@ -64,6 +65,8 @@ pub struct Flow {
     pub records: IndexMap<String, RecordKind>,
     /// Where consent is asked and what it covers (`privacy:`); `None`: nobody ever consents.
     pub privacy: Option<Privacy>,
+    /// Opening hours (`schedules:`), in the order written; `hours` nodes hold an index.
+    pub schedules: Vec<hours::Schedule>,
     /// The systems `fetch` nodes talk to (`connections:`), by name.
     pub connections: IndexMap<String, fetch::Connection>,
     pub locales: Arc<Locales>,
@@ -244,6 +247,13 @@ pub enum NodeKind {
         missing: NodeId,
     },
     Goto(NodeId),
+    /// Goes on by a schedule (an index into [`Flow::schedules`]) at the turn's instant.
+    Hours {
+        schedule: usize,
+        open: NodeId,
+        closed: NodeId,
+        periods: Vec<(String, NodeId)>,
+    },
     /// Variables set in order (a later value may read an earlier one).
     Set {
         values: Vec<(String, set::Template)>,
@@ -269,6 +279,7 @@ impl NodeKind {
             Self::Lookup { .. } => "lookup",
             Self::Goto(_) => "goto",
             Self::Set { .. } => "set",
+            Self::Hours { .. } => "hours",
             Self::Hangup { .. } => "hangup",
             Self::Fetch(_) => "fetch",
         }
@@ -306,6 +317,18 @@ impl NodeKind {
                     out.push((value.clone(), *target));
                 }
                 out.push(("default".into(), *default));
+            }
+            Self::Hours {
+                open,
+                closed,
+                periods,
+                ..
+            } => {
+                for (period, target) in periods {
+                    out.push((period.clone(), *target));
+                }
+                out.push(("open".into(), *open));
+                out.push(("closed".into(), *closed));
             }
             Self::Lookup { found, missing, .. } => {
                 out.push(("found".into(), *found));

@@ -20,6 +20,9 @@ pub struct RawFlow {
     /// Where consent is asked and what it covers; none: nobody ever consents.
     #[serde(default)]
     pub privacy: Option<RawPrivacy>,
+    /// Opening hours by name (see [`super::hours`]).
+    #[serde(default)]
+    pub schedules: IndexMap<String, RawSchedule>,
     /// Systems `fetch` nodes talk to, by name.
     #[serde(default)]
     pub connections: IndexMap<String, RawConnection>,
@@ -58,6 +61,39 @@ pub struct RawPrivacy {
     pub consent: String,
     /// What consent allows to be kept in clear (`caller_number`, `conversation`).
     pub covers: Vec<String>,
+}
+
+/// A schedule as written: weekly hours by day key (`mon-fri`), dates closed, dates with hours
+/// of their own, named periods.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSchedule {
+    pub timezone: String,
+    #[serde(default)]
+    pub weekly: IndexMap<String, RawHours>,
+    #[serde(default)]
+    pub closed: Vec<String>,
+    #[serde(default)]
+    pub special: IndexMap<String, RawHours>,
+    #[serde(default)]
+    pub periods: IndexMap<String, IndexMap<String, RawHours>>,
+}
+
+/// One range of hours (`09:00-17:00`) or several; an empty list: closed.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(untagged)]
+pub enum RawHours {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl RawHours {
+    pub fn ranges(&self) -> Vec<&str> {
+        match self {
+            Self::One(r) => vec![r.as_str()],
+            Self::Many(rs) => rs.iter().map(String::as_str).collect(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -177,6 +213,14 @@ pub enum RawNode {
     Set {
         values: IndexMap<String, serde_json::Value>,
         next: String,
+    },
+    /// Goes on by a schedule at the turn's instant: `open`, `closed` or a named period.
+    Hours {
+        schedule: String,
+        open: String,
+        closed: String,
+        #[serde(default)]
+        periods: IndexMap<String, String>,
     },
     Hangup {
         #[serde(default)]

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::flow::hours::Status;
 use crate::flow::{Flow, InputSpec, NodeId, NodeKind, Retry};
 use crate::model::{CallStatus, Consent};
 pub use crate::model::{RecordInfo, RecordRequest};
@@ -130,6 +131,9 @@ enum Cursor {
 /// One webhook's worth of the flow.
 pub struct Turn<'f> {
     flow: &'f Flow,
+    /// The instant the turn is played at (epoch milliseconds), for `hours` nodes; the adapter
+    /// gives it ([`Turn::at`]): the core has no clock.
+    now: Option<jiff::Timestamp>,
     out: TurnOutput,
     cursor: Cursor,
     hops: u32,
@@ -176,10 +180,17 @@ impl<'f> Turn<'f> {
         };
         Self {
             flow,
+            now: None,
             out,
             cursor,
             hops: 0,
         }
+    }
+
+    /// The instant this turn is played at, in epoch milliseconds (the webhook's arrival).
+    pub fn at(mut self, now_ms: i64) -> Self {
+        self.now = jiff::Timestamp::from_millisecond(now_ms).ok();
+        self
     }
 
     /// Runs until the turn is done or needs a record.
@@ -430,6 +441,30 @@ impl<'f> Turn<'f> {
             NodeKind::Lookup { .. } => self.cursor = Cursor::AwaitRecord(id),
             NodeKind::Fetch(_) => self.cursor = Cursor::AwaitFetch(id),
             NodeKind::Goto(next) => self.cursor = Cursor::Enter(*next),
+            NodeKind::Hours {
+                schedule,
+                open,
+                closed,
+                periods,
+            } => {
+                let schedule = &flow.schedules[*schedule];
+                let wanted: Vec<&str> = periods.iter().map(|(p, _)| p.as_str()).collect();
+                let (outcome, target) = match self.now.map(|now| schedule.at(now, &wanted)) {
+                    Some(Status::Open) => ("open".to_owned(), *open),
+                    Some(Status::Closed) => ("closed".to_owned(), *closed),
+                    Some(Status::Period(period)) => {
+                        let target = periods
+                            .iter()
+                            .find(|(p, _)| p == period)
+                            .map_or(*open, |(_, t)| *t);
+                        (format!("period {period}"), target)
+                    }
+                    // An adapter that gave no instant: closed is the safe answer.
+                    None => ("closed (no clock given)".to_owned(), *closed),
+                };
+                self.trace(&node.name, vec![], None, &outcome);
+                self.cursor = Cursor::Enter(target);
+            }
             NodeKind::Set { values, next } => {
                 for (variable, template) in values {
                     let value = template.render(&self.out.state.vars);

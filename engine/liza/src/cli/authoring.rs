@@ -28,6 +28,10 @@ pub struct SimulateArgs {
     /// The flow to play (default: the one that answers new calls).
     #[arg(long)]
     flow: Option<String>,
+    /// The moment of the call, for opening hours: `2026-12-24T10:00` (in the flow's first
+    /// schedule's time zone) or with an offset (`2026-12-24T10:00+01:00`). Default: now.
+    #[arg(long)]
+    at: Option<String>,
     /// What a fetch node's API answers: NODE='200 {"status":"shipped"}', NODE=404,
     /// NODE=timeout, NODE=error or NODE=not_configured. Repeatable; a fetch without a stub
     /// is not_configured (no request leaves the machine).
@@ -175,10 +179,28 @@ pub fn simulate(settings: &Settings, args: SimulateArgs) -> Outcome {
             )));
         }
     }
+    let at = match &args.at {
+        Some(text) => {
+            let zone = chosen.schedules.first().map(|s| &s.zone);
+            Some(
+                liza_core::flow::hours::parse_instant(text, zone)
+                    .map_err(|e| CliError::unusable(format!("--at: {e}")))?,
+            )
+        }
+        None => None,
+    };
     let stdin = std::io::stdin();
     let mut stdout = std::io::stdout();
-    simulate::simulate(chosen, speech, &args.from, stubs, stdin.lock(), &mut stdout)
-        .map_err(CliError::failed)
+    simulate::simulate(
+        chosen,
+        speech,
+        &args.from,
+        stubs,
+        at,
+        stdin.lock(),
+        &mut stdout,
+    )
+    .map_err(CliError::failed)
 }
 
 pub fn test(settings: &Settings, args: TestArgs) -> Outcome {

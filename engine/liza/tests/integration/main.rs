@@ -12,6 +12,7 @@ mod dashboard;
 mod edges;
 mod fetch;
 mod golden_calls;
+mod hours;
 mod oracle;
 mod privacy;
 mod reload;

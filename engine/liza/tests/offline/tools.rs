@@ -212,7 +212,7 @@ fn check_exits_0_clean_1_for_problems_in_files_2_for_files_it_cannot_read() {
 #[test]
 fn example_flow_tests_and_golden_calls_pass() {
     for (paths, count) in [
-        (vec![], "3 passed, 0 failed"),
+        (vec![], "9 passed, 0 failed"),
         (
             vec!["engine/liza/tests/golden/example-calls"],
             "1 passed, 0 failed",
@@ -294,4 +294,69 @@ fn simulate_and_graph_show_the_set_node() {
         dot.contains(r#""shop-reference" -> "shop-noted";"#),
         "{dot}"
     );
+}
+
+/// `liza simulate --at`: the moment of the call decides an `hours` node, read in the
+/// schedule's zone; a moment that cannot be read is refused with how to write it.
+#[test]
+fn simulate_at_a_given_moment_follows_the_opening_hours() {
+    let run = |at: &str| {
+        liza(
+            &[
+                "simulate",
+                "--flows",
+                "examples",
+                "--locales",
+                "examples/locales",
+                "--flow",
+                "shop-line",
+                "--from",
+                "+14155550123",
+                "--at",
+                at,
+            ],
+            "0\nhangup\n",
+        )
+    };
+    let out = run("2026-12-24T10:00");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("[shop-when] → open"), "{stdout}");
+    assert!(stdout.contains("Our shop is open right now."), "{stdout}");
+    assert_golden(&golden("simulate-shop-hours.out"), &stdout);
+    let closed = String::from_utf8(run("2026-12-24T12:00").stdout).unwrap();
+    assert!(closed.contains("[shop-when] → closed"), "{closed}");
+    let lunch = String::from_utf8(run("2026-12-01T13:00").stdout).unwrap();
+    assert!(lunch.contains("[shop-when] → period lunch"), "{lunch}");
+    let wrong = run("24.12. 10 Uhr");
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("write it as `2026-12-24T10:00`"),
+        "{}",
+        String::from_utf8_lossy(&wrong.stderr)
+    );
+    let dot = String::from_utf8(
+        liza(
+            &[
+                "graph",
+                "examples/shop-line.yaml",
+                "--locales",
+                "examples/locales",
+            ],
+            "",
+        )
+        .stdout,
+    )
+    .unwrap();
+    for edge in [
+        r#""shop-when" -> "shop-lunch" [label="lunch"];"#,
+        r#""shop-when" -> "shop-open" [label="open"];"#,
+        r#""shop-when" -> "shop-closed" [label="closed"];"#,
+    ] {
+        assert!(dot.contains(edge), "{edge}\n{dot}");
+    }
 }
