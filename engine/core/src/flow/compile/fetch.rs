@@ -285,7 +285,7 @@ impl Compiler<'_> {
                 self.error(
                     &at("connection"),
                     node_name,
-                    "a fetch with a `connection` needs the `path` to append to its URL (e.g. `path: /orders/{order_number}`)".into(),
+                    "a fetch with a `connection` needs the `path` to append to its URL (e.g. `path: /items/{item_id}`)".into(),
                 );
                 (Template::default(), Template::default(), at("connection"))
             }
@@ -384,7 +384,7 @@ impl Compiler<'_> {
                     &sp,
                     node_name,
                     format!(
-                        "`{pointer}` is not a JSON pointer into the answer: write `/status` or `/order/status`{hint}"
+                        "`{pointer}` is not a JSON pointer into the answer: write `/status` or `/item/status`{hint}"
                     ),
                 );
             }
