@@ -84,7 +84,7 @@ fn load_error(e: marked_yaml::LoadError) -> YamlError {
         ),
         E::MappingKeyMustBeScalar(m) => (Some(*m), "mapping keys must be plain names".to_string()),
         E::UnexpectedTag(m) => (Some(*m), "YAML tags are not supported".to_string()),
-        E::ScanError(m, err) => (Some(*m), format!("invalid YAML: {}", err.info())),
+        E::ScanError(m, err) => (Some(*m), plain_words(err.info())),
         E::DuplicateKey(inner) => (
             inner.key.span().start().copied(),
             format!("duplicate key `{}`", inner.key.as_str()),
@@ -94,6 +94,23 @@ fn load_error(e: marked_yaml::LoadError) -> YamlError {
         position: marker_position(marker.as_ref()),
         message,
     }
+}
+
+/// The YAML scanner's message in words staff understand, for the mistakes they make most;
+/// the scanner's own words follow in brackets.
+fn plain_words(info: &str) -> String {
+    let plain = if info.contains("tab") {
+        "this line is indented with a tab: YAML indents with spaces only (replace the tab with spaces)"
+    } else if info.contains("mapping values are not allowed") {
+        "this line is indented further than the one before it, or a value holds `: ` (keys at the same level must line up; put such a value in quotes)"
+    } else if info.contains("did not find expected key") {
+        "a line here does not line up with the keys before it: keys at the same level must start in the same column"
+    } else if info.contains("found character that cannot start any token") {
+        "this character cannot start a value: put the value in quotes"
+    } else {
+        return format!("invalid YAML: {info}");
+    };
+    format!("{plain} [YAML: {info}]")
 }
 
 fn convert(node: &Node, pointer: String, index: &mut SpanIndex) -> Value {
@@ -172,5 +189,25 @@ mod tests {
         let err = parse("a: 1\na: 2\n").unwrap_err();
         assert_eq!(err.position.line, 2);
         assert!(err.message.contains("duplicate key `a`"));
+    }
+
+    #[test]
+    fn tabs_and_misaligned_keys_are_said_in_plain_words_at_their_line() {
+        let tab = parse("name: x\nlanguages:\n\tdefault: de-DE\n").unwrap_err();
+        assert_eq!(tab.position.line, 3);
+        assert!(
+            tab.message.starts_with("this line is indented with a tab"),
+            "{}",
+            tab.message
+        );
+        let indent = parse("a:\n  kind: hangup\n   say: goodbye\n").unwrap_err();
+        assert_eq!(indent.position.line, 3);
+        assert!(
+            indent
+                .message
+                .starts_with("this line is indented further than the one before it"),
+            "{}",
+            indent.message
+        );
     }
 }
