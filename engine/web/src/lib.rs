@@ -49,6 +49,7 @@ pub fn app(state: Arc<AppState>) -> impl poem::Endpoint {
     let body_timeout = state.limits.body_timeout;
     let trusted = Arc::new(state.trusted_proxies.clone());
     route
+        .around(dashboard::i18n::middleware)
         .with(AddData::new(state))
         .with(connections::BodyDeadline {
             timeout: body_timeout,

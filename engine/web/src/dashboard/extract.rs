@@ -8,7 +8,7 @@ use std::sync::Arc;
 use poem::{FromRequest, Request, RequestBody};
 use serde::de::DeserializeOwned;
 
-use super::{check_csrf, Dashboard, PageError, MAX_FORM_BYTES};
+use super::{check_csrf, Dashboard, PageError, Text, MAX_FORM_BYTES};
 use crate::AppState;
 use liza_store::admin::SessionUser;
 
@@ -37,6 +37,7 @@ impl<'a> FromRequest<'a> for SignedIn<'a> {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
         let d = dashboard(req)?;
         let user = d.signed_in(req).await?;
+        super::i18n::remember_user(&user);
         Ok(Self { d, user })
     }
 }
@@ -56,7 +57,7 @@ impl<'a, T: DeserializeOwned> FromRequest<'a> for SignedForm<'a, T> {
         let pairs: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
         check_csrf(&pairs, &user.csrf_token)?;
         let form = serde_urlencoded::from_bytes(&bytes)
-            .map_err(|e| PageError::BadRequest(format!("the form is not complete: {e}")))?;
+            .map_err(|_| PageError::BadRequest(Text::new("error-form-incomplete")))?;
         Ok(Self { d, user, form })
     }
 }
@@ -83,11 +84,11 @@ impl<'a> FromRequest<'a> for SignedPairs<'a> {
 pub(super) async fn read_body(body: &mut RequestBody) -> Result<Vec<u8>, PageError> {
     let body = body
         .take()
-        .map_err(|_| PageError::BadRequest("no form".into()))?;
+        .map_err(|_| PageError::BadRequest(Text::new("error-form-incomplete")))?;
     body.into_bytes_limit(MAX_FORM_BYTES)
         .await
         .map(|b| b.to_vec())
-        .map_err(|_| PageError::BadRequest("the form is too large".into()))
+        .map_err(|_| PageError::BadRequest(Text::new("error-form-too-large")))
 }
 
 /// An id in a path: anything but a number is a page that does not exist.

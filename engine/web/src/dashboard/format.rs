@@ -1,6 +1,9 @@
 //! How the dashboard writes times, durations and phone numbers. All times are UTC.
 
-use minijinja::Value;
+use fluent_bundle::FluentValue;
+use minijinja::{State, Value};
+
+use super::i18n::{self, Lang};
 
 use liza_store::admin::{CallDetail, DAY_MS};
 
@@ -70,9 +73,16 @@ pub fn mask_phone(number: &str) -> String {
     liza_core::privacy::mask(number)
 }
 
-pub fn datetime_filter(value: Value) -> String {
+/// A time in the page's language (`01.12.2026, 14:03:07` or `1 Dec 2026, 14:03:07`), UTC.
+pub fn local_datetime(lang: Lang, ms: i64) -> String {
+    let days = ms.div_euclid(DAY_MS);
+    let secs = ms.rem_euclid(DAY_MS) / 1000;
+    i18n::date_time(lang, civil_from_days(days), secs)
+}
+
+pub fn datetime_filter(state: &State, value: Value) -> String {
     match i64::try_from(value) {
-        Ok(ms) => format_datetime(ms),
+        Ok(ms) => local_datetime(i18n::of_state(state), ms),
         Err(_) => "—".to_owned(),
     }
 }
@@ -85,36 +95,75 @@ pub fn duration_filter(value: Value) -> String {
     }
 }
 
-/// The proof of a call's consent in one line: the decision, its time, the question as heard,
-/// its language and the flow version that asked it ("Consent given 2026-12-01 14:03:12 UTC to
-/// «Dürfen wir …» — de-DE, flow 62bf78ab"). A call asked and ended without a decision had no
-/// answer; one never asked was not asked.
+/// The proof of a call's consent in English with ISO times (the command line's
+/// `liza calls show`); [`consent_line_in`] says it in the page's language.
 pub fn consent_line(call: &CallDetail) -> String {
+    consent_line_in(call, Lang::En, format_datetime)
+}
+
+/// The proof of a call's consent in one line, in `lang`: the decision, its time, the question
+/// as heard, its language and the flow version that asked it ("Consent given on 1 Dec 2026,
+/// 14:03:12 to «Dürfen wir …» — de-DE, flow 62bf78ab"). A call asked and ended without a
+/// decision had no answer; one never asked was not asked.
+/// Times are written by `when` (the page's language and zone; the command line's ISO form).
+pub fn consent_line_in(call: &CallDetail, lang: Lang, when: impl Fn(i64) -> String) -> String {
     let asked = call.consent_text.as_deref().map(|text| {
         let version = call.flow_version.as_deref().unwrap_or("");
-        format!(
-            "«{text}» — {}, flow {}",
-            call.consent_locale.as_deref().unwrap_or("?"),
-            &version[..version.len().min(8)]
+        i18n::text(
+            lang,
+            "consent-asked",
+            &[
+                ("text", FluentValue::from(text)),
+                (
+                    "locale",
+                    FluentValue::from(call.consent_locale.as_deref().unwrap_or("?")),
+                ),
+                (
+                    "version",
+                    FluentValue::from(&version[..version.len().min(8)]),
+                ),
+            ],
         )
     });
-    let at = |ms: Option<i64>| ms.map_or_else(|| "—".to_owned(), format_datetime);
-    match (call.summary.consent.as_deref(), asked) {
-        (Some(decision), Some(asked)) => {
-            format!("Consent {decision} {} to {asked}", at(call.consent_at))
+    let at = |ms: Option<i64>| ms.map_or_else(|| "—".to_owned(), &when);
+    let line = |id: &str, at: String, decision: Option<&str>, asked: Option<String>| {
+        let mut args = vec![("at", FluentValue::from(at))];
+        if let Some(decision) = decision {
+            args.push(("decision", FluentValue::from(decision.to_owned())));
         }
-        (Some(decision), None) => format!(
-            "Consent {decision} {} (the question was not stored)",
-            at(call.consent_at)
+        if let Some(asked) = asked {
+            args.push(("asked", FluentValue::from(asked)));
+        }
+        i18n::text(lang, id, &args)
+    };
+    match (call.summary.consent.as_deref(), asked) {
+        (Some(decision), Some(asked)) => line(
+            "consent-decided",
+            at(call.consent_at),
+            Some(decision),
+            Some(asked),
+        ),
+        (Some(decision), None) => line(
+            "consent-decided-unstored",
+            at(call.consent_at),
+            Some(decision),
+            None,
         ),
         (None, Some(asked)) if call.ended_at.is_some() || call.summary.status != "in_progress" => {
-            format!("No answer (asked {}) to {asked}", at(call.consent_asked_at))
+            line(
+                "consent-no-answer",
+                at(call.consent_asked_at),
+                None,
+                Some(asked),
+            )
         }
-        (None, Some(asked)) => format!(
-            "Asked {}, no answer yet, to {asked}",
-            at(call.consent_asked_at)
+        (None, Some(asked)) => line(
+            "consent-waiting",
+            at(call.consent_asked_at),
+            None,
+            Some(asked),
         ),
-        (None, None) => "Not asked".to_owned(),
+        (None, None) => i18n::text(lang, "consent-not-asked", &[]),
     }
 }
 

@@ -30,8 +30,10 @@ use liza_store::now_ms;
 /// The login form's CSRF token travels in this cookie and in the form (double submit),
 /// because there is no session yet to keep it in.
 const LOGIN_CSRF_COOKIE: &str = "liza_login_csrf";
-const TOO_MANY_FAILURES: &str = "Too many failed logins. Wait 15 minutes, then try again.";
-const BUSY: &str = "The server is checking many logins at once. Try again in a moment.";
+/// Why a login was refused: message ids of dashboard.ftl.
+const TOO_MANY_FAILURES: &str = "login-too-many-failures";
+const BUSY: &str = "login-busy";
+const WRONG: &str = "login-wrong";
 
 /// Logins that may wait out an account's slow-down at once; more are refused as busy at once,
 /// so slowed logins can never hold more than this many connections (webhooks need the rest).
@@ -149,12 +151,7 @@ pub async fn login(
         // The reservation stays: it is the failure's record.
         metrics.login(LoginOutcome::Failed);
         warn!(user = ?name, client = %shown_client, "Login failed.");
-        return Ok(login_form(
-            d,
-            StatusCode::UNAUTHORIZED,
-            Some("Wrong user name or password."),
-            &name,
-        ));
+        return Ok(login_form(d, StatusCode::UNAUTHORIZED, Some(WRONG), &name));
     };
     d.admin.release_login_attempt(&reserved).await?;
     // The owner got in from here: earlier failures of this account from this address are

@@ -6,6 +6,7 @@ mod account;
 mod api;
 mod extract;
 mod format;
+pub mod i18n;
 pub mod live;
 mod login;
 pub mod login_limits;
@@ -29,15 +30,13 @@ use tracing::error;
 use liza_core::privacy::PrivacyKey;
 
 use crate::auth;
+pub use i18n::{Lang, Text};
 use liza_service::registry::Registry;
 use liza_store::admin::{AdminStore, RecordSummary, SessionUser};
 use liza_store::{now_ms, StoreError};
 
 pub use format::{consent_line, date_to_ms, format_datetime, format_day, mask_phone};
 
-/// The language of the dashboard's pages: record kinds are named from the flow's locale
-/// for it (or its default language's when it has none).
-const DASHBOARD_LANGUAGE: &str = "en";
 /// The session cookie: a random token; the database keeps only its SHA-256.
 const SESSION_COOKIE: &str = "liza_session";
 /// Sessions last a working day.
@@ -58,7 +57,7 @@ pub struct Dashboard {
     pub registry: Arc<Registry>,
     templates: Environment<'static>,
     /// Cookies get `Secure` when LIZA_PUBLIC_URL is https.
-    secure_cookies: bool,
+    pub(crate) secure_cookies: bool,
     /// Password checks that may run at once ([`password_check_slots`]).
     password_slots: Arc<Semaphore>,
     /// The threads that run them.
@@ -89,14 +88,28 @@ pub fn password_check_slots() -> usize {
         .clamp(1, 4)
 }
 
-macro_rules! template {
-    ($env:ident, $name:literal) => {
-        $env.add_template(
-            $name,
-            include_str!(concat!("../../../../templates/", $name)),
-        )
+macro_rules! templates {
+    ($($name:literal),* $(,)?) => {
+        [$(($name, include_str!(concat!("../../../../templates/", $name)))),*]
     };
 }
+
+/// Every template, embedded: (name, source).
+const TEMPLATE_SOURCES: [(&str, &str); 13] = templates![
+    "base.html",
+    "login.html",
+    "overview.html",
+    "calls.html",
+    "call.html",
+    "records.html",
+    "record.html",
+    "stats.html",
+    "message.html",
+    "audit.html",
+    "macros.html",
+    "account.html",
+    "privacy.html",
+];
 
 /// The dashboard's templates.
 fn templates() -> Result<Environment<'static>, minijinja::Error> {
@@ -106,36 +119,56 @@ fn templates() -> Result<Environment<'static>, minijinja::Error> {
     env.add_filter("datetime", format::datetime_filter);
     env.add_filter("duration", format::duration_filter);
     env.add_filter("mask", format::mask_filter);
-    template!(env, "base.html")?;
-    template!(env, "login.html")?;
-    template!(env, "overview.html")?;
-    template!(env, "calls.html")?;
-    template!(env, "call.html")?;
-    template!(env, "records.html")?;
-    template!(env, "record.html")?;
-    template!(env, "stats.html")?;
-    template!(env, "message.html")?;
-    template!(env, "audit.html")?;
-    template!(env, "macros.html")?;
-    template!(env, "account.html")?;
-    template!(env, "privacy.html")?;
+    env.add_filter("number", i18n::number_filter);
+    env.add_filter("noun", i18n::noun_filter);
+    env.add_function("t", i18n::t_function);
+    for (name, source) in TEMPLATE_SOURCES {
+        env.add_template(name, source)?;
+    }
     Ok(env)
 }
 
 /// The templates error pages are rendered with (an extractor's error has no dashboard at hand).
 static ERROR_TEMPLATES: LazyLock<Option<Environment<'static>>> = LazyLock::new(|| templates().ok());
 
-/// A plain message page (errors, refusals) that needs no session.
-fn message_page(status: StatusCode, title: &str, text: &str) -> Response {
+/// A plain message page (errors, refusals) in the request's language, inside the layout:
+/// with the menu when the request's user is known ([`i18n::remember_user`]).
+fn message_page(status: StatusCode, title: &Text, text: &Text) -> Response {
+    let lang = i18n::current();
+    let (title, text) = (title.in_lang(lang), text.in_lang(lang));
+    let (state, user) = i18n::with_request(|r| {
+        let user = r.user.lock().ok().and_then(|u| u.clone());
+        (r.state.clone(), user)
+    })
+    .unwrap_or((None, None));
+    let user = user.map_or(Value::from(()), |u| Value::from_serialize(&u));
+    if let Some(d) = state.as_deref().and_then(|s| s.dashboard.as_deref()) {
+        let context = minijinja::context! { title, text, user, page => "message" };
+        if let Ok(mut response) = d.render("message.html", context) {
+            response.set_status(status);
+            return response;
+        }
+    }
+    // No dashboard at hand (or its page failed): the same page without the record kinds.
     let html = ERROR_TEMPLATES
         .as_ref()
         .and_then(|env| env.get_template("message.html").ok())
         .and_then(|t| {
-            t.render(minijinja::context! { title, text, user => Value::from(()) })
-                .ok()
+            let context = minijinja::context! {
+                title, text, user => Value::from(()), page => "message",
+            };
+            t.render(page_context(Vec::new(), context)).ok()
         })
         .unwrap_or_else(|| "<!doctype html><title>Error</title><p>Error</p>".to_owned());
     html_response(status, html)
+}
+
+/// What every page's layout needs besides the page's own values: the record kinds for the
+/// menu, the language (`lang`, `<html lang>`) and the language switch.
+fn page_context(kinds: Vec<KindView>, context: Value) -> Value {
+    minijinja::context! {
+        kinds, lang => i18n::current().tag(), switch => i18n::switch_links(), ..context
+    }
 }
 
 /// A kind of record as the dashboard shows it: declared under `records` by the loaded flows,
@@ -185,9 +218,10 @@ impl Dashboard {
         Some(self.privacy.as_ref()?.caller_hash(e164))
     }
 
-    /// Renders a page; every page also gets the record kinds (`kinds`) for its navigation.
+    /// Renders a page; every page also gets the record kinds (`kinds`) for its navigation and
+    /// its language ([`page_context`]).
     fn render(&self, name: &str, context: Value) -> Result<Response, PageError> {
-        let context = minijinja::context! { kinds => self.record_kinds(), ..context };
+        let context = page_context(self.record_kinds(), context);
         let html = self
             .templates
             .get_template(name)
@@ -246,7 +280,7 @@ impl Dashboard {
         for flow in &self.registry.current().flows {
             let locale = flow.locales.get(
                 flow.locales
-                    .negotiate(DASHBOARD_LANGUAGE, &flow.languages.default),
+                    .negotiate(i18n::current().tag(), &flow.languages.default),
             );
             for (name, declared) in &flow.records {
                 let index = match kinds.iter().position(|k| &k.name == name) {
@@ -386,8 +420,9 @@ enum PageError {
     NotFound,
     #[error("invalid or missing CSRF token")]
     Csrf,
+    /// Input the page cannot take: the text says what was wrong, in the reader's language.
     #[error("{0}")]
-    BadRequest(String),
+    BadRequest(Text),
     #[error("the dashboard needs a database backend that supports it")]
     Unavailable,
     #[error(transparent)]
@@ -410,36 +445,30 @@ impl ResponseError for PageError {
 
     /// The login redirect, or the error page.
     fn as_response(&self) -> Response {
-        let (status, title, text) = match self {
+        let (title, text) = match self {
             Self::LoginRequired => return Redirect::see_other("/login").into_response(),
             Self::NotFound => (
-                StatusCode::NOT_FOUND,
-                "Not found",
-                "There is nothing at this address.".to_owned(),
+                Text::new("error-not-found-title"),
+                Text::new("error-not-found-text"),
             ),
             Self::Csrf => (
-                StatusCode::FORBIDDEN,
-                "Form expired",
-                "The form was not accepted (missing or invalid CSRF token). Reload the page and try again.".to_owned(),
+                Text::new("error-form-expired-title"),
+                Text::new("error-form-expired-text"),
             ),
-            Self::BadRequest(message) => {
-                (StatusCode::BAD_REQUEST, "Not accepted", message.clone())
-            }
+            Self::BadRequest(text) => (Text::new("error-bad-request-title"), text.clone()),
             Self::Unavailable => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Dashboard unavailable",
-                self.to_string(),
+                Text::new("error-unavailable-title"),
+                Text::new("error-unavailable-text"),
             ),
             Self::Store(_) | Self::Render(_) => {
                 error!(error = %self, "Dashboard page failed.");
                 (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong",
-                    "The page could not be shown; the cause is in the server log.".to_owned(),
+                    Text::new("error-internal-title"),
+                    Text::new("error-internal-text"),
                 )
             }
         };
-        message_page(status, title, &text)
+        message_page(self.status(), &title, &text)
     }
 }
 
@@ -460,7 +489,7 @@ async fn read_form(body: Body) -> Result<Vec<(String, String)>, PageError> {
     let bytes = body
         .into_bytes_limit(MAX_FORM_BYTES)
         .await
-        .map_err(|_| PageError::BadRequest("the form is too large".into()))?;
+        .map_err(|_| PageError::BadRequest(Text::new("error-form-too-large")))?;
     Ok(form_urlencoded::parse(&bytes).into_owned().collect())
 }
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::extract::{id, Board, SignedForm, SignedIn};
 use super::queue::{window_options, BulkResult, Window};
-use super::{date_to_ms, field, query_pairs, stats, KindView, PageError};
+use super::{date_to_ms, field, query_pairs, stats, KindView, PageError, Text};
 use crate::AppState;
 use liza_model::{CallStatus, Consent};
 use liza_store::admin::{
@@ -36,9 +36,8 @@ fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
 fn date_param(pairs: &[(String, String)], name: &str) -> Result<Option<i64>, PageError> {
     param(pairs, name)
         .map(|v| {
-            date_to_ms(v).ok_or_else(|| {
-                PageError::BadRequest(format!("`{v}` is not a date; use YYYY-MM-DD"))
-            })
+            date_to_ms(v)
+                .ok_or_else(|| PageError::BadRequest(Text::new("error-not-a-date").arg("value", v)))
         })
         .transpose()
 }
@@ -47,7 +46,7 @@ fn cursor_param(pairs: &[(String, String)]) -> Result<Option<Cursor>, PageError>
     param(pairs, "before")
         .map(|v| {
             Cursor::decode(v)
-                .ok_or_else(|| PageError::BadRequest("the page link is damaged".into()))
+                .ok_or_else(|| PageError::BadRequest(Text::new("error-page-link-damaged")))
         })
         .transpose()
 }
@@ -168,15 +167,16 @@ pub async fn calls_page(SignedIn { d, user }: SignedIn<'_>, req: &Request) -> Pa
         .and_then(|w| w.since_ms(now_ms()));
     let status = param(&pairs, "status")
         .map(|v| {
-            CallStatus::parse(v)
-                .ok_or_else(|| PageError::BadRequest(format!("unknown call status `{v}`")))
+            CallStatus::parse(v).ok_or_else(|| {
+                PageError::BadRequest(Text::new("error-unknown-status").arg("value", v))
+            })
         })
         .transpose()?;
     let consent = match param(&pairs, "consent") {
         None => None,
         Some("none") => Some(ConsentFilter::Unanswered),
         Some(v) => Some(ConsentFilter::Answer(Consent::parse(v).ok_or_else(
-            || PageError::BadRequest(format!("unknown consent `{v}`")),
+            || PageError::BadRequest(Text::new("error-unknown-consent").arg("value", v)),
         )?)),
     };
     let filter = CallFilter {
@@ -236,7 +236,7 @@ pub async fn calls_page(SignedIn { d, user }: SignedIn<'_>, req: &Request) -> Pa
         languages => d.languages(), paged => filter.before.is_some(),
         list, staff_statuses, max_bulk => super::queue::MAX_BULK_CALLS,
         windows => window_options(),
-        bulk => bulk.map(|b| b.message()),
+        bulk => bulk.map(|b| b.message(super::i18n::current())),
         masked_search => search.masked.is_some(),
     };
     // The calls in progress update themselves while the list is open.
@@ -310,8 +310,11 @@ pub async fn call_page(
     let tel = (!call.summary.from_number.is_empty()
         && liza_core::privacy::PhoneNumber::parse(&call.summary.from_number, None).is_ok())
     .then(|| call.summary.from_number.clone());
+    let lang = super::i18n::current();
+    let consent =
+        super::format::consent_line_in(&call, lang, |ms| super::format::local_datetime(lang, ms));
     let mut context = context! {
-        user, page => "calls", consent_line => super::consent_line(&call),
+        user, page => "calls", consent_line => consent,
         caller => call.summary.caller(), call, timeline, record_groups => groups, audit,
         statuses, back, saved, tel,
     };
@@ -369,7 +372,12 @@ pub async fn call_status(
     Path(id_text): Path<String>,
 ) -> Page {
     let id = id(&id_text)?;
-    let status = staff_call_status(&form.status).map_err(PageError::BadRequest)?;
+    let status = staff_call_status(&form.status).map_err(|_| {
+        PageError::BadRequest(match CallStatus::parse(&form.status) {
+            Some(_) => Text::new("error-status-not-settable"),
+            None => Text::new("error-unknown-status").arg("value", &form.status),
+        })
+    })?;
     let saved = match d
         .admin
         .set_call_status(id, status, &user.user_name, now_ms())
@@ -484,10 +492,12 @@ pub async fn record_status(
     let kind = d.record_kind(&kind)?;
     let id = id(&id_text)?;
     if !kind.statuses.contains(&form.status) {
-        return Err(PageError::BadRequest(unknown_record_status(
-            &kind,
-            &form.status,
-        )));
+        return Err(PageError::BadRequest(
+            Text::new("error-unknown-record-status")
+                .arg("value", &form.status)
+                .arg("kind", &kind.one)
+                .arg("allowed", kind.statuses.join(", ")),
+        ));
     }
     d.record(&kind.name, id).await?.ok_or(PageError::NotFound)?;
     match d
@@ -518,9 +528,9 @@ pub async fn record_notes(
     let notes = form.notes.replace("\r\n", "\n");
     let notes = notes.trim();
     if notes.chars().count() > MAX_NOTES_CHARS {
-        return Err(PageError::BadRequest(format!(
-            "notes may have at most {MAX_NOTES_CHARS} characters"
-        )));
+        return Err(PageError::BadRequest(
+            Text::new("error-notes-too-long").arg("max", MAX_NOTES_CHARS.to_string()),
+        ));
     }
     d.record(&kind.name, id).await?.ok_or(PageError::NotFound)?;
     match d

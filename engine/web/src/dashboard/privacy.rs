@@ -11,7 +11,7 @@ use poem::{handler, Response};
 use serde::Deserialize;
 
 use super::extract::{SignedForm, SignedIn};
-use super::{Dashboard, PageError};
+use super::{Dashboard, PageError, Text};
 use crate::AppState;
 use liza_core::privacy::{PhoneNumber, PrivacyKey};
 use liza_store::admin::{SessionUser, Subject};
@@ -33,8 +33,9 @@ pub struct EraseForm {
 
 /// What a typed number is, for this dashboard: parsed (national forms in the region of the
 /// flows' default language), or the message that says how to write it.
-fn parse(d: &Dashboard, typed: &str) -> Result<PhoneNumber, String> {
-    PhoneNumber::parse(typed, d.default_region().as_deref()).map_err(|e| e.to_string())
+fn parse(d: &Dashboard, typed: &str) -> Result<PhoneNumber, Text> {
+    PhoneNumber::parse(typed, d.default_region().as_deref())
+        .map_err(|_| Text::new("privacy-not-a-number").arg("value", typed.trim()))
 }
 
 /// `GET /privacy[?phone=…]`.
@@ -87,8 +88,12 @@ pub async fn privacy_export(
         )
         .await?;
     let document = ExportDocument::new(number.e164(), &data, now);
-    let body = serde_json::to_string_pretty(&document)
-        .map_err(|e| PageError::BadRequest(e.to_string()))?;
+    let body = serde_json::to_string_pretty(&document).map_err(|e| {
+        PageError::Render(minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            e.to_string(),
+        ))
+    })?;
     Ok(Response::builder()
         .content_type("application/json; charset=utf-8")
         .header("cache-control", "no-store")
@@ -120,7 +125,7 @@ pub async fn privacy_erase(
     };
     let who = Who::of(&state.engine.privacy, &number);
     if form.confirm.as_deref() != Some("yes") {
-        let problem = "Nothing was erased: tick “I understand that this cannot be undone” first.";
+        let problem = Text::new("privacy-erase-unconfirmed");
         let data = d.admin.export_person(&who.person()).await?;
         return page
             .render(&form.phone, Found::Data(&number, data, None), Some(problem))
@@ -173,7 +178,7 @@ struct Erased {
 
 enum Found<'a> {
     Nothing,
-    Problem(String),
+    Problem(Text),
     Data(&'a PhoneNumber, PersonalData, Option<Erased>),
 }
 
@@ -185,7 +190,8 @@ struct Privacy<'a> {
 }
 
 impl Privacy<'_> {
-    async fn render(&self, typed: &str, found: Found<'_>, extra_problem: Option<&str>) -> Page {
+    async fn render(&self, typed: &str, found: Found<'_>, extra_problem: Option<Text>) -> Page {
+        let lang = super::i18n::current();
         let Self { d, state, user } = self;
         let retention_days = state.retention_days;
         let actions = d.admin.audit_log(Subject::Privacy).await?;
@@ -194,7 +200,10 @@ impl Privacy<'_> {
         };
         let context = match found {
             Found::Nothing => context! { found => (), problem => (), erased => (), ..common },
-            Found::Problem(problem) => context! { found => (), problem, erased => (), ..common },
+            Found::Problem(problem) => {
+                let problem = problem.in_lang(lang);
+                context! { found => (), problem, erased => (), ..common }
+            }
             Found::Data(number, data, erased) => {
                 let live: Vec<String> = data
                     .live_calls(now_ms())
@@ -214,7 +223,7 @@ impl Privacy<'_> {
                     found => data, live, steps_with_data,
                     erased => erased.as_ref().map(|e| e.counts),
                     live_left => erased.map(|e| e.live_left).unwrap_or_default(),
-                    problem => extra_problem,
+                    problem => extra_problem.map(|p| p.in_lang(lang)),
                     ..common
                 }
             }

@@ -9,7 +9,9 @@ use serde::Serialize;
 
 use super::extract::SignedPairs;
 use super::pages::{back_to_list, staff_call_status, Page};
-use super::{field, PageError};
+use super::i18n::{self, Lang};
+use super::{field, PageError, Text};
+use fluent_bundle::FluentValue;
 use liza_model::CallStatus;
 use liza_store::admin::Change;
 use liza_store::now_ms;
@@ -60,10 +62,7 @@ impl Window {
         match text {
             None => Ok(default),
             Some(text) => Self::parse(text).ok_or_else(|| {
-                PageError::BadRequest(format!(
-                    "unknown time window `{text}`; expected one of: {}",
-                    Self::ALL.map(Self::as_str).join(", ")
-                ))
+                PageError::BadRequest(Text::new("error-unknown-window").arg("value", text))
             }),
         }
     }
@@ -131,26 +130,47 @@ impl BulkResult {
         parts.next().is_none().then_some(result)
     }
 
-    /// The sentence the list shows.
-    pub fn message(&self) -> String {
-        let calls = |n: usize| {
-            if n == 1 {
-                "1 call".to_owned()
-            } else {
-                format!("{n} calls")
-            }
-        };
-        let mut text = format!("{} set to {}.", calls(self.changed), self.status);
+    /// The sentence the list shows, in `lang`.
+    pub fn message(&self, lang: Lang) -> String {
+        let status = i18n::text(lang, &format!("status-{}", self.status), &[]);
+        let count = |n: usize| FluentValue::from(n);
+        let mut text = i18n::text(
+            lang,
+            "bulk-done",
+            &[
+                ("count", count(self.changed)),
+                ("status", FluentValue::from(status.as_str())),
+            ],
+        );
         let skipped = self.unchanged + self.missing;
         if skipped > 0 {
             let mut why = Vec::new();
             if self.unchanged > 0 {
-                why.push(format!("{} already {}", self.unchanged, self.status));
+                why.push(i18n::text(
+                    lang,
+                    "bulk-skipped-already",
+                    &[
+                        ("count", count(self.unchanged)),
+                        ("status", FluentValue::from(status.as_str())),
+                    ],
+                ));
             }
             if self.missing > 0 {
-                why.push(format!("{} no longer stored", self.missing));
+                why.push(i18n::text(
+                    lang,
+                    "bulk-skipped-missing",
+                    &[("count", count(self.missing))],
+                ));
             }
-            text.push_str(&format!(" {} skipped: {}.", calls(skipped), why.join(", ")));
+            text.push(' ');
+            text.push_str(&i18n::text(
+                lang,
+                "bulk-skipped",
+                &[
+                    ("count", count(skipped)),
+                    ("why", FluentValue::from(why.join(", "))),
+                ],
+            ));
         }
         text
     }
@@ -174,8 +194,13 @@ fn list_with_result(back: &str, result: &BulkResult) -> String {
 /// own; the list comes back as it was, with a message saying what was done.
 #[handler]
 pub async fn bulk_call_status(SignedPairs { d, user, pairs }: SignedPairs<'_>) -> Page {
-    let status = staff_call_status(field(&pairs, "status").unwrap_or("").trim())
-        .map_err(PageError::BadRequest)?;
+    let requested = field(&pairs, "status").unwrap_or("").trim();
+    let status = staff_call_status(requested).map_err(|_| {
+        PageError::BadRequest(match CallStatus::parse(requested) {
+            Some(_) => Text::new("error-status-not-settable"),
+            None => Text::new("error-unknown-status").arg("value", requested),
+        })
+    })?;
     let mut ids: Vec<i64> = Vec::new();
     for (name, value) in &pairs {
         if name != "id" {
@@ -184,21 +209,21 @@ pub async fn bulk_call_status(SignedPairs { d, user, pairs }: SignedPairs<'_>) -
         let id = value
             .trim()
             .parse::<i64>()
-            .map_err(|_| PageError::BadRequest(format!("`{value}` is not the number of a call")))?;
+            .map_err(|_| {
+                PageError::BadRequest(Text::new("error-not-a-call").arg("value", value.trim()))
+            })?;
         if !ids.contains(&id) {
             ids.push(id);
         }
         // Counted before any work is done.
         if ids.len() > MAX_BULK_CALLS {
-            return Err(PageError::BadRequest(format!(
-                "at most {MAX_BULK_CALLS} calls can be changed at once; select fewer"
-            )));
+            return Err(PageError::BadRequest(
+                Text::new("error-bulk-too-many").arg("max", MAX_BULK_CALLS.to_string()),
+            ));
         }
     }
     if ids.is_empty() {
-        return Err(PageError::BadRequest(
-            "no call selected: tick the calls to change first".into(),
-        ));
+        return Err(PageError::BadRequest(Text::new("error-bulk-none")));
     }
     let mut result = BulkResult {
         status: status.as_str().to_owned(),
@@ -233,8 +258,12 @@ mod tests {
         };
         assert_eq!(BulkResult::decode(&result.encode()), Some(result.clone()));
         assert_eq!(
-            result.message(),
+            result.message(Lang::En),
             "3 calls set to processed. 2 calls skipped: 1 already processed, 1 no longer stored."
+        );
+        assert_eq!(
+            result.message(Lang::De),
+            "3 Anrufe auf bearbeitet gesetzt. 2 Anrufe übersprungen: 1 schon bearbeitet, 1 nicht mehr gespeichert."
         );
         assert_eq!(BulkResult::decode("processed.1.2"), None);
         assert_eq!(BulkResult::decode("flying.1.0.0"), None);
