@@ -133,10 +133,12 @@ async fn the_question_heard_is_stored_with_the_decision_and_shown_in_one_line() 
     )
     .await;
     let line = consent_line(&html);
-    assert!(line.starts_with("Consent given 20"), "{line}");
+    // The page's language (English here) writes the time: `1 Dec 2026, 14:03:07`.
+    assert!(line.starts_with("Consent given "), "{line}");
+    assert!(is_english_time(&line["Consent given ".len()..]), "{line}");
     assert!(
         line.ends_with(&format!(
-            "UTC to «{QUESTION_DE}» — de-DE, flow {}",
+            " to «{QUESTION_DE}» — de-DE, flow {}",
             &version[..8]
         )),
         "{line}"
@@ -152,7 +154,8 @@ async fn the_question_heard_is_stored_with_the_decision_and_shown_in_one_line() 
     )
     .await;
     let line = consent_line(&html);
-    assert!(line.starts_with("Consent refused 20"), "{line}");
+    assert!(line.starts_with("Consent refused "), "{line}");
+    assert!(is_english_time(&line["Consent refused ".len()..]), "{line}");
     assert!(line.contains("— en-GB, flow"), "{line}");
     assert!(html.contains(r#"<span class="phone">+44 770 ••• ••23</span>"#));
     let html = page(
@@ -162,7 +165,7 @@ async fn the_question_heard_is_stored_with_the_decision_and_shown_in_one_line() 
     )
     .await;
     assert!(
-        consent_line(&html).starts_with("No answer (asked 20"),
+        consent_line(&html).starts_with("No answer (asked "),
         "{html}"
     );
     let html = page(
@@ -171,7 +174,8 @@ async fn the_question_heard_is_stored_with_the_decision_and_shown_in_one_line() 
         &format!("/calls/{}", id("CAprooflive").await),
     )
     .await;
-    assert!(consent_line(&html).starts_with("Asked 20"), "{html}");
+    assert!(consent_line(&html).starts_with("Asked "), "{html}");
+    assert!(is_english_time(&consent_line(&html)["Asked ".len()..]));
     assert!(consent_line(&html).contains("no answer yet"));
 
     // The dashboard's number search finds a caller without consent by the number typed whole.
@@ -195,4 +199,20 @@ async fn the_question_heard_is_stored_with_the_decision_and_shown_in_one_line() 
         text.contains(&format!("to «{QUESTION_DE}» — de-DE")),
         "{text}"
     );
+}
+
+/// `1 Dec 2026, 14:03:07 …`: a day, a month's name, a year and a time.
+fn is_english_time(text: &str) -> bool {
+    let mut words = text.split(' ');
+    let day = words.next().unwrap_or("");
+    let month = words.next().unwrap_or("");
+    let year = words.next().unwrap_or("");
+    let time = words.next().unwrap_or("").trim_end_matches(',');
+    day.parse::<u32>().is_ok_and(|d| (1..=31).contains(&d))
+        && month.len() == 3
+        && month.chars().all(|c| c.is_ascii_alphabetic())
+        && year.len() == 5
+        && year.ends_with(',')
+        && time.len() == 8
+        && time.as_bytes()[2] == b':'
 }
