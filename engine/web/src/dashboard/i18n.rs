@@ -292,7 +292,7 @@ pub fn number_filter(state: &State, value: Value) -> String {
 }
 
 /// `{{ kind.title | noun }}`: a name inside an English sentence is written in lower case
-/// ("No orders match."); German nouns keep their capital ("Keine Bestellungen").
+/// ("No tickets match."); German nouns keep their capital ("Keine Rückrufe").
 pub fn noun_filter(state: &State, value: String) -> String {
     match of_state(state) {
         Lang::En => value.to_lowercase(),
