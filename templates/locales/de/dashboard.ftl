@@ -289,3 +289,4 @@ error-unknown-window = Den Zeitraum „{ $value }“ gibt es nicht. Wählen Sie 
 error-not-a-call = „{ $value }“ ist nicht die Nummer eines Anrufs.
 error-bulk-too-many = Höchstens { $max } Anrufe können auf einmal geändert werden. Wählen Sie weniger aus.
 error-bulk-none = Kein Anruf ausgewählt. Kreuzen Sie zuerst die Anrufe an, die Sie ändern wollen.
+error-not-a-masked-number = „{ $value }“ ist keine maskierte Nummer, wie die Listen sie zeigen: Ländervorwahl, die ersten drei Ziffern, Punkte für die verborgenen und die letzten zwei Ziffern, z. B. +49 151 ••• ••90.

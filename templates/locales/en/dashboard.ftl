@@ -289,3 +289,4 @@ error-unknown-window = There is no time window “{ $value }”. Pick one from t
 error-not-a-call = “{ $value }” is not the number of a call.
 error-bulk-too-many = At most { $max } calls can be changed at once. Select fewer.
 error-bulk-none = No call was selected. Tick the calls to change first.
+error-not-a-masked-number = “{ $value }” is not a masked number as the lists show it: the country code, the first three digits, dots for the hidden ones and the last two digits, e.g. +49 151 ••• ••90.

@@ -369,11 +369,12 @@ pub async fn middleware<E: Endpoint>(ep: Arc<E>, req: Request) -> poem::Result<R
         .or_else(|| cookie_value(&req, LANG_COOKIE).and_then(Lang::parse))
         .unwrap_or_else(|| negotiate(req.header("accept-language")));
     let mut here = req.uri().path().to_owned();
-    // The switch's links repeat the address without `lang`; and without a caller's number
-    // (the privacy search): it is not written into more places on the page than needed.
+    // The switch's links repeat the address without `lang`; without a caller's number (the
+    // privacy search: it is not written into more places on the page than needed) and without
+    // a message said once (a bulk change's result).
     let rest: Vec<&(String, String)> = pairs
         .iter()
-        .filter(|(k, _)| k != "lang" && k != "phone")
+        .filter(|(k, _)| !["lang", "phone", "bulk"].contains(&k.as_str()))
         .collect();
     if !rest.is_empty() {
         let mut query = form_urlencoded::Serializer::new(String::new());

@@ -156,11 +156,11 @@ pub async fn calls_page(SignedIn { d, user }: SignedIn<'_>, req: &Request) -> Pa
     let list_query = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs.iter())
         .finish();
-    let search = super::search::number_search(
-        param(&pairs, "number").unwrap_or(""),
-        d.default_region().as_deref(),
-    )
-    .map_err(PageError::BadRequest)?;
+    let typed = param(&pairs, "number").unwrap_or("");
+    let search =
+        super::search::number_search(typed, d.default_region().as_deref()).map_err(|_| {
+            PageError::BadRequest(Text::new("error-not-a-masked-number").arg("value", typed))
+        })?;
     let within = param(&pairs, "within")
         .map(|w| Window::from_param(Some(w), Window::All))
         .transpose()?

@@ -8,8 +8,8 @@ use poem::IntoResponse;
 use serde::Serialize;
 
 use super::extract::SignedPairs;
-use super::pages::{back_to_list, staff_call_status, Page};
 use super::i18n::{self, Lang};
+use super::pages::{back_to_list, staff_call_status, Page};
 use super::{field, PageError, Text};
 use fluent_bundle::FluentValue;
 use liza_model::CallStatus;
@@ -206,12 +206,9 @@ pub async fn bulk_call_status(SignedPairs { d, user, pairs }: SignedPairs<'_>) -
         if name != "id" {
             continue;
         }
-        let id = value
-            .trim()
-            .parse::<i64>()
-            .map_err(|_| {
-                PageError::BadRequest(Text::new("error-not-a-call").arg("value", value.trim()))
-            })?;
+        let id = value.trim().parse::<i64>().map_err(|_| {
+            PageError::BadRequest(Text::new("error-not-a-call").arg("value", value.trim()))
+        })?;
         if !ids.contains(&id) {
             ids.push(id);
         }

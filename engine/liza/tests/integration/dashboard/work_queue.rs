@@ -178,12 +178,16 @@ async fn a_bulk_change_sets_and_audits_each_call_and_says_what_it_skipped() {
         .text()
         .await
         .unwrap()
-        .contains("cannot be set to `in_progress`"));
+        .contains("cannot be set back to in progress"));
     let response = refused(vec![("status", "problem".into()), ("id", one_s.clone())]).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let response = refused(vec![("csrf", csrf.into()), ("status", "problem".into())]).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    assert!(response.text().await.unwrap().contains("no call selected"));
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("No call was selected"));
     let mut many = vec![("csrf", csrf.to_owned()), ("status", "problem".to_owned())];
     for id in 0..=100 {
         many.push(("id", (one + id).to_string()));
@@ -194,7 +198,7 @@ async fn a_bulk_change_sets_and_audits_each_call_and_says_what_it_skipped() {
         .text()
         .await
         .unwrap()
-        .contains("at most 100 calls can be changed at once"));
+        .contains("At most 100 calls can be changed at once"));
     for id in [one, two, three] {
         assert_eq!(
             status_of(&app, id).await,
@@ -210,7 +214,7 @@ async fn a_bulk_change_sets_and_audits_each_call_and_says_what_it_skipped() {
 
 /// Rows of a calls list.
 fn rows(html: &str) -> usize {
-    html.matches("<td class=\"phone\">").count()
+    html.matches(super::CALL_ROW).count()
 }
 
 async fn search(app: &TestApp, session: &Session, typed: &str) -> String {
