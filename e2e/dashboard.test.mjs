@@ -414,6 +414,67 @@ test('a bulk change sets the ticked calls, keeps the list and is audited per cal
   }
 });
 
+test('every page in German and English: no horizontal scroll at 375 px, no axe violation', async () => {
+  await page.goto(`${BASE}/calls`);
+  const callHref = await page.locator('#calls tbody a').first().getAttribute('href');
+  await page.goto(`${BASE}/records/order`);
+  const orderHref = await page.locator('#records tbody a').first().getAttribute('href');
+  const pages = [
+    ['overview', '/'],
+    ['calls', '/calls'],
+    ['call', callHref.split('?')[0]],
+    ['orders', '/records/order'],
+    ['order', orderHref],
+    ['stats', '/stats'],
+    ['privacy', '/privacy'],
+    ['account', '/account'],
+    ['not-found', '/no/such/page'],
+    ['bad-request', '/calls?from=31.12.2026'],
+  ];
+  const words = { de: { '/': 'Übersicht', '/calls': 'Anrufe' }, en: { '/': 'Overview', '/calls': 'Calls' } };
+  for (const lang of ['de', 'en']) {
+    await page.setViewportSize({ width: 375, height: 812 });
+    for (const [name, path] of pages) {
+      const joiner = path.includes('?') ? '&' : '?';
+      await page.goto(`${BASE}${path}${joiner}lang=${lang}`);
+      assert.equal(await page.getAttribute('html', 'lang'), lang, `${name} (${lang})`);
+      if (words[lang][path]) {
+        assert.match(await page.locator('h1').textContent(), new RegExp(words[lang][path]));
+      }
+      const { scroll, inner } = await page.evaluate(() => ({
+        scroll: document.documentElement.scrollWidth,
+        inner: window.innerWidth,
+      }));
+      assert.ok(scroll <= inner, `${name} (${lang}) is ${scroll}px wide at ${inner}px`);
+      await page.screenshot({ path: join(ARTIFACTS, `phone-${lang}-${name}.png`), fullPage: true });
+      assert.deepEqual(await axeViolations(), [], `${name} (${lang})`);
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
+    for (const [name, path] of pages) {
+      const joiner = path.includes('?') ? '&' : '?';
+      await page.goto(`${BASE}${path}${joiner}lang=${lang}`);
+      assert.deepEqual(await axeViolations(), [], `${name} (${lang}, 1280 px)`);
+    }
+  }
+  // The login page, without a session, in both languages.
+  const visitor = await browser.newContext();
+  const login = await visitor.newPage();
+  await login.setViewportSize({ width: 375, height: 812 });
+  for (const lang of ['de', 'en']) {
+    await login.goto(`${BASE}/login?lang=${lang}`);
+    assert.equal(await login.getAttribute('html', 'lang'), lang);
+    const { scroll, inner } = await login.evaluate(() => ({
+      scroll: document.documentElement.scrollWidth,
+      inner: window.innerWidth,
+    }));
+    assert.ok(scroll <= inner, `login (${lang}) is ${scroll}px wide`);
+    await login.screenshot({ path: join(ARTIFACTS, `phone-${lang}-login.png`), fullPage: true });
+  }
+  await visitor.close();
+  // The choice is kept: back to English for the tests that follow.
+  await page.goto(`${BASE}/?lang=en`);
+});
+
 test('log out and be refused', async () => {
   await page.getByRole('button', { name: 'Log out' }).click();
   await page.waitForURL(`${BASE}/login`);
