@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The fetch node under load, for docs/BENCHMARKS.md: Liza's whole call (every step persisted
+# on SQLite, signed webhooks) with SHOP_API_URL pointing at a fake shop API on loopback that
+# answers each `GET /orders/<n>` after 5 ms. Release build, load generator on the same machine.
+#
+#   bench/fetch.sh            # CALLS (default 2000) calls, CONCURRENCY (default 16) at once
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
+# LIZA_BIN=path uses a binary built before (no build here).
+if [ -z "${LIZA_BIN:-}" ]; then cargo build --release -q -p liza; fi
+LIZA=${LIZA_BIN:-$CARGO_TARGET_DIR/release/liza}
+PORT=${PORT:-5410}
+SHOP_PORT=${SHOP_PORT:-5411}
+CALLS=${CALLS:-2000}
+CONCURRENCY=${CONCURRENCY:-16}
+WORK=$(mktemp -d /tmp/liza-fetch-bench.XXXXXX)
+export TWILIO_AUTH_TOKEN=bench-token-not-secret
+export LIZA_PUBLIC_URL=https://liza.example.test
+export LIZA_BIND=127.0.0.1:$PORT
+export LIZA_FLOWS=$PWD/flows LIZA_LOCALES=$PWD/locales
+export DATABASE_URL="sqlite://$WORK/liza.db"
+export SHOP_API_URL=http://127.0.0.1:$SHOP_PORT SHOP_API_TOKEN=bench-shop-token
+export RUST_LOG=${RUST_LOG:-warn}
+SERVER= SHOP=
+
+cleanup() {
+    [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true
+    [ -n "$SHOP" ] && kill "$SHOP" 2>/dev/null || true
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# The fake shop: a threaded HTTP server that answers after 5 ms.
+python3 - "$SHOP_PORT" <<'PY' &
+import http.server, json, sys, time
+class Shop(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        time.sleep(0.005)
+        body = json.dumps({"status": "shipped"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer.daemon_threads = True
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Shop).serve_forever()
+PY
+SHOP=$!
+
+"$LIZA" serve >"$WORK/liza.log" 2>&1 &
+SERVER=$!
+until curl -fs -o /dev/null "http://127.0.0.1:$PORT/health"; do
+    kill -0 "$SERVER" 2>/dev/null || { cat "$WORK/liza.log"; exit 1; }
+    sleep 0.01
+done
+until curl -fs -o /dev/null "http://127.0.0.1:$SHOP_PORT/orders/1"; do sleep 0.05; done
+
+echo "== fetch node, 5 ms shop API ($(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)) =="
+echo "\$ liza loadtest --calls $CALLS --concurrency $CONCURRENCY --expect 'Vielen Dank für Ihren Anruf'"
+"$LIZA" loadtest --url "http://127.0.0.1:$PORT" --calls "$CALLS" --concurrency "$CONCURRENCY" \
+    --expect "Vielen Dank für Ihren Anruf" || true
+echo "fetch steps: $(sqlite3 "$WORK/liza.db" "SELECT outcome LIKE 'ok (%', COUNT(*) FROM steps WHERE node = 'shop-status' GROUP BY 1" 2>/dev/null | tr '\n' ' ')"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
