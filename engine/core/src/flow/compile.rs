@@ -29,6 +29,8 @@ struct Compiler<'a> {
     names: HashMap<String, NodeId>,
     variables: BTreeSet<String>,
     diagnostics: Diagnostics,
+    /// Per locale (by tag): how many of the flow's messages it has, and the ids it lacks.
+    found_in_locale: HashMap<String, (usize, Vec<String>)>,
 }
 
 impl Compiler<'_> {
@@ -74,6 +76,14 @@ impl Compiler<'_> {
             };
             for locale in self.locales.all() {
                 let lang = locale.langid.to_string();
+                let counts = self.found_in_locale.entry(lang.clone()).or_default();
+                if locale.message(id).is_none() {
+                    if !counts.1.contains(id) {
+                        counts.1.push(id.clone());
+                    }
+                } else {
+                    counts.0 += 1;
+                }
                 if locale.message(id).is_none() {
                     let hint = did_you_mean(id, locale.message_ids());
                     self.error(
@@ -194,6 +204,7 @@ pub fn compile(
             .collect(),
         variables: GLOBAL_VARIABLES.iter().map(|v| v.to_string()).collect(),
         diagnostics: Diagnostics::default(),
+        found_in_locale: HashMap::new(),
     };
 
     // Variables any node sets; messages may use these and the globals.
@@ -271,6 +282,8 @@ pub fn compile(
         check_graph(&mut c, &nodes, entry);
         privacy = compile_privacy(&mut c, &raw, &nodes);
     }
+
+    one_error_per_empty_locale(&mut c);
 
     if c.diagnostics.has_errors() {
         let mut d = c.diagnostics;
@@ -1043,4 +1056,47 @@ fn compile_ranges(c: &mut Compiler<'_>, p: &str, given: &RawHours) -> Vec<hours:
         }
     }
     out.into_iter().map(|(r, _)| r).collect()
+}
+
+/// A locale that has none of the flow's messages (its .ftl file is missing, or named for
+/// another flow) is one error, not one per message: the first message's error, reworded.
+fn one_error_per_empty_locale(c: &mut Compiler<'_>) {
+    let mut empty: Vec<(String, Vec<String>)> = c
+        .found_in_locale
+        .iter()
+        .filter(|(_, (found, missing))| *found == 0 && missing.len() > 1)
+        .map(|(lang, (_, missing))| (lang.clone(), missing.clone()))
+        .collect();
+    empty.sort();
+    for (lang, missing) in empty {
+        let marker = format!("is missing in locale `{lang}` (");
+        let mut first = None;
+        c.diagnostics.0.retain(|d| {
+            if d.message.contains(&marker) && d.message.starts_with("message `") {
+                if first.is_none() {
+                    first = Some(d.clone());
+                }
+                false
+            } else {
+                true
+            }
+        });
+        let Some(mut d) = first else { continue };
+        let dir = c
+            .locales
+            .all()
+            .iter()
+            .find(|l| l.langid.to_string() == lang)
+            .map(|l| l.dir.display().to_string())
+            .unwrap_or_default();
+        let shown: Vec<String> = missing.iter().take(3).map(|m| format!("`{m}`")).collect();
+        let more = if missing.len() > 3 { ", …" } else { "" };
+        d.message = format!(
+            "locale `{lang}` ({dir}) has none of this flow's {} messages ({}{more}): is its .ftl file missing or named for another flow?",
+            missing.len(),
+            shown.join(", ")
+        );
+        d.node = None;
+        c.diagnostics.push(d);
+    }
 }

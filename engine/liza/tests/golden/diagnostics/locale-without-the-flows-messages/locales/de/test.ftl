@@ -1,0 +1,3 @@
+hello = Hallo!
+menu = Drücken Sie die 1.
+bye = Tschüss!

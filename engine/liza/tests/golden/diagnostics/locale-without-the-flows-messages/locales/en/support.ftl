@@ -1,0 +1,2 @@
+# The support line, not this flow.
+welcome = Welcome!
