@@ -183,6 +183,22 @@ test('filter calls by number, open one and see its timeline', async () => {
   assert.equal(await page.getByLabel('Phone number').inputValue(), '12345678');
 });
 
+test('times are shown in the local time zone, and the zone is named', async () => {
+  await page.goto(`${BASE}/calls?number=12345678`);
+  assert.equal(await page.locator('footer #zone').textContent(), 'Europe/Berlin');
+  const shown = (await page.locator('#calls tbody a').first().textContent()).trim();
+  assert.match(shown, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+  // The call was placed a moment ago: its start is Berlin's time now, not UTC's.
+  const berlinNow = new Intl.DateTimeFormat('sv-SE', {
+    timeZone: 'Europe/Berlin', year: 'numeric', month: '2-digit', day: '2-digit',
+    hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+  }).format(new Date());
+  const asUtc = (text) => Date.parse(`${text.replace(' ', 'T')}Z`);
+  const minutes = Math.abs(asUtc(berlinNow) - asUtc(shown)) / 60000;
+  assert.ok(minutes < 30, `shown ${shown}, Berlin now ${berlinNow}`);
+  assert.doesNotMatch(await page.locator('main').textContent(), /UTC/);
+});
+
 test("change an order's status and see the audit entry", async () => {
   await page.goto(`${BASE}/`);
   // The navigation lists the kinds of records the flow declares, named by its locale.

@@ -7,6 +7,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 pub use liza_web::connections::ServerLimits;
+use liza_web::dashboard::Zone;
 
 /// Every setting, its default and what it does: the README's table and env.example follow this list.
 pub const SETTINGS: &[(&str, &str, &str)] = &[
@@ -26,6 +27,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("LIZA_ADMIN_PASSWORD", "", "On first start, creates the dashboard user `admin` with this password (at least 10 characters)."),
     ("LIZA_PRIVACY_KEY", "", "Secret key (at least 32 characters, e.g. `openssl rand -hex 32`) of the keyed hashes that stand for callers' numbers until they consent. Unset: Liza generates one and keeps it in the database. Never change it once set (Liza refuses to start with another key)."),
     ("LIZA_RETENTION_DAYS", "90", "Days a call's personal data (number, what was said and typed) is kept; older calls are made anonymous hourly. 0 keeps everything."),
+    ("LIZA_TIMEZONE", "Europe/Berlin", "Time zone of the dashboard and `liza calls` (an IANA name: Europe/Vienna, America/New_York, UTC): times shown, the days of date filters, today, this week (from Monday) and the statistics' days. The zone database is built into Liza."),
     ("LIZA_MAX_CONNECTIONS", "512", "Open connections at most; at the limit the longest-idle connection is closed for a new one. Keep it below the file limit (ulimit -n) with room for the database."),
     ("LIZA_HEADER_TIMEOUT", "10", "Seconds a client has to send a request's headers (from its first byte, or from connecting)."),
     ("LIZA_BODY_TIMEOUT", "10", "Seconds a client has to send a request's body."),
@@ -56,6 +58,8 @@ pub struct Settings {
     pub retention_days: Result<u32, String>,
     /// LIZA_TRUSTED_PROXIES as written; parsed (and refused if wrong) at start.
     pub trusted_proxies: String,
+    /// LIZA_TIMEZONE, or why it is not a zone (refused at start).
+    pub time_zone: Result<Zone, String>,
     /// The server's limits, or which setting could not be read.
     pub server_limits: Result<ServerLimits, String>,
     /// Where the flows' `${env:NAME}` values are read (the process environment and `.env`);
@@ -113,6 +117,7 @@ impl std::fmt::Debug for Settings {
                 &self.privacy_key.as_ref().map(|_| "[REDACTED]"),
             )
             .field("retention_days", &self.retention_days)
+            .field("time_zone", &self.time_zone.as_ref().map(Zone::name))
             .field("server_limits", &self.server_limits)
             .finish()
     }
@@ -174,6 +179,7 @@ impl Settings {
                 })
             },
             trusted_proxies: or_default("LIZA_TRUSTED_PROXIES"),
+            time_zone: Zone::named(&or_default("LIZA_TIMEZONE")),
             server_limits: server_limits_from_lookup(get),
             flow_env,
         }
@@ -215,6 +221,10 @@ mod tests {
         assert!(settings.twilio_auth_token.is_none());
         assert!(!settings.insecure_dev);
         assert_eq!(settings.retention_days, Ok(90));
+        assert_eq!(
+            settings.time_zone.as_ref().map(Zone::name),
+            Ok("Europe/Berlin")
+        );
         let limits = settings.server_limits.unwrap();
         assert_eq!(limits, ServerLimits::default());
         assert_eq!(limits.max_connections, 512);
@@ -233,5 +243,18 @@ mod tests {
         let settings =
             Settings::from_lookup(|name| (name == "LIZA_MAX_CONNECTIONS").then(|| "0".to_owned()));
         assert!(settings.server_limits.is_err());
+    }
+
+    #[test]
+    fn a_time_zone_that_does_not_exist_is_refused_by_name() {
+        let settings = Settings::from_lookup(|name| {
+            (name == "LIZA_TIMEZONE").then(|| "Mars/Olympus".to_owned())
+        });
+        let error = settings.time_zone.unwrap_err();
+        assert!(error.contains("LIZA_TIMEZONE=Mars/Olympus"), "{error}");
+        let settings = Settings::from_lookup(|name| {
+            (name == "LIZA_TIMEZONE").then(|| "America/New_York".to_owned())
+        });
+        assert_eq!(settings.time_zone.unwrap().name(), "America/New_York");
     }
 }

@@ -104,6 +104,7 @@ impl Application {
             .retention_days
             .clone()
             .map_err(anyhow::Error::msg)?;
+        let zone = settings.time_zone.clone().map_err(anyhow::Error::msg)?;
         let verifier = match (&settings.twilio_auth_token, settings.insecure_dev) {
             (Some(token), _) => Some(SignatureVerifier::new(token.clone())),
             (None, true) => {
@@ -156,6 +157,8 @@ impl Application {
                 admin.refresh_planner_stats().await?;
                 Some(Arc::new(
                     Dashboard::new(admin, registry.clone(), settings.public_url.as_deref())
+                        .context("cannot start the dashboard")?
+                        .with_zone(zone)
                         .context("cannot start the dashboard")?
                         .with_privacy(privacy.clone()),
                 ))

@@ -227,10 +227,45 @@ pub struct Overview {
     pub open_problems: i64,
 }
 
+/// A local calendar day of the dashboard's time zone: its number (the days from 1970-01-01 to
+/// its date) and its bounds in epoch ms (its local midnights: 23 or 25 hours apart on the
+/// day a DST change falls on). The web layer computes them; the store only counts between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DaySpan {
+    pub day: i64,
+    pub start_ms: i64,
+    pub end_ms: i64,
+}
+
+/// The days [`Statistics::stats`] counts: consecutive local days, oldest first, the last one
+/// today, in the zone named `zone` (kept sums are per zone). `hour_of` names the local hour
+/// (0-23) of an instant.
+pub struct LocalDays<'a> {
+    pub zone: &'a str,
+    pub days: &'a [DaySpan],
+    pub hour_of: &'a (dyn Fn(i64) -> i64 + Send + Sync),
+}
+
+/// What [`Statistics::stats`] counted.
+#[derive(Debug, Clone, Default)]
+pub struct DayStats {
+    pub buckets: Vec<StatsBucket>,
+    /// Calls per local day and local hour of the day.
+    pub hours: Vec<StatsHour>,
+}
+
+/// Calls of one local day that started in one local hour (0-23).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatsHour {
+    pub day: i64,
+    pub hour: i64,
+    pub calls: i64,
+}
+
 /// Calls of one day with one language, status and consent answer.
 #[derive(Debug, Clone)]
 pub struct StatsBucket {
-    /// Days since the epoch (UTC).
+    /// The local day ([`DaySpan::day`]).
     pub day: i64,
     pub language: Option<String>,
     pub status: String,
@@ -367,9 +402,10 @@ pub trait Statistics: Send + Sync + 'static {
     async fn problems_since(&self, since_ms: i64) -> Result<i64, StoreError>;
     /// The calls in progress (over `calls_by_status`: only their index entries are read).
     async fn live_calls(&self) -> Result<LiveCalls, StoreError>;
-    /// Calls of the UTC days `first_day..=today`, bucketed by day. Days before yesterday are
-    /// summed once and kept (`stats_days`); yesterday and today are counted live.
-    async fn stats(&self, first_day: i64, today: i64) -> Result<Vec<StatsBucket>, StoreError>;
+    /// Calls of the local days `days.days`, bucketed by day and by hour of the day. Days before
+    /// the last two (yesterday and today) are summed once and kept (`stats_days`,
+    /// `stats_hours`); the last two are counted live.
+    async fn stats(&self, days: &LocalDays<'_>) -> Result<DayStats, StoreError>;
     /// Forgets every kept day sum, so the next [`Statistics::stats`] sums those days again
     /// (after calls were written into past days, as `liza dev seed` does).
     async fn forget_day_sums(&self) -> Result<(), StoreError>;
@@ -510,36 +546,50 @@ pub mod sql {
     pub const AUDIT_INSERT: &str = "INSERT INTO audit_log (user_name, subject_kind, subject_id, field, old_value, new_value, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
-    /// Live day buckets: one pass over the covering index `calls_for_stats`.
-    pub const STATS_LIVE: &str = "SELECT c.started_at / 86400000 AS day, COALESCE(c.language, '') AS language, c.status,
+    /// The sums of one local day (`$1 <= started_at < $2`, numbered `$3`): one range over the
+    /// covering index `calls_for_stats`.
+    pub const STATS_DAY: &str = "SELECT $3 AS day, COALESCE(c.language, '') AS language, c.status,
             COALESCE(c.consent, '') AS consent, COUNT(*) AS calls,
             CAST(COALESCE(SUM(c.duration_secs), 0) AS BIGINT) AS duration_sum, COUNT(c.duration_secs) AS durations
          FROM calls c WHERE c.started_at >= $1 AND c.started_at < $2
-         GROUP BY c.started_at / 86400000, COALESCE(c.language, ''), c.status, COALESCE(c.consent, '')";
-    /// Sums one closed day into `stats_days` (idempotent, so two dashboards may race).
-    pub const STATS_CLOSE_DAY: &str = "INSERT INTO stats_days (day, language, status, consent, calls, duration_sum, durations)
-         SELECT c.started_at / 86400000, COALESCE(c.language, ''), c.status, COALESCE(c.consent, ''),
+         GROUP BY COALESCE(c.language, ''), c.status, COALESCE(c.consent, '')";
+    /// Calls of one local day per quarter of an hour since its start (`$1`); the store maps
+    /// each quarter to its local hour ([`super::LocalDays::hour_of`]), which is exact for every
+    /// zone (offsets and DST changes are whole quarters of an hour).
+    pub const STATS_DAY_QUARTERS: &str =
+        "SELECT (c.started_at - $1) / 900000 AS quarter, COUNT(*) AS calls
+         FROM calls c WHERE c.started_at >= $1 AND c.started_at < $2
+         GROUP BY (c.started_at - $1) / 900000";
+    /// Sums one closed day into `stats_days` (its old sums deleted first, so a group that
+    /// emptied since does not stay).
+    pub const STATS_CLOSE_DAY: &str = "INSERT INTO stats_days (zone, day, language, status, consent, calls, duration_sum, durations)
+         SELECT $4, $3, COALESCE(c.language, ''), c.status, COALESCE(c.consent, ''),
             COUNT(*), CAST(COALESCE(SUM(c.duration_secs), 0) AS BIGINT), COUNT(c.duration_secs)
          FROM calls c WHERE c.started_at >= $1 AND c.started_at < $2
-         GROUP BY c.started_at / 86400000, COALESCE(c.language, ''), c.status, COALESCE(c.consent, '')
-         ON CONFLICT (day, language, status, consent) DO UPDATE SET calls = excluded.calls,
-            duration_sum = excluded.duration_sum, durations = excluded.durations";
-    pub const STATS_DAY_DONE: &str =
-        "INSERT INTO stats_days_done (day) VALUES ($1) ON CONFLICT (day) DO NOTHING";
+         GROUP BY COALESCE(c.language, ''), c.status, COALESCE(c.consent, '')";
+    pub const STATS_DROP_DAY: &str = "DELETE FROM stats_days WHERE zone = $1 AND day = $2";
+    pub const STATS_DROP_DAY_HOURS: &str = "DELETE FROM stats_hours WHERE zone = $1 AND day = $2";
+    pub const STATS_KEEP_HOUR: &str =
+        "INSERT INTO stats_hours (zone, day, hour, calls) VALUES ($1, $2, $3, $4)";
+    /// Idempotent, so two dashboards may race.
+    pub const STATS_DAY_DONE: &str = "INSERT INTO stats_days_done (zone, day, start_at, end_at)
+         VALUES ($1, $2, $3, $4) ON CONFLICT (zone, day) DO NOTHING";
     pub const STATS_DAYS_DONE: &str =
-        "SELECT day FROM stats_days_done WHERE day >= $1 AND day < $2";
+        "SELECT day FROM stats_days_done WHERE zone = $1 AND day >= $2 AND day < $3";
     pub const STATS_CLOSED: &str =
         "SELECT day, language, status, consent, calls, duration_sum, durations
-         FROM stats_days WHERE day >= $1 AND day < $2";
-    /// Forgets the sums of the day a call started on (its status changed).
-    pub const STATS_FORGET_CALL_DAY: &str =
-        "DELETE FROM stats_days_done WHERE day = (SELECT started_at / 86400000 FROM calls WHERE id = $1)";
-    pub const STATS_FORGET_CALL_DAY_SUMS: &str =
-        "DELETE FROM stats_days WHERE day = (SELECT started_at / 86400000 FROM calls WHERE id = $1)";
+         FROM stats_days WHERE zone = $1 AND day >= $2 AND day < $3";
+    pub const STATS_CLOSED_HOURS: &str =
+        "SELECT day, hour, calls FROM stats_hours WHERE zone = $1 AND day >= $2 AND day < $3";
+    /// Forgets the sums of the day (in every zone) a call started on (its status changed).
+    pub const STATS_FORGET_CALL_DAY: &str = "DELETE FROM stats_days_done
+         WHERE start_at <= (SELECT started_at FROM calls WHERE id = $1)
+           AND end_at > (SELECT started_at FROM calls WHERE id = $1)";
 
     /// Forget every kept day sum ([`super::Statistics::forget_day_sums`]).
     pub const STATS_FORGET_DAYS_DONE: &str = "DELETE FROM stats_days_done";
     pub const STATS_FORGET_DAY_SUMS: &str = "DELETE FROM stats_days";
+    pub const STATS_FORGET_HOUR_SUMS: &str = "DELETE FROM stats_hours";
 
     /// Counts over the covering index `record_calls_by_time` first, then names the winners.
     /// The unary `+` keeps SQLite from grouping along the primary key (a scan of every

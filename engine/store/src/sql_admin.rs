@@ -9,9 +9,9 @@ use sqlx::{Any, AnyPool, Row};
 
 use super::admin::{
     sql, Accounts, ApiTokenInfo, AuditEntry, Bind, CallDetail, CallFilter, CallProgress,
-    CallSummary, CallsAndRecords, Change, ListQuery, LiveCalls, LoginLimit, LoginReservation,
-    Overview, PasswordSet, RecordFilter, RecordSummary, SessionInfo, SessionUser, Statistics,
-    StatsBucket, Subject, TimelineStep, User, DAY_MS,
+    CallSummary, CallsAndRecords, Change, DaySpan, DayStats, ListQuery, LiveCalls, LocalDays,
+    LoginLimit, LoginReservation, Overview, PasswordSet, RecordFilter, RecordSummary, SessionInfo,
+    SessionUser, Statistics, StatsBucket, StatsHour, Subject, TimelineStep, User, DAY_MS,
 };
 use super::dialect::Dialect;
 use super::StoreError;
@@ -72,6 +72,34 @@ fn api_token_info(row: &AnyRow) -> Result<ApiTokenInfo, sqlx::Error> {
         last_used_at: row.try_get("last_used_at")?,
         expires_at: row.try_get("expires_at")?,
     })
+}
+
+/// One local day's calls per local hour: counted per quarter of an hour since the day's start,
+/// each quarter named by its local hour.
+async fn day_hours<'e, E: sqlx::Executor<'e, Database = Any>>(
+    executor: E,
+    span: &DaySpan,
+    hour_of: &(dyn Fn(i64) -> i64 + Send + Sync),
+) -> Result<Vec<StatsHour>, sqlx::Error> {
+    let rows = sqlx::query(sql::STATS_DAY_QUARTERS)
+        .bind(span.start_ms)
+        .bind(span.end_ms)
+        .fetch_all(executor)
+        .await?;
+    let mut calls = [0i64; 24];
+    for row in &rows {
+        let quarter: i64 = row.try_get("quarter")?;
+        let hour = hour_of(span.start_ms + quarter * 900_000).clamp(0, 23);
+        calls[hour as usize] += row.try_get::<i64, _>("calls")?;
+    }
+    Ok((0..24)
+        .filter(|&hour| calls[hour] > 0)
+        .map(|hour| StatsHour {
+            day: span.day,
+            hour: hour as i64,
+            calls: calls[hour],
+        })
+        .collect())
 }
 
 /// Writes an audit entry (inside a transaction, or on its own on the pool).
@@ -137,9 +165,10 @@ impl SqlAdmin {
         .execute(&mut *tx)
         .await?;
         if let Subject::Call(call_id) = subject {
-            for forget in [sql::STATS_FORGET_CALL_DAY, sql::STATS_FORGET_CALL_DAY_SUMS] {
-                sqlx::query(forget).bind(call_id).execute(&mut *tx).await?;
-            }
+            sqlx::query(sql::STATS_FORGET_CALL_DAY)
+                .bind(call_id)
+                .execute(&mut *tx)
+                .await?;
         }
         audit(
             &mut *tx,
@@ -376,44 +405,90 @@ impl Statistics for SqlAdmin {
         })
     }
 
-    async fn stats(&self, first_day: i64, today: i64) -> Result<Vec<StatsBucket>, StoreError> {
+    async fn stats(&self, local: &LocalDays<'_>) -> Result<DayStats, StoreError> {
+        let (Some(first), Some(last)) = (local.days.first(), local.days.last()) else {
+            return Ok(DayStats::default());
+        };
         // Yesterday and today still change (late status callbacks); older days do not.
-        let live_from = (today - 1).max(first_day);
+        let live = local.days.len().saturating_sub(2);
+        let (closed, live) = local.days.split_at(live);
+        let live_from = live.first().map_or(last.day + 1, |d| d.day);
         let done: Vec<i64> = sqlx::query_scalar(sql::STATS_DAYS_DONE)
-            .bind(first_day)
+            .bind(local.zone)
+            .bind(first.day)
             .bind(live_from)
             .fetch_all(&self.pool)
             .await?;
-        let missing: Vec<i64> = (first_day..live_from)
-            .filter(|day| !done.contains(day))
-            .collect();
+        let missing: Vec<&DaySpan> = closed.iter().filter(|d| !done.contains(&d.day)).collect();
         if !missing.is_empty() {
             let mut tx = self.pool.begin().await?;
-            for day in missing {
+            for span in missing {
+                for drop in [sql::STATS_DROP_DAY, sql::STATS_DROP_DAY_HOURS] {
+                    sqlx::query(drop)
+                        .bind(local.zone)
+                        .bind(span.day)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 sqlx::query(sql::STATS_CLOSE_DAY)
-                    .bind(day * DAY_MS)
-                    .bind((day + 1) * DAY_MS)
+                    .bind(span.start_ms)
+                    .bind(span.end_ms)
+                    .bind(span.day)
+                    .bind(local.zone)
                     .execute(&mut *tx)
                     .await?;
+                for hour in day_hours(&mut *tx, span, local.hour_of).await? {
+                    sqlx::query(sql::STATS_KEEP_HOUR)
+                        .bind(local.zone)
+                        .bind(hour.day)
+                        .bind(hour.hour)
+                        .bind(hour.calls)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 sqlx::query(sql::STATS_DAY_DONE)
-                    .bind(day)
+                    .bind(local.zone)
+                    .bind(span.day)
+                    .bind(span.start_ms)
+                    .bind(span.end_ms)
                     .execute(&mut *tx)
                     .await?;
             }
             tx.commit().await?;
         }
         let mut rows = sqlx::query(sql::STATS_CLOSED)
-            .bind(first_day)
+            .bind(local.zone)
+            .bind(first.day)
             .bind(live_from)
             .fetch_all(&self.pool)
             .await?;
-        rows.extend(
-            sqlx::query(sql::STATS_LIVE)
-                .bind(live_from * DAY_MS)
-                .bind((today + 1) * DAY_MS)
-                .fetch_all(&self.pool)
-                .await?,
-        );
+        let mut hours = sqlx::query(sql::STATS_CLOSED_HOURS)
+            .bind(local.zone)
+            .bind(first.day)
+            .bind(live_from)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(StatsHour {
+                    day: row.try_get("day")?,
+                    hour: row.try_get("hour")?,
+                    calls: row.try_get("calls")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        for span in live {
+            rows.extend(
+                sqlx::query(sql::STATS_DAY)
+                    .bind(span.start_ms)
+                    .bind(span.end_ms)
+                    .bind(span.day)
+                    .fetch_all(&self.pool)
+                    .await?,
+            );
+            let mut conn = self.pool.acquire().await?;
+            hours.extend(day_hours(&mut *conn, span, local.hour_of).await?);
+        }
         let optional = |text: String| (!text.is_empty()).then_some(text);
         let buckets = rows
             .iter()
@@ -429,12 +504,16 @@ impl Statistics for SqlAdmin {
                 })
             })
             .collect::<Result<_, sqlx::Error>>()?;
-        Ok(buckets)
+        Ok(DayStats { buckets, hours })
     }
 
     async fn forget_day_sums(&self) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        for forget in [sql::STATS_FORGET_DAYS_DONE, sql::STATS_FORGET_DAY_SUMS] {
+        for forget in [
+            sql::STATS_FORGET_DAYS_DONE,
+            sql::STATS_FORGET_DAY_SUMS,
+            sql::STATS_FORGET_HOUR_SUMS,
+        ] {
             sqlx::query(forget).execute(&mut *tx).await?;
         }
         tx.commit().await?;

@@ -19,7 +19,7 @@ use liza_model::CallStatus;
 use liza_store::admin::{CallFilter, CallSummary, DAY_MS};
 use liza_store::backup::{self, BackupError};
 use liza_store::now_ms;
-use liza_web::dashboard::{consent_line, date_to_ms, format_datetime, mask_phone};
+use liza_web::dashboard::{consent_line, mask_phone, parse_day, Zone};
 use secrecy::ExposeSecret;
 
 use super::admin::{admin_store, print_table};
@@ -64,7 +64,8 @@ struct ListArgs {
     /// Only calls with this status: in_progress, processed, completed or problem.
     #[arg(long, value_parser = parse_status)]
     status: Option<CallStatus>,
-    /// Only calls started in the last 30m, 12h, 2d, 1w, or since a day (2026-11-01, UTC).
+    /// Only calls started in the last 30m, 12h, 2d, 1w, or since a day (2026-11-01, from its
+    /// midnight in LIZA_TIMEZONE).
     #[arg(long, value_parser = parse_since)]
     since: Option<Since>,
     /// Only callers whose number contains this (with a leading +, starts with it); a whole
@@ -81,20 +82,25 @@ struct ListArgs {
     output: Output,
 }
 
-/// `--since`: a span back from now, or a day.
+/// `--since`: a span back from now, or a local day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Since {
     Ago(i64),
-    At(i64),
+    Day(i64),
 }
 
 impl Since {
-    fn start_ms(self, now: i64) -> i64 {
+    fn start_ms(self, now: i64, zone: &Zone) -> i64 {
         match self {
             Since::Ago(ms) => now - ms,
-            Since::At(ms) => ms,
+            Since::Day(day) => zone.day_start(day),
         }
     }
+}
+
+/// LIZA_TIMEZONE, the zone times are printed in.
+fn zone(settings: &Settings) -> anyhow::Result<Zone> {
+    settings.time_zone.clone().map_err(anyhow::Error::msg)
 }
 
 fn parse_status(text: &str) -> Result<CallStatus, String> {
@@ -104,11 +110,12 @@ fn parse_status(text: &str) -> Result<CallStatus, String> {
     })
 }
 
-/// `30m`, `12h`, `2d`, `1w`, or `2026-11-01`.
+/// `30m`, `12h`, `2d`, `1w`, or `2026-11-01` (a day counts from its midnight in
+/// LIZA_TIMEZONE, when the list is made).
 fn parse_since(text: &str) -> Result<Since, String> {
     let text = text.trim();
-    if let Some(ms) = date_to_ms(text) {
-        return Ok(Since::At(ms));
+    if let Some(day) = parse_day(text) {
+        return Ok(Since::Day(day));
     }
     let split = text
         .find(|c: char| !c.is_ascii_digit())
@@ -164,6 +171,7 @@ pub async fn calls(settings: &Settings, args: CallsArgs) -> Outcome {
 }
 
 async fn list(settings: &Settings, args: ListArgs) -> Outcome {
+    let zone = zone(settings)?;
     let store = crate::startup::open_store(settings).await?;
     let admin = store
         .admin()
@@ -184,7 +192,7 @@ async fn list(settings: &Settings, args: ListArgs) -> Outcome {
     let filter = CallFilter {
         caller_hash,
         status: args.status,
-        since_ms: args.since.map(|s| s.start_ms(now_ms())),
+        since_ms: args.since.map(|s| s.start_ms(now_ms(), &zone)),
         number: args.number_part.filter(|n| !n.trim().is_empty()),
         language: args.language.filter(|l| !l.trim().is_empty()),
         limit: args.limit,
@@ -206,7 +214,7 @@ async fn list(settings: &Settings, args: ListArgs) -> Outcome {
         .iter()
         .map(|c: &CallSummary| {
             [
-                format_datetime(c.started_at),
+                zone.datetime(c.started_at),
                 c.call_sid.escape_debug().to_string(),
                 c.from_number.clone(),
                 c.language.clone().unwrap_or_else(|| "—".into()),
@@ -216,9 +224,10 @@ async fn list(settings: &Settings, args: ListArgs) -> Outcome {
             ]
         })
         .collect();
+    let started = format!("STARTED ({})", zone.name());
     print_table(
         [
-            "STARTED", "CALL SID", "FROM", "LANG", "STATUS", "CONSENT", "DURATION",
+            &started, "CALL SID", "FROM", "LANG", "STATUS", "CONSENT", "DURATION",
         ],
         &rows,
     );
@@ -229,6 +238,7 @@ async fn list(settings: &Settings, args: ListArgs) -> Outcome {
 }
 
 async fn show(settings: &Settings, call_sid: &str, output: Output) -> Outcome {
+    let zone = zone(settings)?;
     let admin = admin_store(settings).await?;
     let id = admin
         .call_id_by_sid(call_sid.trim())
@@ -241,7 +251,7 @@ async fn show(settings: &Settings, call_sid: &str, output: Output) -> Outcome {
     let timeline = admin.call_timeline(id).await?;
     let records = admin.call_records(id).await?;
     call.summary.from_number = phone(&call.summary, output.show_numbers);
-    let consent = consent_line(&call);
+    let consent = consent_line(&zone, &call);
     if output.json {
         return Ok(print_json(&serde_json::json!({
             "call": call,
@@ -250,7 +260,7 @@ async fn show(settings: &Settings, call_sid: &str, output: Output) -> Outcome {
         }))?);
     }
     let c = &call.summary;
-    let when = |ms: Option<i64>| ms.map_or_else(|| "—".to_owned(), format_datetime);
+    let when = |ms: Option<i64>| ms.map_or_else(|| "—".to_owned(), |ms| zone.datetime(ms));
     let facts = [
         ("Call SID", c.call_sid.clone()),
         ("From", c.from_number.clone()),
@@ -258,7 +268,10 @@ async fn show(settings: &Settings, call_sid: &str, output: Output) -> Outcome {
         ("Status", c.status.clone()),
         ("Language", c.language.clone().unwrap_or_else(|| "—".into())),
         ("Consent", consent),
-        ("Started", format_datetime(c.started_at)),
+        (
+            "Started",
+            format!("{} {}", zone.datetime(c.started_at), zone.name()),
+        ),
         ("Ended", when(call.ended_at)),
         ("Duration", duration(c.duration_secs)),
         (
@@ -284,9 +297,7 @@ async fn show(settings: &Settings, call_sid: &str, output: Output) -> Outcome {
         println!("  No steps recorded.");
     }
     for step in &timeline {
-        let time = format_datetime(step.created_at);
-        // `2026-11-30 20:00:05 UTC` → the time of day.
-        let clock = time.split(' ').nth(1).unwrap_or(&time);
+        let clock = zone.time(step.created_at);
         println!("  {clock}  {}  [{}]", step.node, step.outcome);
         if !step.text.is_empty() {
             println!("            Liza: {}", step.text.escape_debug());
@@ -377,11 +388,14 @@ mod tests {
         assert_eq!(parse_since("30m"), Ok(Since::Ago(30 * 60_000)));
         assert_eq!(parse_since("2d"), Ok(Since::Ago(2 * DAY_MS)));
         assert_eq!(parse_since("1w"), Ok(Since::Ago(7 * DAY_MS)));
-        assert_eq!(parse_since("2026-11-25"), Ok(Since::At(1_795_564_800_000)));
+        let berlin = Zone::named("Europe/Berlin").unwrap();
+        let day = parse_since("2026-11-25").unwrap();
+        // Midnight in Berlin (CET, +1) is 23:00 UTC the day before.
+        assert_eq!(day.start_ms(0, &berlin), 1_795_564_800_000 - 3_600_000);
         for bad in ["", "2", "d", "2x", "-1d", "yesterday", "2026-02-31"] {
             assert!(parse_since(bad).is_err(), "{bad:?}");
         }
-        assert_eq!(Since::Ago(DAY_MS).start_ms(5 * DAY_MS), 4 * DAY_MS);
+        assert_eq!(Since::Ago(DAY_MS).start_ms(5 * DAY_MS, &berlin), 4 * DAY_MS);
     }
 
     #[test]

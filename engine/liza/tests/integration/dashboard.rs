@@ -1030,7 +1030,7 @@ async fn stats_follow_status_edits_of_old_calls() {
     let session = app.login().await;
     let problems = |html: &str| -> (i64, i64) {
         let end = html.find(" with problems.").expect("the summary line");
-        let line = &html[html[..end].rfind("UTC. ").unwrap() + 5..end];
+        let line = &html[html[..end].rfind("Berlin. ").unwrap() + 8..end];
         let (calls, problems) = line.split_once(" calls, ").unwrap();
         (calls.parse().unwrap(), problems.parse().unwrap())
     };
@@ -2012,5 +2012,155 @@ async fn seeded_calls_are_stored_as_their_webhooks_would_have_stored_them() {
     );
 }
 
+/// Moves a call's start (and its steps) to `at_ms`.
+async fn start_call_at(app: &TestApp, call_sid: &str, at_ms: i64) {
+    sqlx::query("UPDATE calls SET started_at = $1 WHERE call_sid = $2")
+        .bind(at_ms)
+        .bind(call_sid)
+        .execute(&app.db)
+        .await
+        .unwrap();
+}
+
+/// Ms of a UTC date and time (`2026-03-28`, 22, 30).
+fn utc(date: &str, hour: i64, minute: i64) -> i64 {
+    liza::web::dashboard::date_to_ms(date).unwrap() + hour * 3_600_000 + minute * 60_000
+}
+
+/// 2026-03-29 is the day Berlin moves to summer time (02:00 CET → 03:00 CEST): a local day of
+/// 23 hours, from 2026-03-28 23:00 UTC to 2026-03-29 22:00 UTC.
+async fn days_are_berlin_days_across_a_dst_change(app: &TestApp) {
+    let session = app.login().await;
+    // (call, UTC start, its local time in Berlin)
+    let calls = [
+        ("CAdst1", utc("2026-03-28", 22, 30), "2026-03-28 23:30:00"),
+        ("CAdst2", utc("2026-03-28", 23, 30), "2026-03-29 00:30:00"),
+        ("CAdst3", utc("2026-03-29", 21, 30), "2026-03-29 23:30:00"),
+        ("CAdst4", utc("2026-03-29", 22, 30), "2026-03-30 00:30:00"),
+    ];
+    for (i, (sid, at, _)) in calls.iter().enumerate() {
+        app.place_call(sid, &format!("+4915100000{i:03}"), &[])
+            .await;
+        start_call_at(app, sid, *at).await;
+    }
+    let all = app
+        .page(&session, "/calls?from=2026-03-28&to=2026-03-30")
+        .await;
+    for (_, _, local) in &calls {
+        assert!(all.contains(&format!(">{local}</a>")), "{local} in\n{all}");
+    }
+    // minijinja writes `/` as `&#x2f;` in HTML.
+    assert!(
+        all.contains("Times in <span id=\"zone\">Europe&#x2f;Berlin</span>"),
+        "{all}"
+    );
+    assert!(!all.contains("UTC"), "no UTC left on the page");
+    // The 29th in Berlin: the calls at 00:30 and 23:30 local time, not the two beside it.
+    let day = app
+        .page(&session, "/calls?from=2026-03-29&to=2026-03-29")
+        .await;
+    let shown: Vec<&str> = calls
+        .iter()
+        .filter(|(_, _, local)| day.contains(&format!(">{local}</a>")))
+        .map(|(sid, _, _)| *sid)
+        .collect();
+    assert_eq!(shown, ["CAdst2", "CAdst3"]);
+
+    // The statistics count the same local days, and the hours of those days.
+    let zone = liza::web::dashboard::Zone::named("Europe/Berlin").unwrap();
+    let first = liza::web::dashboard::parse_day("2026-03-27").unwrap();
+    let days: Vec<_> = (first..first + 5).map(|day| zone.span(day)).collect();
+    assert_eq!(days[2].end_ms - days[2].start_ms, 23 * 3_600_000);
+    let hour_of = |ms: i64| zone.hour_of(ms);
+    let local = liza::store::admin::LocalDays {
+        zone: zone.name(),
+        days: &days,
+        hour_of: &hour_of,
+    };
+    // Twice: the first sums and keeps the closed days, the second reads them back.
+    for _ in 0..2 {
+        let counted = app.admin.stats(&local).await.unwrap();
+        let mut per_day: Vec<(String, i64)> = Vec::new();
+        for bucket in &counted.buckets {
+            let day = liza::web::dashboard::format_day(bucket.day);
+            match per_day.iter_mut().find(|(d, _)| *d == day) {
+                Some((_, calls)) => *calls += bucket.calls,
+                None => per_day.push((day, bucket.calls)),
+            }
+        }
+        per_day.sort();
+        assert_eq!(
+            per_day,
+            [
+                ("2026-03-28".to_owned(), 1),
+                ("2026-03-29".to_owned(), 2),
+                ("2026-03-30".to_owned(), 1)
+            ]
+        );
+        let mut hours: Vec<(String, i64, i64)> = counted
+            .hours
+            .iter()
+            .map(|h| (liza::web::dashboard::format_day(h.day), h.hour, h.calls))
+            .collect();
+        hours.sort();
+        assert_eq!(
+            hours,
+            [
+                ("2026-03-28".to_owned(), 23, 1),
+                ("2026-03-29".to_owned(), 0, 1),
+                ("2026-03-29".to_owned(), 23, 1),
+                ("2026-03-30".to_owned(), 0, 1)
+            ]
+        );
+    }
+}
+
+#[tokio::test]
+async fn days_are_local_days_across_a_dst_change() {
+    days_are_berlin_days_across_a_dst_change(&spawn_app().await).await;
+}
+
+#[tokio::test]
+async fn days_are_local_days_across_a_dst_change_on_postgresql() {
+    let Some(app) = spawn_pg_app_with(&[]).await else {
+        return;
+    };
+    days_are_berlin_days_across_a_dst_change(&app).await;
+}
+
+/// "Today" begins at midnight in Berlin: a call a minute after it is today's, one at 23:30 the
+/// evening before is not (in UTC both fall on the same date in winter, or neither in summer).
+#[tokio::test]
+async fn today_begins_at_local_midnight() {
+    let app = spawn_app().await;
+    let zone = liza::web::dashboard::Zone::default();
+    let now = now_ms();
+    let today = zone.day_start(zone.day_of(now));
+    let after_midnight = (today + 60_000).min(now - 1_000);
+    let evening_before = today - 30 * 60_000;
+    for (sid, at) in [("CAtoday", after_midnight), ("CAevening", evening_before)] {
+        app.place_call(sid, "+4915100000001", &[]).await;
+        start_call_at(&app, sid, at).await;
+    }
+    let session = app.login().await;
+    let overview = app.page(&session, "/").await;
+    let end = overview.find("</span> calls today").expect("the tile");
+    let number = &overview[overview[..end].rfind('>').unwrap() + 1..end];
+    assert_eq!(number, "1", "calls today");
+}
+
+/// A zone the tz database does not know stops the start, naming the setting and its value.
+#[tokio::test]
+async fn an_unknown_time_zone_stops_the_start_with_its_name() {
+    let settings = Settings::from_lookup(|name| match name {
+        "LIZA_TIMEZONE" => Some("Europe/Berln".to_owned()),
+        "LIZA_INSECURE_DEV" => Some("1".to_owned()),
+        "DATABASE_URL" => Some("sqlite::memory:".to_owned()),
+        _ => None,
+    });
+    let error = Application::build(settings).await.err().expect("refused");
+    let text = format!("{error:#}");
+    assert!(text.contains("LIZA_TIMEZONE=Europe/Berln"), "{text}");
+}
 mod language;
 mod work_queue;

@@ -1,11 +1,137 @@
-//! How the dashboard writes times, durations and phone numbers. All times are UTC.
+//! How the dashboard writes times, durations and phone numbers. Times are shown, and days
+//! and weeks begin, in the dashboard's time zone ([`Zone`], `LIZA_TIMEZONE`).
 
 use fluent_bundle::FluentValue;
+use jiff::civil::{Date, DateTime};
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
 use minijinja::{State, Value};
 
 use super::i18n::{self, Lang};
 
-use liza_store::admin::{CallDetail, DAY_MS};
+use liza_store::admin::{CallDetail, DaySpan, DAY_MS};
+
+/// The zone when `LIZA_TIMEZONE` is not set.
+pub const DEFAULT_ZONE: &str = "Europe/Berlin";
+
+/// The dashboard's time zone: an IANA zone from the tz database bundled into the binary (no
+/// /usr/share/zoneinfo needed). Days are local calendar days, numbered as days since
+/// 1970-01-01 of their date; a day's bounds are its local midnights.
+#[derive(Debug, Clone)]
+pub struct Zone {
+    tz: TimeZone,
+    name: String,
+}
+
+impl Default for Zone {
+    fn default() -> Self {
+        Self::named(DEFAULT_ZONE).expect("the default zone is in the bundled database")
+    }
+}
+
+impl Zone {
+    /// The zone `name` (`Europe/Berlin`, `America/New_York`, `UTC`), or what is wrong with it.
+    pub fn named(name: &str) -> Result<Self, String> {
+        let name = name.trim();
+        match TimeZone::get(name) {
+            Ok(tz) => Ok(Self {
+                tz,
+                name: name.to_owned(),
+            }),
+            Err(_) => Err(format!(
+                "LIZA_TIMEZONE={name} is not a time zone of the tz database: expected a name \
+                 such as {DEFAULT_ZONE}, Europe/Vienna, America/New_York or UTC"
+            )),
+        }
+    }
+
+    /// UTC.
+    pub fn utc() -> Self {
+        Self {
+            tz: TimeZone::UTC,
+            name: "UTC".to_owned(),
+        }
+    }
+
+    /// As configured (`Europe/Berlin`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn civil(&self, ms: i64) -> DateTime {
+        let at = Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH);
+        self.tz.to_datetime(at)
+    }
+
+    /// `2026-11-25 15:03:07`: the local date and time of an instant (epoch ms).
+    pub fn datetime(&self, ms: i64) -> String {
+        self.civil(ms).strftime("%Y-%m-%d %H:%M:%S").to_string()
+    }
+
+    /// `15:03:07`: the local time of day.
+    pub fn time(&self, ms: i64) -> String {
+        self.civil(ms).strftime("%H:%M:%S").to_string()
+    }
+
+    /// The local day an instant falls on.
+    pub fn day_of(&self, ms: i64) -> i64 {
+        let date = self.civil(ms).date();
+        days_from_civil(
+            i64::from(date.year()),
+            date.month() as u32,
+            date.day() as u32,
+        )
+    }
+
+    /// The local hour (0-23) of an instant.
+    pub fn hour_of(&self, ms: i64) -> i64 {
+        i64::from(self.civil(ms).hour())
+    }
+
+    /// When the local day `day` begins (its first instant: midnight, or the end of a DST gap
+    /// that swallows midnight), epoch ms.
+    pub fn day_start(&self, day: i64) -> i64 {
+        let (y, m, d) = civil_from_days(day);
+        Date::new(y as i16, m as i8, d as i8)
+            .and_then(|date| date.to_zoned_datetime(self.tz.clone()))
+            .map_or(day * DAY_MS, |start| start.timestamp().as_millisecond())
+    }
+
+    /// The local day `day` with its bounds.
+    pub fn span(&self, day: i64) -> DaySpan {
+        DaySpan {
+            day,
+            start_ms: self.day_start(day),
+            end_ms: self.day_start(day + 1),
+        }
+    }
+
+    /// `2026-11-25` typed into a filter → when that local day begins; `None` for anything else.
+    pub fn date_to_ms(&self, text: &str) -> Option<i64> {
+        parse_day(text).map(|day| self.day_start(day))
+    }
+}
+
+/// The Monday of the week holding local day `day` (1970-01-01 was a Thursday).
+pub fn week_start(day: i64) -> i64 {
+    day - weekday(day)
+}
+
+/// The weekday of a day, Monday 0 … Sunday 6.
+pub fn weekday(day: i64) -> i64 {
+    (day + 3).rem_euclid(7)
+}
+
+/// The ISO week number (1-53) of a day.
+pub fn iso_week(day: i64) -> i64 {
+    let (y, m, d) = civil_from_days(day);
+    Date::new(y as i16, m as i8, d as i8).map_or(0, |date| i64::from(date.iso_week_date().week()))
+}
+
+/// `2026-11-25` → its day number; `None` for anything else (`2026-02-31` included).
+pub fn parse_day(text: &str) -> Option<i64> {
+    date_to_ms(text).map(|ms| ms / DAY_MS)
+}
 
 /// (year, month, day) of a day count since 1970-01-01.
 /// Howard Hinnant's `civil_from_days`: a dozen lines, so no date crate for it.
@@ -33,7 +159,8 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// `2026-11-25` → epoch ms at 00:00 UTC; `None` for anything else.
+/// `2026-11-25` → epoch ms at 00:00 UTC; `None` for anything else. For the local day use
+/// [`Zone::date_to_ms`].
 pub fn date_to_ms(text: &str) -> Option<i64> {
     let mut parts = text.trim().splitn(3, '-');
     let year: i64 = parts.next()?.parse().ok()?;
@@ -53,7 +180,7 @@ pub fn format_day(days: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// `2026-11-25 14:03:07 UTC`.
+/// `2026-11-25 14:03:07 UTC`: an instant in UTC, where no zone is at hand (the admin CLI).
 pub fn format_datetime(ms: i64) -> String {
     let days = ms.div_euclid(DAY_MS);
     let secs = ms.rem_euclid(DAY_MS) / 1000;
@@ -73,16 +200,33 @@ pub fn mask_phone(number: &str) -> String {
     liza_core::privacy::mask(number)
 }
 
-/// A time in the page's language (`01.12.2026, 14:03:07` or `1 Dec 2026, 14:03:07`), UTC.
-pub fn local_datetime(lang: Lang, ms: i64) -> String {
-    let days = ms.div_euclid(DAY_MS);
-    let secs = ms.rem_euclid(DAY_MS) / 1000;
-    i18n::date_time(lang, civil_from_days(days), secs)
+/// A time in the page's language (`01.12.2026, 14:03:07` or `1 Dec 2026, 14:03:07`), in the
+/// dashboard's zone.
+pub fn local_datetime(lang: Lang, zone: &Zone, ms: i64) -> String {
+    let local = zone.civil(ms);
+    let date = local.date();
+    let secs = i64::from(local.hour()) * 3600
+        + i64::from(local.minute()) * 60
+        + i64::from(local.second());
+    i18n::date_time(
+        lang,
+        (i64::from(date.year()), date.month() as u32, date.day() as u32),
+        secs,
+    )
 }
 
-pub fn datetime_filter(state: &State, value: Value) -> String {
+/// `{{ ms | datetime }}`: the local date and time in the page's language, `—` for none.
+pub fn datetime_filter(zone: &Zone, state: &State, value: Value) -> String {
     match i64::try_from(value) {
-        Ok(ms) => local_datetime(i18n::of_state(state), ms),
+        Ok(ms) => local_datetime(i18n::of_state(state), zone, ms),
+        Err(_) => "—".to_owned(),
+    }
+}
+
+/// `{{ ms | time }}`: the local time of day, `—` for none.
+pub fn time_filter(zone: &Zone, value: Value) -> String {
+    match i64::try_from(value) {
+        Ok(ms) => zone.time(ms),
         Err(_) => "—".to_owned(),
     }
 }
@@ -97,8 +241,8 @@ pub fn duration_filter(value: Value) -> String {
 
 /// The proof of a call's consent in English with ISO times (the command line's
 /// `liza calls show`); [`consent_line_in`] says it in the page's language.
-pub fn consent_line(call: &CallDetail) -> String {
-    consent_line_in(call, Lang::En, format_datetime)
+pub fn consent_line(zone: &Zone, call: &CallDetail) -> String {
+    consent_line_in(call, Lang::En, |ms| zone.datetime(ms))
 }
 
 /// The proof of a call's consent in one line, in `lang`: the decision, its time, the question
@@ -187,6 +331,58 @@ mod tests {
             format_datetime(1_795_564_800_000 + 3_723_000),
             "2026-11-25 01:02:03 UTC"
         );
+    }
+
+    /// 2026-03-29 is the day Berlin moves from CET (+1) to CEST (+2) at 02:00; 2026-10-25 the
+    /// day it moves back at 03:00.
+    #[test]
+    fn berlin_days_follow_daylight_saving_time() {
+        let zone = Zone::named("Europe/Berlin").unwrap();
+        let spring = parse_day("2026-03-29").unwrap();
+        let span = zone.span(spring);
+        // Midnight CET is 23:00 UTC the day before; the day lasts 23 hours.
+        assert_eq!(
+            span.start_ms,
+            date_to_ms("2026-03-28").unwrap() + 23 * 3_600_000
+        );
+        assert_eq!(span.end_ms - span.start_ms, 23 * 3_600_000);
+        let autumn = zone.span(parse_day("2026-10-25").unwrap());
+        assert_eq!(autumn.end_ms - autumn.start_ms, 25 * 3_600_000);
+        // 22:30 UTC on 2026-11-24 is 23:30 in Berlin, still the 24th; 23:30 UTC is the 25th.
+        let evening = date_to_ms("2026-11-24").unwrap() + 22 * 3_600_000 + 1_800_000;
+        assert_eq!(format_day(zone.day_of(evening)), "2026-11-24");
+        assert_eq!(zone.datetime(evening), "2026-11-24 23:30:00");
+        assert_eq!(format_day(zone.day_of(evening + 3_600_000)), "2026-11-25");
+        assert_eq!(zone.hour_of(evening + 3_600_000), 0);
+        // Summer: 16:26 UTC is 18:26 in Berlin.
+        let summer = date_to_ms("2026-07-01").unwrap() + 16 * 3_600_000 + 26 * 60_000;
+        assert_eq!(zone.datetime(summer), "2026-07-01 18:26:00");
+        assert_eq!(zone.time(summer), "18:26:00");
+        assert_eq!(
+            zone.date_to_ms("2026-07-01"),
+            Some(date_to_ms("2026-06-30").unwrap() + 22 * 3_600_000)
+        );
+        assert_eq!(zone.date_to_ms("2026-13-01"), None);
+    }
+
+    #[test]
+    fn a_zone_that_does_not_exist_is_named_in_the_error() {
+        let error = Zone::named("Europe/Berln").unwrap_err();
+        assert!(error.contains("LIZA_TIMEZONE=Europe/Berln"), "{error}");
+        assert!(error.contains("Europe/Berlin"), "{error}");
+        assert_eq!(Zone::named("UTC").unwrap().name(), "UTC");
+        assert_eq!(Zone::default().name(), "Europe/Berlin");
+    }
+
+    #[test]
+    fn weeks_start_on_monday_and_have_iso_numbers() {
+        // 2026-11-25 is a Wednesday of ISO week 48; its week began on Monday 2026-11-23.
+        let wednesday = parse_day("2026-11-25").unwrap();
+        assert_eq!(format_day(week_start(wednesday)), "2026-11-23");
+        assert_eq!(weekday(wednesday), 2);
+        assert_eq!(iso_week(wednesday), 48);
+        // 2027-01-01 (a Friday) still belongs to ISO week 53 of 2026.
+        assert_eq!(iso_week(parse_day("2027-01-01").unwrap()), 53);
     }
 
     #[test]

@@ -35,7 +35,10 @@ use liza_service::registry::Registry;
 use liza_store::admin::{AdminStore, RecordSummary, SessionUser};
 use liza_store::{now_ms, StoreError};
 
-pub use format::{consent_line, date_to_ms, format_datetime, format_day, mask_phone};
+pub use format::{
+    consent_line, date_to_ms, format_datetime, format_day, iso_week, mask_phone, parse_day,
+    week_start, weekday, Zone,
+};
 
 /// The session cookie: a random token; the database keeps only its SHA-256.
 const SESSION_COOKIE: &str = "liza_session";
@@ -69,6 +72,8 @@ pub struct Dashboard {
     privacy: Option<Arc<PrivacyKey>>,
     /// The live view's streams ([`live`]).
     pub live: live::Live,
+    /// Times are shown, and days and weeks begin, in this zone ([`Dashboard::with_zone`]).
+    zone: Zone,
 }
 
 /// Why the dashboard could not start.
@@ -111,12 +116,19 @@ const TEMPLATE_SOURCES: [(&str, &str); 13] = templates![
     "privacy.html",
 ];
 
-/// The dashboard's templates.
-fn templates() -> Result<Environment<'static>, minijinja::Error> {
+/// The dashboard's templates; times are written in `zone`.
+fn templates(zone: &Zone) -> Result<Environment<'static>, minijinja::Error> {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| AutoEscape::Html);
     env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.add_filter("datetime", format::datetime_filter);
+    let datetime_zone = zone.clone();
+    env.add_filter("datetime", move |state: &minijinja::State, value: Value| {
+        format::datetime_filter(&datetime_zone, state, value)
+    });
+    let time_zone = zone.clone();
+    env.add_filter("time", move |value: Value| {
+        format::time_filter(&time_zone, value)
+    });
     env.add_filter("duration", format::duration_filter);
     env.add_filter("mask", format::mask_filter);
     env.add_filter("number", i18n::number_filter);
@@ -129,7 +141,8 @@ fn templates() -> Result<Environment<'static>, minijinja::Error> {
 }
 
 /// The templates error pages are rendered with (an extractor's error has no dashboard at hand).
-static ERROR_TEMPLATES: LazyLock<Option<Environment<'static>>> = LazyLock::new(|| templates().ok());
+static ERROR_TEMPLATES: LazyLock<Option<Environment<'static>>> =
+    LazyLock::new(|| templates(&Zone::default()).ok());
 
 /// A plain message page (errors, refusals) in the request's language, inside the layout:
 /// with the menu when the request's user is known ([`i18n::remember_user`]).
@@ -196,14 +209,27 @@ impl Dashboard {
         Ok(Self {
             admin,
             registry,
-            templates: templates()?,
+            templates: templates(&Zone::default())?,
             secure_cookies: public_url.is_some_and(|u| u.starts_with("https://")),
             password_slots: Arc::new(Semaphore::new(password_check_slots())),
             password_checker: auth::PasswordChecker::new(password_check_slots())?,
             slowed_logins: Arc::new(Semaphore::new(login::MAX_SLOWED_LOGINS)),
             privacy: None,
             live: live::Live::default(),
+            zone: Zone::default(),
         })
+    }
+
+    /// Shows times, and begins days and weeks, in `zone` (`LIZA_TIMEZONE`).
+    pub fn with_zone(mut self, zone: Zone) -> Result<Self, DashboardError> {
+        self.templates = templates(&zone)?;
+        self.zone = zone;
+        Ok(self)
+    }
+
+    /// The zone times are shown in.
+    pub fn zone(&self) -> &Zone {
+        &self.zone
     }
 
     /// The key of the callers' hashes, so a typed number finds the calls of callers who did
@@ -221,7 +247,10 @@ impl Dashboard {
     /// Renders a page; every page also gets the record kinds (`kinds`) for its navigation and
     /// its language ([`page_context`]).
     fn render(&self, name: &str, context: Value) -> Result<Response, PageError> {
-        let context = page_context(self.record_kinds(), context);
+        let context = page_context(
+            self.record_kinds(),
+            minijinja::context! { zone => self.zone.name(), ..context },
+        );
         let html = self
             .templates
             .get_template(name)

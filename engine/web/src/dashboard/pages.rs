@@ -10,11 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use super::extract::{id, Board, SignedForm, SignedIn};
 use super::queue::{window_options, BulkResult, Window};
-use super::{date_to_ms, field, query_pairs, stats, KindView, PageError, Text};
+use super::{field, query_pairs, stats, week_start, Dashboard, KindView, PageError, Text};
 use crate::AppState;
 use liza_model::{CallStatus, Consent};
 use liza_store::admin::{
-    CallFilter, Change, ConsentFilter, Cursor, RecordFilter, RecordSummary, Subject, DAY_MS,
+    CallFilter, Change, ConsentFilter, Cursor, LocalDays, RecordFilter, RecordSummary, Subject,
 };
 use liza_store::now_ms;
 
@@ -33,13 +33,27 @@ fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     field(pairs, name).map(str::trim).filter(|v| !v.is_empty())
 }
 
-fn date_param(pairs: &[(String, String)], name: &str) -> Result<Option<i64>, PageError> {
+/// A day typed into a filter (`2026-11-25`), as its local day number.
+fn day_param(pairs: &[(String, String)], name: &str) -> Result<Option<i64>, PageError> {
     param(pairs, name)
         .map(|v| {
-            date_to_ms(v)
+            super::parse_day(v)
                 .ok_or_else(|| PageError::BadRequest(Text::new("error-not-a-date").arg("value", v)))
         })
         .transpose()
+}
+
+/// The `from` and `to` days of a list's filter as instants: from the first day's local
+/// midnight to the local midnight after the last day (the `to` day is included).
+fn date_range(
+    d: &Dashboard,
+    pairs: &[(String, String)],
+) -> Result<(Option<i64>, Option<i64>), PageError> {
+    let zone = d.zone();
+    Ok((
+        day_param(pairs, "from")?.map(|day| zone.day_start(day)),
+        day_param(pairs, "to")?.map(|day| zone.day_start(day + 1)),
+    ))
 }
 
 fn cursor_param(pairs: &[(String, String)]) -> Result<Option<Cursor>, PageError> {
@@ -78,12 +92,6 @@ fn next_page_query(pairs: &[(String, String)], cursor: Cursor) -> String {
     query.finish()
 }
 
-/// Monday 00:00 UTC of the week holding `now_ms` (1970-01-01 was a Thursday).
-fn week_start_ms(now_ms: i64) -> i64 {
-    let day = now_ms.div_euclid(DAY_MS);
-    (day - (day + 3).rem_euclid(7)) * DAY_MS
-}
-
 /// `GET /`.
 #[handler]
 pub async fn overview_page(
@@ -91,9 +99,11 @@ pub async fn overview_page(
     Data(state): Data<&Arc<AppState>>,
     req: &Request,
 ) -> Page {
-    let now = now_ms();
-    let today = now.div_euclid(DAY_MS) * DAY_MS;
-    let week = week_start_ms(now);
+    // Today and this week (from Monday) as the dashboard's zone counts them.
+    let zone = d.zone();
+    let today_day = zone.day_of(now_ms());
+    let today = zone.day_start(today_day);
+    let week = zone.day_start(week_start(today_day));
     let counts = d.admin.overview(today, week).await?;
     let pairs = query_pairs(req);
     let window = Window::from_param(param(&pairs, "problems"), Window::OVERVIEW_DEFAULT)?;
@@ -179,12 +189,12 @@ pub async fn calls_page(SignedIn { d, user }: SignedIn<'_>, req: &Request) -> Pa
             || PageError::BadRequest(Text::new("error-unknown-consent").arg("value", v)),
         )?)),
     };
+    let (since_ms, until_ms) = date_range(d, &pairs)?;
     let filter = CallFilter {
         status,
         // The later of the first day and the window's start.
-        since_ms: date_param(&pairs, "from")?.max(within),
-        // The `to` day is included: the list ends at the next midnight.
-        until_ms: date_param(&pairs, "to")?.map(|ms| ms + DAY_MS),
+        since_ms: since_ms.max(within),
+        until_ms,
         number: search.whole.clone().or(search.prefix.clone()),
         number_part: search.part.clone(),
         caller_hash: search.whole.as_deref().and_then(|n| d.caller_hash(n)),
@@ -312,7 +322,9 @@ pub async fn call_page(
     .then(|| call.summary.from_number.clone());
     let lang = super::i18n::current();
     let consent =
-        super::format::consent_line_in(&call, lang, |ms| super::format::local_datetime(lang, ms));
+        super::format::consent_line_in(&call, lang, |ms| {
+            super::format::local_datetime(lang, d.zone(), ms)
+        });
     let mut context = context! {
         user, page => "calls", consent_line => consent,
         caller => call.summary.caller(), call, timeline, record_groups => groups, audit,
@@ -438,12 +450,13 @@ pub async fn records_page(
 ) -> Page {
     let kind = d.record_kind(&kind)?;
     let pairs = query_pairs(req);
+    let (since_ms, until_ms) = date_range(d, &pairs)?;
     let filter = RecordFilter {
         kind: kind.name.clone(),
         status: param(&pairs, "status").map(str::to_owned),
         key: param(&pairs, "number").map(str::to_owned),
-        since_ms: date_param(&pairs, "from")?,
-        until_ms: date_param(&pairs, "to")?.map(|ms| ms + DAY_MS),
+        since_ms,
+        until_ms,
         before: cursor_param(&pairs)?,
         limit: PAGE_SIZE + 1,
     };
@@ -571,18 +584,29 @@ pub async fn old_records_url(Board(d): Board<'_>, req: &Request) -> Page {
         .finish())
 }
 
-/// `GET /stats`: charts and tables over the last weeks.
+/// `GET /stats`: charts and tables over the last weeks, by local days and calendar weeks.
 #[handler]
 pub async fn stats_page(SignedIn { d, user }: SignedIn<'_>) -> Page {
-    let today = now_ms().div_euclid(DAY_MS);
-    let buckets = d.admin.stats(today - stats::WEEKS * 7 + 1, today).await?;
-    let since = (today - stats::TOP_DAYS + 1) * DAY_MS;
+    let zone = d.zone();
+    let today = zone.day_of(now_ms());
+    let first = week_start(today) - (stats::WEEKS - 1) * 7;
+    let days: Vec<_> = (first..=today).map(|day| zone.span(day)).collect();
+    let hour_of = |ms: i64| zone.hour_of(ms);
+    let counted = d
+        .admin
+        .stats(&LocalDays {
+            zone: zone.name(),
+            days: &days,
+            hour_of: &hour_of,
+        })
+        .await?;
+    let since = zone.day_start(today - stats::TOP_DAYS + 1);
     let mut top = Vec::new();
     for kind in d.record_kinds() {
         let rows = d.admin.top_records(&kind.name, since, 10).await?;
         top.push(TopRecords { kind, rows });
     }
-    let view = stats::StatsView::build(&buckets, today);
+    let view = stats::StatsView::build(&counted.buckets, today);
     d.render(
         "stats.html",
         context! { user, page => "stats", stats => view, top },
@@ -592,16 +616,6 @@ pub async fn stats_page(SignedIn { d, user }: SignedIn<'_>) -> Page {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn weeks_start_on_monday() {
-        // 2026-11-25 is a Wednesday; its week began on Monday 2026-11-23.
-        let wednesday = super::super::date_to_ms("2026-11-25").unwrap() + 5_000;
-        assert_eq!(
-            week_start_ms(wednesday),
-            super::super::date_to_ms("2026-11-23").unwrap()
-        );
-    }
 
     #[test]
     fn next_page_keeps_filters_and_replaces_the_cursor() {

@@ -125,8 +125,8 @@ impl StatsView {
     pub fn build(buckets: &[StatsBucket], today: i64) -> Self {
         let first_day = today - DAYS + 1;
         let mut per_day: BTreeMap<i64, i64> = (first_day..=today).map(|d| (d, 0)).collect();
-        // Weeks end today, so the last bar is a whole week too.
-        let first_week_day = today - WEEKS * 7 + 1;
+        // Calendar weeks from Monday; the last one is this week, still running.
+        let first_week_day = super::week_start(today) - (WEEKS - 1) * 7;
         let mut per_week = vec![0i64; WEEKS as usize];
         let mut total = GroupRow {
             name: "all".into(),

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use liza::privacy::PrivacyKey;
-use liza::store::admin::{AdminStore, Statistics, Subject, DAY_MS};
+use liza::store::admin::{AdminStore, DaySpan, LocalDays, Statistics, Subject, DAY_MS};
 use liza::store::now_ms;
 use liza::store::privacy::{Person, PersonalData};
 use reqwest::StatusCode;
@@ -615,10 +615,25 @@ async fn the_api_exports_and_erases_with_a_bearer_token_and_refuses_a_malformed_
 /// The statistics of every day, as /stats reads them, summed from the calls again.
 async fn stats_of(admin: &dyn AdminStore, first_day: i64, today: i64) -> Vec<String> {
     Statistics::forget_day_sums(admin).await.unwrap();
+    // UTC days, so a day is DAY_MS long.
+    let days: Vec<DaySpan> = (first_day..=today)
+        .map(|day| DaySpan {
+            day,
+            start_ms: day * DAY_MS,
+            end_ms: (day + 1) * DAY_MS,
+        })
+        .collect();
+    let hour_of = |ms: i64| ms.rem_euclid(DAY_MS) / 3_600_000;
+    let local = LocalDays {
+        zone: "UTC",
+        days: &days,
+        hour_of: &hour_of,
+    };
     let mut buckets: Vec<String> = admin
-        .stats(first_day, today)
+        .stats(&local)
         .await
         .unwrap()
+        .buckets
         .iter()
         .map(|b| format!("{b:?}"))
         .collect();
