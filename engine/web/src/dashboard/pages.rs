@@ -101,7 +101,8 @@ pub async fn overview_page(
 ) -> Page {
     // Today and this week (from Monday) as the dashboard's zone counts them.
     let zone = d.zone();
-    let today_day = zone.day_of(now_ms());
+    let now = now_ms();
+    let today_day = zone.day_of(now);
     let today = zone.day_start(today_day);
     let week = zone.day_start(week_start(today_day));
     let counts = d.admin.overview(today, week).await?;
