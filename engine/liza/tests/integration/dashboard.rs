@@ -2031,12 +2031,12 @@ fn utc(date: &str, hour: i64, minute: i64) -> i64 {
 /// 23 hours, from 2026-03-28 23:00 UTC to 2026-03-29 22:00 UTC.
 async fn days_are_berlin_days_across_a_dst_change(app: &TestApp) {
     let session = app.login().await;
-    // (call, UTC start, its local time in Berlin)
+    // (call, UTC start, its local time in Berlin as the English page writes it)
     let calls = [
-        ("CAdst1", utc("2026-03-28", 22, 30), "2026-03-28 23:30:00"),
-        ("CAdst2", utc("2026-03-28", 23, 30), "2026-03-29 00:30:00"),
-        ("CAdst3", utc("2026-03-29", 21, 30), "2026-03-29 23:30:00"),
-        ("CAdst4", utc("2026-03-29", 22, 30), "2026-03-30 00:30:00"),
+        ("CAdst1", utc("2026-03-28", 22, 30), "28 Mar 2026, 23:30:00"),
+        ("CAdst2", utc("2026-03-28", 23, 30), "29 Mar 2026, 00:30:00"),
+        ("CAdst3", utc("2026-03-29", 21, 30), "29 Mar 2026, 23:30:00"),
+        ("CAdst4", utc("2026-03-29", 22, 30), "30 Mar 2026, 00:30:00"),
     ];
     for (i, (sid, at, _)) in calls.iter().enumerate() {
         app.place_call(sid, &format!("+4915100000{i:03}"), &[])

@@ -205,12 +205,15 @@ pub fn mask_phone(number: &str) -> String {
 pub fn local_datetime(lang: Lang, zone: &Zone, ms: i64) -> String {
     let local = zone.civil(ms);
     let date = local.date();
-    let secs = i64::from(local.hour()) * 3600
-        + i64::from(local.minute()) * 60
-        + i64::from(local.second());
+    let secs =
+        i64::from(local.hour()) * 3600 + i64::from(local.minute()) * 60 + i64::from(local.second());
     i18n::date_time(
         lang,
-        (i64::from(date.year()), date.month() as u32, date.day() as u32),
+        (
+            i64::from(date.year()),
+            date.month() as u32,
+            date.day() as u32,
+        ),
         secs,
     )
 }

@@ -322,10 +322,9 @@ pub async fn call_page(
         && liza_core::privacy::PhoneNumber::parse(&call.summary.from_number, None).is_ok())
     .then(|| call.summary.from_number.clone());
     let lang = super::i18n::current();
-    let consent =
-        super::format::consent_line_in(&call, lang, |ms| {
-            super::format::local_datetime(lang, d.zone(), ms)
-        });
+    let consent = super::format::consent_line_in(&call, lang, |ms| {
+        super::format::local_datetime(lang, d.zone(), ms)
+    });
     let mut context = context! {
         user, page => "calls", consent_line => consent,
         caller => call.summary.caller(), call, timeline, record_groups => groups, audit,
