@@ -103,13 +103,13 @@ pager-older = Ältere →
 col-status = Status
 col-language = Sprache
 col-consent = Einwilligung
-col-started = Beginn (UTC)
+col-started = Beginn
 col-from = Von
 col-duration = Dauer
-col-created = Angelegt (UTC)
-col-updated = Geändert (UTC)
+col-created = Angelegt
+col-updated = Geändert
 col-notes = Notizen
-col-when = Wann (UTC)
+col-when = Wann
 col-who = Wer
 col-what = Was
 col-old = Alt
@@ -125,11 +125,11 @@ col-consent-given = Einwilligung erteilt
 col-consent-refused = Einwilligung abgelehnt
 col-problems = Probleme
 col-average-handling = Mittlere Bearbeitungszeit
-col-signed-in = Angemeldet (UTC)
-col-expires = Läuft ab (UTC)
+col-signed-in = Angemeldet
+col-expires = Läuft ab
 col-this-session = Diese Sitzung
 col-label = Bezeichnung
-col-last-used = Zuletzt benutzt (UTC)
+col-last-used = Zuletzt benutzt
 col-number-kept = Nummer gespeichert
 
 ## Status von Anrufen und Einträgen, Einwilligung
@@ -149,8 +149,8 @@ save-notes = Notizen speichern
 
 call-title = Anruf { $id }
 call-from = Anruf von
-call-started = Beginn (UTC)
-call-ended = Ende (UTC)
+call-started = Beginn
+call-ended = Ende
 call-to = An
 call-sid = Call-SID
 call-saved-status = Status gespeichert: der Anruf ist jetzt { $status } (im Verlauf unten).
@@ -186,7 +186,7 @@ audit-none = Noch keine Änderungen.
 
 ## Statistik
 
-stats-intro = Letzte { $days } Tage (Wochendiagramm: letzte { $weeks } Wochen), UTC. { $calls ->
+stats-intro = Letzte { $days } Tage (Wochendiagramm: die letzten { $weeks } Kalenderwochen, ab Montag), Tage in der Zeitzone { $zone }. { $calls ->
     [one] { $calls } Anruf
    *[other] { $calls } Anrufe
 }, { $problems } mit Problemen.
@@ -290,3 +290,7 @@ error-not-a-call = „{ $value }“ ist nicht die Nummer eines Anrufs.
 error-bulk-too-many = Höchstens { $max } Anrufe können auf einmal geändert werden. Wählen Sie weniger aus.
 error-bulk-none = Kein Anruf ausgewählt. Kreuzen Sie zuerst die Anrufe an, die Sie ändern wollen.
 error-not-a-masked-number = „{ $value }“ ist keine maskierte Nummer, wie die Listen sie zeigen: Ländervorwahl, die ersten drei Ziffern, Punkte für die verborgenen und die letzten zwei Ziffern, z. B. +49 151 ••• ••90.
+
+## Die Zeitzone des Dashboards (LIZA_TIMEZONE), am Fuß jeder Seite
+
+zone-times = Zeiten, Tage und Wochen (ab Montag) in der Zeitzone

@@ -103,13 +103,13 @@ pager-older = Older →
 col-status = Status
 col-language = Language
 col-consent = Consent
-col-started = Started (UTC)
+col-started = Started
 col-from = From
 col-duration = Duration
-col-created = Created (UTC)
-col-updated = Updated (UTC)
+col-created = Created
+col-updated = Updated
 col-notes = Notes
-col-when = When (UTC)
+col-when = When
 col-who = Who
 col-what = What
 col-old = Old
@@ -125,11 +125,11 @@ col-consent-given = Consent given
 col-consent-refused = Consent refused
 col-problems = Problems
 col-average-handling = Average handling time
-col-signed-in = Signed in (UTC)
-col-expires = Expires (UTC)
+col-signed-in = Signed in
+col-expires = Expires
 col-this-session = This session
 col-label = Label
-col-last-used = Last used (UTC)
+col-last-used = Last used
 col-number-kept = Number kept
 
 ## Call and record status, consent
@@ -149,8 +149,8 @@ save-notes = Save notes
 
 call-title = Call { $id }
 call-from = Call from
-call-started = Started (UTC)
-call-ended = Ended (UTC)
+call-started = Started
+call-ended = Ended
 call-to = To
 call-sid = Call SID
 call-saved-status = Status saved: the call is now { $status } (in the history below).
@@ -186,7 +186,7 @@ audit-none = No changes yet.
 
 ## Statistics
 
-stats-intro = Last { $days } days (weekly chart: last { $weeks } weeks), UTC. { $calls ->
+stats-intro = Last { $days } days (weekly chart: the last { $weeks } calendar weeks, from Monday), local days in { $zone }. { $calls ->
     [one] { $calls } call
    *[other] { $calls } calls
 }, { $problems } with problems.
@@ -290,3 +290,7 @@ error-not-a-call = “{ $value }” is not the number of a call.
 error-bulk-too-many = At most { $max } calls can be changed at once. Select fewer.
 error-bulk-none = No call was selected. Tick the calls to change first.
 error-not-a-masked-number = “{ $value }” is not a masked number as the lists show it: the country code, the first three digits, dots for the hidden ones and the last two digits, e.g. +49 151 ••• ••90.
+
+## The dashboard's time zone (LIZA_TIMEZONE), at the foot of every page
+
+zone-times = Times, days and weeks (from Monday) in the time zone

@@ -2051,7 +2051,7 @@ async fn days_are_berlin_days_across_a_dst_change(app: &TestApp) {
     }
     // minijinja writes `/` as `&#x2f;` in HTML.
     assert!(
-        all.contains("Times in <span id=\"zone\">Europe&#x2f;Berlin</span>"),
+        all.contains("in the time zone <span id=\"zone\">Europe&#x2f;Berlin</span>"),
         "{all}"
     );
     assert!(!all.contains("UTC"), "no UTC left on the page");
