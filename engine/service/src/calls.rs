@@ -15,7 +15,7 @@ use crate::metrics::Metrics;
 use crate::registry::Registry;
 use liza_core::flow::Flow;
 use liza_core::model::Consent;
-use liza_core::privacy::PrivacyKey;
+use liza_core::privacy::{Caller, PrivacyKey};
 use liza_core::runtime::{CallState, FetchAnswer, FetchOutcome, FetchRequest, Input};
 use liza_core::speech::{Speaker, SpeechConfig};
 use liza_core::turn::{play_fetching, Turned};
@@ -139,6 +139,13 @@ impl Engine {
             // Only the final status is stored; the others need no database.
             return (Response::new().render(), Outcome::Ignored);
         }
+        // The caller's hash and mask (a parse and an HMAC) are made here, beside the other
+        // webhooks, not on the store's writer thread that every webhook waits for.
+        let job = match &hook {
+            Hook::Voice => Job::Start(self.privacy.caller(params.from())),
+            Hook::Status => Job::End(self.privacy.caller(params.from())),
+            Hook::Node(name) => Job::Node(name.clone()),
+        };
         let params = Arc::new(params);
         let now = now_ms();
         let started = Instant::now();
@@ -151,10 +158,9 @@ impl Engine {
             self.store.submit(Box::new(WebhookWork {
                 registry: self.registry.clone(),
                 speech: self.speech.clone(),
-                privacy: self.privacy.clone(),
                 fetcher: self.fetcher.clone(),
                 fetched: fetched.clone(),
-                hook: hook.clone(),
+                job: job.clone(),
                 params: params.clone(),
                 seq,
                 now_ms: now,
@@ -244,15 +250,25 @@ impl Engine {
     }
 }
 
+/// What a webhook asks of the writer, with what was prepared for it before it was queued.
+#[derive(Clone)]
+enum Job {
+    /// A call starts; the caller as kept until they consent.
+    Start(Caller),
+    /// The final status callback; the caller as kept until they consent.
+    End(Caller),
+    /// An input node's answer.
+    Node(String),
+}
+
 /// One webhook, answered on a store writer inside its transaction.
 struct WebhookWork {
     registry: Arc<Registry>,
     speech: Arc<SpeechConfig>,
-    privacy: Arc<PrivacyKey>,
     fetcher: Arc<dyn Fetcher>,
     /// The answers of the turn's fetches so far, in order.
     fetched: Vec<FetchAnswer>,
-    hook: Hook,
+    job: Job,
     params: Arc<WebhookParams>,
     seq: Option<i64>,
     now_ms: i64,
@@ -266,17 +282,16 @@ impl Work for WebhookWork {
         let turn = Webhook {
             registry: &self.registry,
             speech: &self.speech,
-            privacy: &self.privacy,
             fetcher: self.fetcher.as_ref(),
             fetched: &self.fetched,
             tx,
             params: &self.params,
             now: self.now_ms,
         };
-        let answer = match &self.hook {
-            Hook::Voice => turn.start(),
-            Hook::Status => turn.status(),
-            Hook::Node(name) => turn.node(name, self.seq),
+        let answer = match &self.job {
+            Job::Start(caller) => turn.start(caller),
+            Job::End(caller) => turn.status(caller),
+            Job::Node(name) => turn.node(name, self.seq),
         };
         self.answer = Some(match answer {
             Err(Failure::Store(e)) => return Err(e),
@@ -310,10 +325,10 @@ impl Work for WebhookWork {
     }
 
     fn call_sid(&self) -> Option<&str> {
-        match self.hook {
-            Hook::Node(_) | Hook::Status => self.params.call_sid(),
+        match self.job {
+            Job::Node(_) | Job::End(_) => self.params.call_sid(),
             // A new call: its row does not exist yet.
-            Hook::Voice => None,
+            Job::Start(_) => None,
         }
     }
 }
@@ -359,7 +374,6 @@ impl Work for MarkProblem {
 struct Webhook<'a> {
     registry: &'a Registry,
     speech: &'a SpeechConfig,
-    privacy: &'a PrivacyKey,
     fetcher: &'a dyn Fetcher,
     fetched: &'a [FetchAnswer],
     tx: &'a mut dyn StoreTx,
@@ -372,14 +386,13 @@ impl<'a> Webhook<'a> {
         self.params.call_sid().ok_or(Failure::NoCallSid)
     }
 
-    fn start(mut self) -> Answer {
+    fn start(mut self, caller: &Caller) -> Answer {
         let call_sid = self.call_sid()?;
         let snapshot = self.registry.current();
         let flow = snapshot
             .flow_for_number(self.params.to())
             .ok_or(Failure::NoFlow)?;
         // The caller as kept until they consent: a keyed hash and a masked form, never the number.
-        let caller = self.privacy.caller(self.params.from());
         let call = self.tx.open_call(&NewCall {
             call_sid,
             caller_hash: &caller.hash,
@@ -436,7 +449,7 @@ impl<'a> Webhook<'a> {
         self.run_turn(flow, &call, state, input, turn)
     }
 
-    fn status(mut self) -> Answer {
+    fn status(mut self, caller: &Caller) -> Answer {
         let call_sid = self.call_sid()?;
         // A call whose consent does not cover the conversation forgets, now that it is over,
         // what the caller entered (the flow's variables); the store drops every call's
@@ -457,7 +470,6 @@ impl<'a> Webhook<'a> {
                 forgotten = Some(serde_json::to_string(&state)?);
             }
         }
-        let caller = self.privacy.caller(self.params.from());
         self.tx.call_ended(&StatusUpdate {
             call_sid,
             caller_hash: &caller.hash,
