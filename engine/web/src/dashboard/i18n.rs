@@ -300,6 +300,16 @@ pub fn noun_filter(state: &State, value: String) -> String {
     }
 }
 
+/// `{{ step.created_at | since(call.summary.started_at) }}`: the time since the call began,
+/// `+0:12` or `+1:02:03` (a timeline's steps, instead of the full date on every one).
+pub fn since_filter(at_ms: i64, start_ms: i64) -> String {
+    let secs = (at_ms - start_ms).max(0) / 1000;
+    match secs / 3600 {
+        0 => format!("+{}:{:02}", secs / 60, secs % 60),
+        hours => format!("+{hours}:{:02}:{:02}", secs / 60 % 60, secs % 60),
+    }
+}
+
 /// What the dashboard knows about the request being answered, for the pages and error pages
 /// rendered while it runs (a task-local: every handler runs inside [`middleware`]).
 pub struct RequestLang {
@@ -488,6 +498,14 @@ mod tests {
         assert_eq!(decimal(Lang::En, 1234.56, 1), "1,234.6");
         assert_eq!(decimal(Lang::En, -0.04, 1), "0.0");
         assert_eq!(decimal(Lang::De, 93.0, 0), "93");
+    }
+
+    #[test]
+    fn steps_say_the_time_since_the_call_began() {
+        assert_eq!(since_filter(12_400, 0), "+0:12");
+        assert_eq!(since_filter(62_000, 0), "+1:02");
+        assert_eq!(since_filter(3_723_000, 0), "+1:02:03");
+        assert_eq!(since_filter(0, 5_000), "+0:00");
     }
 
     #[test]

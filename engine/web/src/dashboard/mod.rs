@@ -133,6 +133,7 @@ fn templates(zone: &Zone) -> Result<Environment<'static>, minijinja::Error> {
     env.add_filter("mask", format::mask_filter);
     env.add_filter("number", i18n::number_filter);
     env.add_filter("noun", i18n::noun_filter);
+    env.add_filter("since", i18n::since_filter);
     env.add_function("t", i18n::t_function);
     for (name, source) in TEMPLATE_SOURCES {
         env.add_template(name, source)?;

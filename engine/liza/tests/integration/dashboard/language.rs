@@ -248,3 +248,18 @@ async fn error_pages_are_inside_the_layout_in_plain_words() {
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn the_timeline_says_the_time_since_the_start_and_the_keys_as_keys() {
+    let app = spawn_app().await;
+    app.place_call("CAtimeline", "+4915112345678", &["1"]).await;
+    let session = app.login().await;
+    let list = app.page_in(&session, "/calls", "en").await;
+    let start = list.find("href=\"/calls/").expect("the call in the list") + 6;
+    let path = &list[start..start + list[start..].find('"').unwrap()];
+    let page = app.page_in(&session, path, "en").await;
+    let timeline = &page[page.find(r#"id="timeline""#).expect("a timeline")..];
+    assert!(timeline.contains(">+0:00</time>"), "{timeline}");
+    assert!(timeline.contains("<kbd>1</kbd>"), "{timeline}");
+    assert!(!timeline.contains("chose 1"), "{timeline}");
+}
