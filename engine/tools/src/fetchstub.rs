@@ -15,7 +15,6 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use liza_core::flow::yaml;
 use liza_core::runtime::{FetchAnswer, FetchRequest};
 
 /// What one fetch node's API answers.
@@ -112,17 +111,7 @@ pub type FetchStubs = BTreeMap<String, FetchStub>;
 
 /// Reads a fixture file: a YAML mapping of fetch node → stub.
 pub fn read_fixtures(path: &Path) -> Result<FetchStubs, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-    let (value, _) = yaml::parse(&text).map_err(|e| {
-        format!(
-            "{}:{}:{}: {}",
-            path.display(),
-            e.position.line,
-            e.position.column,
-            e.message
-        )
-    })?;
+    let (value, _) = crate::scenario::read_yaml(path)?;
     serde_json::from_value(value)
         .map_err(|e| format!("{}: not a fetch fixture file: {e}", path.display()))
 }

@@ -153,21 +153,27 @@ impl<'de> Deserialize<'de> for Input {
     }
 }
 
+/// A YAML data file of the authoring tools (flow tests, fetch fixtures) as JSON with its span
+/// index. Err: a message naming the file, and the line and column of a YAML mistake.
+pub(crate) fn read_yaml(path: &Path) -> Result<(serde_json::Value, yaml::SpanIndex), String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    yaml::parse(&text).map_err(|e| {
+        format!(
+            "{}:{}:{}: {}",
+            path.display(),
+            e.position.line,
+            e.position.column,
+            e.message
+        )
+    })
+}
+
 impl ScenarioFile {
     /// Reads a scenario file. Err: a message naming the file (and line, for YAML errors).
     /// The spans locate each scenario: `spans.key("/tests/N").line`.
     pub fn read(path: &Path) -> Result<(Self, yaml::SpanIndex), String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-        let (value, spans) = yaml::parse(&text).map_err(|e| {
-            format!(
-                "{}:{}:{}: {}",
-                path.display(),
-                e.position.line,
-                e.position.column,
-                e.message
-            )
-        })?;
+        let (value, spans) = read_yaml(path)?;
         let file = serde_json::from_value(value)
             .map_err(|e| format!("{}: not a flow test file: {e}", path.display()))?;
         Ok((file, spans))
