@@ -15,15 +15,16 @@ COPY engine/service/Cargo.toml engine/service/Cargo.toml
 COPY engine/web/Cargo.toml engine/web/Cargo.toml
 COPY engine/tools/Cargo.toml engine/tools/Cargo.toml
 COPY engine/loadtest/Cargo.toml engine/loadtest/Cargo.toml
+COPY engine/outbound/Cargo.toml engine/outbound/Cargo.toml
 COPY engine/liza/Cargo.toml engine/liza/Cargo.toml
-RUN for crate in model core store service web tools loadtest liza; do \
+RUN for crate in model core store service web tools loadtest outbound liza; do \
       mkdir -p engine/$crate/src && touch engine/$crate/src/lib.rs; \
     done \
  && echo 'fn main() {}' > engine/liza/src/main.rs \
  && echo 'fn main() {}' > engine/liza/build.rs \
  && cargo build --release --locked --bin liza \
  && cargo clean --release --locked -p liza -p liza-model -p liza-core -p liza-store \
-      -p liza-service -p liza-web -p liza-tools -p liza-loadtest \
+      -p liza-service -p liza-web -p liza-tools -p liza-loadtest -p liza-outbound \
  && rm -rf engine
 # The sources and every file compiled into the binary: include_str! (schemas/, templates/)
 # and sqlx::migrate! (migrations/). .ci/docker-build-stage.sh builds from exactly these COPY
