@@ -632,9 +632,11 @@ pub mod sql {
     pub const CREATE_API_TOKEN: &str =
         "INSERT INTO api_tokens (token_hash, user_id, label, created_at, expires_at)
          VALUES ($1, $2, $3, $4, $5) RETURNING id";
+    /// Only tokens of the dashboard's scope: a `records` token does not open the dashboard's API.
     pub const API_TOKEN_USER: &str =
         "SELECT t.id, u.name, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id
-         WHERE t.token_hash = $1 AND (t.expires_at IS NULL OR t.expires_at > $2)";
+         WHERE t.token_hash = $1 AND (t.expires_at IS NULL OR t.expires_at > $2)
+           AND t.scope = 'dashboard'";
     pub const API_TOKEN_USED: &str = "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2";
     pub const API_TOKEN_COLUMNS: &str =
         "t.id, u.name, t.label, t.created_at, t.last_used_at, t.expires_at";

@@ -14,6 +14,7 @@ mod error;
 pub mod health;
 mod postgres;
 pub mod privacy;
+pub mod records_api;
 mod sql;
 mod sql_admin;
 mod sql_privacy;
@@ -181,6 +182,10 @@ pub trait Store: Send + Sync + 'static {
     }
     /// The dashboard's queries, where this backend has them.
     fn admin(&self) -> Option<std::sync::Arc<dyn admin::AdminStore>> {
+        None
+    }
+    /// Records written from outside (the records API, `liza records import`).
+    fn records_api(&self) -> Option<std::sync::Arc<dyn records_api::RecordsApi>> {
         None
     }
 }

@@ -137,4 +137,8 @@ impl Store for SqlStore {
     fn admin(&self) -> Option<Arc<dyn AdminStore>> {
         Some(Arc::new(self.admin.clone()))
     }
+
+    fn records_api(&self) -> Option<Arc<dyn super::records_api::RecordsApi>> {
+        Some(Arc::new(self.admin.clone()))
+    }
 }

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod client;
 pub mod connections;
 pub mod dashboard;
+pub mod records_api;
 mod health;
 mod metrics;
 pub mod request_id;
@@ -45,6 +46,9 @@ pub fn app(state: Arc<AppState>) -> impl poem::Endpoint {
         .at("/metrics", get(metrics::metrics));
     if state.dashboard.is_some() {
         route = dashboard::routes(route);
+    }
+    if state.engine.store.records_api().is_some() {
+        route = records_api::routes(route);
     }
     let body_timeout = state.limits.body_timeout;
     let trusted = Arc::new(state.trusted_proxies.clone());

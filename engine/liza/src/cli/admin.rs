@@ -30,6 +30,10 @@ pub enum AdminCommand {
         /// Refuse the token after this long: 30m, 12h, 90d or 52w (default: never).
         #[arg(long, value_parser = parse_lifetime)]
         expires: Option<i64>,
+        /// What the token may do: `dashboard` (the dashboard's JSON API) or `records` (only
+        /// the records API, for the shop's system).
+        #[arg(long, default_value = "dashboard", value_parser = ["dashboard", "records"])]
+        scope: String,
     },
     /// List API tokens (of one user, or of all): id, user, label, created, last used, expiry.
     ListTokens { name: Option<String> },
@@ -121,6 +125,7 @@ async fn admin_command(settings: &Settings, command: AdminCommand) -> anyhow::Re
             name,
             label,
             expires,
+            scope,
         } => {
             let user = admin.user_by_name(&name).await?.with_context(|| {
                 format!("no user `{name}`; create it with `liza admin add-user`")
@@ -131,10 +136,18 @@ async fn admin_command(settings: &Settings, command: AdminCommand) -> anyhow::Re
             let id = admin
                 .create_api_token(&auth::token_hash(&token), user.id, &label, now, expires_at)
                 .await?;
+            if scope != liza_store::records_api::scope::DASHBOARD {
+                open_store(settings)
+                    .await?
+                    .records_api()
+                    .context("this database backend has no records")?
+                    .set_api_token_scope(id, &scope)
+                    .await?;
+            }
             // The token alone on stdout, so `TOKEN=$(liza admin add-token …)` works.
             println!("{token}");
             eprintln!(
-                "API token {id} for `{name}` ({label}); expires: {}.",
+                "API token {id} for `{name}` ({label}, scope {scope}); expires: {}.",
                 when(expires_at)
             );
         }

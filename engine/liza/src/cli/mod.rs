@@ -6,6 +6,7 @@ mod authoring;
 mod develop;
 mod operator;
 mod privacy;
+mod records;
 mod server;
 
 use std::process::ExitCode;
@@ -69,6 +70,11 @@ enum Command {
     Privacy {
         #[command(subcommand)]
         command: privacy::PrivacyCommand,
+    },
+    /// Records from the shop's system: `records import FILE.csv` creates or updates them.
+    Records {
+        #[command(subcommand)]
+        command: records::RecordsCommand,
     },
     /// Development tools: seed data, benchmarks.
     Dev {
@@ -198,6 +204,7 @@ async fn dispatch(settings: Settings, command: Command) -> Outcome {
         Command::Completions(args) => operator::completions(args),
         Command::Admin { command } => admin::run(&settings, command).await,
         Command::Privacy { command } => privacy::run(&settings, command).await,
+        Command::Records { command } => records::run(&settings, command).await,
         Command::Dev { command } => develop::run(settings, command).await,
     }
 }

@@ -15,5 +15,6 @@ mod golden_calls;
 mod hours;
 mod oracle;
 mod privacy;
+mod records_api;
 mod reload;
 mod security;
