@@ -147,7 +147,7 @@ async fn only_a_records_token_opens_the_records_api_and_only_the_records_api() {
     let (status, answer) =
         send(&app, reqwest::Method::PUT, path, Some(&dashboard), body.clone()).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    assert!(answer["error"].as_str().unwrap().contains("scope `dashboard`"), "{answer}");
+    assert!(answer["error"].as_str().unwrap().contains("scope is `dashboard`"), "{answer}");
     // The records token does not open the dashboard's API.
     let (status, _) = send(
         &app,
@@ -314,7 +314,8 @@ fn liza(app: &TestApp, args: &[&str]) -> std::process::Output {
             .env("DATABASE_URL", &app.database_url)
             .env("LIZA_FLOWS", root.join("flows"))
             .env("LIZA_LOCALES", root.join("locales"))
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "error")
+            .env("NO_COLOR", "1")
             .current_dir(std::env::temp_dir()),
         "",
     )
