@@ -280,7 +280,10 @@ impl RecordsApi for SqlAdmin {
                 counts.unchanged += 1;
                 continue;
             }
-            match write_one(&mut tx, kind, initial, write, by, now_ms).await?.0 {
+            match write_one(&mut tx, kind, initial, write, by, now_ms)
+                .await?
+                .0
+            {
                 Written::Created => counts.created += 1,
                 Written::Updated => counts.updated += 1,
                 Written::Unchanged => counts.unchanged += 1,

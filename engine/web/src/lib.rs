@@ -4,9 +4,9 @@ pub mod auth;
 pub mod client;
 pub mod connections;
 pub mod dashboard;
-pub mod records_api;
 mod health;
 mod metrics;
+pub mod records_api;
 pub mod request_id;
 mod webhook;
 

@@ -16,13 +16,15 @@
 
 use std::sync::Arc;
 
-use tokio::io::AsyncReadExt as _;
 use poem::error::ResponseError;
 use poem::http::StatusCode;
 use poem::web::{Json, Path};
-use poem::{get, handler, post, Body, FromRequest, IntoResponse, Request, RequestBody, Response, Route};
+use poem::{
+    get, handler, post, Body, FromRequest, IntoResponse, Request, RequestBody, Response, Route,
+};
 use serde::Deserialize;
 use serde_json::json;
+use tokio::io::AsyncReadExt as _;
 use tracing::{error, info};
 
 use crate::auth;
@@ -189,8 +191,7 @@ impl Client {
 }
 
 fn check_key(key: &str) -> Result<(), String> {
-    if key.is_empty() || key.chars().count() > MAX_KEY_CHARS || key.chars().any(char::is_control)
-    {
+    if key.is_empty() || key.chars().count() > MAX_KEY_CHARS || key.chars().any(char::is_control) {
         return Err(format!(
             "a key is 1 to {MAX_KEY_CHARS} characters without control characters"
         ));
@@ -200,9 +201,9 @@ fn check_key(key: &str) -> Result<(), String> {
 
 fn check_notes(notes: Option<&str>) -> Result<(), String> {
     match notes {
-        Some(n) if n.chars().count() > MAX_NOTES_CHARS => Err(format!(
-            "notes are at most {MAX_NOTES_CHARS} characters"
-        )),
+        Some(n) if n.chars().count() > MAX_NOTES_CHARS => {
+            Err(format!("notes are at most {MAX_NOTES_CHARS} characters"))
+        }
         _ => Ok(()),
     }
 }
@@ -303,8 +304,9 @@ struct ImportLine {
 
 /// Checks one import line; the write it asks for.
 fn import_line(kind: &Kind, line: &[u8]) -> Result<RecordWrite, String> {
-    let parsed: ImportLine = serde_json::from_slice(line)
-        .map_err(|e| format!("not a JSON object like {{\"key\": \"…\", \"status\": \"…\"}}: {e}"))?;
+    let parsed: ImportLine = serde_json::from_slice(line).map_err(|e| {
+        format!("not a JSON object like {{\"key\": \"…\", \"status\": \"…\"}}: {e}")
+    })?;
     check_key(&parsed.key)?;
     if let Some(status) = &parsed.status {
         kind.check_status(status).map_err(|e| e.to_string())?;

@@ -44,13 +44,16 @@ pub async fn run(settings: &Settings, command: RecordsCommand) -> Outcome {
 }
 
 async fn import(settings: &Settings, file: &PathBuf, kind: Option<&str>) -> Outcome {
-    let flows = load_paths(std::slice::from_ref(&settings.flows_dir), &settings.locales_dir)
-        .map_err(|d| {
-            CliError::unusable(format!(
-                "{} problem(s) in the flows; run `liza check`",
-                d.error_count()
-            ))
-        })?;
+    let flows = load_paths(
+        std::slice::from_ref(&settings.flows_dir),
+        &settings.locales_dir,
+    )
+    .map_err(|d| {
+        CliError::unusable(format!(
+            "{} problem(s) in the flows; run `liza check`",
+            d.error_count()
+        ))
+    })?;
     let mut kinds: Vec<(String, Vec<String>, String)> = Vec::new();
     for flow in &flows {
         for (name, declared) in &flow.records {
@@ -118,9 +121,15 @@ fn rows(text: &str, statuses: &[String]) -> Result<Vec<RecordWrite>, Vec<String>
     let records = parse_csv(text).map_err(|e| vec![e])?;
     let mut records = records.into_iter();
     let Some((_, header)) = records.next() else {
-        return Err(vec!["the file is empty; its first line names the columns: key,status,notes".into()]);
+        return Err(vec![
+            "the file is empty; its first line names the columns: key,status,notes".into(),
+        ]);
     };
-    let column = |name: &str| header.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
+    let column = |name: &str| {
+        header
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+    };
     let (Some(key_at), status_at, notes_at) = (column("key"), column("status"), column("notes"))
     else {
         return Err(vec![format!(
@@ -129,7 +138,9 @@ fn rows(text: &str, statuses: &[String]) -> Result<Vec<RecordWrite>, Vec<String>
         )]);
     };
     if status_at.is_none() && notes_at.is_none() {
-        return Err(vec!["line 1: the header names neither `status` nor `notes`".into()]);
+        return Err(vec![
+            "line 1: the header names neither `status` nor `notes`".into(),
+        ]);
     }
     let mut writes = Vec::new();
     let mut problems = Vec::new();
@@ -221,7 +232,10 @@ mod tests {
     fn csv_fields_may_be_quoted_with_commas_quotes_and_line_breaks() {
         let rows = parse_csv("key,status,notes\r\n1,shipped,\"a, \"\"b\"\"\nc\"\n2,,\n").unwrap();
         assert_eq!(rows.len(), 3);
-        assert_eq!(rows[1], (2, vec!["1".into(), "shipped".into(), "a, \"b\"\nc".into()]));
+        assert_eq!(
+            rows[1],
+            (2, vec!["1".into(), "shipped".into(), "a, \"b\"\nc".into()])
+        );
         assert_eq!(rows[2].0, 4);
         assert!(parse_csv("key\n\"open").is_err());
     }

@@ -16,7 +16,13 @@ async fn token(app: &TestApp, scope: &str) -> String {
     let user = admin.user_by_name("admin").await.unwrap().unwrap();
     let token = liza::auth::new_token();
     let id = admin
-        .create_api_token(&liza::auth::token_hash(&token), user.id, "shop", now_ms(), None)
+        .create_api_token(
+            &liza::auth::token_hash(&token),
+            user.id,
+            "shop",
+            now_ms(),
+            None,
+        )
         .await
         .unwrap();
     if scope != "dashboard" {
@@ -44,12 +50,17 @@ async fn send(
         request = request.header("authorization", format!("Bearer {token}"));
     }
     if let Some(body) = body {
-        request = request.header("content-type", "application/json").body(body);
+        request = request
+            .header("content-type", "application/json")
+            .body(body);
     }
     let response = request.send().await.unwrap();
     let status = response.status();
     let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 async fn audit(app: &TestApp, key: &str) -> Vec<(String, String, Option<String>, Option<String>)> {
@@ -83,12 +94,19 @@ async fn a_record_is_created_updated_and_read_idempotently_and_every_change_audi
     assert_eq!(created["status"], "processing");
     let (status, again) = put(r#"{"status":"processing","notes":"packed"}"#).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(again["written"], "unchanged", "the same PUT changes nothing");
+    assert_eq!(
+        again["written"], "unchanged",
+        "the same PUT changes nothing"
+    );
     let (status, updated) = put(r#"{"status":"shipped"}"#).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         (&updated["written"], &updated["status"], &updated["notes"]),
-        (&Value::from("updated"), &Value::from("shipped"), &Value::from("packed"))
+        (
+            &Value::from("updated"),
+            &Value::from("shipped"),
+            &Value::from("packed")
+        )
     );
     let (status, read) = send(
         &app,
@@ -144,10 +162,22 @@ async fn only_a_records_token_opens_the_records_api_and_only_the_records_api() {
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
     let (status, _) = send(&app, reqwest::Method::PUT, path, Some("nope"), body.clone()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, answer) =
-        send(&app, reqwest::Method::PUT, path, Some(&dashboard), body.clone()).await;
+    let (status, answer) = send(
+        &app,
+        reqwest::Method::PUT,
+        path,
+        Some(&dashboard),
+        body.clone(),
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    assert!(answer["error"].as_str().unwrap().contains("scope is `dashboard`"), "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("scope is `dashboard`"),
+        "{answer}"
+    );
     // The records token does not open the dashboard's API.
     let (status, _) = send(
         &app,
@@ -231,7 +261,9 @@ async fn ten_megabytes_of_json_lines_are_imported_and_more_is_refused() {
     let app = AppOptions::dashboard().spawn().await;
     let token = token(&app, "records").await;
     let notes = "n".repeat(980);
-    let line = |i: usize| format!("{{\"key\":\"K{i:06}\",\"status\":\"shipped\",\"notes\":\"{notes}\"}}\n");
+    let line = |i: usize| {
+        format!("{{\"key\":\"K{i:06}\",\"status\":\"shipped\",\"notes\":\"{notes}\"}}\n")
+    };
     let mut body = String::new();
     let mut lines = 0;
     while body.len() + line(lines).len() <= 10 * 1024 * 1024 {
@@ -253,15 +285,21 @@ async fn ten_megabytes_of_json_lines_are_imported_and_more_is_refused() {
         .await
         .unwrap();
     assert_eq!(count, lines as i64);
-    // The same import again changes nothing.
-    let (_, again) = send(
-        &app,
-        reqwest::Method::POST,
-        "/api/records/order:import",
-        Some(&token),
-        Some(body.clone()),
-    )
-    .await;
+    // The same import again changes nothing. Sent on a new connection: the server closes a
+    // kept-alive connection on which a second 10 MB body arrives (a known limit of the
+    // connection edge, docs/records-api.md), which a client sees as a broken request.
+    let fresh = reqwest::Client::new();
+    let again: Value = fresh
+        .post(app.url("/api/records/order:import"))
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(again["unchanged"], lines as u64, "{again}");
     assert_eq!(again["created"], 0);
 
@@ -286,7 +324,8 @@ async fn ten_megabytes_of_json_lines_are_imported_and_more_is_refused() {
 async fn an_import_with_a_bad_line_writes_nothing_and_names_the_line() {
     let app = AppOptions::dashboard().spawn().await;
     let token = token(&app, "records").await;
-    let body = "{\"key\":\"1\",\"status\":\"shipped\"}\n\n{\"key\":\"2\",\"status\":\"lost\"}\nnope\n";
+    let body =
+        "{\"key\":\"1\",\"status\":\"shipped\"}\n\n{\"key\":\"2\",\"status\":\"lost\"}\nnope\n";
     let (status, answer) = send(
         &app,
         reqwest::Method::POST,
@@ -337,7 +376,11 @@ async fn records_come_from_a_csv_file_and_a_records_token_from_the_command_line(
     )
     .unwrap();
     let out = liza(&app, &["records", "import", file.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
         "2 order record(s) read: 2 created, 0 updated, 0 unchanged."
@@ -350,7 +393,11 @@ async fn records_come_from_a_csv_file_and_a_records_token_from_the_command_line(
     assert_eq!(
         rows,
         [
-            ("1001".into(), "shipped".into(), "left the warehouse, on time".into()),
+            (
+                "1001".into(),
+                "shipped".into(),
+                "left the warehouse, on time".into()
+            ),
             ("1002".into(), "received".into(), "".into()),
         ]
     );
