@@ -1730,7 +1730,12 @@ async fn tokens_expire_and_are_listed_and_revoked(app: &TestApp) {
     assert!(added.ok, "{added:?}");
     let token = added.stdout.trim().to_owned();
     assert_eq!(token.len(), 43, "only the token on stdout: {added:?}");
-    assert!(added.stderr.contains("(deploy); expires: 20"), "{added:?}");
+    assert!(
+        added
+            .stderr
+            .contains("(deploy, scope dashboard); expires: 20"),
+        "{added:?}"
+    );
 
     let listed = app.cli(&["admin", "list-tokens", "admin"], "");
     assert!(listed.ok, "{listed:?}");
