@@ -25,7 +25,7 @@ use poem::{
 use serde::Deserialize;
 use serde_json::json;
 use tokio::io::AsyncReadExt as _;
-use tracing::{error, info};
+use tracing::info;
 
 use crate::auth;
 use crate::AppState;
@@ -84,23 +84,11 @@ impl ResponseError for RecordsError {
     }
 
     fn as_response(&self) -> Response {
-        let status = self.status();
-        if let Self::Store(e) = self {
-            error!(error = %e, "Records API request failed on the database.");
-            return Json(json!({ "error": "internal error; the cause is in the server log" }))
-                .with_status(status)
-                .into_response();
-        }
-        let mut response = Json(json!({ "error": self.to_string() }))
-            .with_status(status)
-            .into_response();
-        if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                "www-authenticate",
-                poem::http::HeaderValue::from_static("Bearer"),
-            );
-        }
-        response
+        let store = match self {
+            Self::Store(e) => Some(e),
+            _ => None,
+        };
+        crate::dashboard::json_error(self.status(), self, store, "Records API")
     }
 }
 

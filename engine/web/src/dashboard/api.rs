@@ -53,24 +53,39 @@ impl ResponseError for ApiError {
 
     /// `{"error": "…"}` with the status.
     fn as_response(&self) -> Response {
-        let status = self.status();
-        if let Self::Store(e) = self {
-            error!(error = %e, "API request failed on the database.");
-            return Json(json!({ "error": "internal error; the cause is in the server log" }))
-                .with_status(status)
-                .into_response();
-        }
-        let mut response = Json(json!({ "error": self.to_string() }))
+        let store = match self {
+            Self::Store(e) => Some(e),
+            _ => None,
+        };
+        json_error(self.status(), self, store, "API")
+    }
+}
+
+/// A JSON API's error answer, `{"error": "…"}` with `status` (the dashboard's API and the
+/// records API): a database failure is logged as `api`'s and answered without its cause; a 401
+/// names the Bearer scheme.
+pub(crate) fn json_error(
+    status: StatusCode,
+    message: &dyn std::fmt::Display,
+    store: Option<&StoreError>,
+    api: &str,
+) -> Response {
+    if let Some(e) = store {
+        error!(error = %e, "{api} request failed on the database.");
+        return Json(json!({ "error": "internal error; the cause is in the server log" }))
             .with_status(status)
             .into_response();
-        if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                "www-authenticate",
-                poem::http::HeaderValue::from_static("Bearer"),
-            );
-        }
-        response
     }
+    let mut response = Json(json!({ "error": message.to_string() }))
+        .with_status(status)
+        .into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            "www-authenticate",
+            poem::http::HeaderValue::from_static("Bearer"),
+        );
+    }
+    response
 }
 
 /// An API request's dashboard and user name.

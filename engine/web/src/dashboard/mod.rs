@@ -4,6 +4,7 @@
 
 mod account;
 mod api;
+pub(crate) use api::json_error;
 mod extract;
 mod format;
 pub mod i18n;
