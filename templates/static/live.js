@@ -15,6 +15,14 @@
   var source = new EventSource(src);
   var fetching = false;
   var again = false;
+  // The call has ended: said once the page shows its final state, not before.
+  var ending = false;
+
+  function endedIfDone() {
+    if (ending && !fetching) {
+      say(status ? status.getAttribute("data-ended") || "" : "");
+    }
+  }
 
   function say(text) {
     if (status) {
@@ -80,6 +88,8 @@
         if (again) {
           again = false;
           refresh();
+        } else {
+          endedIfDone();
         }
       });
   }
@@ -107,7 +117,8 @@
     }
     if (data.ended) {
       source.close();
-      say(status ? status.getAttribute("data-ended") || "" : "");
+      ending = true;
+      endedIfDone();
     }
   });
 
