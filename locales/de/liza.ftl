@@ -41,3 +41,20 @@ engine-error = Entschuldigung, wegen eines technischen Problems können wir Ihre
 records-order = Bestellungen
     .one = Bestellung
     .key = Bestellnummer
+
+# What the dashboard's call timeline calls each step (flows/liza.yaml, `label:`); never spoken.
+step-greeting = Begrüßung
+step-consent = Einwilligung gefragt
+step-consent-given = Einwilligung erteilt
+step-consent-refused = Einwilligung abgelehnt
+step-goodbye-refused = Verabschiedung (ohne Einwilligung)
+step-consent-exhausted = Keine Antwort auf die Einwilligungsfrage
+step-order = Bestellnummer gefragt
+step-order-failed = Keine Bestellnummer
+step-order-confirm = Bestellnummer wiederholt
+step-save-order = Bestellung gespeichert
+step-shop-status = Status beim Shop abgefragt
+step-order-status = Bestellstatus genannt
+step-help = Weitere Hilfe angeboten
+step-help-info = Website genannt
+step-goodbye = Verabschiedung

@@ -41,3 +41,20 @@ engine-error = Sorry, because of a technical problem we cannot take your call ri
 records-order = Orders
     .one = Order
     .key = Order number
+
+# What the dashboard's call timeline calls each step (flows/liza.yaml, `label:`); never spoken.
+step-greeting = Greeting
+step-consent = Consent asked
+step-consent-given = Consent given
+step-consent-refused = Consent refused
+step-goodbye-refused = Goodbye (no consent)
+step-consent-exhausted = No answer to the consent question
+step-order = Order number asked
+step-order-failed = No order number
+step-order-confirm = Order number read back
+step-save-order = Order saved
+step-shop-status = Status asked of the shop
+step-order-status = Order status told
+step-help = Further help offered
+step-help-info = Website named
+step-goodbye = Goodbye

@@ -209,7 +209,7 @@ pub fn compile(
 
     // Variables any node sets; messages may use these and the globals.
     let mut digit_variables = BTreeSet::new();
-    for node in raw.nodes.values() {
+    for node in raw.nodes.values().map(|entry| &entry.node) {
         match node {
             RawNode::GatherDigits { into, .. } => {
                 digit_variables.insert(into.clone());
@@ -236,7 +236,7 @@ pub fn compile(
     }
 
     // A `set` that copies a keyed variable (`$order_number`) keeps it read digit by digit.
-    for node in raw.nodes.values() {
+    for node in raw.nodes.values().map(|entry| &entry.node) {
         if let RawNode::Set { values, .. } = node {
             for (name, value) in values {
                 let copied = value.as_str().and_then(|v| v.strip_prefix('$'));
@@ -262,9 +262,17 @@ pub fn compile(
 
     let mut nodes = Vec::with_capacity(raw.nodes.len());
     let mut webhooks: HashMap<String, NodeId> = HashMap::new();
-    for (index, (name, raw_node)) in raw.nodes.iter().enumerate() {
+    for (index, (name, entry)) in raw.nodes.iter().enumerate() {
         let p = format!("/nodes/{}", pointer_segment(name));
-        let kind = compile_node(&mut c, &raw, name, &p, raw_node);
+        let kind = compile_node(&mut c, &raw, name, &p, &entry.node);
+        let label = entry.label.as_ref().map(|label| {
+            c.messages(
+                Some(name),
+                &format!("{p}/label"),
+                &RawMessages::One(label.clone()),
+            );
+            label.clone()
+        });
         if let NodeKind::Gather(g) = &kind {
             register_webhook(&mut c, &mut webhooks, name, &p, &g.input.webhook, index);
         }
@@ -273,6 +281,7 @@ pub fn compile(
         }
         nodes.push(Node {
             name: name.clone(),
+            label,
             kind,
         });
     }
@@ -767,7 +776,7 @@ fn compile_input(
 /// a flow without the block stores no consent decision (nobody could be shown what they agreed to).
 fn compile_privacy(c: &mut Compiler<'_>, raw: &RawFlow, nodes: &[Node]) -> Option<Privacy> {
     let Some(block) = &raw.privacy else {
-        for (name, node) in &raw.nodes {
+        for (name, node) in raw.nodes.iter().map(|(name, entry)| (name, &entry.node)) {
             if let RawNode::Persist {
                 consent: Some(consent),
                 ..

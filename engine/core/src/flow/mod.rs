@@ -107,12 +107,14 @@ impl Flow {
         self.digit_variables.contains(name)
     }
 
-    /// Every Fluent message id the flow uses: what it speaks and its record kinds' titles.
+    /// Every Fluent message id the flow uses: what it speaks, its record kinds' titles and its
+    /// steps' labels.
     pub fn message_ids(&self) -> BTreeSet<&str> {
         let mut ids: BTreeSet<&str> = self
             .records
             .values()
             .filter_map(|kind| kind.title.as_deref())
+            .chain(self.nodes.iter().filter_map(|node| node.label.as_deref()))
             .collect();
         for node in &self.nodes {
             let lists: Vec<&Vec<String>> = match &node.kind {
@@ -217,6 +219,9 @@ pub struct RecordKind {
 #[derive(Debug)]
 pub struct Node {
     pub name: String,
+    /// A Fluent message id naming the step on the dashboard's timeline (`label:`); checked to
+    /// exist in every locale. None: the timeline shows the node's name.
+    pub label: Option<String>,
     pub kind: NodeKind,
 }
 

@@ -26,7 +26,17 @@ pub struct RawFlow {
     /// Systems `fetch` nodes talk to, by name.
     #[serde(default)]
     pub connections: IndexMap<String, RawConnection>,
-    pub nodes: IndexMap<String, RawNode>,
+    pub nodes: IndexMap<String, RawNodeEntry>,
+}
+
+/// A node as written: what it does, and what the dashboard calls its step.
+#[derive(Debug, Deserialize)]
+pub struct RawNodeEntry {
+    /// A Fluent message id: the step's name on the dashboard's call timeline.
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(flatten)]
+    pub node: RawNode,
 }
 
 /// A system the flow talks to: its base URL and headers (`${env:NAME}` for secrets).
