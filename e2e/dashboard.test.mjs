@@ -175,6 +175,10 @@ test('filter calls by number, open one and see its timeline', async () => {
   assert.ok((await steps.count()) >= 3, 'greeting, consent, order, read-back');
   const timeline = await page.locator('#timeline').textContent();
   assert.match(timeline, /Caller pressed:\s*1/);
+  // Steps are named by the flow's labels and their outcomes in plain words, not by node ids.
+  assert.match(timeline, /Order number asked/);
+  assert.match(timeline, /Consent given/);
+  assert.doesNotMatch(timeline, /order_confirm|chose 1|invalid, /);
   assert.match(timeline, /Caller pressed:\s*12345/);
   await shot('call-detail');
   // "← Calls" leads back to the filtered list.
@@ -218,7 +222,7 @@ test("change an order's status and see the audit entry", async () => {
   await page.waitForLoadState();
   assert.equal(await page.locator('#record-status').textContent(), target);
   const entry = await page.locator('#audit tbody tr').first().locator('td').allTextContents();
-  assert.deepEqual(entry.slice(1), [USER, 'status', before, target]);
+  assert.deepEqual(entry.slice(1), [USER, 'Status', before, target]);
   await shot('order-detail');
 });
 
@@ -427,7 +431,7 @@ test('a bulk change sets the ticked calls, keeps the list and is audited per cal
     await page.goto(`${BASE}/calls/${id}`);
     assert.equal(await page.locator('#call-status').textContent(), 'processed');
     const entry = await page.locator('#audit tbody tr').first().locator('td').allTextContents();
-    assert.deepEqual(entry.slice(1), [USER, 'status', 'problem', 'processed']);
+    assert.deepEqual(entry.slice(1), [USER, 'Status', 'problem', 'processed']);
   }
 });
 

@@ -294,3 +294,50 @@ error-not-a-masked-number = „{ $value }“ ist keine maskierte Nummer, wie die
 ## Die Zeitzone des Dashboards (LIZA_TIMEZONE), am Fuß jeder Seite
 
 zone-times = Zeiten, Tage und Wochen (ab Montag) in der Zeitzone
+
+# The call page's timeline: what a step's outcome means (engine/web/src/dashboard/timeline.rs).
+step-asked = Gefragt
+step-accepted = Angenommen
+step-open = Innerhalb der Öffnungszeiten
+step-closed = Außerhalb der Öffnungszeiten
+step-period = Öffnungszeiten: { $period }
+step-call-already-ended = Der Anruf war bereits beendet
+step-too-many-steps = Abgebrochen: zu viele Schritte ohne Eingabe
+step-case = Weiter über: { $value }
+step-set = Gesetzt: { $names }
+step-hangup = Anruf beendet: { $status }
+step-invalid = Ungültig
+step-no-input = Keine Eingabe
+step-attempts-left = { $problem }; noch { $left ->
+    [one] 1 Versuch
+   *[other] { $left } Versuche
+}
+step-attempts-exhausted = { $problem }; keine Versuche mehr
+step-call-status = Anruf als { $status } markiert
+step-consent-given = Einwilligung erteilt
+step-consent-refused = Einwilligung abgelehnt
+step-fetch-ok = Das System hat geantwortet ({ $detail })
+step-fetch-not-found = Dem System unbekannt ({ $detail })
+step-fetch-error = Fehler im System ({ $detail })
+step-fetch-timeout = Das System hat nicht rechtzeitig geantwortet ({ $detail })
+step-fetch-not-configured = Nicht eingerichtet ({ $detail })
+step-record-saved = { $kind } gespeichert, Status { $status }
+step-record-not-saved = { $kind } nicht gespeichert
+step-record-found = { $kind } gefunden, Status { $status }
+step-record-missing = { $kind } nicht gefunden
+
+# The history's "What" and its values (stored as words of the code; audit.html).
+audit-field-status = Status
+audit-field-notes = Notizen
+audit-field-password = Passwort
+audit-field-session = Sitzung
+audit-field-sessions = Sitzungen
+audit-field-api_token = API-Token
+audit-field-erase = Anruferdaten gelöscht
+audit-field-export = Export
+audit-value-ended = beendet
+audit-value-revoked = widerrufen
+audit-value-in_progress = läuft
+audit-value-processed = bearbeitet
+audit-value-completed = abgeschlossen
+audit-value-problem = Problem

@@ -294,3 +294,50 @@ error-not-a-masked-number = “{ $value }” is not a masked number as the lists
 ## The dashboard's time zone (LIZA_TIMEZONE), at the foot of every page
 
 zone-times = Times, days and weeks (from Monday) in the time zone
+
+# The call page's timeline: what a step's outcome means (engine/web/src/dashboard/timeline.rs).
+step-asked = Asked
+step-accepted = Accepted
+step-open = Within opening hours
+step-closed = Outside opening hours
+step-period = Opening hours: { $period }
+step-call-already-ended = The call had already ended
+step-too-many-steps = Stopped: too many steps without input
+step-case = Went on by: { $value }
+step-set = Set: { $names }
+step-hangup = Call ended: { $status }
+step-invalid = Not valid
+step-no-input = Nothing entered
+step-attempts-left = { $problem }; { $left ->
+    [one] 1 attempt left
+   *[other] { $left } attempts left
+}
+step-attempts-exhausted = { $problem }; no attempts left
+step-call-status = Call marked { $status }
+step-consent-given = Consent given
+step-consent-refused = Consent refused
+step-fetch-ok = The system answered ({ $detail })
+step-fetch-not-found = The system does not know it ({ $detail })
+step-fetch-error = The system failed ({ $detail })
+step-fetch-timeout = The system did not answer in time ({ $detail })
+step-fetch-not-configured = Not set up ({ $detail })
+step-record-saved = { $kind } saved, status { $status }
+step-record-not-saved = { $kind } not saved
+step-record-found = { $kind } found, status { $status }
+step-record-missing = { $kind } not found
+
+# The history's "What" and its values (stored as words of the code; audit.html).
+audit-field-status = Status
+audit-field-notes = Notes
+audit-field-password = Password
+audit-field-session = Session
+audit-field-sessions = Sessions
+audit-field-api_token = API token
+audit-field-erase = Caller's data erased
+audit-field-export = Export
+audit-value-ended = ended
+audit-value-revoked = revoked
+audit-value-in_progress = in progress
+audit-value-processed = processed
+audit-value-completed = completed
+audit-value-problem = problem

@@ -34,7 +34,7 @@ impl std::ops::Deref for TestApp {
 
 /// The audit row of a status the admin changed.
 const AUDIT_ADMIN_STATUS: &str =
-    r#"<td data-label="Who">admin</td><td data-label="What">status</td>"#;
+    r#"<td data-label="Who">admin</td><td data-label="What">Status</td>"#;
 /// The caller's cell, once per row of the calls list.
 const CALL_ROW: &str = r#"<td data-label="From" class="phone">"#;
 
@@ -793,7 +793,7 @@ async fn status_and_notes_edits_are_saved_and_audited() {
         page.contains("Customer &lt;b&gt;called&lt;&#x2f;b&gt; twice</textarea>"),
         "{page}"
     );
-    assert!(page.contains(r#"<td data-label="Who">admin</td><td data-label="What">notes</td>"#));
+    assert!(page.contains(r#"<td data-label="Who">admin</td><td data-label="What">Notes</td>"#));
     assert!(page.contains(r#"<td data-label="New">shipped</td>"#));
 
     let response = app
@@ -1082,7 +1082,11 @@ async fn old_order_addresses_lead_to_the_records_pages() {
     let page = app.page(&session, "/records/order/1").await;
     assert!(page.contains(r#"id="record-status">shipped<"#), "{page}");
     // Only a declared kind has an old address.
-    for path in ["/widgets", "/widgets/1", "/order", "/favicon.ico"] {
+    // The icon is served, to browsers that ask without a `<link>` too.
+    let icon = app.get(&session.cookie, "/favicon.ico").await;
+    assert_eq!(icon.status(), StatusCode::OK);
+    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+    for path in ["/widgets", "/widgets/1", "/order", "/robots.txt"] {
         let response = app.get(&session.cookie, path).await;
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
         // An extractor's or handler's error is the error page, with the security headers.
@@ -1702,7 +1706,7 @@ async fn a_new_password_ends_sessions_and_tokens(app: &TestApp) {
     // The account page's history says what happened.
     let page = app.page(&session, "/account").await;
     assert!(
-        page.contains(r#"<td data-label="Who">liza admin</td><td data-label="What">password</td><td data-label="Old"></td><td data-label="New">changed; 1 session(s) ended, 1 API token(s) revoked</td>"#),
+        page.contains(r#"<td data-label="Who">liza admin</td><td data-label="What">Password</td><td data-label="Old"></td><td data-label="New">changed; 1 session(s) ended, 1 API token(s) revoked</td>"#),
         "{page}"
     );
 }
@@ -1905,7 +1909,7 @@ async fn the_account_page_ends_own_sessions_and_tokens(app: &TestApp) {
     let page = app.page(&mine, "/account").await;
     assert_eq!(page.matches("/account/sessions/").count(), 1);
     assert!(
-        page.contains(r#"<td data-label="Who">admin</td><td data-label="What">api_token</td>"#),
+        page.contains(r#"<td data-label="Who">admin</td><td data-label="What">API token</td>"#),
         "{page}"
     );
     assert!(
@@ -1914,7 +1918,7 @@ async fn the_account_page_ends_own_sessions_and_tokens(app: &TestApp) {
     );
     assert!(
         page.contains(&format!(
-            r#"<td data-label="Who">admin</td><td data-label="What">session</td><td data-label="Old">#{other_id}</td><td data-label="New">ended</td>"#
+            r#"<td data-label="Who">admin</td><td data-label="What">Session</td><td data-label="Old">#{other_id}</td><td data-label="New">ended</td>"#
         )),
         "{page}"
     );

@@ -16,6 +16,7 @@ mod privacy;
 mod queue;
 mod search;
 pub mod stats;
+mod timeline;
 
 use std::sync::{Arc, LazyLock};
 
@@ -408,6 +409,8 @@ pub fn routes(route: Route) -> Route {
         .at("/live/calls/:id", get(live::live_call))
         .at("/static/dashboard.css", get(stylesheet))
         .at("/static/live.js", get(live_script))
+        .at("/static/favicon.svg", get(favicon))
+        .at("/favicon.ico", get(favicon))
         // A kind's records used to live at `/<kind>s` (`/orders/7`): old bookmarks and API
         // clients are sent on. Fixed routes above win over these.
         .at("/:old", get(pages::old_records_url))
@@ -432,6 +435,15 @@ fn live_script() -> Response {
         .content_type("text/javascript; charset=utf-8")
         .header("cache-control", "public, max-age=3600")
         .body(include_str!("../../../../templates/static/live.js"))
+}
+
+/// The dashboard's icon, also at `/favicon.ico` where browsers look without a `<link>`.
+#[poem::handler]
+fn favicon() -> Response {
+    Response::builder()
+        .content_type("image/svg+xml")
+        .header("cache-control", "public, max-age=86400")
+        .body(include_str!("../../../../templates/static/favicon.svg"))
 }
 
 fn html_response(status: StatusCode, html: String) -> Response {

@@ -279,7 +279,7 @@ pub async fn call_page(
     // version, never older (the live view then fetches it once more, rather than missing it).
     let progress = d.admin.call_progress(id).await?;
     let call = d.admin.call(id).await?.ok_or(PageError::NotFound)?;
-    let timeline = d.admin.call_timeline(id).await?;
+    let timeline = super::timeline::steps(d, &call, d.admin.call_timeline(id).await?);
     let mut records = d.admin.call_records(id).await?;
     let audit = d.admin.audit_log(Subject::Call(id)).await?;
     // Every declared kind, then any a flow no longer declares (named as stored).
