@@ -276,6 +276,14 @@ pub struct StatsBucket {
     pub durations: i64,
 }
 
+/// A record and how often it was asked for in a period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TopRecord {
+    pub id: i64,
+    pub key: String,
+    pub calls: i64,
+}
+
 /// A dashboard user.
 #[derive(Debug, Clone)]
 pub struct User {
@@ -416,6 +424,15 @@ pub trait Statistics: Send + Sync + 'static {
         since_ms: i64,
         limit: i64,
     ) -> Result<Vec<(String, i64)>, StoreError>;
+    /// The records of `kind` asked for most often between `since_ms` (included) and
+    /// `until_ms` (excluded), with their ids (`/stats` links to them).
+    async fn top_records_between(
+        &self,
+        kind: &str,
+        since_ms: i64,
+        until_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<TopRecord>, StoreError>;
     /// When the oldest call started.
     async fn oldest_call_start(&self) -> Result<Option<i64>, StoreError>;
     /// Refreshes the query planner's statistics (at start and after a seed).
@@ -597,6 +614,12 @@ pub mod sql {
     pub const TOP_RECORDS: &str = "SELECT r.key, t.calls FROM (
             SELECT +rc.record_id AS record_id, COUNT(*) AS calls FROM record_calls rc
             WHERE rc.created_at >= $1 GROUP BY +rc.record_id
+         ) t JOIN records r ON r.id = t.record_id
+         WHERE r.kind = $2 ORDER BY t.calls DESC, r.key LIMIT $3";
+    /// [`TOP_RECORDS`] between two instants (`$1 <= created_at < $4`), with each record's id.
+    pub const TOP_RECORDS_BETWEEN: &str = "SELECT r.id, r.key, t.calls FROM (
+            SELECT +rc.record_id AS record_id, COUNT(*) AS calls FROM record_calls rc
+            WHERE rc.created_at >= $1 AND rc.created_at < $4 GROUP BY +rc.record_id
          ) t JOIN records r ON r.id = t.record_id
          WHERE r.kind = $2 ORDER BY t.calls DESC, r.key LIMIT $3";
 

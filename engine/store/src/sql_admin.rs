@@ -11,7 +11,8 @@ use super::admin::{
     sql, Accounts, ApiTokenInfo, AuditEntry, Bind, CallDetail, CallFilter, CallProgress,
     CallSummary, CallsAndRecords, Change, DaySpan, DayStats, ListQuery, LiveCalls, LocalDays,
     LoginLimit, LoginReservation, Overview, PasswordSet, RecordFilter, RecordSummary, SessionInfo,
-    SessionUser, Statistics, StatsBucket, StatsHour, Subject, TimelineStep, User, DAY_MS,
+    SessionUser, Statistics, StatsBucket, StatsHour, Subject, TimelineStep, TopRecord, User,
+    DAY_MS,
 };
 use super::dialect::Dialect;
 use super::StoreError;
@@ -535,6 +536,33 @@ impl Statistics for SqlAdmin {
         let top = rows
             .iter()
             .map(|row| Ok((row.try_get("key")?, row.try_get("calls")?)))
+            .collect::<Result<_, sqlx::Error>>()?;
+        Ok(top)
+    }
+
+    async fn top_records_between(
+        &self,
+        kind: &str,
+        since_ms: i64,
+        until_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<TopRecord>, StoreError> {
+        let rows = sqlx::query(sql::TOP_RECORDS_BETWEEN)
+            .bind(since_ms)
+            .bind(kind)
+            .bind(limit)
+            .bind(until_ms)
+            .fetch_all(&self.pool)
+            .await?;
+        let top = rows
+            .iter()
+            .map(|row| {
+                Ok(TopRecord {
+                    id: row.try_get("id")?,
+                    key: row.try_get("key")?,
+                    calls: row.try_get("calls")?,
+                })
+            })
             .collect::<Result<_, sqlx::Error>>()?;
         Ok(top)
     }

@@ -119,7 +119,6 @@ col-action = Aktion
 col-caller = Anrufer
 col-value = Wert
 col-day = Tag
-col-week-from = Woche ab
 col-calls = Anrufe
 col-consent-given = Einwilligung erteilt
 col-consent-refused = Einwilligung abgelehnt
@@ -186,20 +185,77 @@ audit-none = Noch keine Änderungen.
 
 ## Statistik
 
-stats-intro = Letzte { $days } Tage (Wochendiagramm: die letzten { $weeks } Kalenderwochen, ab Montag), Tage in der Zeitzone { $zone }. { $calls ->
+stats-period = Zeitraum
+stats-last-days = letzte { $days } Tage
+stats-show-period = Anzeigen
+stats-period-hint = Oder zwei Tage wählen (höchstens { $max } Tage auseinander). Tage und Wochen sind Ortszeit; Wochen laufen von Montag bis Sonntag.
+stats-period-shown = { $first } bis { $last } ({ $days ->
+    [one] { $days } Tag
+   *[other] { $days } Tage
+}), Tage in der Zeitzone { $zone }.
+stats-totals = { $calls ->
     [one] { $calls } Anruf
    *[other] { $calls } Anrufe
 }, { $problems } mit Problemen.
+stats-weeks-hint = Wochen sind Kalenderwochen (ISO, Montag bis Sonntag). Schraffierte, hellere Balken sind nicht vollständig: Heute ist noch nicht vorbei, oder der gewählte Zeitraum enthält nur einen Teil dieser Woche oder dieses Monats.
+stats-weekday-hint = Summen über den Zeitraum: In einem Zeitraum, der nicht aus ganzen Wochen besteht, kommen manche Wochentage einmal öfter vor.
+stats-consent-rate = Einwilligungsquote
+stats-consent-rate-value = { $rate } %
+stats-consent-rate-none = In diesem Zeitraum hat niemand die Frage nach der Einwilligung beantwortet.
+stats-consent-definition = Die Einwilligungsquote ist Einwilligung erteilt ÷ (erteilt + abgelehnt): { $given } erteilt, { $refused } abgelehnt. { $unanswered ->
+    [one] { $unanswered } Anruf ohne Antwort auf die Frage nach der Einwilligung (vorher aufgelegt oder nicht gefragt) zählt nicht mit.
+   *[other] { $unanswered } Anrufe ohne Antwort auf die Frage nach der Einwilligung (vorher aufgelegt oder nicht gefragt) zählen nicht mit.
+}
+stats-consent-of-all = Über alle Anrufe gezählt haben { $rate } % eingewilligt.
+stats-error-days = Einen Zeitraum von „{ $value }“ Tagen gibt es nicht: Wählen Sie 7, 30, 90 oder 365 Tage oder zwei Tage im Kalender.
+stats-error-from-missing = Ab welchem Tag? Wählen Sie auch den ersten Tag des Zeitraums.
+stats-error-order = Der erste Tag ({ $from }) liegt nach dem letzten ({ $to }). Tauschen Sie die beiden.
+stats-error-future = Der Zeitraum beginnt in der Zukunft ({ $from }). Wählen Sie einen Tag bis heute.
+stats-error-too-long = Dieser Zeitraum hat { $days } Tage; höchstens { $max } Tage (drei Jahre) lassen sich auf einmal zeigen.
+stats-top-period = { $kind }: am häufigsten angefragt in diesem Zeitraum
+chart-per-day = Anrufe pro Tag
+chart-per-week = Anrufe pro Kalenderwoche
+chart-per-month = Anrufe pro Monat
+chart-by-hour = Anrufe nach Tageszeit (Stunde, Ortszeit)
+chart-by-weekday = Anrufe nach Wochentag
+chart-consent = Einwilligung
+chart-handling-day = Mittlere Bearbeitungszeit pro Tag (Sekunden)
+chart-handling-week = Mittlere Bearbeitungszeit pro Kalenderwoche (Sekunden)
+chart-handling-month = Mittlere Bearbeitungszeit pro Monat (Sekunden)
+chart-as-table = { $chart } als Tabelle
+chart-summary = { $chart }: { $count } Balken, der höchste { $max }. Die Zahlen stehen in der Tabelle darunter.
+chart-week = KW { $week }
+chart-partial-running = bisher (läuft noch)
+chart-partial-cut = nur teilweise im Zeitraum
+chart-partial-legend = schraffierter, hellerer Balken: kein ganzer Tag, keine ganze Woche, kein ganzer Monat (heute bisher, oder vom Zeitraum abgeschnitten)
+col-week = Kalenderwoche
+col-month = Monat
+col-hour = Stunde
+col-weekday = Wochentag
+col-seconds = Sekunden
+col-note = Hinweis
+consent-unanswered = keine Antwort
+weekday-short = { $day ->
+    [0] Mo
+    [1] Di
+    [2] Mi
+    [3] Do
+    [4] Fr
+    [5] Sa
+   *[6] So
+}
+weekday-long = { $day ->
+    [0] Montag
+    [1] Dienstag
+    [2] Mittwoch
+    [3] Donnerstag
+    [4] Freitag
+    [5] Samstag
+   *[6] Sonntag
+}
 stats-by-language = Nach Sprache
 stats-all = alle
-stats-top = { $kind }: am häufigsten angefragt (letzte { $days } Tage)
 stats-top-none = In diesem Zeitraum wurde nichts angefragt.
-chart-per-day = Anrufe pro Tag
-chart-per-week = Anrufe pro Woche
-chart-consent = Einwilligung
-chart-handling = Mittlere Bearbeitungszeit pro Tag (Sekunden)
-chart-max = höchstens { $max }
-chart-as-table = { $chart } als Tabelle
 
 ## Konto
 

@@ -119,7 +119,6 @@ col-action = Action
 col-caller = Caller
 col-value = Value
 col-day = Day
-col-week-from = Week from
 col-calls = Calls
 col-consent-given = Consent given
 col-consent-refused = Consent refused
@@ -186,20 +185,77 @@ audit-none = No changes yet.
 
 ## Statistics
 
-stats-intro = Last { $days } days (weekly chart: the last { $weeks } calendar weeks, from Monday), local days in { $zone }. { $calls ->
+stats-period = Period
+stats-last-days = last { $days } days
+stats-show-period = Show
+stats-period-hint = Or choose two days (at most { $max } days apart). Days and weeks are local; weeks run Monday to Sunday.
+stats-period-shown = { $first } to { $last } ({ $days ->
+    [one] { $days } day
+   *[other] { $days } days
+}), local days in { $zone }.
+stats-totals = { $calls ->
     [one] { $calls } call
    *[other] { $calls } calls
 }, { $problems } with problems.
+stats-weeks-hint = Weeks are calendar weeks (ISO, Monday to Sunday). Hatched, lighter bars are not whole: today is not over, or the chosen period holds only part of that week or month.
+stats-weekday-hint = Sums over the period: in a period that is not whole weeks, some weekdays occur once more than others.
+stats-consent-rate = Consent rate
+stats-consent-rate-value = { $rate } %
+stats-consent-rate-none = No caller answered the consent question in this period.
+stats-consent-definition = The consent rate is consent given ÷ (given + refused): { $given } given, { $refused } refused. { $unanswered ->
+    [one] { $unanswered } call without an answer to the consent question (hung up before it, or not asked) is not counted.
+   *[other] { $unanswered } calls without an answer to the consent question (hung up before it, or not asked) are not counted.
+}
+stats-consent-of-all = Counted over all calls, { $rate } % consented.
+stats-error-days = There is no period of “{ $value }” days: choose 7, 30, 90 or 365 days, or two dates.
+stats-error-from-missing = From which day? Choose the first day of the period as well.
+stats-error-order = The first day ({ $from }) is after the last day ({ $to }). Swap them.
+stats-error-future = The period starts in the future ({ $from }). Choose a day up to today.
+stats-error-too-long = That period has { $days } days; at most { $max } days (three years) can be shown at once.
+stats-top-period = { $kind } called about most in this period
+chart-per-day = Calls per day
+chart-per-week = Calls per calendar week
+chart-per-month = Calls per month
+chart-by-hour = Calls by hour of the day (local time)
+chart-by-weekday = Calls by weekday
+chart-consent = Consent
+chart-handling-day = Average handling time per day (seconds)
+chart-handling-week = Average handling time per calendar week (seconds)
+chart-handling-month = Average handling time per month (seconds)
+chart-as-table = { $chart } as a table
+chart-summary = { $chart }: { $count } bars, the highest { $max }. The numbers are in the table below.
+chart-week = week { $week }
+chart-partial-running = so far (not over)
+chart-partial-cut = only partly in the period
+chart-partial-legend = hatched, lighter bar: not a whole day, week or month (today so far, or cut by the period)
+col-week = Calendar week
+col-month = Month
+col-hour = Hour
+col-weekday = Weekday
+col-seconds = Seconds
+col-note = Note
+consent-unanswered = no answer
+weekday-short = { $day ->
+    [0] Mon
+    [1] Tue
+    [2] Wed
+    [3] Thu
+    [4] Fri
+    [5] Sat
+   *[6] Sun
+}
+weekday-long = { $day ->
+    [0] Monday
+    [1] Tuesday
+    [2] Wednesday
+    [3] Thursday
+    [4] Friday
+    [5] Saturday
+   *[6] Sunday
+}
 stats-by-language = By language
 stats-all = all
-stats-top = { $kind } called about most (last { $days } days)
 stats-top-none = Nothing called about in this period.
-chart-per-day = Calls per day
-chart-per-week = Calls per week
-chart-consent = Consent
-chart-handling = Average handling time per day (seconds)
-chart-max = max { $max }
-chart-as-table = { $chart } as a table
 
 ## Account
 

@@ -131,6 +131,13 @@ async fn dev_command(settings: Settings, command: DevCommand) -> anyhow::Result<
                 "/calls?number=%2B49%20151%20%E2%80%A2%E2%80%A2%E2%80%A2%20%E2%80%A2%E2%80%A278"
                     .to_owned(),
                 "/stats".to_owned(),
+                // A year: 365 days of kept day sums, weekly and monthly bars.
+                "/stats?days=365".to_owned(),
+                // Three years, the longest period: monthly bars.
+                format!(
+                    "/stats?from={}",
+                    crate::web::dashboard::format_day(dashboard.zone().day_of(now_ms()) - 3 * 365)
+                ),
                 "/".to_owned(),
                 "/?problems=all".to_owned(),
             ];

@@ -128,6 +128,27 @@ pub fn iso_week(day: i64) -> i64 {
     Date::new(y as i16, m as i8, d as i8).map_or(0, |date| i64::from(date.iso_week_date().week()))
 }
 
+/// (year, month 1-12, day 1-31) of a local day.
+pub fn ymd(day: i64) -> (i64, u32, u32) {
+    civil_from_days(day)
+}
+
+/// The first day of the month holding `day`.
+pub fn month_start(day: i64) -> i64 {
+    let (y, m, _) = civil_from_days(day);
+    days_from_civil(y, m, 1)
+}
+
+/// The first day of the month after the one holding `day`.
+pub fn next_month_start(day: i64) -> i64 {
+    let (y, m, _) = civil_from_days(day);
+    if m == 12 {
+        days_from_civil(y + 1, 1, 1)
+    } else {
+        days_from_civil(y, m + 1, 1)
+    }
+}
+
 /// `2026-11-25` → its day number; `None` for anything else (`2026-02-31` included).
 pub fn parse_day(text: &str) -> Option<i64> {
     date_to_ms(text).map(|ms| ms / DAY_MS)

@@ -238,6 +238,14 @@ pub fn date(lang: Lang, year: i64, month: u32, day: u32) -> String {
     }
 }
 
+/// A day without its year, for a chart's axis: `25.11.` (German) or `25 Nov` (English).
+pub fn day_month(lang: Lang, month: u32, day: u32) -> String {
+    match lang {
+        Lang::De => format!("{day:02}.{month:02}."),
+        Lang::En => format!("{day} {}", MONTHS_EN[(month.clamp(1, 12) - 1) as usize]),
+    }
+}
+
 /// A day and a time of day: `01.12.2026, 14:03:07` or `1 Dec 2026, 14:03:07`.
 pub fn date_time(lang: Lang, (year, month, day): (i64, u32, u32), secs_of_day: i64) -> String {
     format!(
@@ -590,7 +598,46 @@ mod tests {
             .map(|s| format!("status-{}", s.as_str()))
             .collect();
         ids.extend(["given", "refused", "none"].map(|c| format!("consent-{c}")));
-        ids.extend(["per-day", "per-week", "consent", "handling"].map(|c| format!("chart-{c}")));
+        // The charts' texts `stats.rs` asks for, and the partial marks `t("chart-partial-" ~ …)`.
+        ids.extend(
+            [
+                "per-day",
+                "per-week",
+                "per-month",
+                "by-hour",
+                "by-weekday",
+                "consent",
+                "handling-day",
+                "handling-week",
+                "handling-month",
+                "summary",
+                "week",
+                "partial-running",
+                "partial-cut",
+            ]
+            .map(|c| format!("chart-{c}")),
+        );
+        ids.extend(
+            [
+                "col-day",
+                "col-week",
+                "col-month",
+                "col-hour",
+                "col-weekday",
+                "col-consent",
+                "col-calls",
+                "col-seconds",
+                "consent-unanswered",
+                "weekday-short",
+                "weekday-long",
+                "stats-error-days",
+                "stats-error-from-missing",
+                "stats-error-order",
+                "stats-error-future",
+                "stats-error-too-long",
+            ]
+            .map(String::from),
+        );
         ids.extend(["login-wrong", "login-busy", "login-too-many-failures"].map(String::from));
         for lang in Lang::ALL {
             for id in &ids {

@@ -584,13 +584,33 @@ pub async fn old_records_url(Board(d): Board<'_>, req: &Request) -> Page {
         .finish())
 }
 
-/// `GET /stats`: charts and tables over the last weeks, by local days and calendar weeks.
+/// `GET /stats`: charts and tables over a chosen period of local days (`?days=7|30|90|365`,
+/// or `?from=&to=`); a period the page cannot show gets the form again with a message.
 #[handler]
-pub async fn stats_page(SignedIn { d, user }: SignedIn<'_>) -> Page {
+pub async fn stats_page(SignedIn { d, user }: SignedIn<'_>, req: &Request) -> Page {
     let zone = d.zone();
     let today = zone.day_of(now_ms());
-    let first = week_start(today) - (stats::WEEKS - 1) * 7;
-    let days: Vec<_> = (first..=today).map(|day| zone.span(day)).collect();
+    let pairs = query_pairs(req);
+    let (from, to) = (param(&pairs, "from"), param(&pairs, "to"));
+    let period = match stats::Period::parse(param(&pairs, "days"), from, to, today) {
+        Ok(period) => period,
+        Err(text) => {
+            let mut page = d.render(
+                "stats.html",
+                context! {
+                    user, page => "stats", stats => None::<()>, top => Vec::<()>::new(),
+                    presets => stats::PRESETS, max_days => stats::MAX_SPAN_DAYS,
+                    error => text.in_lang(super::i18n::current()),
+                    from => from.unwrap_or_default(), to => to.unwrap_or_default(),
+                },
+            )?;
+            page.set_status(StatusCode::BAD_REQUEST);
+            return Ok(page);
+        }
+    };
+    let days: Vec<_> = (period.first..=period.last)
+        .map(|day| zone.span(day))
+        .collect();
     let hour_of = |ms: i64| zone.hour_of(ms);
     let counted = d
         .admin
@@ -600,16 +620,30 @@ pub async fn stats_page(SignedIn { d, user }: SignedIn<'_>) -> Page {
             hour_of: &hour_of,
         })
         .await?;
-    let since = zone.day_start(today - stats::TOP_DAYS + 1);
+    let (since, until) = (
+        zone.day_start(period.first),
+        zone.day_start(period.last + 1),
+    );
     let mut top = Vec::new();
     for kind in d.record_kinds() {
-        let rows = d.admin.top_records(&kind.name, since, 10).await?;
-        top.push(TopRecords { kind, rows });
+        let rows = d
+            .admin
+            .top_records_between(&kind.name, since, until, stats::TOP_LIMIT)
+            .await?;
+        top.push(context! { kind, rows });
     }
-    let view = stats::StatsView::build(&counted.buckets, today);
+    let view = stats::StatsView::build(
+        &period,
+        &counted.buckets,
+        &counted.hours,
+        super::i18n::current(),
+    );
     d.render(
         "stats.html",
-        context! { user, page => "stats", stats => view, top },
+        context! {
+            user, page => "stats", stats => view, top, error => None::<()>,
+            presets => stats::PRESETS, max_days => stats::MAX_SPAN_DAYS,
+        },
     )
 }
 
