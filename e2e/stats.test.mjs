@@ -68,7 +68,7 @@ test('the charts have axes, gridlines, ticks and a marked partial day', async ()
   await page.goto(`${BASE}/stats?lang=en`);
   const chart = page.locator('#chart-over-time');
   assert.equal(await chart.locator('figcaption').textContent(), 'Calls per day');
-  assert.equal(await chart.locator('rect.bar').count(), 30);
+  assert.equal(await chart.locator('svg[role=img] rect.bar').count(), 30);
   assert.ok((await chart.locator('line.gridline').count()) >= 2, 'gridlines');
   const ticks = await chart.locator('text.tick').allTextContents();
   assert.equal(ticks[0], '0');
@@ -77,8 +77,8 @@ test('the charts have axes, gridlines, ticks and a marked partial day', async ()
   assert.ok(labels.length >= 3 && labels.length < 30, `x labels thinned: ${labels.length}`);
   assert.match(await chart.locator('svg').getAttribute('aria-label'), /Calls per day: 30 bars/);
   // Today is the last bar: running, hatched, named in the legend and in the table.
-  assert.equal(await chart.locator('rect.bar.partial').count(), 1);
-  assert.equal(await chart.locator('rect.bar').last().getAttribute('class'), 'bar partial');
+  assert.equal(await chart.locator('svg[role=img] rect.bar.partial').count(), 1);
+  assert.equal(await chart.locator('svg[role=img] rect.bar').last().getAttribute('class'), 'bar partial');
   assert.match(await chart.locator('.legend').textContent(), /hatched, lighter bar/);
   const partialRow = page.locator('#table-over-time tr.partial');
   assert.equal(await partialRow.count(), 1);
@@ -86,8 +86,8 @@ test('the charts have axes, gridlines, ticks and a marked partial day', async ()
   // Calendar weeks beside, from Monday, labelled by their ISO number.
   const weeks = await page.locator('#chart-coarser text.label').allTextContents();
   assert.ok(weeks.every((w) => /^week \d+$/.test(w)), weeks.join(', '));
-  assert.equal(await page.locator('#chart-by-hour rect.bar').count(), 24);
-  assert.equal(await page.locator('#chart-by-weekday rect.bar').count(), 7);
+  assert.equal(await page.locator('#chart-by-hour svg[role=img] rect.bar').count(), 24);
+  assert.equal(await page.locator('#chart-by-weekday svg[role=img] rect.bar').count(), 7);
   assert.match(await page.locator('#consent-definition').textContent(), /given ÷ \(given \+ refused\).*without an answer/);
   assert.deepEqual(cspErrors, []);
   await page.screenshot({ path: join(ARTIFACTS, 'stats-charts-1280.png'), fullPage: true });
@@ -98,11 +98,11 @@ test('the period picker changes the charts', async () => {
   const periods = page.getByRole('navigation', { name: 'Period' });
   await periods.getByRole('link', { name: 'last 7 days' }).click();
   await page.waitForURL(/days=7/);
-  assert.equal(await page.locator('#chart-over-time rect.bar').count(), 7);
+  assert.equal(await page.locator('#chart-over-time svg[role=img] rect.bar').count(), 7);
   await periods.getByRole('link', { name: 'last 365 days' }).click();
   await page.waitForURL(/days=365/);
   assert.equal(await page.locator('#chart-over-time figcaption').textContent(), 'Calls per calendar week');
-  const weekBars = await page.locator('#chart-over-time rect.bar').count();
+  const weekBars = await page.locator('#chart-over-time svg[role=img] rect.bar').count();
   assert.ok(weekBars >= 53 && weekBars <= 54, `${weekBars} weeks`);
   assert.equal(await page.locator('#chart-coarser figcaption').textContent(), 'Calls per month');
   // Two dates of one's own: 10 days, per day.
@@ -111,8 +111,8 @@ test('the period picker changes the charts', async () => {
   await page.getByLabel('To day').fill(day(6));
   await page.getByRole('button', { name: 'Show' }).click();
   await page.waitForURL(/from=/);
-  assert.equal(await page.locator('#chart-over-time rect.bar').count(), 10);
-  assert.equal(await page.locator('#chart-over-time rect.bar.partial').count(), 0, 'past days are whole');
+  assert.equal(await page.locator('#chart-over-time svg[role=img] rect.bar').count(), 10);
+  assert.equal(await page.locator('#chart-over-time svg[role=img] rect.bar.partial').count(), 0, 'past days are whole');
   // The wrong way round: a message, and the form to correct it.
   await page.getByLabel('From day').fill(day(3));
   await page.getByLabel('To day').fill(day(9));

@@ -620,10 +620,8 @@ pub async fn stats_page(SignedIn { d, user }: SignedIn<'_>, req: &Request) -> Pa
             hour_of: &hour_of,
         })
         .await?;
-    let (since, until) = (
-        zone.day_start(period.first),
-        zone.day_start(period.last + 1),
-    );
+    let (top_first, top_last) = period.top_days();
+    let (since, until) = (zone.day_start(top_first), zone.day_start(top_last + 1));
     let mut top = Vec::new();
     for kind in d.record_kinds() {
         let rows = d
@@ -642,7 +640,7 @@ pub async fn stats_page(SignedIn { d, user }: SignedIn<'_>, req: &Request) -> Pa
         "stats.html",
         context! {
             user, page => "stats", stats => view, top, error => None::<()>,
-            presets => stats::PRESETS, max_days => stats::MAX_SPAN_DAYS,
+            top_days => stats::TOP_DAYS, presets => stats::PRESETS, max_days => stats::MAX_SPAN_DAYS,
         },
     )
 }

@@ -27,6 +27,10 @@ pub const DAILY_UP_TO: i64 = 92;
 pub const WEEKLY_UP_TO: i64 = 400;
 /// Records listed per kind.
 pub const TOP_LIMIT: i64 = 10;
+/// The records called about most are counted over the period's last days only: each call of
+/// the period would be read (`record_calls` has no day sums that could rank a long period),
+/// about 15,000 rows a week at 1,000,000 calls a year (docs/BENCHMARKS.md).
+pub const TOP_DAYS: i64 = 7;
 
 /// The chart's box in SVG user units; the page scales it to its width.
 const WIDTH: i64 = 720;
@@ -120,6 +124,11 @@ impl Period {
     /// Days in the period.
     pub fn days(&self) -> i64 {
         self.last - self.first + 1
+    }
+
+    /// The days the records called about most are counted over: the last [`TOP_DAYS`].
+    pub fn top_days(&self) -> (i64, i64) {
+        ((self.last - TOP_DAYS + 1).max(self.first), self.last)
     }
 
     /// The bars' unit for the period's length.
@@ -441,6 +450,10 @@ pub struct PeriodView {
     /// The first and last day as dates for the form (`2026-11-25`).
     pub first_iso: String,
     pub last_iso: String,
+    /// The days the top records are counted over, and whether that is less than the period.
+    pub top_first: String,
+    pub top_last: String,
+    pub top_cut: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -667,6 +680,9 @@ impl StatsView {
                 grain,
                 first_iso: format_day(period.first),
                 last_iso: format_day(period.last),
+                top_first: date(lang, period.top_days().0),
+                top_last: date(lang, period.top_days().1),
+                top_cut: period.top_days().0 > period.first,
             },
             over_time,
             coarser,
@@ -782,6 +798,8 @@ mod tests {
         let p = Period::parse(None, None, None, today).unwrap();
         assert_eq!((p.first, p.last, p.preset), (today - 29, today, Some(30)));
         assert_eq!(preset(7, today).first, today - 6);
+        assert_eq!(preset(7, today).top_days(), (today - 6, today));
+        assert_eq!(preset(90, today).top_days(), (today - 6, today));
         assert_eq!(preset(365, today).grain(), Grain::Week);
         assert_eq!(preset(90, today).grain(), Grain::Day);
         let custom =
@@ -789,6 +807,9 @@ mod tests {
         assert_eq!(custom.first, day("2026-01-01"));
         assert_eq!(custom.last, day("2026-03-31"));
         assert_eq!(custom.preset, None);
+        assert_eq!(custom.top_days(), (day("2026-03-25"), day("2026-03-31")));
+        let short = Period::parse(None, Some("2026-11-20"), Some("2026-11-21"), today).unwrap();
+        assert_eq!(short.top_days(), (short.first, short.last));
         // A `to` after today ends today; without `to` the period ends today.
         let ahead = Period::parse(None, Some("2026-11-01"), Some("2027-01-01"), today).unwrap();
         assert_eq!(ahead.last, today);

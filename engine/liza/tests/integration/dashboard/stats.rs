@@ -43,6 +43,23 @@ fn top_rows(html: &str, kind: &str) -> Vec<(String, String, i64)> {
         .collect()
 }
 
+/// A day as the English page writes it (`1 Dec 2026`).
+fn day_en(day: i64) -> String {
+    let (y, m, d) = {
+        let text = format_day(day);
+        let mut parts = text.split('-').map(|p| p.parse::<u32>().unwrap());
+        (
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+        )
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    format!("{d} {} {y}", MONTHS[m as usize - 1])
+}
+
 #[tokio::test]
 async fn a_chosen_period_shows_the_counts_sql_makes_of_it() {
     let app = spawn_app().await;
@@ -153,13 +170,20 @@ async fn a_chosen_period_shows_the_counts_sql_makes_of_it() {
         ]
     );
 
-    // The orders asked about most in the period, as SQL ranks them, each linking to its page.
+    // The orders asked about most in the period's last 7 days, as SQL ranks them, each
+    // linking to its page.
+    assert!(html.contains(&format!(
+        "Orders called about most, {} to {}",
+        day_en(last - 6),
+        day_en(last)
+    )));
+    assert!(html.contains("Counted over the last 7 days of the period"));
     let top: Vec<(i64, String, i64)> = sqlx::query_as(
         "SELECT r.id, r.key, COUNT(*) AS calls FROM record_calls rc JOIN records r ON r.id = rc.record_id
          WHERE r.kind = 'order' AND rc.created_at >= $1 AND rc.created_at < $2
          GROUP BY r.id, r.key ORDER BY calls DESC, r.key LIMIT 10",
     )
-    .bind(since)
+    .bind(zone.day_start(last - 6))
     .bind(until)
     .fetch_all(&app.db)
     .await
