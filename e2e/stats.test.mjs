@@ -75,7 +75,7 @@ test('the charts have axes, gridlines, ticks and a marked partial day', async ()
   assert.ok(ticks.length >= 2 && ticks.every((t) => /^[\d,]+$/.test(t)), ticks.join(' '));
   const labels = await chart.locator('text.label').allTextContents();
   assert.ok(labels.length >= 3 && labels.length < 30, `x labels thinned: ${labels.length}`);
-  assert.match(await chart.locator('svg').getAttribute('aria-label'), /Calls per day: 30 bars/);
+  assert.match(await chart.locator('svg[role=img]').getAttribute('aria-label'), /Calls per day: 30 bars/);
   // Today is the last bar: running, hatched, named in the legend and in the table.
   assert.equal(await chart.locator('svg[role=img] rect.bar.partial').count(), 1);
   assert.equal(await chart.locator('svg[role=img] rect.bar').last().getAttribute('class'), 'bar partial');
