@@ -152,6 +152,10 @@ test('on a phone: no horizontal scroll, chart text at least 11 px, no axe violat
       }
       assert.deepEqual(await axeViolations(), [], `${path} at 375 px`);
       await page.screenshot({ path: join(ARTIFACTS, `stats-phone-${lang}-${query || 'default'}.png`), fullPage: true });
+      if (!query.startsWith('from')) {
+        // The first chart alone, at the phone's size, to look at its labels.
+        await page.locator('#chart-over-time').screenshot({ path: join(ARTIFACTS, `stats-phone-${lang}-${query || 'default'}-chart.png`) });
+      }
       await page.setViewportSize({ width: 1280, height: 900 });
       await page.goto(`${BASE}${path}`);
       if (!query.startsWith('from')) {
