@@ -435,6 +435,35 @@ test('a bulk change sets the ticked calls, keeps the list and is audited per cal
   }
 });
 
+test('export a filtered list: the CSV holds the rows of every page of the filter', async () => {
+  await page.goto(`${BASE}/calls`);
+  await page.getByLabel('Status').selectOption('problem');
+  await page.getByLabel('Consent').selectOption('given');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.waitForURL(/status=problem/);
+  // What the list shows, page after page.
+  const listed = [];
+  for (;;) {
+    listed.push(...(await page.locator('#calls tbody input[name="id"]').evaluateAll((boxes) => boxes.map((b) => b.value))));
+    const next = page.locator('.pager a[rel="next"]');
+    if ((await next.count()) === 0) break;
+    await next.click();
+    await page.waitForURL(/before=/);
+  }
+  assert.ok(listed.length > 0, 'the seeded data has problem calls with consent');
+  await page.goto(`${BASE}/calls?status=problem&consent=given`);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#export-csv').click()]);
+  assert.match(download.suggestedFilename(), /^liza-calls-\d{4}-\d{2}-\d{2}\.csv$/);
+  const lines = readFileSync(await download.path(), 'utf8').trimEnd().split('\r\n');
+  assert.equal(lines[0], 'id,started_at,caller,language,status,consent,duration_secs,call_sid');
+  const rows = lines.slice(1);
+  assert.equal(rows.length, listed.length, 'one row per listed call');
+  assert.deepEqual(rows.map((r) => r.split(',')[0]), listed);
+  assert.ok(rows.every((r) => r.split(',')[4] === 'problem' && r.split(',')[5] === 'given'));
+  // Masked unless asked for: no number in clear.
+  assert.ok(rows.every((r) => !/\+\d{8}/.test(r)), 'numbers are masked');
+});
+
 test('every page in German and English: no horizontal scroll at 375 px, no axe violation', async () => {
   await page.goto(`${BASE}/calls`);
   const callHref = await page.locator('#calls tbody a').first().getAttribute('href');

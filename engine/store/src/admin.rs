@@ -182,6 +182,9 @@ pub enum Subject {
     User(i64),
     /// The callers' data rights: exports and erasures (never with the number).
     Privacy,
+    /// A list exported with the callers' full numbers (`/calls/export.csv?full=1`): what was
+    /// exported (the filter) and how many rows.
+    Export,
 }
 
 impl Subject {
@@ -192,6 +195,7 @@ impl Subject {
             Self::Record(id) => ("record", id),
             Self::User(id) => ("user", id),
             Self::Privacy => ("privacy", 0),
+            Self::Export => ("export", 0),
         }
     }
 }
@@ -369,8 +373,22 @@ pub trait CallsAndRecords: Send + Sync + 'static {
     async fn call_timeline(&self, call_id: i64) -> Result<Vec<TimelineStep>, StoreError>;
     /// Records the call saved or asked for.
     async fn call_records(&self, call_id: i64) -> Result<Vec<RecordSummary>, StoreError>;
+    /// How many calls `filter` matches, over every page (its cursor and limit ignored).
+    async fn count_calls(&self, filter: &CallFilter) -> Result<i64, StoreError>;
     /// Newest first, at most `filter.limit` rows.
     async fn list_records(&self, filter: &RecordFilter) -> Result<Vec<RecordSummary>, StoreError>;
+    /// How many records `filter` matches, over every page (its cursor and limit ignored).
+    async fn count_records(&self, filter: &RecordFilter) -> Result<i64, StoreError>;
+    /// Audits an export with full numbers: `what` was exported (`calls`, `records:order`),
+    /// `filter` as its query string, `note` how many rows.
+    async fn audit_export(
+        &self,
+        by: &str,
+        what: &str,
+        filter: &str,
+        note: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
     async fn record(&self, id: i64) -> Result<Option<RecordSummary>, StoreError>;
     /// Calls that touched a record, newest first.
     async fn record_calls(&self, record_id: i64) -> Result<Vec<CallSummary>, StoreError>;
@@ -725,22 +743,72 @@ impl ListQuery {
         ));
     }
 
-    fn finish(mut self, select: &str, order: &str, limit: i64) -> (String, Vec<Bind>) {
-        self.binds.push(Bind::Int(limit));
-        let limit_n = self.binds.len();
-        let where_clause = if self.conditions.is_empty() {
+    fn where_clause(&self) -> String {
+        if self.conditions.is_empty() {
             String::new()
         } else {
             format!(" WHERE {}", self.conditions.join(" AND "))
-        };
+        }
+    }
+
+    fn finish(mut self, select: &str, order: &str, limit: i64) -> (String, Vec<Bind>) {
+        self.binds.push(Bind::Int(limit));
+        let limit_n = self.binds.len();
+        let where_clause = self.where_clause();
         (
             format!("{select}{where_clause} ORDER BY {order} LIMIT ${limit_n}"),
             self.binds,
         )
     }
 
+    /// `SELECT COUNT(*) FROM {from}` under the conditions.
+    fn count(self, from: &str) -> (String, Vec<Bind>) {
+        let where_clause = self.where_clause();
+        (
+            format!("SELECT COUNT(*) FROM {from}{where_clause}"),
+            self.binds,
+        )
+    }
+
     /// The `/calls` query for `filter`.
     pub fn calls(filter: &CallFilter) -> (String, Vec<Bind>) {
+        let q = Self::call_conditions(filter);
+        q.finish(
+            &format!("SELECT {} FROM calls c", sql::CALL_SUMMARY_COLUMNS),
+            "c.started_at DESC, c.id DESC",
+            filter.limit,
+        )
+    }
+
+    /// How many calls `filter` matches on all its pages.
+    pub fn count_calls(filter: &CallFilter) -> (String, Vec<Bind>) {
+        let filter = CallFilter {
+            before: None,
+            ..filter.clone()
+        };
+        Self::call_conditions(&filter).count("calls c")
+    }
+
+    /// The `/records/<kind>` query for `filter`.
+    pub fn records(filter: &RecordFilter) -> (String, Vec<Bind>) {
+        let q = Self::record_conditions(filter);
+        q.finish(
+            &format!("SELECT {} FROM records r", sql::RECORD_COLUMNS),
+            "r.created_at DESC, r.id DESC",
+            filter.limit,
+        )
+    }
+
+    /// How many records `filter` matches on all its pages.
+    pub fn count_records(filter: &RecordFilter) -> (String, Vec<Bind>) {
+        let filter = RecordFilter {
+            before: None,
+            ..filter.clone()
+        };
+        Self::record_conditions(&filter).count("records r")
+    }
+
+    fn call_conditions(filter: &CallFilter) -> Self {
         let mut q = Self::default();
         if let Some(status) = filter.status {
             q.push("c.status = ?", Bind::Text(status.as_str().into()));
@@ -795,15 +863,10 @@ impl ListQuery {
         if let Some(cursor) = filter.before {
             q.push_cursor("c.started_at", "c.id", cursor);
         }
-        q.finish(
-            &format!("SELECT {} FROM calls c", sql::CALL_SUMMARY_COLUMNS),
-            "c.started_at DESC, c.id DESC",
-            filter.limit,
-        )
+        q
     }
 
-    /// The `/orders` query for `filter`.
-    pub fn records(filter: &RecordFilter) -> (String, Vec<Bind>) {
+    fn record_conditions(filter: &RecordFilter) -> Self {
         let mut q = Self::default();
         q.push("r.kind = ?", Bind::Text(filter.kind.clone()));
         if let Some(status) = &filter.status {
@@ -824,11 +887,7 @@ impl ListQuery {
         if let Some(cursor) = filter.before {
             q.push_cursor("r.created_at", "r.id", cursor);
         }
-        q.finish(
-            &format!("SELECT {} FROM records r", sql::RECORD_COLUMNS),
-            "r.created_at DESC, r.id DESC",
-            filter.limit,
-        )
+        q
     }
 }
 

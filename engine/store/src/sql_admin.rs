@@ -141,7 +141,7 @@ impl SqlAdmin {
             Subject::Call(id) => ("calls", id),
             Subject::Record(id) => ("records", id),
             // Users are changed by their own methods, never column by column.
-            Subject::User(_) | Subject::Privacy => return Ok(Change::NotFound),
+            Subject::User(_) | Subject::Privacy | Subject::Export => return Ok(Change::NotFound),
         };
         let mut tx = self.pool.begin().await?;
         // A no-op write first takes SQLite's write lock, so the read below cannot go stale.
@@ -279,6 +279,43 @@ impl CallsAndRecords for SqlAdmin {
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.iter().map(record_summary).collect::<Result<_, _>>()?)
+    }
+
+    async fn count_calls(&self, filter: &CallFilter) -> Result<i64, StoreError> {
+        let (text, binds) = ListQuery::count_calls(filter);
+        let row = bind_all(sqlx::query(&text), &binds)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    async fn count_records(&self, filter: &RecordFilter) -> Result<i64, StoreError> {
+        let (text, binds) = ListQuery::count_records(filter);
+        let row = bind_all(sqlx::query(&text), &binds)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    async fn audit_export(
+        &self,
+        by: &str,
+        what: &str,
+        filter: &str,
+        note: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        audit(
+            &self.pool,
+            by,
+            Subject::Export,
+            what,
+            Some(filter),
+            Some(note),
+            now_ms,
+        )
+        .await?;
+        Ok(())
     }
 
     async fn record(&self, id: i64) -> Result<Option<RecordSummary>, StoreError> {

@@ -398,3 +398,14 @@ audit-value-in_progress = läuft
 audit-value-processed = bearbeitet
 audit-value-completed = abgeschlossen
 audit-value-problem = Problem
+
+export-label = Alles herunterladen, was dieser Filter findet (alle Seiten):
+export-full = mit vollständigen Nummern (wird protokolliert)
+export-csv = CSV
+export-json = JSON Lines
+error-busy-title = Ausgelastet
+error-exports-busy = Es laufen schon { $max } Exporte. Versuchen Sie es in einer Minute noch einmal.
+privacy-full-exports = Listen mit vollständigen Nummern exportiert
+privacy-no-full-exports = Noch keine Liste mit vollständigen Nummern exportiert.
+col-list = Liste
+col-filter = Filter

@@ -398,3 +398,14 @@ audit-value-in_progress = in progress
 audit-value-processed = processed
 audit-value-completed = completed
 audit-value-problem = problem
+
+export-label = Download everything this filter finds (every page):
+export-full = with full numbers (recorded in the audit log)
+export-csv = CSV
+export-json = JSON lines
+error-busy-title = Busy
+error-exports-busy = { $max } exports are running already. Try again in a minute.
+privacy-full-exports = Lists exported with full numbers
+privacy-no-full-exports = No list was exported with full numbers yet.
+col-list = List
+col-filter = Filter

@@ -2173,6 +2173,7 @@ async fn an_unknown_time_zone_stops_the_start_with_its_name() {
     let text = format!("{error:#}");
     assert!(text.contains("LIZA_TIMEZONE=Europe/Berln"), "{text}");
 }
+mod export;
 mod language;
 mod stats;
 mod work_queue;

@@ -68,6 +68,15 @@ impl Zone {
         self.civil(ms).strftime("%Y-%m-%d %H:%M:%S").to_string()
     }
 
+    /// `2026-11-25T15:03:07+01:00`: an instant in ISO 8601 with the zone's offset at it (the
+    /// exports' times).
+    pub fn iso(&self, ms: i64) -> String {
+        let at = Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH);
+        at.to_zoned_datetime(self.tz.clone())
+            .strftime("%Y-%m-%dT%H:%M:%S%:z")
+            .to_string()
+    }
+
     /// `15:03:07`: the local time of day.
     pub fn time(&self, ms: i64) -> String {
         self.civil(ms).strftime("%H:%M:%S").to_string()
@@ -387,6 +396,15 @@ mod tests {
             Some(date_to_ms("2026-06-30").unwrap() + 22 * 3_600_000)
         );
         assert_eq!(zone.date_to_ms("2026-13-01"), None);
+    }
+
+    #[test]
+    fn iso_times_carry_the_zones_offset_at_that_instant() {
+        let berlin = Zone::named("Europe/Berlin").unwrap();
+        // 2026-11-25 14:03:07 UTC (winter) and 2026-07-01 10:00:00 UTC (summer).
+        assert_eq!(berlin.iso(1_795_615_387_000), "2026-11-25T15:03:07+01:00");
+        assert_eq!(berlin.iso(1_782_900_000_000), "2026-07-01T12:00:00+02:00");
+        assert_eq!(Zone::utc().iso(0), "1970-01-01T00:00:00+00:00");
     }
 
     #[test]

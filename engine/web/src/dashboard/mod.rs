@@ -5,6 +5,7 @@
 mod account;
 mod api;
 pub(crate) use api::json_error;
+mod export;
 mod extract;
 mod format;
 pub mod i18n;
@@ -76,6 +77,8 @@ pub struct Dashboard {
     pub live: live::Live,
     /// Times are shown, and days and weeks begin, in this zone ([`Dashboard::with_zone`]).
     zone: Zone,
+    /// Exports running at once ([`export::MAX_EXPORTS`]).
+    exports: Arc<Semaphore>,
 }
 
 /// Why the dashboard could not start.
@@ -220,6 +223,7 @@ impl Dashboard {
             privacy: None,
             live: live::Live::default(),
             zone: Zone::default(),
+            exports: Arc::new(Semaphore::new(export::MAX_EXPORTS)),
         })
     }
 
@@ -386,9 +390,25 @@ pub fn routes(route: Route) -> Route {
         .at("/", get(pages::overview_page))
         .at("/calls", get(pages::calls_page))
         .at("/calls/status", post(queue::bulk_call_status))
+        .at(
+            "/calls/export.csv",
+            get(export::calls_csv).post(export::calls_csv),
+        )
+        .at(
+            "/calls/export.json",
+            get(export::calls_json).post(export::calls_json),
+        )
         .at("/calls/:id", get(pages::call_page))
         .at("/calls/:id/status", post(pages::call_status))
         .at("/records/:kind", get(pages::records_page))
+        .at(
+            "/records/:kind/export.csv",
+            get(export::records_csv).post(export::records_csv),
+        )
+        .at(
+            "/records/:kind/export.json",
+            get(export::records_json).post(export::records_json),
+        )
         .at("/records/:kind/:id", get(pages::record_page))
         .at("/records/:kind/:id/status", post(pages::record_status))
         .at("/records/:kind/:id/notes", post(pages::record_notes))
@@ -466,6 +486,9 @@ enum PageError {
     /// Input the page cannot take: the text says what was wrong, in the reader's language.
     #[error("{0}")]
     BadRequest(Text),
+    /// Too much of something runs at once (exports): the text says what, and to try later.
+    #[error("{0}")]
+    Busy(Text),
     #[error("the dashboard needs a database backend that supports it")]
     Unavailable,
     #[error(transparent)]
@@ -481,6 +504,7 @@ impl ResponseError for PageError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Csrf => StatusCode::FORBIDDEN,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Store(_) | Self::Render(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -499,6 +523,14 @@ impl ResponseError for PageError {
                 Text::new("error-form-expired-text"),
             ),
             Self::BadRequest(text) => (Text::new("error-bad-request-title"), text.clone()),
+            Self::Busy(text) => {
+                let mut response =
+                    message_page(self.status(), &Text::new("error-busy-title"), text);
+                response
+                    .headers_mut()
+                    .insert("retry-after", poem::http::HeaderValue::from_static("30"));
+                return response;
+            }
             Self::Unavailable => (
                 Text::new("error-unavailable-title"),
                 Text::new("error-unavailable-text"),

@@ -92,6 +92,23 @@ fn next_page_query(pairs: &[(String, String)], cursor: Cursor) -> String {
     query.finish()
 }
 
+/// The query of a list's export (`?status=problem`, or nothing): the list's filter on every
+/// page, so without its cursor.
+fn export_query(pairs: &[(String, String)]) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        if !matches!(k.as_str(), "before" | "bulk" | "lang") && !v.trim().is_empty() {
+            query.append_pair(k, v.trim());
+        }
+    }
+    let query = query.finish();
+    if query.is_empty() {
+        query
+    } else {
+        format!("?{query}")
+    }
+}
+
 /// `GET /`.
 #[handler]
 pub async fn overview_page(
@@ -157,6 +174,54 @@ struct TopRecords {
     rows: Vec<(String, i64)>,
 }
 
+/// The filter of `/calls` (and of its export) as the query string `pairs` gives it, with the
+/// number search it made of the typed number; bad input is a message, never a 500.
+pub(super) fn call_filter(
+    d: &Dashboard,
+    pairs: &[(String, String)],
+    limit: i64,
+) -> Result<(CallFilter, super::search::NumberSearch), PageError> {
+    let typed = param(pairs, "number").unwrap_or("");
+    let search =
+        super::search::number_search(typed, d.default_region().as_deref()).map_err(|_| {
+            PageError::BadRequest(Text::new("error-not-a-masked-number").arg("value", typed))
+        })?;
+    let within = param(pairs, "within")
+        .map(|w| Window::from_param(Some(w), Window::All))
+        .transpose()?
+        .and_then(|w| w.since_ms(now_ms()));
+    let status = param(pairs, "status")
+        .map(|v| {
+            CallStatus::parse(v).ok_or_else(|| {
+                PageError::BadRequest(Text::new("error-unknown-status").arg("value", v))
+            })
+        })
+        .transpose()?;
+    let consent = match param(pairs, "consent") {
+        None => None,
+        Some("none") => Some(ConsentFilter::Unanswered),
+        Some(v) => Some(ConsentFilter::Answer(Consent::parse(v).ok_or_else(
+            || PageError::BadRequest(Text::new("error-unknown-consent").arg("value", v)),
+        )?)),
+    };
+    let (since_ms, until_ms) = date_range(d, pairs)?;
+    let filter = CallFilter {
+        status,
+        // The later of the first day and the window's start.
+        since_ms: since_ms.max(within),
+        until_ms,
+        number: search.whole.clone().or(search.prefix.clone()),
+        number_part: search.part.clone(),
+        caller_hash: search.whole.as_deref().and_then(|n| d.caller_hash(n)),
+        caller_masked: search.masked.clone(),
+        language: param(pairs, "language").map(str::to_owned),
+        consent,
+        before: cursor_param(pairs)?,
+        limit,
+    };
+    Ok((filter, search))
+}
+
 /// `GET /calls`: filters and keyset pagination.
 #[handler]
 pub async fn calls_page(SignedIn { d, user }: SignedIn<'_>, req: &Request) -> Page {
@@ -167,44 +232,8 @@ pub async fn calls_page(SignedIn { d, user }: SignedIn<'_>, req: &Request) -> Pa
     let list_query = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs.iter())
         .finish();
-    let typed = param(&pairs, "number").unwrap_or("");
-    let search =
-        super::search::number_search(typed, d.default_region().as_deref()).map_err(|_| {
-            PageError::BadRequest(Text::new("error-not-a-masked-number").arg("value", typed))
-        })?;
-    let within = param(&pairs, "within")
-        .map(|w| Window::from_param(Some(w), Window::All))
-        .transpose()?
-        .and_then(|w| w.since_ms(now_ms()));
-    let status = param(&pairs, "status")
-        .map(|v| {
-            CallStatus::parse(v).ok_or_else(|| {
-                PageError::BadRequest(Text::new("error-unknown-status").arg("value", v))
-            })
-        })
-        .transpose()?;
-    let consent = match param(&pairs, "consent") {
-        None => None,
-        Some("none") => Some(ConsentFilter::Unanswered),
-        Some(v) => Some(ConsentFilter::Answer(Consent::parse(v).ok_or_else(
-            || PageError::BadRequest(Text::new("error-unknown-consent").arg("value", v)),
-        )?)),
-    };
-    let (since_ms, until_ms) = date_range(d, &pairs)?;
-    let filter = CallFilter {
-        status,
-        // The later of the first day and the window's start.
-        since_ms: since_ms.max(within),
-        until_ms,
-        number: search.whole.clone().or(search.prefix.clone()),
-        number_part: search.part.clone(),
-        caller_hash: search.whole.as_deref().and_then(|n| d.caller_hash(n)),
-        caller_masked: search.masked.clone(),
-        language: param(&pairs, "language").map(str::to_owned),
-        consent,
-        before: cursor_param(&pairs)?,
-        limit: PAGE_SIZE + 1,
-    };
+    let (filter, search) = call_filter(d, &pairs, PAGE_SIZE + 1)?;
+    let export_query = export_query(&pairs);
     let mut rows = d.admin.list_calls(&filter).await?;
     let next = next_page(&mut rows, &pairs, |last| Cursor {
         at_ms: last.started_at,
@@ -248,7 +277,7 @@ pub async fn calls_page(SignedIn { d, user }: SignedIn<'_>, req: &Request) -> Pa
         list, staff_statuses, max_bulk => super::queue::MAX_BULK_CALLS,
         windows => window_options(),
         bulk => bulk.map(|b| b.message(super::i18n::current())),
-        masked_search => search.masked.is_some(),
+        masked_search => search.masked.is_some(), export_query,
     };
     // The calls in progress update themselves while the list is open.
     if filter.status == Some(CallStatus::InProgress) {
@@ -441,6 +470,26 @@ pub fn unknown_record_status(kind: &KindView, requested: &str) -> String {
     )
 }
 
+/// The filter of `/records/<kind>` (and of its export) as the query string gives it.
+pub(super) fn record_filter(
+    d: &Dashboard,
+    kind: &KindView,
+    pairs: &[(String, String)],
+    limit: i64,
+) -> Result<RecordFilter, PageError> {
+    let (since_ms, until_ms) = date_range(d, pairs)?;
+    let filter = RecordFilter {
+        kind: kind.name.clone(),
+        status: param(pairs, "status").map(str::to_owned),
+        key: param(pairs, "number").map(str::to_owned),
+        since_ms,
+        until_ms,
+        before: cursor_param(pairs)?,
+        limit,
+    };
+    Ok(filter)
+}
+
 /// `GET /records/<kind>`.
 #[handler]
 pub async fn records_page(
@@ -450,16 +499,8 @@ pub async fn records_page(
 ) -> Page {
     let kind = d.record_kind(&kind)?;
     let pairs = query_pairs(req);
-    let (since_ms, until_ms) = date_range(d, &pairs)?;
-    let filter = RecordFilter {
-        kind: kind.name.clone(),
-        status: param(&pairs, "status").map(str::to_owned),
-        key: param(&pairs, "number").map(str::to_owned),
-        since_ms,
-        until_ms,
-        before: cursor_param(&pairs)?,
-        limit: PAGE_SIZE + 1,
-    };
+    let filter = record_filter(d, &kind, &pairs, PAGE_SIZE + 1)?;
+    let export_query = export_query(&pairs);
     let mut rows = d.admin.list_records(&filter).await?;
     let next = next_page(&mut rows, &pairs, |last| Cursor {
         at_ms: last.created_at,
@@ -474,7 +515,7 @@ pub async fn records_page(
         "records.html",
         context! {
             user, page => format!("records-{}", kind.name), kind, records => rows, next, filters,
-            paged => filter.before.is_some(),
+            paged => filter.before.is_some(), export_query,
         },
     )
 }

@@ -195,8 +195,9 @@ impl Privacy<'_> {
         let Self { d, state, user } = self;
         let retention_days = state.retention_days;
         let actions = d.admin.audit_log(Subject::Privacy).await?;
+        let full_exports = d.admin.audit_log(Subject::Export).await?;
         let common = context! {
-            user, page => "privacy", phone_input => typed, retention_days, actions,
+            user, page => "privacy", phone_input => typed, retention_days, actions, full_exports,
         };
         let context = match found {
             Found::Nothing => context! { found => (), problem => (), erased => (), ..common },
