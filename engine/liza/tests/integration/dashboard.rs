@@ -1130,9 +1130,9 @@ async fn a_flow_that_is_not_liza_gets_its_records_on_the_dashboard() {
     assert!(list.contains("<h1>Callbacks</h1>"), "{list}");
     assert!(list.contains(r#"<th scope="col">Customer number</th>"#));
     let start = list
-        .find("/records/callback/")
+        .find("href=\"/records/callback/")
         .expect("the callback is listed")
-        + 18;
+        + 24;
     let id: i64 = list[start..start + list[start..].find('"').unwrap()]
         .parse()
         .unwrap();
