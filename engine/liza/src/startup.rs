@@ -184,6 +184,7 @@ impl Application {
                 speech,
                 privacy,
                 fetcher,
+                in_flight: Default::default(),
             },
             verifier,
             public_url: settings.public_url.clone(),

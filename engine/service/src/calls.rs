@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 use tracing::{debug, error, info, warn};
 
-use crate::fetch::{Fetcher, MAX_FETCHES_PER_TURN, TURN_FETCH_BUDGET};
+use crate::fetch::{
+    Fetcher, FlightKey, Flights, InFlight, MAX_FETCHES_PER_TURN, TURN_FETCH_BUDGET,
+};
 use crate::metrics::Metrics;
 use crate::registry::Registry;
 use liza_core::flow::Flow;
@@ -111,6 +113,8 @@ pub struct Engine {
     pub privacy: Arc<PrivacyKey>,
     /// Performs the flows' `fetch` requests (outside the writers' transactions).
     pub fetcher: Arc<dyn Fetcher>,
+    /// Fetches in flight, so a webhook delivered twice asks the shop once.
+    pub in_flight: InFlight,
 }
 
 /// What a webhook's work came to.
@@ -152,6 +156,7 @@ impl Engine {
         // The turn is played on a writer; a fetch pauses it: the request is performed here,
         // outside the transaction, and the turn is played again with every answer so far.
         let mut fetched: Vec<FetchAnswer> = Vec::new();
+        let mut flights = Flights::new(&self.in_flight);
         let answer = loop {
             let (reply, answer) = oneshot::channel();
             let deadline = Instant::now() + DATABASE_WAIT;
@@ -177,7 +182,15 @@ impl Engine {
             match answer {
                 Ok(Reply::Fetch { index, request }) if index == fetched.len() => {
                     let budget = TURN_FETCH_BUDGET.saturating_sub(started.elapsed());
-                    let answer = self.fetcher.fetch(&request, budget).await;
+                    let key = FlightKey {
+                        call_sid: call_sid.clone(),
+                        index,
+                        shown: request.shown.clone(),
+                    };
+                    let answer = self
+                        .in_flight
+                        .once(key, &mut flights, self.fetcher.fetch(&request, budget))
+                        .await;
                     match answer.outcome {
                         FetchOutcome::Ok | FetchOutcome::NotFound => {
                             debug!(call_sid, node = %request.node, outcome = %answer.outcome_line(), "Fetched.")

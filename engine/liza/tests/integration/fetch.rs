@@ -106,6 +106,40 @@ async fn a_webhook_delivered_twice_asks_the_shop_once() {
     assert_eq!(shop.hits(), 1, "the shop was asked once");
 }
 
+#[tokio::test]
+async fn a_webhook_delivered_again_while_its_fetch_runs_asks_the_shop_once() {
+    let shop = FakeShop::start(Behaviour::slow(
+        Duration::from_millis(400),
+        r#"{"status":"delivered"}"#,
+    ))
+    .await;
+    let app = app_with_shop(&shop.url).await;
+    let call = at_read_back(&app, "CAfetchrace").await;
+    let action = crate::support::attribute(&call.last.body, "Gather", "action").unwrap();
+    let path = app.twilio.path_of(&action).to_owned();
+    let params = crate::support::call_params("CAfetchrace", "+4915112345678", Some("1"));
+    // Twilio gave up on the first delivery and sends it again while the shop still thinks.
+    let first = app.twilio.post_signed(&path, &params);
+    let again = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        app.twilio.post_signed(&path, &params).await
+    };
+    let (first, again) = tokio::join!(first, again);
+    assert_eq!((first.status, again.status), (200, 200));
+    assert!(first.body.contains("wurde zugestellt."), "{}", first.body);
+    assert_eq!(again.body, first.body, "the same answer, the shop's status");
+    assert_eq!(shop.hits(), 1, "the shop was asked once");
+    // One fetch step on the timeline, not two.
+    let steps: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM steps s JOIN calls c ON c.id = s.call_id \
+         WHERE c.call_sid = 'CAfetchrace' AND s.node = 'shop-status'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(steps, 1);
+}
+
 /// What the shop does, the outcome the step records, and what the caller hears instead.
 async fn fault(name: &str, url: &str, outcome: &str) {
     let app = app_with_shop(url).await;
