@@ -206,9 +206,32 @@ struct State {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
-    Head { bytes: usize },
+    /// A head on its way: `bytes` of it so far; `lf` when its last line break (carriage
+    /// returns aside) ended what came so far, so one more would end the head.
+    Head {
+        bytes: usize,
+        lf: bool,
+    },
+    /// The head has come whole; the bytes after it (a body sent at once) are not the head's.
+    HeadDone,
     Busy(usize),
     Idle,
+}
+
+/// How many of `data`'s bytes belong to the head whose last line break so far is `lf`, and
+/// whether the head ends within them (an empty line: `\r\n\r\n`, or bare `\n\n` as
+/// hyper's parser also accepts). A client sends its body right after the head, and a reader
+/// whose buffer grew on an earlier large body reads much of the next body with the next head.
+fn scan_head(mut lf: bool, data: &[u8]) -> (usize, bool, bool) {
+    for (i, &byte) in data.iter().enumerate() {
+        match byte {
+            b'\n' if lf => return (i + 1, true, true),
+            b'\n' => lf = true,
+            b'\r' => {}
+            _ => lf = false,
+        }
+    }
+    (data.len(), false, lf)
 }
 
 fn timed_out(what: &str) -> io::Error {
@@ -220,7 +243,10 @@ impl Conn {
         let now = Instant::now();
         Self {
             state: Mutex::new(State {
-                phase: Phase::Head { bytes: 0 },
+                phase: Phase::Head {
+                    bytes: 0,
+                    lf: false,
+                },
                 deadline: now + limits.header_timeout,
                 since: now,
                 awaiting_body: false,
@@ -242,7 +268,7 @@ impl Conn {
         let waiting = match state.phase {
             Phase::Busy(1) => state.awaiting_body,
             Phase::Busy(_) => false,
-            Phase::Head { .. } | Phase::Idle => !state.answering,
+            Phase::Head { .. } | Phase::HeadDone | Phase::Idle => !state.answering,
         };
         (waiting && !state.killed).then_some(state.since)
     }
@@ -275,7 +301,7 @@ impl Conn {
         }
         if now >= state.deadline {
             return Err(timed_out(match state.phase {
-                Phase::Head { .. } => "the request head did not arrive in time",
+                Phase::Head { .. } | Phase::HeadDone => "the request head did not arrive in time",
                 _ => "idle for too long",
             }));
         }
@@ -289,28 +315,31 @@ impl Conn {
         }
     }
 
-    fn read(&self, bytes: usize, limits: &ServerLimits) -> io::Result<()> {
+    fn read(&self, data: &[u8], limits: &ServerLimits) -> io::Result<()> {
         let mut state = self.lock();
-        match state.phase {
+        let (before, lf) = match state.phase {
             Phase::Idle => {
                 // The first byte of the next request: its head has header_timeout from here.
-                state.phase = Phase::Head { bytes };
                 state.deadline = Instant::now() + limits.header_timeout;
+                (0, false)
             }
-            Phase::Head { bytes: before } => {
-                state.phase = Phase::Head {
-                    bytes: before + bytes,
-                }
-            }
-            Phase::Busy(_) => {}
-        }
-        match state.phase {
-            Phase::Head { bytes } if bytes > MAX_HEAD_BYTES => Err(io::Error::new(
+            Phase::Head { bytes, lf } => (bytes, lf),
+            Phase::HeadDone | Phase::Busy(_) => return Ok(()),
+        };
+        let (head_bytes, ended, lf) = scan_head(lf, data);
+        let bytes = before + head_bytes;
+        if bytes > MAX_HEAD_BYTES {
+            return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 "the request head is too large",
-            )),
-            _ => Ok(()),
+            ));
         }
+        state.phase = if ended {
+            Phase::HeadDone
+        } else {
+            Phase::Head { bytes, lf }
+        };
+        Ok(())
     }
 
     /// The deadline for a write that cannot go on yet (none while busy).
@@ -363,7 +392,7 @@ impl Conn {
         let mut state = self.lock();
         state.phase = match state.phase {
             Phase::Busy(n) => Phase::Busy(n + 1),
-            Phase::Head { .. } | Phase::Idle => {
+            Phase::Head { .. } | Phase::HeadDone | Phase::Idle => {
                 state.since = Instant::now();
                 Phase::Busy(1)
             }
@@ -528,7 +557,8 @@ impl AsyncRead for GuardedStream {
             Poll::Ready(Ok(())) => {
                 let bytes = buf.filled().len() - filled;
                 if bytes > 0 {
-                    this.conn.read(bytes, &this.shared.limits)?;
+                    let data = &buf.filled()[filled..];
+                    this.conn.read(data, &this.shared.limits)?;
                 }
                 Poll::Ready(Ok(()))
             }
@@ -751,7 +781,7 @@ mod tests {
         let connected = conn
             .waiting_since()
             .expect("a new connection waits for its head");
-        conn.read(20, &limits()).unwrap();
+        conn.read(b"GET / HTTP/1.1\r\nHost: x", &limits()).unwrap();
         assert_eq!(
             conn.waiting_since(),
             Some(connected),
@@ -815,7 +845,7 @@ mod tests {
         conn.end(&limits);
         conn.flushed();
         let idle_deadline = conn.before_read(Instant::now()).unwrap().unwrap();
-        conn.read(10, &limits).unwrap();
+        conn.read(b"GET / HTTP", &limits).unwrap();
         let head_deadline = conn.before_read(Instant::now()).unwrap().unwrap();
         assert!(
             head_deadline < idle_deadline,
@@ -826,7 +856,40 @@ mod tests {
             conn.before_read(later).unwrap_err().kind(),
             io::ErrorKind::TimedOut
         );
-        let error = conn.read(MAX_HEAD_BYTES, &limits).unwrap_err();
+        let error = conn.read(&[b'x'; MAX_HEAD_BYTES], &limits).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn bytes_after_the_end_of_the_head_are_not_the_heads() {
+        let limits = ServerLimits::default();
+        // A head and a large body read at once, split anywhere (here inside `\r\n\r\n`).
+        let conn = Conn::new(&limits);
+        conn.read(b"POST /api HTTP/1.1\r\nHost: x\r\n\r", &limits)
+            .unwrap();
+        let mut rest = b"\n".to_vec();
+        rest.extend(std::iter::repeat_n(b'{', MAX_HEAD_BYTES * 4));
+        conn.read(&rest, &limits).unwrap();
+        conn.read(&[b'}'; MAX_HEAD_BYTES], &limits).unwrap();
+        // Bare line feeds end a head too.
+        let conn = Conn::new(&limits);
+        let mut data = b"POST /api HTTP/1.1\nHost: x\n\n".to_vec();
+        data.extend(std::iter::repeat_n(b'{', MAX_HEAD_BYTES * 2));
+        conn.read(&data, &limits).unwrap();
+        // A head that never ends is still cut at MAX_HEAD_BYTES, over several reads.
+        let conn = Conn::new(&limits);
+        let line = b"X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+        let mut sent = 0;
+        let error = loop {
+            match conn.read(line, &limits) {
+                Ok(()) => sent += line.len(),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+        assert!(sent <= MAX_HEAD_BYTES && sent + line.len() > MAX_HEAD_BYTES);
+        assert_eq!(scan_head(false, b"a\r\n\r\nbody"), (5, true, true));
+        assert_eq!(scan_head(true, b"\r\nbody"), (2, true, true));
+        assert_eq!(scan_head(false, b"a\r\nb\r\n"), (6, false, true));
     }
 }
