@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::offline::{MemoryRecords, OfflineCall};
 use crate::scenario::{Input, Scenario, ScenarioFile};
-use liza_core::flow::Flow;
+use liza_core::flow::{Flow, NodeKind};
 use liza_core::speech::SpeechConfig;
 
 /// The result of a run: counts and the report to print.
@@ -149,6 +149,20 @@ fn run_case(flow: &Flow, speech: &SpeechConfig, case: &Scenario) -> Result<(), S
             break;
         }
         call.press(input.digits());
+    }
+    // A test that meets opening hours must say when it calls, or it passes or fails by the
+    // hour it runs.
+    if case.at.is_none() {
+        let hours = call.path().into_iter().find(|name| {
+            flow.node_named(name)
+                .is_some_and(|id| matches!(flow.node(id).kind, NodeKind::Hours { .. }))
+        });
+        if let Some(node) = hours {
+            problems.push(format!(
+                "the call passes the `hours` node `{node}`, so what it hears depends on when the \
+                 test runs: give the test a moment, e.g. `at: 2026-12-01T10:00`"
+            ));
+        }
     }
     let expect = &case.expect;
     if let Some(says) = &expect.says {

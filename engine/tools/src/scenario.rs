@@ -38,7 +38,8 @@ pub struct Scenario {
     /// The caller's number (`From`), or `anonymous`.
     pub from: String,
     /// The moment of the call, for `hours` nodes: `2026-12-24T10:00` (in the flow's first
-    /// schedule's zone) or with an offset; without it, the time the test runs.
+    /// schedule's zone) or with an offset. A test whose call passes an `hours` node must
+    /// have it (else it fails: its result would depend on when it runs).
     #[serde(default)]
     pub at: Option<String>,
     #[serde(default)]

@@ -360,3 +360,36 @@ fn simulate_at_a_given_moment_follows_the_opening_hours() {
         assert!(dot.contains(edge), "{edge}\n{dot}");
     }
 }
+
+/// A flow test that meets opening hours without `at:` fails, whatever the hour it runs at: its
+/// result would otherwise depend on the clock.
+#[test]
+fn a_flow_test_through_opening_hours_must_say_when_it_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("no-moment.yaml");
+    std::fs::write(
+        &file,
+        "flow: shop-line\ntests:\n  - name: asks for the hours without a moment\n    \
+         from: \"+14155550123\"\n    input: [\"0\", \"hangup\"]\n    expect:\n      \
+         says: [shop-welcome, shop-topic]\n",
+    )
+    .unwrap();
+    let out = liza(
+        &[
+            "test",
+            "--flows",
+            "examples",
+            "--locales",
+            "examples/locales",
+            file.to_str().unwrap(),
+        ],
+        "",
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("the call passes the `hours` node `shop-when`")
+            && stdout.contains("give the test a moment, e.g. `at: 2026-12-01T10:00`"),
+        "{stdout}"
+    );
+}
