@@ -187,10 +187,13 @@ impl Engine {
                         index,
                         shown: request.shown.clone(),
                     };
-                    let answer = self
-                        .in_flight
-                        .once(key, &mut flights, self.fetcher.fetch(&request, budget))
-                        .await;
+                    let fetch = async {
+                        let answer = self.fetcher.fetch(&request, budget).await;
+                        self.metrics
+                            .fetched(answer.outcome, Duration::from_millis(answer.elapsed_ms));
+                        answer
+                    };
+                    let answer = self.in_flight.once(key, &mut flights, fetch).await;
                     match answer.outcome {
                         FetchOutcome::Ok | FetchOutcome::NotFound => {
                             debug!(call_sid, node = %request.node, outcome = %answer.outcome_line(), "Fetched.")

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use liza_core::runtime::FetchOutcome;
 use liza_store::stats::{HistogramSnapshot, StoreStats};
 
 /// Upper bounds (seconds) of the latency histogram's buckets: dead air starts to hurt around 100 ms.
@@ -24,13 +25,56 @@ const LATENCY_BUCKETS: [f64; 12] = [
 /// Distinct (node, outcome) pairs kept; more are counted under node `other` (a bound on memory).
 const MAX_SERIES: usize = 256;
 
+/// A latency histogram with [`LATENCY_BUCKETS`].
+#[derive(Debug, Default)]
+struct Histogram {
+    buckets: [AtomicU64; LATENCY_BUCKETS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    fn observe(&self, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        for (bucket, bound) in self.buckets.iter().zip(LATENCY_BUCKETS) {
+            if seconds <= bound {
+                bucket.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_micros
+            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} histogram");
+        for (bucket, bound) in self.buckets.iter().zip(LATENCY_BUCKETS) {
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{le=\"{bound}\"}} {}",
+                bucket.load(Ordering::Relaxed)
+            );
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(
+            out,
+            "{name}_sum {}",
+            self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(out, "{name}_count {count}");
+    }
+}
+
 /// The process's counters; cheap to update from every request.
 #[derive(Debug, Default)]
 pub struct Metrics {
     webhooks: Mutex<HashMap<(String, &'static str), u64>>,
-    buckets: [AtomicU64; LATENCY_BUCKETS.len()],
-    latency_count: AtomicU64,
-    latency_sum_micros: AtomicU64,
+    latency: Histogram,
+    /// Requests to the shop's systems (`fetch` nodes), by outcome ([`FetchOutcome::ALL`]).
+    fetches: [AtomicU64; FetchOutcome::ALL.len()],
+    fetch_latency: Histogram,
     flow_reloads: AtomicU64,
     flow_reload_failures: AtomicU64,
     /// The last reload failed: older flows serve new calls.
@@ -81,15 +125,16 @@ impl Metrics {
                 *webhooks.entry(("other".to_owned(), outcome)).or_default() += 1;
             }
         }
-        let seconds = elapsed.as_secs_f64();
-        for (bucket, bound) in self.buckets.iter().zip(LATENCY_BUCKETS) {
-            if seconds <= bound {
-                bucket.fetch_add(1, Ordering::Relaxed);
-            }
+        self.latency.observe(elapsed);
+    }
+
+    /// A request a `fetch` node made (not one answered without asking: a repeat delivery, or
+    /// an environment value missing).
+    pub fn fetched(&self, outcome: FetchOutcome, elapsed: Duration) {
+        if let Some(i) = FetchOutcome::ALL.iter().position(|o| *o == outcome) {
+            self.fetches[i].fetch_add(1, Ordering::Relaxed);
         }
-        self.latency_count.fetch_add(1, Ordering::Relaxed);
-        self.latency_sum_micros
-            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+        self.fetch_latency.observe(elapsed);
     }
 
     /// Flows were rebuilt and swapped in.
@@ -146,26 +191,26 @@ impl Metrics {
                 escape_label(&node)
             );
         }
-        out.push_str("# HELP liza_webhook_duration_seconds Time to answer a webhook.\n");
-        out.push_str("# TYPE liza_webhook_duration_seconds histogram\n");
-        for (bucket, bound) in self.buckets.iter().zip(LATENCY_BUCKETS) {
+        self.latency.render(
+            &mut out,
+            "liza_webhook_duration_seconds",
+            "Time to answer a webhook.",
+        );
+        out.push_str("# HELP liza_fetch_requests_total Requests fetch nodes made to the shop's systems, by outcome.\n");
+        out.push_str("# TYPE liza_fetch_requests_total counter\n");
+        for (outcome, count) in FetchOutcome::ALL.iter().zip(&self.fetches) {
             let _ = writeln!(
                 out,
-                "liza_webhook_duration_seconds_bucket{{le=\"{bound}\"}} {}",
-                bucket.load(Ordering::Relaxed)
+                "liza_fetch_requests_total{{outcome=\"{}\"}} {}",
+                outcome.as_str(),
+                count.load(Ordering::Relaxed)
             );
         }
-        let count = self.latency_count.load(Ordering::Relaxed);
-        let _ = writeln!(
-            out,
-            "liza_webhook_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
+        self.fetch_latency.render(
+            &mut out,
+            "liza_fetch_duration_seconds",
+            "Time a fetch node's request took (its timeout at most).",
         );
-        let _ = writeln!(
-            out,
-            "liza_webhook_duration_seconds_sum {}",
-            self.latency_sum_micros.load(Ordering::Relaxed) as f64 / 1e6
-        );
-        let _ = writeln!(out, "liza_webhook_duration_seconds_count {count}");
         for (name, help, value) in [
             (
                 "liza_flow_reloads_total",

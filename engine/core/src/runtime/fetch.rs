@@ -176,6 +176,14 @@ pub enum FetchOutcome {
 }
 
 impl FetchOutcome {
+    pub const ALL: [Self; 5] = [
+        Self::Ok,
+        Self::NotFound,
+        Self::Error,
+        Self::Timeout,
+        Self::NotConfigured,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Ok => "ok",

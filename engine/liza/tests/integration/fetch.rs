@@ -129,6 +129,16 @@ async fn a_webhook_delivered_again_while_its_fetch_runs_asks_the_shop_once() {
     assert!(first.body.contains("wurde zugestellt."), "{}", first.body);
     assert_eq!(again.body, first.body, "the same answer, the shop's status");
     assert_eq!(shop.hits(), 1, "the shop was asked once");
+    // /metrics counts the request the shop saw, once.
+    let (_, metrics) = app.get("/metrics").await;
+    assert!(
+        metrics.contains("liza_fetch_requests_total{outcome=\"ok\"} 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("liza_fetch_duration_seconds_count 1\n"),
+        "{metrics}"
+    );
     // One fetch step on the timeline, not two.
     let steps: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM steps s JOIN calls c ON c.id = s.call_id \
