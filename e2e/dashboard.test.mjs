@@ -455,13 +455,53 @@ test('export a filtered list: the CSV holds the rows of every page of the filter
   const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#export-csv').click()]);
   assert.match(download.suggestedFilename(), /^liza-calls-\d{4}-\d{2}-\d{2}\.csv$/);
   const lines = readFileSync(await download.path(), 'utf8').trimEnd().split('\r\n');
-  assert.equal(lines[0], 'id,started_at,caller,language,status,consent,duration_secs,call_sid');
+  assert.equal(lines[0], 'id,started_at,caller,language,status,consent,duration_secs,call_sid,records');
   const rows = lines.slice(1);
   assert.equal(rows.length, listed.length, 'one row per listed call');
   assert.deepEqual(rows.map((r) => r.split(',')[0]), listed);
   assert.ok(rows.every((r) => r.split(',')[4] === 'problem' && r.split(',')[5] === 'given'));
   // Masked unless asked for: no number in clear.
   assert.ok(rows.every((r) => !/\+\d{8}/.test(r)), 'numbers are masked');
+});
+
+test("a call's order is a link; an order shows its calls with their total, paged", async () => {
+  // The order column on /calls leads to the order.
+  await page.goto(`${BASE}/calls?number=%2B4915112345678`);
+  await page.locator('#calls tbody td.records a', { hasText: /^12345$/ }).first().click();
+  await page.waitForURL(/\/records\/order\/\d+$/);
+  assert.equal(await page.locator('h1').textContent(), 'Order 12345');
+  const totalText = await page.locator('#record-calls-total').textContent();
+  const total = totalText === 'One call' ? 1 : Number(totalText.replace(/\D/g, ''));
+  assert.equal(await page.locator('#record-calls tbody tr').count(), Math.min(total, 50));
+  // The history is there before the long list, and linked from the top.
+  await page.getByRole('link', { name: 'History' }).click();
+  await page.waitForURL(/#history$/);
+
+  // The order-number filter on /calls: only that order's calls, the other filters kept.
+  await page.goto(`${BASE}/calls?number=%2B4915112345678`);
+  await page.getByLabel('Order number').fill('12345');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.waitForURL(/record=12345/);
+  assert.match(page.url(), /number=%2B4915112345678/);
+  const orders = await page.locator('#calls tbody td.records').allTextContents();
+  assert.ok(orders.length > 0);
+  assert.ok(orders.every((o) => o.split(', ').includes('12345')), orders.join(' | '));
+
+  // The order most called about: its calls 50 a page, with the total, the next page a click away.
+  const exported = await page.request.get(`${BASE}/records/order/export.json`);
+  const records = (await exported.text()).trim().split('\n').map((line) => JSON.parse(line));
+  const busiest = records.reduce((a, b) => (b.calls > a.calls ? b : a));
+  assert.ok(busiest.calls > 50, `the seeded data has an order with more than 50 calls (${busiest.calls})`);
+  await page.goto(`${BASE}/records/order/${busiest.id}`);
+  assert.equal(Number((await page.locator('#record-calls-total').textContent()).replace(/\D/g, '')), busiest.calls);
+  assert.equal(await page.locator('#record-calls tbody tr').count(), 50);
+  const pages = Math.ceil(busiest.calls / 50);
+  assert.match(await page.locator('.pager').textContent(), new RegExp(`Page 1 of ${pages}`));
+  await page.locator('.pager a[rel="next"]').click();
+  await page.waitForURL(/page=2/);
+  assert.equal(await page.locator('#record-calls tbody tr').count(), Math.min(50, busiest.calls - 50));
+  assert.deepEqual(await axeViolations(), []);
+  await shot('order-calls-page-2');
 });
 
 test('every page in German and English: no horizontal scroll at 375 px, no axe violation', async () => {

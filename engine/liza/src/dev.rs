@@ -408,6 +408,7 @@ fn generate_call(
                 consent: call.consent.map(|c| c.as_str().to_owned()),
                 started_at: at,
                 duration_secs: (!live).then_some(duration),
+                records: Vec::new(),
             },
             to_number: flow
                 .numbers

@@ -69,6 +69,10 @@ pub struct CallFilter {
     pub caller_masked: Option<String>,
     pub language: Option<String>,
     pub consent: Option<ConsentFilter>,
+    /// The calls about the record with this key (the order number), whole.
+    pub record_key: Option<String>,
+    /// …of these kinds (the ones the flows declare); empty: of any kind.
+    pub record_kinds: Vec<String>,
     pub before: Option<Cursor>,
     pub limit: i64,
 }
@@ -121,6 +125,17 @@ pub struct CallSummary {
     pub consent: Option<String>,
     pub started_at: i64,
     pub duration_secs: Option<i64>,
+    /// The records the call saved or asked for (filled by [`CallsAndRecords::list_calls`]
+    /// only), by kind and key.
+    pub records: Vec<RecordRef>,
+}
+
+/// A record as a list of calls names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordRef {
+    pub id: i64,
+    pub kind: String,
+    pub key: String,
 }
 
 /// A call with everything its detail page shows above the timeline.
@@ -171,6 +186,13 @@ pub struct RecordSummary {
     pub call_id: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The number of the call that saved it, as kept (in clear only after consent; filled
+    /// by [`CallsAndRecords::list_records`] only).
+    pub caller_number: Option<String>,
+    /// …and its masked form.
+    pub caller_masked: Option<String>,
+    /// How many calls saved or asked for it ([`CallsAndRecords::list_records`] only).
+    pub calls: Option<i64>,
 }
 
 /// What an audit entry is about.
@@ -390,8 +412,15 @@ pub trait CallsAndRecords: Send + Sync + 'static {
         now_ms: i64,
     ) -> Result<(), StoreError>;
     async fn record(&self, id: i64) -> Result<Option<RecordSummary>, StoreError>;
-    /// Calls that touched a record, newest first.
-    async fn record_calls(&self, record_id: i64) -> Result<Vec<CallSummary>, StoreError>;
+    /// Calls that touched a record, newest first: `limit` of them after the first `offset`.
+    async fn record_calls(
+        &self,
+        record_id: i64,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<CallSummary>, StoreError>;
+    /// How many calls touched a record (over its `record_calls` primary key).
+    async fn count_record_calls(&self, record_id: i64) -> Result<i64, StoreError>;
     /// The changes made to a call, a record or a user, newest first.
     async fn audit_log(&self, subject: Subject) -> Result<Vec<AuditEntry>, StoreError>;
     /// Sets a call's status and audits it, in one transaction.
@@ -574,6 +603,27 @@ pub mod sql {
 
     pub const RECORD_COLUMNS: &str =
         "r.id, r.kind, r.key, r.status, r.notes, r.call_id, r.created_at, r.updated_at";
+
+    /// A records list: each record with the caller of the call that saved it and how many
+    /// calls it has (counted over the primary key `(record_id, call_id)`: an index range per
+    /// listed record, in the one query).
+    pub const RECORD_LIST_SELECT: &str =
+        "SELECT r.id, r.kind, r.key, r.status, r.notes, r.call_id, r.created_at, r.updated_at,
+            c.from_number AS caller_number, c.caller_masked AS caller_masked,
+            (SELECT COUNT(*) FROM record_calls rc WHERE rc.record_id = r.id) AS calls
+         FROM records r LEFT JOIN calls c ON c.id = r.call_id";
+
+    /// The records each of a page of calls touched (`$1…` their ids), over
+    /// `record_calls_by_call`.
+    pub const CALL_RECORDS_OF: &str = "SELECT rc.call_id, r.id, r.kind, r.key
+         FROM record_calls rc JOIN records r ON r.id = rc.record_id
+         WHERE rc.call_id IN";
+
+    pub const RECORD_CALLS_PAGE: &str = "SELECT c.id, c.call_sid, c.from_number, c.caller_masked, c.language, c.status, c.consent, c.started_at, c.duration_secs
+         FROM calls c JOIN record_calls rc ON rc.call_id = c.id
+         WHERE rc.record_id = $1 ORDER BY c.started_at DESC, c.id DESC LIMIT $2 OFFSET $3";
+
+    pub const COUNT_RECORD_CALLS: &str = "SELECT COUNT(*) FROM record_calls WHERE record_id = $1";
 
     pub const AUDIT_LOG: &str = "SELECT user_name, field, old_value, new_value, created_at
          FROM audit_log WHERE subject_kind = $1 AND subject_id = $2 ORDER BY id DESC LIMIT 200";
@@ -793,7 +843,7 @@ impl ListQuery {
     pub fn records(filter: &RecordFilter) -> (String, Vec<Bind>) {
         let q = Self::record_conditions(filter);
         q.finish(
-            &format!("SELECT {} FROM records r", sql::RECORD_COLUMNS),
+            sql::RECORD_LIST_SELECT,
             "r.created_at DESC, r.id DESC",
             filter.limit,
         )
@@ -859,6 +909,25 @@ impl ListQuery {
             }
             Some(ConsentFilter::Unanswered) => q.push_raw("c.consent IS NULL"),
             None => {}
+        }
+        if let Some(key) = &filter.record_key {
+            // The record by its unique (kind, key), then its calls by the primary key of
+            // record_calls: index lookups, whatever the number of calls.
+            let key = q.bind(Bind::Text(key.clone()));
+            let kinds = if filter.record_kinds.is_empty() {
+                String::new()
+            } else {
+                let kinds: Vec<String> = filter
+                    .record_kinds
+                    .iter()
+                    .map(|kind| q.bind(Bind::Text(kind.clone())))
+                    .collect();
+                format!(" AND r.kind IN ({})", kinds.join(", "))
+            };
+            q.push_raw(&format!(
+                "c.id IN (SELECT rc.call_id FROM records r JOIN record_calls rc ON rc.record_id = r.id
+                   WHERE r.key = {key}{kinds})"
+            ));
         }
         if let Some(cursor) = filter.before {
             q.push_cursor("c.started_at", "c.id", cursor);
@@ -943,6 +1012,29 @@ mod tests {
             "{sql}"
         );
         assert!(matches!(&binds[0], Bind::Text(t) if t == "+4915"));
+    }
+
+    #[test]
+    fn a_record_key_is_matched_whole_within_the_declared_kinds() {
+        let filter = CallFilter {
+            status: Some(CallStatus::Problem),
+            record_key: Some("12%".into()),
+            record_kinds: vec!["order".into(), "ticket".into()],
+            limit: 5,
+            ..CallFilter::default()
+        };
+        let (sql, binds) = ListQuery::calls(&filter);
+        assert!(
+            sql.contains("WHERE r.key = $2 AND r.kind IN ($3, $4))"),
+            "{sql}"
+        );
+        assert!(matches!(&binds[1], Bind::Text(t) if t == "12%"));
+        let (count, binds) = ListQuery::count_calls(&filter);
+        assert!(
+            count.starts_with("SELECT COUNT(*) FROM calls c WHERE"),
+            "{count}"
+        );
+        assert_eq!(binds.len(), 4);
     }
 
     #[test]

@@ -104,6 +104,9 @@ fn summary(row: &sqlx::any::AnyRow) -> Result<RecordSummary, sqlx::Error> {
         call_id: row.try_get("call_id")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+        caller_number: None,
+        caller_masked: None,
+        calls: None,
     })
 }
 

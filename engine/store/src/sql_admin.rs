@@ -10,9 +10,9 @@ use sqlx::{Any, AnyPool, Row};
 use super::admin::{
     sql, Accounts, ApiTokenInfo, AuditEntry, Bind, CallDetail, CallFilter, CallProgress,
     CallSummary, CallsAndRecords, Change, DaySpan, DayStats, ListQuery, LiveCalls, LocalDays,
-    LoginLimit, LoginReservation, Overview, PasswordSet, RecordFilter, RecordSummary, SessionInfo,
-    SessionUser, Statistics, StatsBucket, StatsHour, Subject, TimelineStep, TopRecord, User,
-    DAY_MS,
+    LoginLimit, LoginReservation, Overview, PasswordSet, RecordFilter, RecordRef, RecordSummary,
+    SessionInfo, SessionUser, Statistics, StatsBucket, StatsHour, Subject, TimelineStep, TopRecord,
+    User, DAY_MS,
 };
 use super::dialect::Dialect;
 use super::StoreError;
@@ -48,6 +48,7 @@ fn call_summary(row: &AnyRow) -> Result<CallSummary, sqlx::Error> {
         consent: row.try_get("consent")?,
         started_at: row.try_get("started_at")?,
         duration_secs: row.try_get("duration_secs")?,
+        records: Vec::new(),
     })
 }
 
@@ -61,6 +62,19 @@ fn record_summary(row: &AnyRow) -> Result<RecordSummary, sqlx::Error> {
         call_id: row.try_get("call_id")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+        caller_number: None,
+        caller_masked: None,
+        calls: None,
+    })
+}
+
+/// A row of a records list ([`sql::RECORD_LIST_SELECT`]).
+fn record_listed(row: &AnyRow) -> Result<RecordSummary, sqlx::Error> {
+    Ok(RecordSummary {
+        caller_number: row.try_get("caller_number")?,
+        caller_masked: row.try_get("caller_masked")?,
+        calls: Some(row.try_get("calls")?),
+        ..record_summary(row)?
     })
 }
 
@@ -193,7 +207,34 @@ impl CallsAndRecords for SqlAdmin {
         let rows = bind_all(sqlx::query(&text), &binds)
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.iter().map(call_summary).collect::<Result<_, _>>()?)
+        let mut calls: Vec<CallSummary> =
+            rows.iter().map(call_summary).collect::<Result<_, _>>()?;
+        if calls.is_empty() {
+            return Ok(calls);
+        }
+        // The page's records in one more query (never one per call).
+        let placeholders: Vec<String> = (1..=calls.len()).map(|n| format!("${n}")).collect();
+        let text = format!(
+            "{} ({}) ORDER BY rc.call_id, r.kind, r.key",
+            sql::CALL_RECORDS_OF,
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&text);
+        for call in &calls {
+            query = query.bind(call.id);
+        }
+        for row in query.fetch_all(&self.pool).await? {
+            let call_id: i64 = row.try_get("call_id")?;
+            let record = RecordRef {
+                id: row.try_get("id")?,
+                kind: row.try_get("kind")?,
+                key: row.try_get("key")?,
+            };
+            if let Some(call) = calls.iter_mut().find(|c| c.id == call_id) {
+                call.records.push(record);
+            }
+        }
+        Ok(calls)
     }
 
     async fn call(&self, id: i64) -> Result<Option<CallDetail>, StoreError> {
@@ -278,7 +319,7 @@ impl CallsAndRecords for SqlAdmin {
         let rows = bind_all(sqlx::query(&text), &binds)
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.iter().map(record_summary).collect::<Result<_, _>>()?)
+        Ok(rows.iter().map(record_listed).collect::<Result<_, _>>()?)
     }
 
     async fn count_calls(&self, filter: &CallFilter) -> Result<i64, StoreError> {
@@ -329,16 +370,26 @@ impl CallsAndRecords for SqlAdmin {
         Ok(row.as_ref().map(record_summary).transpose()?)
     }
 
-    async fn record_calls(&self, record_id: i64) -> Result<Vec<CallSummary>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {} FROM calls c JOIN record_calls rc ON rc.call_id = c.id
-             WHERE rc.record_id = $1 ORDER BY c.started_at DESC, c.id DESC LIMIT 200",
-            sql::CALL_SUMMARY_COLUMNS
-        ))
-        .bind(record_id)
-        .fetch_all(&self.pool)
-        .await?;
+    async fn record_calls(
+        &self,
+        record_id: i64,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<CallSummary>, StoreError> {
+        let rows = sqlx::query(sql::RECORD_CALLS_PAGE)
+            .bind(record_id)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.iter().map(call_summary).collect::<Result<_, _>>()?)
+    }
+
+    async fn count_record_calls(&self, record_id: i64) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(sql::COUNT_RECORD_CALLS)
+            .bind(record_id)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     async fn audit_log(&self, subject: Subject) -> Result<Vec<AuditEntry>, StoreError> {

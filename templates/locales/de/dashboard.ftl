@@ -409,3 +409,14 @@ privacy-full-exports = Listen mit vollständigen Nummern exportiert
 privacy-no-full-exports = Noch keine Liste mit vollständigen Nummern exportiert.
 col-list = Liste
 col-filter = Filter
+col-records = Einträge
+filter-record-key = Schlüssel
+record-calls-total = { $total ->
+    [one] Ein Anruf
+   *[other] { $shown } Anrufe
+}
+record-calls-shown = Anrufe { $first }–{ $last } von { $total }, neueste zuerst.
+pager-newer-calls = ← Neuere Anrufe
+pager-page-of = Seite { $page } von { $pages }
+error-not-a-page = „{ $value }“ ist keine Seitenzahl. Seiten werden ab 1 gezählt.
+error-page-beyond = Es gibt keine Seite { $value }; die letzte Seite ist { $pages }.

@@ -409,3 +409,14 @@ privacy-full-exports = Lists exported with full numbers
 privacy-no-full-exports = No list was exported with full numbers yet.
 col-list = List
 col-filter = Filter
+col-records = Records
+filter-record-key = Record key
+record-calls-total = { $total ->
+    [one] One call
+   *[other] { $shown } calls
+}
+record-calls-shown = Calls { $first }–{ $last } of { $total }, newest first.
+pager-newer-calls = ← Newer calls
+pager-page-of = Page { $page } of { $pages }
+error-not-a-page = “{ $value }” is not a page number. Pages are counted from 1.
+error-page-beyond = There is no page { $value }; the last page is { $pages }.

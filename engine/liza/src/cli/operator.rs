@@ -410,6 +410,7 @@ mod tests {
             consent: None,
             started_at: 0,
             duration_secs: None,
+            records: Vec::new(),
         };
         assert_eq!(phone(&call("+4915112345678"), false), "+49 151 ••• ••78");
         assert_eq!(phone(&call("+4915112345678"), true), "+4915112345678");

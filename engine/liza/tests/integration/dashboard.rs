@@ -2175,5 +2175,6 @@ async fn an_unknown_time_zone_stops_the_start_with_its_name() {
 }
 mod export;
 mod language;
+mod orders;
 mod stats;
 mod work_queue;

@@ -322,7 +322,7 @@ impl Rows {
             Source::Records(filter) => {
                 let page = self.admin.list_records(filter).await?;
                 for record in &page {
-                    RecordRow::new(record, &self.zone).write(self.format, &mut out);
+                    RecordRow::new(record, &self.zone, self.full).write(self.format, &mut out);
                 }
                 if let Some(last) = page.last() {
                     filter.before = Some(Cursor {
@@ -396,6 +396,16 @@ fn csv_text(out: &mut Vec<u8>, text: &str) {
     }
 }
 
+/// The caller as an export shows them: the number kept in clear when full numbers were asked
+/// for, else masked as the lists mask it (a caller who did not consent has only the mask).
+fn caller(number: &str, masked: Option<&str>, full: bool) -> String {
+    match (number, masked) {
+        ("", masked) => masked.unwrap_or_default().to_owned(),
+        (number, _) if full => number.to_owned(),
+        (number, _) => super::mask_phone(number),
+    }
+}
+
 /// The columns of a calls export, in order.
 const CALL_COLUMNS: &[&str] = &[
     "id",
@@ -406,6 +416,7 @@ const CALL_COLUMNS: &[&str] = &[
     "consent",
     "duration_secs",
     "call_sid",
+    "records",
 ];
 
 /// One call as an export writes it.
@@ -419,15 +430,21 @@ struct CallRow<'a> {
     consent: Option<&'a str>,
     duration_secs: Option<i64>,
     call_sid: &'a str,
+    /// The records the call saved or asked for.
+    records: Vec<RecordKey<'a>>,
+}
+
+/// A record as a call's row names it: `{"kind": "order", "key": "12345"}`, in CSV
+/// `order:12345` (several separated by spaces).
+#[derive(Serialize)]
+struct RecordKey<'a> {
+    kind: &'a str,
+    key: &'a str,
 }
 
 impl<'a> CallRow<'a> {
     fn new(call: &'a CallSummary, zone: &Zone, full: bool) -> Self {
-        let caller = match (&call.from_number[..], &call.caller_masked) {
-            ("", masked) => masked.clone().unwrap_or_default(),
-            (number, _) if full => number.to_owned(),
-            (number, _) => super::mask_phone(number),
-        };
+        let caller = caller(&call.from_number, call.caller_masked.as_deref(), full);
         Self {
             id: call.id,
             started_at: zone.iso(call.started_at),
@@ -437,6 +454,14 @@ impl<'a> CallRow<'a> {
             consent: call.consent.as_deref(),
             duration_secs: call.duration_secs,
             call_sid: &call.call_sid,
+            records: call
+                .records
+                .iter()
+                .map(|r| RecordKey {
+                    kind: &r.kind,
+                    key: &r.key,
+                })
+                .collect(),
         }
     }
 
@@ -454,6 +479,14 @@ impl<'a> CallRow<'a> {
                     self.consent.into(),
                     self.duration_secs.into(),
                     Cell::Text(self.call_sid),
+                    Cell::Text(
+                        &self
+                            .records
+                            .iter()
+                            .map(|r| format!("{}:{}", r.kind, r.key))
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    ),
                 ],
             ),
         }
@@ -466,6 +499,8 @@ const RECORD_COLUMNS: &[&str] = &[
     "kind",
     "key",
     "status",
+    "caller",
+    "calls",
     "created_at",
     "updated_at",
     "notes",
@@ -478,18 +513,28 @@ struct RecordRow<'a> {
     kind: &'a str,
     key: &'a str,
     status: &'a str,
+    /// The caller of the call that saved it, masked unless full numbers were asked for.
+    caller: String,
+    /// How many calls saved or asked for it.
+    calls: Option<i64>,
     created_at: String,
     updated_at: String,
     notes: &'a str,
 }
 
 impl<'a> RecordRow<'a> {
-    fn new(record: &'a RecordSummary, zone: &Zone) -> Self {
+    fn new(record: &'a RecordSummary, zone: &Zone, full: bool) -> Self {
         Self {
             id: record.id,
             kind: &record.kind,
             key: &record.key,
             status: &record.status,
+            caller: caller(
+                record.caller_number.as_deref().unwrap_or(""),
+                record.caller_masked.as_deref(),
+                full,
+            ),
+            calls: record.calls,
             created_at: zone.iso(record.created_at),
             updated_at: zone.iso(record.updated_at),
             notes: &record.notes,
@@ -506,6 +551,8 @@ impl<'a> RecordRow<'a> {
                     Cell::Text(self.kind),
                     Cell::Text(self.key),
                     Cell::Text(self.status),
+                    Cell::Text(&self.caller),
+                    self.calls.into(),
                     Cell::Text(&self.created_at),
                     Cell::Text(&self.updated_at),
                     Cell::Text(self.notes),

@@ -216,6 +216,8 @@ pub(super) fn call_filter(
         caller_masked: search.masked.clone(),
         language: param(pairs, "language").map(str::to_owned),
         consent,
+        record_key: param(pairs, "record").map(str::to_owned),
+        record_kinds: d.record_kinds().into_iter().map(|k| k.name).collect(),
         before: cursor_param(pairs)?,
         limit,
     };
@@ -248,6 +250,7 @@ pub async fn calls_page(SignedIn { d, user }: SignedIn<'_>, req: &Request) -> Pa
         language => value("language"),
         consent => value("consent"),
         within => value("within"),
+        record => value("record"),
     };
     let statuses: Vec<&str> = CallStatus::ALL.iter().map(|s| s.as_str()).collect();
     // This list's address: each call's link carries it, so its page leads back to it, and
@@ -520,20 +523,51 @@ pub async fn records_page(
     )
 }
 
-/// `GET /records/<kind>/<id>`.
+/// Calls per page of a record's call list.
+const RECORD_CALLS_PAGE: i64 = 50;
+
+/// `GET /records/<kind>/<id>[?page=N]`: the record, its history, and its calls 50 a page with
+/// their total (an order may have thousands).
 #[handler]
 pub async fn record_page(
     SignedIn { d, user }: SignedIn<'_>,
     Path((kind, id_text)): Path<(String, String)>,
+    req: &Request,
 ) -> Page {
     let kind = d.record_kind(&kind)?;
     let id = id(&id_text)?;
+    let pairs = query_pairs(req);
+    let page_number =
+        match param(&pairs, "page") {
+            None => 1,
+            Some(v) => v.parse::<i64>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                PageError::BadRequest(Text::new("error-not-a-page").arg("value", v))
+            })?,
+        };
     let record = d.record(&kind.name, id).await?.ok_or(PageError::NotFound)?;
-    let calls = d.admin.record_calls(id).await?;
+    let total = d.admin.count_record_calls(id).await?;
+    let pages = ((total + RECORD_CALLS_PAGE - 1) / RECORD_CALLS_PAGE).max(1);
+    if page_number > pages {
+        return Err(PageError::BadRequest(
+            Text::new("error-page-beyond")
+                .arg("value", page_number.to_string())
+                .arg("pages", pages.to_string()),
+        ));
+    }
+    let calls = d
+        .admin
+        .record_calls(id, RECORD_CALLS_PAGE, (page_number - 1) * RECORD_CALLS_PAGE)
+        .await?;
     let audit = d.admin.audit_log(Subject::Record(id)).await?;
+    let first_shown = (page_number - 1) * RECORD_CALLS_PAGE + 1;
+    let last_shown = first_shown + calls.len() as i64 - 1;
     d.render(
         "record.html",
-        context! { user, page => format!("records-{}", kind.name), kind, record, calls, audit },
+        context! {
+            user, page => format!("records-{}", kind.name), kind, record, calls, audit,
+            total_calls => total, calls_page => page_number, calls_pages => pages,
+            first_shown, last_shown,
+        },
     )
 }
 

@@ -132,7 +132,8 @@ async fn a_calls_export_holds_every_row_of_the_filter_masked() {
             "status",
             "consent",
             "duration_secs",
-            "call_sid"
+            "call_sid",
+            "records"
         ]
     );
     let count = app.scalar_i64("SELECT COUNT(*) FROM calls").await;
@@ -173,6 +174,7 @@ async fn a_calls_export_holds_every_row_of_the_filter_masked() {
     assert_eq!(rows.len(), 2, "{}", mine.text);
     assert_eq!(rows[1][2], "'+49 151 ••• ••78");
     assert_eq!(rows[1][7], "CAexport1");
+    assert_eq!(rows[1][8], "order:12345");
     assert!(!mine.text.contains("12345678"), "{}", mine.text);
     let all_text = app.export_get(&session, "/calls/export.csv").await.text;
     assert!(!all_text.contains("+4915112345678"));
@@ -338,6 +340,8 @@ async fn a_records_export_defuses_formulas_and_keeps_its_filter() {
             "kind",
             "key",
             "status",
+            "caller",
+            "calls",
             "created_at",
             "updated_at",
             "notes"
@@ -350,7 +354,16 @@ async fn a_records_export_defuses_formulas_and_keeps_its_filter() {
     );
     let row = rows.iter().find(|r| r[2] == "12345").unwrap();
     // A spreadsheet shows the text; it does not run it.
-    assert_eq!(row[6], "'=HYPERLINK(\"http://evil.example\",\"click\")");
+    assert_eq!(row[8], "'=HYPERLINK(\"http://evil.example\",\"click\")");
+    // Its caller masked, and its calls counted as SQL counts them.
+    assert_eq!(row[4], "'+49 151 ••• ••78");
+    assert_eq!(
+        row[5].parse::<i64>().unwrap(),
+        app.scalar_i64(&format!(
+            "SELECT COUNT(*) FROM record_calls WHERE record_id = {id}"
+        ))
+        .await
+    );
     assert!(all
         .text
         .contains("\"'=HYPERLINK(\"\"http://evil.example\"\""));
