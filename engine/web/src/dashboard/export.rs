@@ -23,7 +23,7 @@ use futures_util::stream::{self, Stream};
 use poem::http::{Method, StatusCode};
 use poem::{handler, Body, Request, Response};
 use serde::Serialize;
-use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::{error, info};
 
 use super::extract::SignedIn;
@@ -145,9 +145,9 @@ async fn wants_full(req: &Request, body: Body, csrf_token: &str) -> Result<bool,
     Ok(full)
 }
 
-/// A place among the server's exports, or the page that says to wait.
-fn slot(d: &Dashboard) -> Result<OwnedSemaphorePermit, PageError> {
-    d.exports.clone().try_acquire_owned().map_err(|_| {
+/// A place among the server's exports (`d.exports`), or the page that says to wait.
+fn slot(exports: &Arc<Semaphore>) -> Result<OwnedSemaphorePermit, PageError> {
+    exports.clone().try_acquire_owned().map_err(|_| {
         PageError::Busy(Text::new("error-exports-busy").arg("max", MAX_EXPORTS.to_string()))
     })
 }
@@ -161,7 +161,7 @@ async fn export_calls(
     let full = wants_full(req, body, &user.csrf_token).await?;
     let pairs = filter_pairs(req);
     let (filter, _) = call_filter(d, &pairs, CHUNK_ROWS)?;
-    let permit = slot(d)?;
+    let permit = slot(&d.exports)?;
     let what = "calls";
     if full {
         let rows = d.admin.count_calls(&filter).await?;
@@ -192,7 +192,7 @@ async fn export_records(
     let full = wants_full(req, body, &user.csrf_token).await?;
     let pairs = filter_pairs(req);
     let filter = record_filter(d, &kind, &pairs, CHUNK_ROWS)?;
-    let permit = slot(d)?;
+    let permit = slot(&d.exports)?;
     let what = format!("records:{}", kind.name);
     if full {
         let rows = d.admin.count_records(&filter).await?;
@@ -609,6 +609,22 @@ mod tests {
         }
         // A number is a number, never defused.
         assert_eq!(row(vec![Cell::Int(-3)]), "-3\r\n");
+    }
+
+    #[test]
+    fn an_export_beyond_the_limit_is_told_to_wait_until_one_ends() {
+        use poem::error::ResponseError;
+        let exports = Arc::new(Semaphore::new(MAX_EXPORTS));
+        let running: Vec<_> = (0..MAX_EXPORTS).map(|_| slot(&exports).unwrap()).collect();
+        let busy = slot(&exports).unwrap_err();
+        let response = busy.as_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()["retry-after"], "30");
+        drop(running);
+        assert!(
+            slot(&exports).is_ok(),
+            "a slot is free again once an export ends"
+        );
     }
 
     #[test]
