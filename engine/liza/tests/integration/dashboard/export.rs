@@ -105,7 +105,8 @@ fn ids_of(rows: &[Vec<String>]) -> Vec<i64> {
 #[tokio::test]
 async fn a_calls_export_holds_every_row_of_the_filter_masked() {
     let app = spawn_app().await;
-    app.seed(160).await;
+    // More than one chunk of 1,000 rows: the export pages through the database.
+    app.seed(1100).await;
     app.place_call("CAexport1", "+4915112345678", &["1", "12345", "1"])
         .await;
     let session = app.login().await;
@@ -137,6 +138,7 @@ async fn a_calls_export_holds_every_row_of_the_filter_masked() {
         ]
     );
     let count = app.scalar_i64("SELECT COUNT(*) FROM calls").await;
+    assert!(count > 1000, "{count}");
     assert_eq!(rows.len() as i64 - 1, count);
     assert_eq!(ids_of(&rows[1..]), app.listed_call_ids(&session, "").await);
 
