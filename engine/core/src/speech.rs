@@ -3,15 +3,53 @@
 //!
 //! Pure: no store, no HTTP. Must not decide where the call goes (that is `runtime`).
 
-use crate::flow::{Flow, NodeKind};
+use crate::flow::transfer::Target;
+use crate::flow::{Flow, NodeId, NodeKind};
 use crate::i18n::{Arg, Locale};
 use crate::runtime::{Action, CallState};
-use crate::twiml::{self, Gather, Response, Say, Segment, Verb};
+use crate::twiml::{self, Dial, DialTarget, Gather, Response, Say, Segment, Verb};
+
+/// The webhook Twilio asks, for the person who answers a transfer, what they hear first
+/// (`<Number url=…>`); reserved: no node may take it.
+pub const WHISPER_WEBHOOK: &str = "whisper";
 
 /// Message a flow's locales may define to apologise for a technical problem.
 pub const APOLOGY_MESSAGE: &str = "engine-error";
 const FALLBACK_APOLOGY: &str =
     "We are sorry, a technical problem occurred. Please call again later. Goodbye.";
+
+/// The environment values flows may use (`${env:SHOP_PHONE}` of a `transfer` node), looked up
+/// by the adapter: the core reads no environment.
+#[derive(Clone)]
+pub struct FlowEnv(pub std::sync::Arc<crate::runtime::EnvLookup>);
+
+impl FlowEnv {
+    /// No value set (the default of tools and tests).
+    pub fn none() -> Self {
+        Self(std::sync::Arc::new(|_| None))
+    }
+
+    /// The values of a map (flow tests' `given.env`).
+    pub fn from_map(values: std::collections::BTreeMap<String, String>) -> Self {
+        Self(std::sync::Arc::new(move |name| values.get(name).cloned()))
+    }
+
+    pub fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name)
+    }
+}
+
+impl std::fmt::Debug for FlowEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FlowEnv(…)")
+    }
+}
+
+impl Default for FlowEnv {
+    fn default() -> Self {
+        Self::none()
+    }
+}
 
 /// Settings that shape what callers hear.
 #[derive(Debug, Clone)]
@@ -22,6 +60,8 @@ pub struct SpeechConfig {
     pub default_voice: String,
     /// Prefix of webhook URLs in TwiML (LIZA_PUBLIC_URL, or empty for relative URLs).
     pub base_url: String,
+    /// `${env:…}` values of `transfer` nodes (the number to dial).
+    pub env: FlowEnv,
 }
 
 impl SpeechConfig {
@@ -150,6 +190,49 @@ impl<'a> Speaker<'a> {
                 Action::Hangup => {
                     response.push(Verb::Hangup);
                 }
+                Action::Dial { node, to } => {
+                    let NodeKind::Transfer(transfer) = &self.flow.node(*node).kind else {
+                        continue;
+                    };
+                    let env = |name: &str| self.config.env.get(name);
+                    let whisper = transfer
+                        .whisper
+                        .as_ref()
+                        .map(|_| self.config.webhook_url(WHISPER_WEBHOOK, next_turn));
+                    let target = match &transfer.target {
+                        Target::Number(_) => DialTarget::Number {
+                            number: to.clone(),
+                            url: whisper,
+                        },
+                        Target::Sip(_) => DialTarget::Sip {
+                            uri: to.clone(),
+                            url: whisper,
+                        },
+                        Target::Client(_) => DialTarget::Client {
+                            identity: to.clone(),
+                            url: whisper,
+                        },
+                    };
+                    response.push(Verb::Dial(Dial {
+                        action: self.config.webhook_url(&transfer.webhook, next_turn),
+                        timeout_secs: transfer.timeout_secs,
+                        caller_id: transfer.caller_id.as_ref().and_then(|v| v.resolve(&env)),
+                        target,
+                    }));
+                }
+            }
+        }
+        response
+    }
+
+    /// What the person who answers a transfer hears before the caller is put through (the
+    /// transfer node's `whisper`, in the caller's language); empty when it has none.
+    pub fn whisper(&mut self, node: NodeId) -> Response {
+        let mut response = Response::new();
+        if let NodeKind::Transfer(transfer) = &self.flow.node(node).kind {
+            if let Some(message) = &transfer.whisper {
+                let say = self.say(std::slice::from_ref(message));
+                response.push(Verb::Say(say));
             }
         }
         response

@@ -126,7 +126,8 @@ pub fn play_fetching<E>(
     mut record: impl FnMut(&RecordRequest) -> Result<Option<RecordInfo>, E>,
     mut fetched: impl FnMut(&FetchRequest, usize) -> Option<FetchAnswer>,
 ) -> Result<Turned, E> {
-    let mut machine = Turn::new(flow, state, input).at(now_ms);
+    let env = &*speech.env.0;
+    let mut machine = Turn::new(flow, state, input).at(now_ms).env(env);
     let mut fetches = 0;
     loop {
         match machine.run() {
@@ -209,6 +210,7 @@ mod tests {
             website: "www.muster.example".into(),
             default_voice: "Polly.Vicki".into(),
             base_url: "https://liza.example.test".into(),
+            env: crate::speech::FlowEnv::none(),
         }
     }
 

@@ -150,6 +150,7 @@ impl Application {
             website: settings.website_url.clone(),
             default_voice: settings.voice_name.clone(),
             base_url: settings.public_url.clone().unwrap_or_default(),
+            env: liza_core::speech::FlowEnv(settings.flow_env.clone()),
         });
         let dashboard = match store.admin() {
             Some(admin) => {

@@ -101,6 +101,7 @@ mod tests {
             website: "acme.test".into(),
             default_voice: "Polly.Joanna".into(),
             base_url: String::new(),
+            env: liza_core::speech::FlowEnv::none(),
         }
     }
 

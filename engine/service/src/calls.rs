@@ -35,6 +35,8 @@ pub enum Hook {
     Voice,
     /// `/webhook/status`: Twilio's status callback.
     Status,
+    /// `/webhook/whisper`: a transfer's person answered (`<Number url>`): what they hear first.
+    Whisper,
     /// `/webhook/<name>`: an input node's answer.
     Node(String),
 }
@@ -44,6 +46,7 @@ impl Hook {
         match name {
             "voice" => Self::Voice,
             "status" => Self::Status,
+            liza_core::speech::WHISPER_WEBHOOK => Self::Whisper,
             other => Self::Node(other.to_owned()),
         }
     }
@@ -148,6 +151,7 @@ impl Engine {
         let job = match &hook {
             Hook::Voice => Job::Start(self.privacy.caller(params.from())),
             Hook::Status => Job::End(self.privacy.caller(params.from())),
+            Hook::Whisper => Job::Whisper,
             Hook::Node(name) => Job::Node(name.clone()),
         };
         let params = Arc::new(params);
@@ -222,6 +226,11 @@ impl Engine {
                 }
                 (twiml, outcome)
             }
+            // The person who answered is put through without the whisper rather than hung up on.
+            Err(failure) if hook == Hook::Whisper => {
+                warn!(call_sid, problem = %failure, "No whisper for a transfer; putting the person through.");
+                (Response::new().render(), Outcome::Ignored)
+            }
             Err(failure) => self.apologise(failure, &call_sid, &hook),
         }
     }
@@ -273,6 +282,8 @@ enum Job {
     Start(Caller),
     /// The final status callback; the caller as kept until they consent.
     End(Caller),
+    /// The whisper of the transfer the call (`ParentCallSid`) waits at.
+    Whisper,
     /// An input node's answer.
     Node(String),
 }
@@ -308,11 +319,14 @@ impl Work for WebhookWork {
             Job::Start(caller) => turn.start(caller),
             Job::End(caller) => turn.status(caller),
             Job::Node(name) => turn.node(name, self.seq),
+            Job::Whisper => turn.whisper(),
         };
         self.answer = Some(match answer {
             Err(Failure::Store(e)) => return Err(e),
             Err(failure) => {
-                if !matches!(failure, Failure::NoCallSid | Failure::UnknownCall) {
+                if !matches!(failure, Failure::NoCallSid | Failure::UnknownCall)
+                    && !matches!(self.job, Job::Whisper)
+                {
                     let sid = self.params.call_sid().unwrap_or("");
                     tx.mark_problem(sid, self.now_ms)?;
                 }
@@ -343,6 +357,7 @@ impl Work for WebhookWork {
     fn call_sid(&self) -> Option<&str> {
         match self.job {
             Job::Node(_) | Job::End(_) => self.params.call_sid(),
+            Job::Whisper => self.params.parent_call_sid(),
             // A new call: its row does not exist yet.
             Job::Start(_) => None,
         }
@@ -458,11 +473,35 @@ impl<'a> Webhook<'a> {
                 language: state.language,
             });
         }
-        let input = match self.params.digits().map(str::trim) {
-            Some(d) if !d.is_empty() => Input::Digits(d.to_owned()),
+        let input = match (self.params.get("DialCallStatus"), self.params.digits()) {
+            // A `<Dial>`'s action callback (docs/twilio.md).
+            (Some(status), _) => Input::Dialed(status.trim().chars().take(32).collect()),
+            (None, Some(d)) if !d.trim().is_empty() => Input::Digits(d.trim().to_owned()),
             _ => Input::NoInput,
         };
         self.run_turn(flow, &call, state, input, turn)
+    }
+
+    /// What the person who answered a transfer hears: the whisper of the transfer node the
+    /// caller's call (`ParentCallSid`: this request is the dialled leg's) waits at. Nothing is
+    /// stored.
+    fn whisper(mut self) -> Answer {
+        let parent = self.params.parent_call_sid().ok_or(Failure::NoCallSid)?;
+        let call = self.tx.lock_call(parent)?.ok_or(Failure::UnknownCall)?;
+        let state: CallState = match call.state.as_deref() {
+            Some(json) => serde_json::from_str(json)?,
+            None => return Err(Failure::UnknownCall),
+        };
+        let flow = self.flow_of(&call)?;
+        let node = state
+            .waiting
+            .as_deref()
+            .and_then(|name| flow.node_named(name))
+            .ok_or(Failure::UnknownCall)?;
+        let twiml = Speaker::new(&flow, &state, self.speech)
+            .whisper(node)
+            .render();
+        Ok(Reply::Done(twiml, Outcome::Answered, None))
     }
 
     fn status(mut self, caller: &Caller) -> Answer {

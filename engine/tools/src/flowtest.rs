@@ -125,7 +125,12 @@ fn run_case(flow: &Flow, speech: &SpeechConfig, case: &Scenario) -> Result<(), S
     for r in &case.given.records {
         records.insert(&r.kind, &r.key, &r.status);
     }
-    let mut call = OfflineCall::new(flow, speech.clone(), records);
+    // A test reads only the environment values it gives (`given.env`).
+    let speech = SpeechConfig {
+        env: liza_core::speech::FlowEnv::from_map(case.given.env.clone()),
+        ..speech.clone()
+    };
+    let mut call = OfflineCall::new(flow, speech, records);
     if let Some(at) = &case.at {
         let zone = flow.schedules.first().map(|s| &s.zone);
         call = call
@@ -140,6 +145,7 @@ fn run_case(flow: &Flow, speech: &SpeechConfig, case: &Scenario) -> Result<(), S
                 Input::Keys(keys) => keys.as_str(),
                 Input::NoInput => "",
                 Input::HangUp => "hangup",
+                Input::Dial(status) => status.as_str(),
             };
             problems.push(format!("the call ended before input {} ({keys:?})", i + 1));
             break;
@@ -148,7 +154,10 @@ fn run_case(flow: &Flow, speech: &SpeechConfig, case: &Scenario) -> Result<(), S
             call.hang_up();
             break;
         }
-        call.press(input.digits());
+        match input.dial_status() {
+            Some(status) => call.dialed(status),
+            None => call.press(input.digits()),
+        };
     }
     // A test that meets opening hours must say when it calls, or it passes or fails by the
     // hour it runs.

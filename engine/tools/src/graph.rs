@@ -20,6 +20,7 @@ fn shape(kind: &NodeKind) -> &'static str {
         NodeKind::Set { .. } => "Mrecord",
         NodeKind::Hangup { .. } => "octagon",
         NodeKind::Fetch(_) => "parallelogram",
+        NodeKind::Transfer(_) => "doubleoctagon",
     }
 }
 
@@ -36,6 +37,18 @@ pub fn to_dot(flow: &Flow) -> String {
             label = format!(
                 "{label}\\n{}",
                 request.replace('\\', "\\\\").replace('"', "\\\"")
+            );
+        }
+        if let NodeKind::Transfer(transfer) = &node.kind {
+            // Whom it calls as written (`${env:SHOP_PHONE}`, not the number behind it).
+            let whom = format!(
+                "{} {}",
+                transfer.target.noun(),
+                transfer.target.value().shown()
+            );
+            label = format!(
+                "{label}\\n{}",
+                whom.replace('\\', "\\\\").replace('"', "\\\"")
             );
         }
         let entry = if flow.node(flow.entry()).name == node.name {
@@ -78,7 +91,15 @@ pub fn to_dot(flow: &Flow) -> String {
             let to = quote(&flow.node(target).name);
             let dashed = matches!(
                 label.as_str(),
-                "invalid" | "no input" | "exhausted" | "error" | "timeout" | "not_configured"
+                "invalid"
+                    | "no input"
+                    | "exhausted"
+                    | "error"
+                    | "timeout"
+                    | "not_configured"
+                    | "busy"
+                    | "no_answer"
+                    | "failed"
             );
             let style = if dashed { ", style=dashed" } else { "" };
             if label.is_empty() {

@@ -193,6 +193,11 @@ impl<'f> OfflineCall<'f> {
         self.turn(input)
     }
 
+    /// A transfer's dial is over: Twilio's `DialCallStatus` (`busy`, `no-answer`, `completed`).
+    pub fn dialed(&mut self, status: &str) -> TurnReport {
+        self.turn(Input::Dialed(status.to_owned()))
+    }
+
     /// The caller hangs up: what Twilio's status callback would record.
     pub fn hang_up(&mut self) {
         self.state.ended = true;

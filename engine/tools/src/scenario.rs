@@ -59,6 +59,10 @@ pub struct Given {
     /// without one is `not_configured`.
     #[serde(default)]
     pub fetch: crate::fetchstub::FetchStubs,
+    /// The environment values the flow's `${env:…}` may read (a transfer's `SHOP_PHONE`);
+    /// nothing else of the environment is read by a test.
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
 }
 
 /// A record: its kind, key and status.
@@ -98,6 +102,9 @@ pub enum Input {
     NoInput,
     /// The caller hangs up (`"hangup"`).
     HangUp,
+    /// A transfer's dial is over with Twilio's `DialCallStatus`: `"dial:busy"`,
+    /// `"dial:no-answer"`, `"dial:completed"` (answered), `"dial:failed"`, `"dial:canceled"`.
+    Dial(String),
 }
 
 impl Input {
@@ -105,7 +112,15 @@ impl Input {
     pub fn digits(&self) -> Option<&str> {
         match self {
             Input::Keys(keys) => Some(keys.trim_end_matches('#')).filter(|d| !d.is_empty()),
-            Input::NoInput | Input::HangUp => None,
+            Input::NoInput | Input::HangUp | Input::Dial(_) => None,
+        }
+    }
+
+    /// The `DialCallStatus` Twilio sends for this turn (a transfer's action callback).
+    pub fn dial_status(&self) -> Option<&str> {
+        match self {
+            Input::Dial(status) => Some(status),
+            _ => None,
         }
     }
 
@@ -113,7 +128,10 @@ impl Input {
         match keys {
             "" => Input::NoInput,
             "hangup" => Input::HangUp,
-            keys => Input::Keys(keys.to_owned()),
+            keys => match keys.strip_prefix("dial:") {
+                Some(status) => Input::Dial(status.trim().to_owned()),
+                None => Input::Keys(keys.to_owned()),
+            },
         }
     }
 }
@@ -126,7 +144,7 @@ impl<'de> Deserialize<'de> for Input {
             type Value = Input;
 
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str(r#"keys ("123#"), "" for no input, or "hangup""#)
+                f.write_str(r#"keys ("123#"), "" for no input, "hangup", or "dial:busy""#)
             }
 
             fn visit_str<E: de::Error>(self, keys: &str) -> Result<Input, E> {
@@ -193,7 +211,9 @@ mod tests {
 
     #[test]
     fn keys_silence_and_hang_up_read_as_turns() {
-        let turns = inputs(r##"["1", "12345#", "", null, 42, "hangup", "12*4", "#"]"##).unwrap();
+        let turns =
+            inputs(r##"["1", "12345#", "", null, 42, "hangup", "12*4", "#", "dial:no-answer"]"##)
+                .unwrap();
         assert_eq!(
             turns,
             [
@@ -205,6 +225,7 @@ mod tests {
                 Input::HangUp,
                 Input::Keys("12*4".into()),
                 Input::Keys("#".into()),
+                Input::Dial("no-answer".into()),
             ]
         );
         let digits: Vec<Option<&str>> = turns.iter().map(Input::digits).collect();
@@ -218,6 +239,7 @@ mod tests {
                 Some("42"),
                 None,
                 Some("12*4"),
+                None,
                 None
             ]
         );
@@ -227,7 +249,7 @@ mod tests {
     fn a_list_is_not_a_turn() {
         let error = inputs(r#"[["1"]]"#).unwrap_err();
         assert!(
-            error.contains(r#"keys ("123#"), "" for no input, or "hangup""#),
+            error.contains(r#"keys ("123#"), "" for no input, "hangup", or "dial:busy""#),
             "{error}"
         );
     }

@@ -64,7 +64,11 @@ pub fn simulate(
             call.hang_up();
             break;
         }
-        let report = call.press(Some(keys).filter(|k| !k.is_empty()));
+        // A transfer waits for the dial's outcome: `dial:busy`, `dial:no-answer`, `dial:completed`.
+        let report = match line.trim().strip_prefix("dial:") {
+            Some(status) => call.dialed(status.trim()),
+            None => call.press(Some(keys).filter(|k| !k.is_empty())),
+        };
         print_turn(out, &report)?;
     }
     writeln!(out)?;

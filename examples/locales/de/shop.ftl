@@ -11,6 +11,10 @@ shop-noted = { $topic ->
    *[order] Wir haben Ihre Frage zur Bestellung { $order_number } notiert.
 } Bitte geben Sie { $reference } an, wenn Sie uns schreiben.
 shop-open = Unser Laden hat gerade geöffnet.
+shop-transfer = Ich verbinde Sie mit uns.
+# Said to the person at the shop who answers, before the caller is put through.
+shop-transfer-whisper = Ein Anruf über die Ladenleitung.
+shop-nobody = Leider kann gerade niemand Ihren Anruf annehmen.
 shop-lunch = Wir sind bis halb zwei in der Mittagspause.
 shop-closed = Unser Laden ist gerade geschlossen. Wir haben Montag bis Freitag von 9 bis 18 Uhr mit Mittagspause geöffnet, und Samstag von 10 bis 14 Uhr.
 shop-goodbye = Danke für Ihren Anruf. Auf Wiederhören!

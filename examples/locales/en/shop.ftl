@@ -11,6 +11,10 @@ shop-noted = { $topic ->
    *[order] We noted your question about order { $order_number }.
 } Please quote { $reference } when you write to us.
 shop-open = Our shop is open right now.
+shop-transfer = I am putting you through.
+# Said to the person at the shop who answers, before the caller is put through.
+shop-transfer-whisper = A caller from the shop line.
+shop-nobody = Sorry, nobody can take your call right now.
 shop-lunch = We are at lunch until half past one.
 shop-closed = Our shop is closed right now. We are open Monday to Friday from 9 to 18 o'clock with a lunch break, and Saturday from 10 to 14 o'clock.
 shop-goodbye = Thank you for calling. Goodbye!

@@ -20,6 +20,7 @@ use crate::i18n::Locales;
 use crate::model::{CallStatus, Consent};
 
 mod fetch;
+mod transfer;
 
 struct Compiler<'a> {
     file: &'a Path,
@@ -278,6 +279,9 @@ pub fn compile(
         }
         if let NodeKind::Confirm(cf) = &kind {
             register_webhook(&mut c, &mut webhooks, name, &p, &cf.input.webhook, index);
+        }
+        if let NodeKind::Transfer(t) = &kind {
+            register_webhook(&mut c, &mut webhooks, name, &p, &t.webhook, index);
         }
         nodes.push(Node {
             name: name.clone(),
@@ -609,6 +613,7 @@ fn compile_node(
         }
         RawNode::Goto { next } => NodeKind::Goto(c.target(name, "next", &at("next"), next)),
         RawNode::Fetch { .. } => NodeKind::Fetch(Box::new(c.fetch_node(raw, name, p, node))),
+        RawNode::Transfer { .. } => NodeKind::Transfer(Box::new(c.transfer_node(name, p, node))),
         RawNode::Hours {
             schedule,
             open,

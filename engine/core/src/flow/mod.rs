@@ -10,6 +10,7 @@ pub mod load;
 pub mod raw;
 pub mod schema;
 pub mod set;
+pub mod transfer;
 pub mod yaml;
 
 use std::collections::{BTreeSet, HashMap};
@@ -29,7 +30,7 @@ pub use load::{load_flow, load_flows, load_paths};
 pub const GLOBAL_VARIABLES: [&str; 2] = ["company", "website"];
 
 /// Webhook names the engine itself answers; a node cannot take them.
-pub const RESERVED_WEBHOOKS: [&str; 2] = ["voice", "status"];
+pub const RESERVED_WEBHOOKS: [&str; 3] = ["voice", "status", "whisper"];
 
 /// The flow that answers a new call to `to`: one that lists the number, else one that lists none.
 pub fn flow_for_number<'a>(flows: &'a [Arc<Flow>], to: &str) -> Option<&'a Arc<Flow>> {
@@ -131,6 +132,10 @@ impl Flow {
                     &c.input.on_invalid.messages,
                     &c.input.on_no_input.messages,
                 ],
+                NodeKind::Transfer(t) => {
+                    ids.extend(t.whisper.as_deref());
+                    vec![&t.say]
+                }
                 _ => vec![],
             };
             ids.extend(lists.into_iter().flatten().map(String::as_str));
@@ -270,6 +275,8 @@ pub enum NodeKind {
     },
     /// An HTTP request to the shop's own systems (`kind: fetch`); the turn pauses for it.
     Fetch(Box<fetch::Fetch>),
+    /// A `<Dial>` to a person (`kind: transfer`); the call waits for the dial's outcome.
+    Transfer(Box<transfer::Transfer>),
 }
 
 impl NodeKind {
@@ -287,6 +294,7 @@ impl NodeKind {
             Self::Hours { .. } => "hours",
             Self::Hangup { .. } => "hangup",
             Self::Fetch(_) => "fetch",
+            Self::Transfer(_) => "transfer",
         }
     }
 
@@ -340,6 +348,7 @@ impl NodeKind {
                 out.push(("missing".into(), *missing));
             }
             Self::Fetch(f) => out.extend(f.edges()),
+            Self::Transfer(t) => out.extend(t.edges()),
             Self::Hangup { .. } => {}
         }
         out
@@ -347,7 +356,7 @@ impl NodeKind {
 
     /// True for nodes that wait for the caller.
     pub fn takes_input(&self) -> bool {
-        matches!(self, Self::Gather(_) | Self::Confirm(_))
+        matches!(self, Self::Gather(_) | Self::Confirm(_) | Self::Transfer(_))
     }
 }
 

@@ -259,6 +259,43 @@ pub enum RawNode {
         #[serde(default)]
         next: RawFetchNext,
     },
+    /// A `<Dial>` to a person (see [`super::transfer`]); exactly one of `to`, `sip`, `client`.
+    Transfer {
+        #[serde(default)]
+        to: Option<String>,
+        #[serde(default)]
+        sip: Option<String>,
+        #[serde(default)]
+        client: Option<String>,
+        #[serde(default)]
+        caller_id: Option<String>,
+        #[serde(default)]
+        timeout: Option<u32>,
+        /// Said to the caller before the dial (only when it is made).
+        #[serde(default)]
+        say: Option<RawMessages>,
+        #[serde(default)]
+        whisper: Option<String>,
+        webhook: String,
+        #[serde(default)]
+        next: RawTransferNext,
+    },
+}
+
+/// A transfer's outcomes as written; each one missing is named by `liza check`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTransferNext {
+    #[serde(default)]
+    pub answered: Option<String>,
+    #[serde(default)]
+    pub busy: Option<String>,
+    #[serde(default)]
+    pub no_answer: Option<String>,
+    #[serde(default)]
+    pub failed: Option<String>,
+    #[serde(default)]
+    pub not_configured: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

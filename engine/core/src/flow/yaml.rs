@@ -33,6 +33,11 @@ impl SpanIndex {
         }
     }
 
+    /// True when the file has a key at `pointer`.
+    pub fn has(&self, pointer: &str) -> bool {
+        self.keys.contains_key(pointer)
+    }
+
     /// Position of the key that names the value at `pointer` (falls back to the value).
     pub fn key(&self, pointer: &str) -> Position {
         self.keys

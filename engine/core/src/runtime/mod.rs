@@ -11,12 +11,16 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::flow::hours::Status;
+use crate::flow::transfer::DialOutcome;
 use crate::flow::{Flow, InputSpec, NodeId, NodeKind, Retry};
 use crate::model::{CallStatus, Consent};
 pub use crate::model::{RecordInfo, RecordRequest};
 pub use fetch::{FetchAnswer, FetchOutcome, FetchRequest, ResolvedRequest};
 
 mod fetch;
+
+/// Looks up an `${env:NAME}` value (the adapter's environment; the core reads none).
+pub type EnvLookup = dyn Fn(&str) -> Option<String> + Send + Sync;
 
 /// Most node visits one webhook may make; the compiler already rejects loops
 /// without input, this guards against anything it missed.
@@ -31,6 +35,8 @@ pub enum Input {
     Digits(String),
     /// The Gather timed out with nothing pressed.
     NoInput,
+    /// A `<Dial>` is over: Twilio's `DialCallStatus` (`completed`, `busy`, `no-answer`, …).
+    Dialed(String),
 }
 
 /// Everything the engine remembers about a call between webhooks.
@@ -64,6 +70,12 @@ pub enum Action {
     Say(Vec<String>),
     /// Ask at an input node: its prompt inside a Gather, then a Redirect for no input.
     Ask(NodeId),
+    /// Put the caller through at a `transfer` node to `to` (the number, SIP address or client
+    /// with its `${env:…}` value filled in).
+    Dial {
+        node: NodeId,
+        to: String,
+    },
     Hangup,
 }
 
@@ -134,6 +146,8 @@ pub struct Turn<'f> {
     /// The instant the turn is played at (epoch milliseconds), for `hours` nodes; the adapter
     /// gives it ([`Turn::at`]): the core has no clock.
     now: Option<jiff::Timestamp>,
+    /// `${env:…}` values a `transfer` node dials ([`Turn::env`]); none: not configured.
+    env: Option<&'f EnvLookup>,
     out: TurnOutput,
     cursor: Cursor,
     hops: u32,
@@ -181,6 +195,7 @@ impl<'f> Turn<'f> {
         Self {
             flow,
             now: None,
+            env: None,
             out,
             cursor,
             hops: 0,
@@ -190,6 +205,13 @@ impl<'f> Turn<'f> {
     /// The instant this turn is played at, in epoch milliseconds (the webhook's arrival).
     pub fn at(mut self, now_ms: i64) -> Self {
         self.now = jiff::Timestamp::from_millisecond(now_ms).ok();
+        self
+    }
+
+    /// The environment values a `transfer` node may dial (`${env:SHOP_PHONE}`), as the adapter
+    /// has them.
+    pub fn env(mut self, env: &'f EnvLookup) -> Self {
+        self.env = Some(env);
         self
     }
 
@@ -465,6 +487,39 @@ impl<'f> Turn<'f> {
                 self.trace(&node.name, vec![], None, &outcome);
                 self.cursor = Cursor::Enter(target);
             }
+            NodeKind::Transfer(transfer) => {
+                let env = |name: &str| self.env.and_then(|env| env(name));
+                let shown = transfer.target.value().shown();
+                match transfer.target.value().resolve(&env) {
+                    Some(to) => {
+                        self.say(&transfer.say);
+                        self.out.actions.push(Action::Dial { node: id, to });
+                        self.out.state.waiting = Some(node.name.clone());
+                        self.out.state.attempts = 0;
+                        // The whisper is said to the person who answers, not to the caller.
+                        self.out.steps.push(StepTrace {
+                            node: node.name.clone(),
+                            messages: transfer.say.clone(),
+                            digits: None,
+                            outcome: "dial started".into(),
+                            consent: self.out.state.consent,
+                            note: Some(format!("{} {shown}", transfer.target.noun())),
+                        });
+                        self.cursor = Cursor::Done;
+                    }
+                    None => {
+                        self.out.steps.push(StepTrace {
+                            node: node.name.clone(),
+                            messages: vec![],
+                            digits: None,
+                            outcome: "dial not_configured".into(),
+                            consent: self.out.state.consent,
+                            note: Some(format!("{shown} is not set")),
+                        });
+                        self.cursor = Cursor::Enter(transfer.next.not_configured);
+                    }
+                }
+            }
             NodeKind::Set { values, next } => {
                 for (variable, template) in values {
                     let value = template.render(&self.out.state.vars);
@@ -511,6 +566,27 @@ impl<'f> Turn<'f> {
     fn answer(&mut self, id: NodeId, input: Input) {
         let flow = self.flow;
         let node = flow.node(id);
+        if let NodeKind::Transfer(transfer) = &node.kind {
+            // Only the dial's action callback answers a transfer; anything else (no status)
+            // is a dial that failed.
+            let status = match &input {
+                Input::Dialed(status) => status.as_str(),
+                _ => "",
+            };
+            let outcome = DialOutcome::from_status(status);
+            self.out.state.waiting = None;
+            self.out.state.attempts = 0;
+            self.out.steps.push(StepTrace {
+                node: node.name.clone(),
+                messages: vec![],
+                digits: None,
+                outcome: format!("dial {}", outcome.as_str()),
+                consent: self.out.state.consent,
+                note: (!status.is_empty()).then(|| format!("DialCallStatus {status}")),
+            });
+            self.cursor = Cursor::Enter(outcome.target(&transfer.next));
+            return;
+        }
         let digits = match &input {
             Input::Digits(d) if !d.is_empty() => Some(d.clone()),
             _ => None,

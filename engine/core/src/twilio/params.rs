@@ -47,6 +47,12 @@ impl WebhookParams {
             .filter(|sid| sid.len() <= 64 && sid.chars().all(|c| c.is_ascii_alphanumeric()))
     }
 
+    /// `ParentCallSid`: the caller's call, on a request about a leg it dialled.
+    pub fn parent_call_sid(&self) -> Option<&str> {
+        self.non_empty("ParentCallSid")
+            .filter(|sid| sid.len() <= 64 && sid.chars().all(|c| c.is_ascii_alphanumeric()))
+    }
+
     pub fn from(&self) -> &str {
         self.non_empty("From").unwrap_or("anonymous")
     }

@@ -43,10 +43,38 @@ pub struct Gather {
     pub prompts: Vec<Say>,
 }
 
+/// `<Dial action method="POST" timeout callerId>` with one noun inside.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dial {
+    /// Where Twilio posts `DialCallStatus` once the dial is over.
+    pub action: String,
+    pub timeout_secs: u32,
+    pub caller_id: Option<String>,
+    pub target: DialTarget,
+}
+
+/// Whom a `<Dial>` calls; `url`: TwiML played to the person who answers, before the bridge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DialTarget {
+    Number {
+        number: String,
+        url: Option<String>,
+    },
+    Sip {
+        uri: String,
+        url: Option<String>,
+    },
+    Client {
+        identity: String,
+        url: Option<String>,
+    },
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verb {
     Say(Say),
     Gather(Gather),
+    Dial(Dial),
     Redirect(String),
     Pause(u32),
     Hangup,
@@ -151,6 +179,31 @@ fn write_verb(w: &mut Writer<Vec<u8>>, verb: &Verb) {
         Verb::Hangup => {
             let _ = w.write_event(Event::Empty(BytesStart::new("Hangup")));
         }
+        Verb::Dial(dial) => {
+            let mut tag = BytesStart::new("Dial");
+            tag.push_attribute(("action", dial.action.as_str()));
+            tag.push_attribute(("method", "POST"));
+            let timeout = dial.timeout_secs.to_string();
+            tag.push_attribute(("timeout", timeout.as_str()));
+            if let Some(caller_id) = &dial.caller_id {
+                tag.push_attribute(("callerId", caller_id.as_str()));
+            }
+            start(w, tag);
+            let (noun, value, url) = match &dial.target {
+                DialTarget::Number { number, url } => ("Number", number, url),
+                DialTarget::Sip { uri, url } => ("Sip", uri, url),
+                DialTarget::Client { identity, url } => ("Client", identity, url),
+            };
+            let mut tag = BytesStart::new(noun);
+            if let Some(url) = url {
+                tag.push_attribute(("url", url.as_str()));
+                tag.push_attribute(("method", "POST"));
+            }
+            start(w, tag);
+            text(w, value);
+            end(w, noun);
+            end(w, "Dial");
+        }
     }
 }
 
@@ -243,6 +296,33 @@ mod tests {
         let xml = r.render();
         assert!(!xml.contains('\u{2068}') && !xml.contains('\u{2069}'));
         assert!(xml.contains(">ACME<"));
+    }
+
+    #[test]
+    fn dial_carries_twilio_attributes_and_escapes() {
+        let mut r = Response::new();
+        r.push(Verb::Dial(Dial {
+            action: "/webhook/desk?seq=3".into(),
+            timeout_secs: 20,
+            caller_id: Some("+4930901820".into()),
+            target: DialTarget::Number {
+                number: "+4930123456".into(),
+                url: Some("/webhook/whisper?seq=3&x=<".into()),
+            },
+        }));
+        let xml = r.render();
+        assert!(xml.contains(r#"<Dial action="/webhook/desk?seq=3" method="POST" timeout="20" callerId="+4930901820"><Number url="/webhook/whisper?seq=3&amp;x=&lt;" method="POST">+4930123456</Number></Dial>"#), "{xml}");
+        let mut r = Response::new();
+        r.push(Verb::Dial(Dial {
+            action: "/a".into(),
+            timeout_secs: 5,
+            caller_id: None,
+            target: DialTarget::Sip {
+                uri: "sip:desk@example.com".into(),
+                url: None,
+            },
+        }));
+        assert!(r.render().contains(r#"<Sip>sip:desk@example.com</Sip>"#));
     }
 
     #[test]

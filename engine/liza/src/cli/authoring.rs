@@ -96,6 +96,7 @@ pub(super) fn speech_config(settings: &Settings) -> SpeechConfig {
         website: settings.website_url.clone(),
         default_voice: settings.voice_name.clone(),
         base_url: String::new(),
+        env: liza_core::speech::FlowEnv(settings.flow_env.clone()),
     }
 }
 

@@ -310,6 +310,7 @@ fn seed_plan_of(flows: &str, locales: &str, calls: usize, days: i64, rng_seed: u
             website: "liza.example".into(),
             default_voice: "Polly.Vicki".into(),
             base_url: String::new(),
+            env: liza::speech::FlowEnv::none(),
         },
         rng_seed,
         privacy_key: None,

@@ -88,7 +88,10 @@ async fn play_golden_calls(folder: &str, flows: &str, at_least: usize) {
             "{}: Liza's flow fetches at `shop-status` only",
             case.display()
         );
-        let (_shop, options) = shop_for(fetch.get("shop-status")).await;
+        let (_shop, mut options) = shop_for(fetch.get("shop-status")).await;
+        for (name, value) in &scenario.given.env {
+            options = options.set(name, value);
+        }
         // An example flow is served alone, so it answers the test's called number.
         let alone = tempfile::tempdir().unwrap();
         let options = if flows == "liza" {
@@ -126,9 +129,14 @@ async fn play_golden_calls(folder: &str, flows: &str, at_least: usize) {
                     hung_up_by_caller = true;
                     break;
                 }
+                (Input::Dial(status), _) => call.dial_ended(status).await,
                 (_, Some(digits)) => call.press(digits).await,
                 (_, None) => call.silence().await,
             };
+            // A transfer with a whisper: the person answers and hears it first.
+            if call.last.body.contains("<Number url=") {
+                call.whisper().await;
+            }
         }
         assert!(
             hung_up_by_caller || call.hung_up(),

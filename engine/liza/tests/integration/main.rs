@@ -18,3 +18,4 @@ mod privacy;
 mod records_api;
 mod reload;
 mod security;
+mod transfer;

@@ -9,7 +9,7 @@ use crate::support::{
     call_params, run_with_stdin, spawn_app, xml_items, XmlItem, AUTH_TOKEN, PUBLIC_URL,
 };
 
-fn oracle(request: serde_json::Value) -> Option<String> {
+pub(crate) fn oracle(request: serde_json::Value) -> Option<String> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oracle/twilio_oracle.py");
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     let available = Command::new(&python)

@@ -17,7 +17,9 @@ fn liza(args: &[&str], stdin: &str) -> Output {
             .args(args)
             .current_dir(repo_root())
             .env("COMPANY_NAME", "Muster GmbH")
-            .env("WEBSITE_URL", "www.muster.example"),
+            .env("WEBSITE_URL", "www.muster.example")
+            // The shop line's transfer dials it: unset, nothing is dialled.
+            .env_remove("SHOP_PHONE"),
         stdin,
     )
 }
@@ -212,7 +214,7 @@ fn check_exits_0_clean_1_for_problems_in_files_2_for_files_it_cannot_read() {
 #[test]
 fn example_flow_tests_and_golden_calls_pass() {
     for (paths, count) in [
-        (vec![], "9 passed, 0 failed"),
+        (vec![], "13 passed, 0 failed"),
         (
             vec!["engine/liza/tests/golden/example-calls"],
             "1 passed, 0 failed",
@@ -392,4 +394,79 @@ fn a_flow_test_through_opening_hours_must_say_when_it_calls() {
             && stdout.contains("give the test a moment, e.g. `at: 2026-12-01T10:00`"),
         "{stdout}"
     );
+}
+
+/// `liza simulate` at a transfer: the number from the environment (shown by its name), the
+/// dial's outcome typed as `dial:…`, each outcome to its node; `liza graph` draws its edges.
+#[test]
+fn simulate_and_graph_show_the_transfer_node() {
+    let out = run_with_stdin(
+        Command::new(env!("CARGO_BIN_EXE_liza"))
+            .args([
+                "simulate",
+                "--flows",
+                "examples",
+                "--locales",
+                "examples/locales",
+                "--flow",
+                "shop-line",
+                "--from",
+                "+14155550123",
+                "--at",
+                "2026-12-01T10:00",
+            ])
+            .current_dir(repo_root())
+            .env("COMPANY_NAME", "Muster GmbH")
+            .env("WEBSITE_URL", "www.muster.example")
+            .env("SHOP_PHONE", "+4930901899"),
+        "0\ndial:busy\n0\ndial:completed\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("[shop-transfer] → dial started"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("[shop-transfer] → dial busy"), "{stdout}");
+    assert!(
+        stdout.contains("Sorry, nobody can take your call right now."),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("[shop-transfer] → dial answered"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("+4930901899"),
+        "the number is shown by its name: {stdout}"
+    );
+    assert_golden(&golden("simulate-shop-transfer.out"), &stdout);
+
+    let dot = String::from_utf8(
+        liza(
+            &[
+                "graph",
+                "examples/shop-line.yaml",
+                "--locales",
+                "examples/locales",
+            ],
+            "",
+        )
+        .stdout,
+    )
+    .unwrap();
+    for edge in [
+        r#""shop-transfer" [shape=doubleoctagon, label="shop-transfer\n(transfer)\nnumber ${env:SHOP_PHONE}"];"#,
+        r#""shop-transfer" -> "shop-transferred" [label="answered"];"#,
+        r#""shop-transfer" -> "shop-nobody" [label="busy", style=dashed];"#,
+        r#""shop-transfer" -> "shop-nobody" [label="no_answer", style=dashed];"#,
+        r#""shop-transfer" -> "shop-nobody" [label="failed", style=dashed];"#,
+        r#""shop-transfer" -> "shop-topic" [label="not_configured", style=dashed];"#,
+    ] {
+        assert!(dot.contains(edge), "{edge}\n{dot}");
+    }
 }

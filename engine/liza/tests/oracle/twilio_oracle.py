@@ -4,12 +4,15 @@ Reads a JSON request on stdin and prints what Twilio's library produces:
   {"op": "signature", "token", "url", "params": [[name, value], ...]}
   {"op": "consent_twiml", "voice", "language", "greeting", "prompt", "action"}
   {"op": "readback_twiml", "voice", "language", "before", "digits", "after", "action"}
+  {"op": "dial_twiml", "voice", "language", "say", "action", "timeout", "caller_id",
+   "noun": "number"|"sip"|"client", "target", "url"}
+  {"op": "whisper_twiml", "voice", "language", "say"}
 """
 import json
 import sys
 
 from twilio.request_validator import RequestValidator
-from twilio.twiml.voice_response import Gather, Say, VoiceResponse
+from twilio.twiml.voice_response import Dial, Gather, Say, VoiceResponse
 
 
 def main():
@@ -21,6 +24,27 @@ def main():
         print(validator.compute_signature(req["url"], params))
         return
     response = VoiceResponse()
+    if op == "whisper_twiml":
+        response.say(req["say"], voice=req["voice"], language=req["language"])
+        print(str(response))
+        return
+    if op == "dial_twiml":
+        if req.get("say"):
+            response.say(req["say"], voice=req["voice"], language=req["language"])
+        dial_args = {"action": req["action"], "method": "POST", "timeout": req["timeout"]}
+        if req.get("caller_id"):
+            dial_args["caller_id"] = req["caller_id"]
+        dial = Dial(**dial_args)
+        noun_args = {"url": req["url"], "method": "POST"} if req.get("url") else {}
+        if req["noun"] == "number":
+            dial.number(req["target"], **noun_args)
+        elif req["noun"] == "sip":
+            dial.sip(req["target"], **noun_args)
+        else:
+            dial.client(req["target"], **noun_args)
+        response.append(dial)
+        print(str(response))
+        return
     voice, language, action = req["voice"], req["language"], req["action"]
     if op == "consent_twiml":
         response.say(req["greeting"], voice=voice, language=language)

@@ -266,6 +266,51 @@ impl Call {
         self.send(&url, params, "(no input)").await
     }
 
+    /// The dial of a `<Dial>` is over: Twilio posts `DialCallStatus` (and the bridged call's
+    /// duration) to its action URL.
+    pub async fn dial_ended(&mut self, status: &str) -> &Answer {
+        let url = attribute(&self.last.body, "Dial", "action").expect("the last answer has a Dial");
+        let mut params = call_params(&self.sid, &self.from, None);
+        params.push(("DialCallStatus".into(), status.into()));
+        let duration = if status == "completed" { "61" } else { "0" };
+        params.push(("DialCallDuration".into(), duration.into()));
+        params.push((
+            "DialCallSid".into(),
+            "CAdialled0000000000000000000000000".into(),
+        ));
+        self.send(&url, params, &format!("DialCallStatus={status}"))
+            .await
+    }
+
+    /// The person answered the dialled leg: Twilio asks the `<Number url>` what they hear
+    /// first, on the dialled leg's own CallSid with the caller's call as `ParentCallSid`.
+    pub async fn whisper(&mut self) -> Answer {
+        let url = attribute(&self.last.body, "Number", "url").expect("the Dial has a whisper url");
+        let path = self.twilio.path_of(&url).to_owned();
+        let params = vec![
+            (
+                "AccountSid".to_owned(),
+                "AC00000000000000000000000000000000".to_owned(),
+            ),
+            ("ApiVersion".into(), "2010-04-01".into()),
+            (
+                "CallSid".into(),
+                "CAdialled0000000000000000000000000".into(),
+            ),
+            ("CallStatus".into(), "in-progress".into()),
+            ("Direction".into(), "outbound-dial".into()),
+            ("From".into(), self.from.clone()),
+            ("ParentCallSid".into(), self.sid.clone()),
+            ("To".into(), "+4930901899".into()),
+        ];
+        let answer = self.twilio.post_signed(&path, &params).await;
+        assert_valid_twiml(&answer);
+        self.transcript
+            .push(format!(">>> POST {path} (the person answered: whisper)"));
+        self.transcript.push(answer.body.clone());
+        answer
+    }
+
     async fn send(&mut self, url: &str, params: Vec<(String, String)>, label: &str) -> &Answer {
         let path = self.twilio.path_of(url).to_owned();
         let answer = self.twilio.post_signed(&path, &params).await;

@@ -111,6 +111,12 @@ pub fn describe(lang: Lang, outcome: &str, kind_name: &dyn Fn(&str) -> String) -
         "closed" => t("step-closed", &[]),
         "closed (no clock given)" => t("step-closed", &[]),
         "call already ended" => t("step-call-already-ended", &[]),
+        "dial started" => t("step-dial-started", &[]),
+        "dial answered" => t("step-dial-answered", &[]),
+        "dial busy" => t("step-dial-busy", &[]),
+        "dial no_answer" => t("step-dial-no-answer", &[]),
+        "dial failed" => t("step-dial-failed", &[]),
+        "dial not_configured" => t("step-dial-not-configured", &[]),
         "too many steps without input" => t("step-too-many-steps", &[]),
         _ => {
             if let Some(rest) = outcome.strip_prefix("case ") {
@@ -323,6 +329,11 @@ mod tests {
                 "open",
                 "Within opening hours",
                 "Innerhalb der Öffnungszeiten",
+            ),
+            (
+                "dial no_answer",
+                "Transfer: nobody answered",
+                "Weiterleitung: niemand hat abgenommen",
             ),
             ("something new", "something new", "something new"),
         ];
