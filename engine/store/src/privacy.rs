@@ -65,7 +65,6 @@ pub struct ExportedCall {
 /// A conversation step as exported.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, sqlx::FromRow)]
 pub struct ExportedStep {
-    pub id: i64,
     pub call_id: i64,
     pub turn: i64,
     pub position: i64,
@@ -335,7 +334,7 @@ pub mod sql {
             flow_version, state, turn, updated_at, purged_at
          FROM calls WHERE caller_hash = $1 OR from_number = $2 ORDER BY started_at, id";
     pub const EXPORT_STEPS: &str =
-        "SELECT id, call_id, turn, position, node, message_ids, text, digits, outcome, created_at
+        "SELECT call_id, turn, position, node, message_ids, text, digits, outcome, created_at
          FROM steps WHERE call_id IN ({ids}) ORDER BY call_id, turn, position";
     pub const EXPORT_RESPONSES: &str = "SELECT call_id, turn, twiml, created_at
          FROM responses WHERE call_id IN ({ids}) ORDER BY call_id, turn";
