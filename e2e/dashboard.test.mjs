@@ -154,6 +154,9 @@ test('filter calls by status', async () => {
   const statuses = await page.locator('#calls tbody .status').allTextContents();
   assert.ok(statuses.length > 0, 'the seeded data has problem calls');
   assert.deepEqual([...new Set(statuses)], ['problem']);
+  // The list explains its statuses.
+  await page.locator('#status-legend summary').click();
+  assert.match(await page.locator('#status-legend').textContent(), /problem.*heard Liza's apology/s);
   await shot('calls-problem');
 });
 

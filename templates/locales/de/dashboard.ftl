@@ -426,3 +426,10 @@ pager-newer-calls = ← Neuere Anrufe
 pager-page-of = Seite { $page } von { $pages }
 error-not-a-page = „{ $value }“ ist keine Seitenzahl. Seiten werden ab 1 gezählt.
 error-page-beyond = Es gibt keine Seite { $value }; die letzte Seite ist { $pages }.
+
+# The calls list's legend of statuses (calls.html).
+status-help-title = Was die Status bedeuten
+status-help-in_progress = Der Anrufer ist in der Leitung und hat noch nicht eingewilligt oder ein Anliegen genannt. Nur Liza setzt diesen Status.
+status-help-processed = Liza bearbeitet das Anliegen (der Anrufer hat eingewilligt; z. B. wird die Bestellnummer erfragt). Ein regulär beendeter Anruf wird abgeschlossen.
+status-help-completed = Nichts mehr zu tun: Der Anruf endete regulär, oder das Team hat ihn abgeschlossen.
+status-help-problem = Etwas ist schiefgegangen: Der Anrufer hat ohne gültige Antwort aufgegeben oder Lizas Entschuldigung gehört. Bleibt so, bis das Team den Status ändert.

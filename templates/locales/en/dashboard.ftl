@@ -426,3 +426,10 @@ pager-newer-calls = ← Newer calls
 pager-page-of = Page { $page } of { $pages }
 error-not-a-page = “{ $value }” is not a page number. Pages are counted from 1.
 error-page-beyond = There is no page { $value }; the last page is { $pages }.
+
+# The calls list's legend of statuses (calls.html).
+status-help-title = What the statuses mean
+status-help-in_progress = The caller is on the line and has not yet given consent or made a request. Only Liza sets it.
+status-help-processed = Liza has taken up the caller's request (they consented; e.g. an order number is being asked). A call that ends normally becomes completed.
+status-help-completed = Nothing left to do: the call ended normally, or staff closed it.
+status-help-problem = Something went wrong: the caller gave up without a valid answer or heard Liza's apology. Stays problem until staff change it.
