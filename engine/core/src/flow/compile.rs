@@ -104,14 +104,33 @@ impl Compiler<'_> {
                     .collect();
                 for variable in unknown {
                     let known: Vec<&str> = self.variables.iter().map(String::as_str).collect();
-                    self.error(
-                        &at,
-                        node,
+                    let dollars: Vec<String> = known.iter().map(|k| format!("${k}")).collect();
+                    let hint = match did_you_mean(
+                        &format!("${variable}"),
+                        dollars.iter().map(String::as_str),
+                    ) {
+                        h if h.is_empty() => format!(" (known: {})", known.join(", ")),
+                        h => h,
+                    };
+                    // Pointed at in the .ftl file, where the typo is; the flow's line is named.
+                    let used_at = self.spans.value(&at);
+                    let info = locale.message(id).expect("checked above");
+                    let position = crate::i18n::variable_position(&info.source, id, &variable)
+                        .unwrap_or(info.position);
+                    let mut d = Diagnostic::error(
+                        &info.file,
+                        position,
                         format!(
-                            "message `{id}` in locale `{lang}` uses `${variable}`, which nothing sets (known: {})",
-                            known.join(", ")
+                            "message `{id}` uses `${variable}`, which nothing in the flow sets{hint}; used at {}:{}",
+                            self.file.display(),
+                            used_at.line
                         ),
-                    );
+                    )
+                    .with_source(&info.source);
+                    if let Some(node) = node {
+                        d = d.in_node(node);
+                    }
+                    self.diagnostics.push(d);
                 }
             }
         }

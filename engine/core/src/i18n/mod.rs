@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
@@ -31,6 +32,9 @@ pub enum Arg {
 pub struct MessageInfo {
     pub file: PathBuf,
     pub position: Position,
+    /// The whole file it is defined in (shared by its messages), for diagnostics that point
+    /// into it.
+    pub source: Arc<str>,
     pub variables: BTreeSet<String>,
     /// Other messages it references (`{ other-message }`).
     references: BTreeSet<String>,
@@ -372,11 +376,13 @@ fn build_locale(
                         Some(slice) if e.pos.start >= source.trim_end().len() => slice.start,
                         _ => e.pos.start,
                     };
+                    let position = offset_position(&source, offset);
+                    let hint = syntax_hint(&e.kind, &source, position.line);
                     diagnostics.push(
                         Diagnostic::error(
                             &file,
-                            offset_position(&source, offset),
-                            format!("Fluent syntax: {}", e.kind),
+                            position,
+                            format!("Fluent syntax: {}{hint}", e.kind),
                         )
                         .with_source(&source),
                     );
@@ -384,10 +390,14 @@ fn build_locale(
                 r
             }
         };
+        let mut seen_in_file: BTreeMap<&str, usize> = BTreeMap::new();
+        let shared: Arc<str> = Arc::from(source.as_str());
         for entry in resource.entries() {
             if let ast::Entry::Message(m) = entry {
                 let id = m.id.name.to_owned();
-                let position = message_position(&source, &id);
+                let nth = seen_in_file.entry(m.id.name).or_default();
+                let position = message_position(&source, &id, *nth);
+                *nth += 1;
                 if let Some(previous) = messages.get(&id) {
                     let previous: &MessageInfo = previous;
                     diagnostics.push(
@@ -395,7 +405,7 @@ fn build_locale(
                             &file,
                             position,
                             format!(
-                                "message `{id}` is defined twice (first in {}:{})",
+                                "message `{id}` is defined twice: here and in {}:{} (the first is used; remove or rename one)",
                                 previous.file.display(),
                                 previous.position.line
                             ),
@@ -414,6 +424,7 @@ fn build_locale(
                     MessageInfo {
                         file: file.clone(),
                         position,
+                        source: shared.clone(),
                         variables,
                         references,
                     },
@@ -446,17 +457,99 @@ pub fn offset_position(source: &str, offset: usize) -> Position {
     }
 }
 
-fn message_position(source: &str, id: &str) -> Position {
+/// Where the `nth` (0-based) definition of message `id` in `source` starts.
+fn message_position(source: &str, id: &str, nth: usize) -> Position {
     let mut offset = 0;
+    let mut found = 0;
     for line in source.split_inclusive('\n') {
         if let Some(rest) = line.strip_prefix(id) {
             if rest.trim_start().starts_with('=') {
-                return offset_position(source, offset);
+                if found == nth {
+                    return offset_position(source, offset);
+                }
+                found += 1;
             }
         }
         offset += line.len();
     }
     Position { line: 1, column: 1 }
+}
+
+/// Where message `id`'s text (from its definition to the next entry) first uses `$variable`.
+pub fn variable_position(source: &str, id: &str, variable: &str) -> Option<Position> {
+    let start = source
+        .split_inclusive('\n')
+        .scan(0, |offset, line| {
+            let at = *offset;
+            *offset += line.len();
+            Some((at, line))
+        })
+        .find(|(_, line)| {
+            line.strip_prefix(id)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })?
+        .0;
+    let mut offset = start;
+    for (i, line) in source[start..].split_inclusive('\n').enumerate() {
+        // The next entry (or comment) starts at the line's first column.
+        if i > 0 && line.starts_with(|c: char| !c.is_whitespace()) {
+            break;
+        }
+        let mut from = 0;
+        while let Some(found) = line[from..].find('$') {
+            let name_start = from + found + 1;
+            let name: String = line[name_start..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+                .collect();
+            if name == variable {
+                return Some(offset_position(source, offset + name_start - 1));
+            }
+            from = name_start;
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// What a Fluent syntax error usually means, for product staff: the mistakes seen most.
+fn syntax_hint(kind: &fluent_syntax::parser::ErrorKind, source: &str, line: usize) -> String {
+    use fluent_syntax::parser::ErrorKind;
+    let text = source.lines().nth(line.saturating_sub(1)).unwrap_or("");
+    let previous = source
+        .lines()
+        .take(line.saturating_sub(1))
+        .filter(|l| !l.trim().is_empty())
+        .last()
+        .unwrap_or("");
+    let hint = if text.contains('\t') {
+        "this line has a tab: Fluent indents with spaces only"
+    } else {
+        match kind {
+            ErrorKind::MissingDefaultVariant => {
+                "a choice needs a default marked with `*`, e.g. `*[other] …`, for any other value"
+            }
+            ErrorKind::MultipleDefaultVariants => "a choice has one default (`*`), not several",
+            ErrorKind::UnbalancedClosingBrace => "a `}` without the `{` it closes",
+            ErrorKind::ExpectedToken('}') => "a `{` is not closed: end the placeable with `}`",
+            ErrorKind::MissingValue => "the message has no text after `=`",
+            ErrorKind::ExpectedToken('=') | ErrorKind::ExpectedCharRange { .. }
+                if !text.starts_with(char::is_whitespace)
+                    && (previous.contains('=') || previous.starts_with(char::is_whitespace)) =>
+            {
+                "lines after a message's first line must be indented: start them with a space"
+            }
+            ErrorKind::ExpectedCharRange { .. } => {
+                "a message starts with its id (letters, digits, `-`) and `=`"
+            }
+            _ => "",
+        }
+    };
+    if hint.is_empty() {
+        String::new()
+    } else {
+        format!(" ({hint})")
+    }
 }
 
 fn collect_pattern(

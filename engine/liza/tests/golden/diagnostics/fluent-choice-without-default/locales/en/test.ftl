@@ -1,0 +1,5 @@
+hello = Hello from { $company }.
+bye = { $company ->
+    [Muster] Goodbye from Muster.
+    [other] Goodbye.
+}

@@ -1,0 +1,2 @@
+hello = Hello from { $company },
+the shop around the corner.

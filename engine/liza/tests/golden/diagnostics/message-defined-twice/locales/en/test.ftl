@@ -1,0 +1,3 @@
+hello = Hello from { $company }.
+bye = Goodbye.
+hello = Hi from { $company }.

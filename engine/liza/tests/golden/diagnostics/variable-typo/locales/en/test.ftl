@@ -1,0 +1,1 @@
+hello = Hello from { $compnay }.
