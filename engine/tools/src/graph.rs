@@ -113,6 +113,54 @@ pub fn to_dot(flow: &Flow) -> String {
     out
 }
 
+/// What the shapes and lines mean: one note beside the drawing, for the SVG (product staff
+/// read that one; the DOT text is for tools). Lists the kinds the flow uses.
+pub fn legend(flow: &Flow) -> String {
+    let mut kinds: Vec<(&'static str, &'static str)> = Vec::new();
+    for (_, node) in flow.nodes() {
+        let entry = (node.kind.name(), shape(&node.kind));
+        if !kinds.contains(&entry) {
+            kinds.push(entry);
+        }
+    }
+    let mut lines = vec!["Legend".to_owned()];
+    lines.extend(
+        kinds
+            .iter()
+            .map(|(kind, shape)| format!("{}: {kind}", in_words(shape))),
+    );
+    lines.push("bold: where a call starts".to_owned());
+    lines.push("dashed arrow: retry, no input, a failure".to_owned());
+    // DOT's line break inside a label is the two characters `\n`.
+    let label: Vec<String> = lines
+        .iter()
+        .map(|l| l.replace('\\', "\\\\").replace('"', "\\\""))
+        .collect();
+    format!(
+        "  \"legend\" [shape=note, label=\"{}\"];\n",
+        label.join("\\n")
+    )
+}
+
+/// A DOT shape as a reader would name it.
+fn in_words(shape: &str) -> &str {
+    match shape {
+        "doublecircle" => "double circle",
+        "record" => "box in parts",
+        "Mrecord" => "rounded box in parts",
+        "doubleoctagon" => "double octagon",
+        other => other,
+    }
+}
+
+/// The flow in DOT with its [`legend`], for drawing.
+pub fn to_dot_with_legend(flow: &Flow) -> String {
+    let mut dot = to_dot(flow);
+    let end = dot.rfind('}').unwrap_or(dot.len());
+    dot.insert_str(end, &legend(flow));
+    dot
+}
+
 /// Renders DOT text as SVG.
 pub fn dot_to_svg(dot: &str) -> Result<String, String> {
     use layout::backends::svg::SVGWriter;

@@ -236,10 +236,12 @@ pub fn test(settings: &Settings, args: TestArgs) -> Outcome {
 pub fn graph(settings: &Settings, args: GraphArgs) -> Outcome {
     let locales = args.locales.unwrap_or_else(|| settings.locales_dir.clone());
     let loaded = load_for_tool(std::slice::from_ref(&args.file), &locales)?;
-    let dot = graph::to_dot(&loaded[0]);
     match args.format {
-        GraphFormat::Dot => print!("{dot}"),
-        GraphFormat::Svg => print!("{}", graph::dot_to_svg(&dot).map_err(CliError::failed)?),
+        GraphFormat::Dot => print!("{}", graph::to_dot(&loaded[0])),
+        GraphFormat::Svg => print!(
+            "{}",
+            graph::dot_to_svg(&graph::to_dot_with_legend(&loaded[0])).map_err(CliError::failed)?
+        ),
     }
     Ok(())
 }

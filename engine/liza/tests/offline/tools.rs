@@ -184,6 +184,19 @@ fn graph_draws_liza_as_dot_and_svg() {
             "{node} missing from the SVG"
         );
     }
+    // The drawing says what its shapes and lines mean; the DOT text (for tools) does not.
+    for line in [
+        "Legend",
+        "box: say",
+        "double circle: confirm",
+        "parallelogram: fetch",
+        "octagon: hangup",
+        "bold: where a call starts",
+        "dashed arrow: retry, no input, a failure",
+    ] {
+        assert!(svg.contains(line), "{line} missing from the SVG's legend");
+    }
+    assert!(!dot.contains("Legend"));
 }
 
 #[test]
