@@ -27,6 +27,22 @@ order-status = Ihre Bestellung { $order_number } { $order_status ->
    *[other] hat den Status { $order_status }.
 }
 
+text-offer = Möchten Sie das auch per SMS? Drücken Sie die 1 für eine Bestätigung per SMS oder die 2, um fortzufahren.
+text-offer-invalid = Bitte drücken Sie die 1 für eine SMS oder die 2, um fortzufahren.
+text-offer-no-input = Ich habe keine Eingabe erhalten.
+text-sent = Vielen Dank. Die SMS ist unterwegs zu Ihrem Handy.
+
+# Die SMS selbst (`sms`-Knoten `send-text`): geschrieben, nicht gesprochen, die Bestellnummer
+# bleibt also in einem Stück.
+sms-order-confirmation = { $company }: Ihre Bestellung { $order_number } { $order_status ->
+    [received] ist bei uns eingegangen.
+    [processing] wird gerade bearbeitet.
+    [shipped] wurde versandt.
+    [delivered] wurde zugestellt.
+    [cancelled] wurde storniert.
+   *[other] hat den Status { $order_status }.
+} Vielen Dank für Ihren Anruf!
+
 help-question = Können wir Ihnen sonst noch helfen? Drücken Sie die 1 für weitere Informationen oder die 2, um das Gespräch zu beenden.
 help-invalid = Bitte drücken Sie die 1 oder die 2.
 help-no-input = Ich habe keine Eingabe erhalten.
@@ -55,6 +71,10 @@ step-order-confirm = Bestellnummer wiederholt
 step-save-order = Bestellung gespeichert
 step-shop-status = Status beim Shop abgefragt
 step-order-status = Bestellstatus genannt
+step-can-text = SMS möglich?
+step-offer-text = SMS-Bestätigung angeboten
+step-send-text = SMS-Bestätigung eingereiht
+step-text-sent = SMS angekündigt
 step-help = Weitere Hilfe angeboten
 step-help-info = Website genannt
 step-goodbye = Verabschiedung

@@ -27,6 +27,22 @@ order-status = Your order { $order_number } { $order_status ->
    *[other] has the status { $order_status }.
 }
 
+text-offer = Would you like a text message confirming this? Press 1 to get a text confirmation, or 2 to go on.
+text-offer-invalid = Please press 1 for a text message, or 2 to go on.
+text-offer-no-input = I did not receive any input.
+text-sent = Thank you. The text message is on its way to your mobile phone.
+
+# The text message itself (`sms` node `send-text`): written, not spoken, so the order number
+# keeps its digits together.
+sms-order-confirmation = { $company }: your order { $order_number } { $order_status ->
+    [received] has been received.
+    [processing] is being processed.
+    [shipped] has been shipped.
+    [delivered] has been delivered.
+    [cancelled] has been cancelled.
+   *[other] has the status { $order_status }.
+} Thank you for calling!
+
 help-question = Can we help you with anything else? Press 1 for more information, or 2 to end the call.
 help-invalid = Please press 1 or 2.
 help-no-input = I did not receive any input.
@@ -55,6 +71,10 @@ step-order-confirm = Order number read back
 step-save-order = Order saved
 step-shop-status = Status asked of the shop
 step-order-status = Order status told
+step-can-text = Text possible?
+step-offer-text = Text confirmation offered
+step-send-text = Text confirmation queued
+step-text-sent = Text announced
 step-help = Further help offered
 step-help-info = Website named
 step-goodbye = Goodbye

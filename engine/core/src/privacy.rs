@@ -114,6 +114,22 @@ impl PhoneNumber {
     }
 }
 
+/// Whether `from` (as Twilio sent it, E.164) is a number a text message reaches: a mobile
+/// number, or one the numbering plan cannot tell from a landline (the USA's, libphonenumber's
+/// `FixedLineOrMobile`). Anything else (a landline, `anonymous`, a SIP address) is not.
+pub fn is_mobile(from: &str) -> bool {
+    let Ok(number) = PhoneNumber::parse(from, None) else {
+        return false;
+    };
+    let Ok(parsed) = phonenumber::parse(None, &number.e164) else {
+        return false;
+    };
+    matches!(
+        parsed.number_type(&phonenumber::metadata::DATABASE),
+        phonenumber::Type::Mobile | phonenumber::Type::FixedLineOrMobile
+    )
+}
+
 /// The key of the callers' hashes. Whoever holds it can test whether a given number called;
 /// without it the hashes say nothing. Changing it makes every stored hash unfindable, so the
 /// binary refuses to start with a key other than the one the hashes were made with
@@ -249,6 +265,16 @@ mod tests {
 
     fn key() -> PrivacyKey {
         PrivacyKey::new("0123456789abcdef0123456789abcdef").unwrap()
+    }
+
+    #[test]
+    fn mobile_numbers_are_told_from_landlines() {
+        assert!(is_mobile("+4915112345678"), "German mobile");
+        assert!(is_mobile("+447911123456"), "UK mobile");
+        assert!(is_mobile("+12025550143"), "US: fixed line or mobile");
+        assert!(!is_mobile("+493012345678"), "Berlin landline");
+        assert!(!is_mobile("anonymous"));
+        assert!(!is_mobile("client:alice"));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::flow::Flow;
 use crate::model::Consent;
 use crate::runtime::{
     Action, CallState, Effects, FetchAnswer, FetchRequest, Input, RecordInfo, RecordRequest, Step,
-    Turn,
+    Texting, Turn,
 };
 use crate::speech::{Speaker, SpeechConfig};
 
@@ -72,12 +72,25 @@ pub struct Played {
     pub problems: Vec<String>,
     /// The flow's consent node asked in this turn (the last time, when it asked twice).
     pub consent_question: Option<ConsentQuestion>,
+    /// The text messages this turn queued, their bodies rendered in the call's language.
+    pub texts: Vec<Text>,
+}
+
+/// A text message for the caller, as an `sms` node queued it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text {
+    pub node: String,
+    /// The Fluent message id of its body.
+    pub message: String,
+    /// The body as written (digits unspaced).
+    pub body: String,
 }
 
 /// Plays one turn of `flow` for `input` on a call in `state`. `next_turn` numbers the webhook
 /// that will answer this turn's question (it goes into the TwiML's URLs). `record` fetches or
 /// saves a stored record when a node needs one; its error ends the turn unplayed. A `fetch`
-/// node is answered `not_configured` (see [`play_fetching`] to answer it).
+/// node is answered `not_configured` (see [`play_fetching`] to answer it), and so is an `sms`
+/// node.
 pub fn play<E>(
     flow: &Flow,
     speech: &SpeechConfig,
@@ -90,7 +103,15 @@ pub fn play<E>(
     let unfetched =
         |_: &FetchRequest, _: usize| Some(FetchAnswer::not_configured("no fetch performed here"));
     match play_fetching(
-        flow, speech, state, input, next_turn, now_ms, record, unfetched,
+        flow,
+        speech,
+        state,
+        input,
+        next_turn,
+        now_ms,
+        &Texting::default(),
+        record,
+        unfetched,
     )? {
         Turned::Played(played) => Ok(played),
         Turned::Paused { .. } => unreachable!("every fetch is answered at once"),
@@ -114,7 +135,7 @@ pub enum Turned {
 /// how-manieth fetch of this turn, from 0). `None` pauses the turn there ([`Turned::Paused`]):
 /// the adapter performs the request outside any transaction and plays the turn again with the
 /// answer. Playing is deterministic, so the same state, input, records and answers give the
-/// same turn.
+/// same turn. `texting` says whether `sms` nodes may text the caller, and at which number.
 #[allow(clippy::too_many_arguments)]
 pub fn play_fetching<E>(
     flow: &Flow,
@@ -123,11 +144,15 @@ pub fn play_fetching<E>(
     input: Input,
     next_turn: i64,
     now_ms: i64,
+    texting: &Texting,
     mut record: impl FnMut(&RecordRequest) -> Result<Option<RecordInfo>, E>,
     mut fetched: impl FnMut(&FetchRequest, usize) -> Option<FetchAnswer>,
 ) -> Result<Turned, E> {
     let env = &*speech.env.0;
-    let mut machine = Turn::new(flow, state, input).at(now_ms).env(env);
+    let mut machine = Turn::new(flow, state, input)
+        .at(now_ms)
+        .env(env)
+        .texting(texting.clone());
     let mut fetches = 0;
     loop {
         match machine.run() {
@@ -179,8 +204,19 @@ pub fn play_fetching<E>(
             note: step.note,
         })
         .collect();
+    let texts = out
+        .effects
+        .texts
+        .iter()
+        .map(|text| Text {
+            node: text.node.clone(),
+            body: speaker.written(std::slice::from_ref(&text.message)),
+            message: text.message.clone(),
+        })
+        .collect();
     let problems = std::mem::take(&mut speaker.problems);
     Ok(Turned::Played(Played {
+        texts,
         twiml,
         steps,
         effects: out.effects,

@@ -11,9 +11,14 @@ use liza_web::dashboard::Zone;
 
 /// Every setting, its default and what it does: the README's table and env.example follow this list.
 pub const SETTINGS: &[(&str, &str, &str)] = &[
-    ("TWILIO_ACCOUNT_SID", "", "Your Twilio account SID (AC…); informational, shown in /health."),
+    ("TWILIO_ACCOUNT_SID", "", "Your Twilio account SID (AC…); with TWILIO_AUTH_TOKEN and LIZA_SMS_FROM, the account the flows' text messages are sent from."),
     ("TWILIO_AUTH_TOKEN", "", "Auth token that signs webhooks. Required unless LIZA_INSECURE_DEV=1."),
     ("TWILIO_PHONE_NUMBER", "", "The Twilio number callers dial (E.164)."),
+    ("LIZA_SMS_FROM", "", "Sender of the flows' text messages (`sms` nodes): a Twilio number that can send SMS (E.164). Texts are sent only when this, TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are set; otherwise `sms` nodes go on `not_configured`."),
+    ("TWILIO_API_BASE", "https://api.twilio.com", "Base URL of Twilio's REST API for texts (change only for a test double)."),
+    ("LIZA_EVENTS_URL", "", "URL that receives Liza's signed JSON events (call started/ended, record saved, consent given/refused; docs/events.md). Unset: no events."),
+    ("LIZA_EVENTS_SECRET", "", "Secret that signs the events (X-Liza-Signature: HMAC-SHA256), at least 16 characters. Required with LIZA_EVENTS_URL."),
+    ("LIZA_OUTBOX_BACKOFF", "5,30,120,600", "Seconds to wait before each further attempt to send a text or event (after the last one, it is marked failed)."),
     ("COMPANY_NAME", "Liza Shop", "Company name spoken in greetings (`$company` in .ftl files)."),
     ("WEBSITE_URL", "https://example.com", "Website spoken by the help node (`$website`)."),
     ("VOICE_NAME", "Polly.Vicki", "Twilio voice where a flow names none for a language."),
@@ -65,6 +70,36 @@ pub struct Settings {
     /// Where the flows' `${env:NAME}` values are read (the process environment and `.env`);
     /// never shown in `Debug`.
     pub flow_env: liza_outbound::Env,
+    /// LIZA_SMS_FROM.
+    pub sms_from: Option<String>,
+    /// TWILIO_API_BASE.
+    pub twilio_api_base: String,
+    /// LIZA_EVENTS_URL.
+    pub events_url: Option<String>,
+    /// LIZA_EVENTS_SECRET.
+    pub events_secret: Option<SecretString>,
+    /// LIZA_OUTBOX_BACKOFF, or why it could not be read.
+    pub outbox_backoff: Result<Vec<Duration>, String>,
+}
+
+/// Reads LIZA_OUTBOX_BACKOFF: seconds (fractions allowed), comma-separated, 1 to 10 waits.
+fn outbox_backoff(raw: &str) -> Result<Vec<Duration>, String> {
+    let waits: Option<Vec<Duration>> = raw
+        .split(',')
+        .map(|part| {
+            part.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite() && *s >= 0.0 && *s <= 86_400.0)
+                .map(Duration::from_secs_f64)
+        })
+        .collect();
+    match waits {
+        Some(waits) if (1..=10).contains(&waits.len()) => Ok(waits),
+        _ => Err(format!(
+            "LIZA_OUTBOX_BACKOFF={raw} is not valid: expected 1 to 10 waits in seconds, comma-separated (e.g. 5,30,120,600)"
+        )),
+    }
 }
 
 /// Reads the server's limits through `get` (trimmed, empty = unset); the defaults come from
@@ -119,6 +154,14 @@ impl std::fmt::Debug for Settings {
             .field("retention_days", &self.retention_days)
             .field("time_zone", &self.time_zone.as_ref().map(Zone::name))
             .field("server_limits", &self.server_limits)
+            .field("sms_from", &self.sms_from)
+            .field("twilio_api_base", &self.twilio_api_base)
+            .field("events_url", &self.events_url)
+            .field(
+                "events_secret",
+                &self.events_secret.as_ref().map(|_| "[REDACTED]"),
+            )
+            .field("outbox_backoff", &self.outbox_backoff)
             .finish()
     }
 }
@@ -180,6 +223,11 @@ impl Settings {
             },
             trusted_proxies: or_default("LIZA_TRUSTED_PROXIES"),
             time_zone: Zone::named(&or_default("LIZA_TIMEZONE")),
+            sms_from: get("LIZA_SMS_FROM"),
+            twilio_api_base: or_default("TWILIO_API_BASE"),
+            events_url: get("LIZA_EVENTS_URL"),
+            events_secret: get("LIZA_EVENTS_SECRET").map(SecretString::from),
+            outbox_backoff: outbox_backoff(&or_default("LIZA_OUTBOX_BACKOFF")),
             server_limits: server_limits_from_lookup(get),
             flow_env,
         }

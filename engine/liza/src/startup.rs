@@ -32,6 +32,8 @@ pub struct FlowErrors(pub Diagnostics);
 /// A built server, bound to its port, not yet serving.
 pub struct Application {
     pub state: Arc<AppState>,
+    /// Sends the outbox's texts and events (none when this server sends neither).
+    sender: Option<liza_service::outbox::Sender>,
     connections: Connections,
     acceptor: LimitedAcceptor,
     port: u16,
@@ -117,6 +119,11 @@ impl Application {
             ),
         };
         let trusted_proxies = TrustedProxies::parse(&settings.trusted_proxies)?;
+        let (outgoing, courier) = outgoing(&settings)?;
+        let backoff = settings
+            .outbox_backoff
+            .clone()
+            .map_err(anyhow::Error::msg)?;
         if verifier.is_some() && settings.public_url.is_none() {
             warn!("LIZA_PUBLIC_URL is not set: signatures are checked against the Host header, which breaks behind most proxies.");
         }
@@ -161,13 +168,26 @@ impl Application {
                         .context("cannot start the dashboard")?
                         .with_zone(zone)
                         .context("cannot start the dashboard")?
-                        .with_privacy(privacy.clone()),
+                        .with_privacy(privacy.clone())
+                        .with_outbox(store.outbox()),
                 ))
             }
             None => {
                 warn!("This database backend has no dashboard queries: the dashboard is off.");
                 None
             }
+        };
+        let sender = match (store.outbox(), courier) {
+            (Some(outbox), Some(courier)) => Some(liza_service::outbox::Sender {
+                outbox,
+                courier: Arc::new(courier),
+                metrics: metrics.clone(),
+                pace: liza_service::outbox::Pace {
+                    backoff,
+                    ..Default::default()
+                },
+            }),
+            _ => None,
         };
         // The flows' fetch requests, performed outside the writers' transactions.
         let fetcher: Arc<dyn liza_service::fetch::Fetcher> = Arc::new(
@@ -186,6 +206,7 @@ impl Application {
                 privacy,
                 fetcher,
                 in_flight: Default::default(),
+                outgoing,
             },
             verifier,
             public_url: settings.public_url.clone(),
@@ -208,6 +229,7 @@ impl Application {
             .unwrap_or(0);
         Ok(Self {
             state,
+            sender,
             connections,
             acceptor,
             port,
@@ -237,6 +259,13 @@ impl Application {
                 stop,
             )
         });
+        // The outbox's sender likewise: its batch in flight is settled before the store closes.
+        let (stop_sender, mut sender_stop) = tokio::sync::watch::channel(false);
+        let sender = self.sender.map(|sender| {
+            tokio::spawn(sender.run(async move {
+                let _ = sender_stop.wait_for(|stop| *stop).await;
+            }))
+        });
         info!(port = self.port, "Liza is listening.");
         // The dashboard's live streams would hold a graceful shutdown up until its timeout:
         // they end as soon as it begins.
@@ -255,13 +284,105 @@ impl Application {
             )
             .await;
         let _ = stop_retention.send(true);
+        let _ = stop_sender.send(true);
         if let Some(retention) = retention {
             let _ = retention.await;
+        }
+        if let Some(sender) = sender {
+            let _ = sender.await;
         }
         state.engine.store.close().await;
         info!("Liza stopped.");
         result
     }
+}
+
+/// What this server sends through the outbox, and the courier that sends it; says plainly
+/// in the log what is off and why. Events without their secret (or with a short one, or a
+/// URL that is not http(s)) are refused: they would go out unsigned or not at all.
+pub fn outgoing(
+    settings: &Settings,
+) -> anyhow::Result<(
+    liza_service::outbox::Outgoing,
+    Option<liza_outbound::courier::HttpCourier>,
+)> {
+    use liza_outbound::courier::{EventsTarget, HttpCourier, TwilioAccount};
+    let twilio = texting_account(settings).map_err(|missing| {
+        info!("Text messages are off: {missing} not set, so `sms` nodes go on `not_configured`.")
+    });
+    let events = match (&settings.events_url, &settings.events_secret) {
+        (None, _) => None,
+        (Some(_), None) => bail!(
+            "LIZA_EVENTS_URL is set but LIZA_EVENTS_SECRET is not: events are signed with it. \
+             Set it to a long random value (e.g. `openssl rand -hex 32`)."
+        ),
+        (Some(url), Some(secret)) => {
+            if secret.expose_secret().len() < 16 {
+                bail!("LIZA_EVENTS_SECRET is too short: use at least 16 characters (e.g. `openssl rand -hex 32`).");
+            }
+            let parsed = is_http_url(url);
+            if !parsed {
+                bail!("LIZA_EVENTS_URL={url} is not an http:// or https:// URL.");
+            }
+            Some(EventsTarget {
+                url: url.clone(),
+                secret: secret.clone(),
+            })
+        }
+    };
+    let twilio: Option<TwilioAccount> = twilio.ok();
+    let outgoing = liza_service::outbox::Outgoing {
+        sms: twilio.is_some(),
+        events: events.is_some(),
+    };
+    if outgoing.sms {
+        info!("Text messages are on: `sms` nodes queue texts, sent through Twilio.");
+    }
+    if outgoing.events {
+        info!("Events are on: sent signed to LIZA_EVENTS_URL.");
+    }
+    let courier = if outgoing.sms || outgoing.events {
+        Some(HttpCourier::new(twilio, events).map_err(anyhow::Error::msg)?)
+    } else {
+        None
+    };
+    Ok((outgoing, courier))
+}
+
+/// Twilio's account for texts, or the settings missing for one.
+pub fn texting_account(
+    settings: &Settings,
+) -> Result<liza_outbound::courier::TwilioAccount, String> {
+    let missing: Vec<&str> = [
+        ("TWILIO_ACCOUNT_SID", settings.twilio_account_sid.is_none()),
+        ("TWILIO_AUTH_TOKEN", settings.twilio_auth_token.is_none()),
+        ("LIZA_SMS_FROM", settings.sms_from.is_none()),
+    ]
+    .into_iter()
+    .filter(|(_, missing)| *missing)
+    .map(|(name, _)| name)
+    .collect();
+    match (
+        &settings.twilio_account_sid,
+        &settings.twilio_auth_token,
+        &settings.sms_from,
+    ) {
+        (Some(sid), Some(token), Some(from)) => Ok(liza_outbound::courier::TwilioAccount {
+            account_sid: sid.clone(),
+            auth_token: token.clone(),
+            from: from.clone(),
+            api_base: settings.twilio_api_base.clone(),
+        }),
+        _ => Err(missing.join(", ")),
+    }
+}
+
+/// An http(s) URL with a host.
+fn is_http_url(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    rest.is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'))
 }
 
 /// Creates the dashboard user `admin` from LIZA_ADMIN_PASSWORD unless it exists already.

@@ -15,6 +15,8 @@
 //!
 //! Must not touch: SQL, the web server, flow logic (the core decides what an answer means).
 
+pub mod courier;
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;

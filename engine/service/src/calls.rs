@@ -14,11 +14,12 @@ use crate::fetch::{
     Fetcher, FlightKey, Flights, InFlight, MAX_FETCHES_PER_TURN, TURN_FETCH_BUDGET,
 };
 use crate::metrics::Metrics;
+use crate::outbox::{self as out, EventCall, Outgoing};
 use crate::registry::Registry;
 use liza_core::flow::Flow;
 use liza_core::model::Consent;
 use liza_core::privacy::{Caller, PrivacyKey};
-use liza_core::runtime::{CallState, FetchAnswer, FetchOutcome, FetchRequest, Input};
+use liza_core::runtime::{CallState, FetchAnswer, FetchOutcome, FetchRequest, Input, Texting};
 use liza_core::speech::{Speaker, SpeechConfig};
 use liza_core::turn::{play_fetching, Turned};
 use liza_core::twilio::{WebhookParams, MAX_DIGITS_LEN};
@@ -118,6 +119,8 @@ pub struct Engine {
     pub fetcher: Arc<dyn Fetcher>,
     /// Fetches in flight, so a webhook delivered twice asks the shop once.
     pub in_flight: InFlight,
+    /// What turns queue in the outbox: texts (`sms` nodes) and events.
+    pub outgoing: Outgoing,
 }
 
 /// What a webhook's work came to.
@@ -168,6 +171,7 @@ impl Engine {
                 registry: self.registry.clone(),
                 speech: self.speech.clone(),
                 fetcher: self.fetcher.clone(),
+                outgoing: self.outgoing,
                 fetched: fetched.clone(),
                 job: job.clone(),
                 params: params.clone(),
@@ -293,6 +297,7 @@ struct WebhookWork {
     registry: Arc<Registry>,
     speech: Arc<SpeechConfig>,
     fetcher: Arc<dyn Fetcher>,
+    outgoing: Outgoing,
     /// The answers of the turn's fetches so far, in order.
     fetched: Vec<FetchAnswer>,
     job: Job,
@@ -310,6 +315,7 @@ impl Work for WebhookWork {
             registry: &self.registry,
             speech: &self.speech,
             fetcher: self.fetcher.as_ref(),
+            outgoing: self.outgoing,
             fetched: &self.fetched,
             tx,
             params: &self.params,
@@ -406,6 +412,7 @@ struct Webhook<'a> {
     registry: &'a Registry,
     speech: &'a SpeechConfig,
     fetcher: &'a dyn Fetcher,
+    outgoing: Outgoing,
     fetched: &'a [FetchAnswer],
     tx: &'a mut dyn StoreTx,
     params: &'a WebhookParams,
@@ -510,6 +517,7 @@ impl<'a> Webhook<'a> {
         // what the caller entered (the flow's variables); the store drops every call's
         // responses (the TwiML that read it back) here too.
         let mut forgotten = None;
+        let mut ended = None;
         if let Some(call) = self.tx.lock_call(call_sid)? {
             let state: Option<CallState> = match call.state.as_deref() {
                 Some(json) => serde_json::from_str(json).ok(),
@@ -520,6 +528,7 @@ impl<'a> Webhook<'a> {
                 Err(Failure::Store(e)) => return Err(Failure::Store(e)),
                 Err(_) => Default::default(),
             };
+            ended = Some((call.id, kept.caller_number));
             if let Some(mut state) = state.filter(|_| !kept.conversation) {
                 state.forget_entries();
                 forgotten = Some(serde_json::to_string(&state)?);
@@ -534,11 +543,37 @@ impl<'a> Webhook<'a> {
             now_ms: self.now,
             forget_state: forgotten.as_deref(),
         })?;
+        if let (true, Some((id, number_kept))) = (self.outgoing.events, ended) {
+            let caller = self.caller_as_kept(number_kept);
+            let call = EventCall {
+                id,
+                sid: call_sid,
+                caller: &caller,
+            };
+            let data = serde_json::json!({ "duration_secs": self.params.call_duration_secs() });
+            self.tx.enqueue(&out::event(
+                &call,
+                out::event::CALL_ENDED,
+                "",
+                data,
+                self.now,
+            ))?;
+        }
         Ok(Reply::Done(
             Response::new().render(),
             Outcome::StatusStored,
             None,
         ))
+    }
+
+    /// The caller's number as events may tell it: in E.164 once they consented to it being
+    /// kept, else masked.
+    fn caller_as_kept(&self, in_clear: bool) -> String {
+        if in_clear {
+            liza_core::privacy::normalised(self.params.from())
+        } else {
+            liza_core::privacy::mask(self.params.from())
+        }
     }
 
     /// The flow version the call started with: loaded here, or stored by the instance that
@@ -578,6 +613,21 @@ impl<'a> Webhook<'a> {
         input: Input,
         turn: i64,
     ) -> Answer {
+        let texting = Texting {
+            caller: self.params.from().to_owned(),
+            configured: self.outgoing.sms,
+        };
+        let (outgoing, params, now) = (self.outgoing, self.params, self.now);
+        let caller_in_clear = |consent: Option<Consent>| {
+            consent == Some(Consent::Given) && flow.keeps(Some(Consent::Given)).caller_number
+        };
+        let caller = |consent| {
+            if caller_in_clear(consent) {
+                liza_core::privacy::normalised(params.from())
+            } else {
+                liza_core::privacy::mask(params.from())
+            }
+        };
         let tx = self.tx;
         let (fetched, fetcher) = (self.fetched, self.fetcher);
         let turned = play_fetching(
@@ -587,6 +637,7 @@ impl<'a> Webhook<'a> {
             input,
             turn + 1,
             self.now,
+            &texting,
             |request| tx.record(request, call.id, self.now),
             |request, index| {
                 fetched.get(index).cloned().or_else(|| {
@@ -660,6 +711,32 @@ impl<'a> Webhook<'a> {
             twiml: &played.twiml,
             now_ms: self.now,
         })?;
+        // The turn's texts and events, in its transaction: they exist once it committed.
+        if !played.texts.is_empty() || outgoing.events {
+            let caller = caller(played.state.consent);
+            let who = EventCall {
+                id: call.id,
+                sid: &call.call_sid,
+                caller: &caller,
+            };
+            for text in &played.texts {
+                tx.enqueue(&out::text(&who, turn, params.from(), text, now))?;
+            }
+            if outgoing.events {
+                let events = out::turn_events(
+                    &who,
+                    turn,
+                    &flow.name,
+                    &played.state.language,
+                    played.effects.consent,
+                    &played.effects.saved,
+                    now,
+                );
+                for event in &events {
+                    tx.enqueue(event)?;
+                }
+            }
+        }
         if let Some(step) = played.steps.iter().find(|s| s.digits.is_some()) {
             debug!(call_sid = %call.call_sid, turn, outcome = %step.outcome, "Input handled.");
         }

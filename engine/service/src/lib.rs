@@ -6,6 +6,7 @@
 pub mod calls;
 pub mod fetch;
 pub mod metrics;
+pub mod outbox;
 pub mod registry;
 pub mod reload;
 pub mod retention;

@@ -82,6 +82,30 @@ pub struct Metrics {
     database_errors: AtomicU64,
     logins: [AtomicU64; LoginOutcome::ALL.len()],
     password_checks: AtomicU64,
+    /// The outbox's attempts by kind (sms, event) and result (sent, retried, failed).
+    outbox: [[AtomicU64; 3]; 2],
+}
+
+/// How one outbox attempt ended, for `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendResult {
+    Sent,
+    /// Failed for now; due again later.
+    Retried,
+    /// Given up (refused, or out of attempts).
+    Failed,
+}
+
+impl SendResult {
+    const ALL: [Self; 3] = [Self::Sent, Self::Retried, Self::Failed];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Sent => "sent",
+            Self::Retried => "retried",
+            Self::Failed => "failed",
+        }
+    }
 }
 
 /// How a dashboard login attempt ended.
@@ -172,6 +196,11 @@ impl Metrics {
         self.password_checks.load(Ordering::Relaxed)
     }
 
+    /// An outbox row's attempt ended; `sms`: a text, else an event.
+    pub fn outbox_attempt(&self, sms: bool, result: SendResult) {
+        self.outbox[usize::from(!sms)][result as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The Prometheus text exposition format (version 0.0.4).
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(2048);
@@ -252,6 +281,18 @@ impl Metrics {
         out.push_str("# HELP liza_password_checks_total Argon2 password checks run for logins.\n");
         out.push_str("# TYPE liza_password_checks_total counter\n");
         let _ = writeln!(out, "liza_password_checks_total {}", self.password_checks());
+        out.push_str("# HELP liza_outbox_attempts_total Outbox sends (texts through Twilio, events to LIZA_EVENTS_URL) by kind and result: sent, retried (due again later), failed (given up).\n");
+        out.push_str("# TYPE liza_outbox_attempts_total counter\n");
+        for (i, kind) in ["sms", "event"].into_iter().enumerate() {
+            for result in SendResult::ALL {
+                let _ = writeln!(
+                    out,
+                    "liza_outbox_attempts_total{{kind=\"{kind}\",result=\"{}\"}} {}",
+                    result.as_str(),
+                    self.outbox[i][result as usize].load(Ordering::Relaxed)
+                );
+            }
+        }
         out
     }
 }
@@ -263,6 +304,8 @@ pub struct Gauges {
     pub store: Option<StoreStats>,
     /// Compiled flow versions held in memory (current ones and those kept for calls).
     pub flow_versions_held: usize,
+    /// Outbox rows not yet sent nor given up (`None`: the count could not be read).
+    pub outbox_pending: Option<i64>,
 }
 
 impl Metrics {
@@ -275,6 +318,14 @@ impl Metrics {
             "Compiled flow versions in memory: the current ones and those kept for calls pinned to them.",
             gauges.flow_versions_held as f64,
         );
+        if let Some(pending) = gauges.outbox_pending {
+            gauge(
+                &mut out,
+                "liza_outbox_pending",
+                "Outbox rows (texts, events) not yet sent nor given up.",
+                pending as f64,
+            );
+        }
         let Some(store) = &gauges.store else {
             return out;
         };
@@ -459,8 +510,13 @@ mod tests {
                 wal: Some(wal.snapshot()),
             }),
             flow_versions_held: 3,
+            outbox_pending: Some(4),
         };
-        let text = Metrics::new().render_with(&gauges);
+        let metrics = Metrics::new();
+        metrics.outbox_attempt(true, SendResult::Retried);
+        metrics.outbox_attempt(true, SendResult::Sent);
+        metrics.outbox_attempt(false, SendResult::Failed);
+        let text = metrics.render_with(&gauges);
         for line in [
             "liza_flow_versions_held 3\n",
             "liza_store_queue_depth 7\n",
@@ -475,6 +531,11 @@ mod tests {
             "liza_sqlite_truncate_checkpoint_seconds_bucket{le=\"0.05\"} 1\n",
             "liza_sqlite_checkpoint_seconds_count 0\n",
             "liza_sqlite_truncate_checkpoint_busy_total 0\n",
+            "liza_outbox_pending 4\n",
+            "liza_outbox_attempts_total{kind=\"sms\",result=\"sent\"} 1\n",
+            "liza_outbox_attempts_total{kind=\"sms\",result=\"retried\"} 1\n",
+            "liza_outbox_attempts_total{kind=\"event\",result=\"failed\"} 1\n",
+            "liza_outbox_attempts_total{kind=\"event\",result=\"sent\"} 0\n",
         ] {
             assert!(text.contains(line), "{line} in {text}");
         }
@@ -482,6 +543,7 @@ mod tests {
         let text = Metrics::new().render_with(&Gauges {
             store: gauges.store.map(|s| StoreStats { wal: None, ..s }),
             flow_versions_held: 1,
+            outbox_pending: None,
         });
         assert!(!text.contains("liza_sqlite_wal_bytes"), "{text}");
         assert!(text.contains("liza_store_queue_depth 7\n"), "{text}");

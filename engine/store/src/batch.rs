@@ -506,6 +506,9 @@ mod tests {
         fn probe(&mut self, _: i64) -> Result<(), StoreError> {
             Ok(())
         }
+        fn enqueue(&mut self, _: &crate::outbox::OutboxWrite) -> Result<(), StoreError> {
+            unimplemented!()
+        }
     }
 
     type Results = Arc<Mutex<Vec<(String, Result<(), String>)>>>;

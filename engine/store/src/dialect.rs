@@ -20,6 +20,9 @@ pub(crate) struct Dialect {
     pub planner: &'static [&'static str],
     /// Starts a login reservation's transaction by serialising it with every other.
     pub lock_logins: &'static [&'static str],
+    /// Ends the outbox's claim of due rows (`outbox.rs`): PostgreSQL skips rows another
+    /// instance's sender holds; SQLite's one writer needs nothing.
+    pub claim_lock: &'static str,
 }
 
 static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sqlite");
@@ -44,6 +47,7 @@ pub(crate) static SQLITE: Dialect = Dialect {
     planner: &["PRAGMA analysis_limit = 1000", "ANALYZE"],
     // The reservation's first statement is a write, which takes the database's write lock.
     lock_logins: &[],
+    claim_lock: "",
 };
 
 pub(crate) static POSTGRES: Dialect = Dialect {
@@ -72,4 +76,5 @@ pub(crate) static POSTGRES: Dialect = Dialect {
     // Serialises reservations across instances; SHARE ROW EXCLUSIVE conflicts with itself,
     // not with readers.
     lock_logins: &["LOCK TABLE login_failures IN SHARE ROW EXCLUSIVE MODE"],
+    claim_lock: "FOR UPDATE SKIP LOCKED",
 };

@@ -12,6 +12,7 @@ pub mod batch;
 mod dialect;
 mod error;
 pub mod health;
+pub mod outbox;
 mod postgres;
 pub mod privacy;
 pub mod records_api;
@@ -188,6 +189,10 @@ pub trait Store: Send + Sync + 'static {
     fn records_api(&self) -> Option<std::sync::Arc<dyn records_api::RecordsApi>> {
         None
     }
+    /// The outbox's sender side and the call page's view of it.
+    fn outbox(&self) -> Option<std::sync::Arc<dyn outbox::Outbox>> {
+        None
+    }
 }
 
 /// One webhook's database work, run by a writer thread inside a transaction it shares with
@@ -237,6 +242,9 @@ pub trait StoreTx {
     fn flow_source(&mut self, version: &str) -> Result<Option<String>, StoreError>;
     /// A small real write that proves the database takes writes (for `/health`).
     fn probe(&mut self, now_ms: i64) -> Result<(), StoreError>;
+    /// Queues a text or an event in the outbox, in this transaction; a row with the same
+    /// idempotency key queued before is kept and this one dropped.
+    fn enqueue(&mut self, row: &outbox::OutboxWrite) -> Result<(), StoreError>;
 }
 
 /// Opens the store a `DATABASE_URL` names.

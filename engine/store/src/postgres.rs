@@ -526,4 +526,20 @@ impl StoreTx for PgWriter {
         block_on(&self.runtime, query)?;
         Ok(())
     }
+
+    fn enqueue(&mut self, row: &crate::outbox::OutboxWrite) -> Result<(), StoreError> {
+        // Its own round trip (a turn queues one at most a few times a call; most turns none).
+        // It touches no call row, so the batch's buffered turns stay buffered.
+        self.just_locked = None;
+        let query = sqlx::query(crate::outbox::sql::ENQUEUE)
+            .bind(row.call_id)
+            .bind(row.kind.as_str())
+            .bind(&row.label)
+            .bind(&row.idempotency_key)
+            .bind(&row.payload)
+            .bind(row.now_ms)
+            .execute(&mut self.conn);
+        block_on(&self.runtime, query)?;
+        Ok(())
+    }
 }

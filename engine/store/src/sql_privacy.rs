@@ -43,6 +43,7 @@ async fn anonymise(tx: &mut Tx<'_>, ids: &[i64]) -> Result<Anonymised, StoreErro
     let responses = change_for(tx, sql::DELETE_RESPONSES, ids).await?;
     let record_links = change_for(tx, sql::DELETE_LINKS, ids).await?;
     let records_unlinked = change_for(tx, sql::UNLINK_RECORDS, ids).await?;
+    change_for(tx, crate::outbox::sql::DELETE_FOR_CALLS, ids).await?;
     let calls = change_for(tx, sql::ANONYMISE_CALLS, ids).await?;
     Ok(Anonymised {
         calls,

@@ -141,4 +141,8 @@ impl Store for SqlStore {
     fn records_api(&self) -> Option<Arc<dyn super::records_api::RecordsApi>> {
         Some(Arc::new(self.admin.clone()))
     }
+
+    fn outbox(&self) -> Option<Arc<dyn super::outbox::Outbox>> {
+        Some(Arc::new(self.admin.clone()))
+    }
 }

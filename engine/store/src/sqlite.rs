@@ -787,6 +787,20 @@ impl StoreTx for SqliteWriter {
             .execute(params![now_ms])?;
         Ok(())
     }
+
+    fn enqueue(&mut self, row: &crate::outbox::OutboxWrite) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(crate::outbox::sql::ENQUEUE)?
+            .execute(params![
+                row.call_id,
+                row.kind.as_str(),
+                row.label,
+                row.idempotency_key,
+                row.payload,
+                row.now_ms
+            ])?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

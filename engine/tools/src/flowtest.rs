@@ -137,6 +137,9 @@ fn run_case(flow: &Flow, speech: &SpeechConfig, case: &Scenario) -> Result<(), S
             .at(liza_core::flow::hours::parse_instant(at, zone).map_err(|e| format!("at: {e}"))?);
     }
     call.fetches = case.given.fetch.clone();
+    if !case.given.sms {
+        call = call.without_texting();
+    }
     call.start(&case.from);
     let mut problems = Vec::new();
     for (i, input) in case.input.iter().enumerate() {
@@ -215,6 +218,10 @@ fn run_case(flow: &Flow, speech: &SpeechConfig, case: &Scenario) -> Result<(), S
                 call.status.as_str()
             ));
         }
+    }
+    if let Some(sms) = &expect.sms {
+        let actual: Vec<String> = call.texts.iter().map(|t| t.message.clone()).collect();
+        problems.extend(diff("text messages queued", sms, &actual));
     }
     if let Some(consent) = &expect.consent {
         let actual = call.consent.map_or("none", |c| c.as_str());

@@ -21,6 +21,7 @@ fn shape(kind: &NodeKind) -> &'static str {
         NodeKind::Hangup { .. } => "octagon",
         NodeKind::Fetch(_) => "parallelogram",
         NodeKind::Transfer(_) => "doubleoctagon",
+        NodeKind::Sms(_) => "note",
     }
 }
 
@@ -50,6 +51,13 @@ pub fn to_dot(flow: &Flow) -> String {
                 "{label}\\n{}",
                 whom.replace('\\', "\\\\").replace('"', "\\\"")
             );
+        }
+        if let NodeKind::Sms(sms) = &node.kind {
+            let what = match &sms.message {
+                Some(message) => format!("text: {message}"),
+                None => "can text?".to_owned(),
+            };
+            label = format!("{label}\\n{what}");
         }
         let entry = if flow.node(flow.entry()).name == node.name {
             ", style=bold"
@@ -100,6 +108,8 @@ pub fn to_dot(flow: &Flow) -> String {
                     | "busy"
                     | "no_answer"
                     | "failed"
+                    | "not_mobile"
+                    | "no_consent"
             );
             let style = if dashed { ", style=dashed" } else { "" };
             if label.is_empty() {

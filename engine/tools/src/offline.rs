@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::convert::Infallible;
 
 use liza_core::flow::Flow;
-use liza_core::runtime::{CallState, Input, RecordInfo, RecordRequest};
+use liza_core::runtime::{CallState, Input, RecordInfo, RecordRequest, Texting};
 use liza_core::speech::SpeechConfig;
-use liza_core::turn::{play_fetching, ConsentQuestion, Turned};
+use liza_core::turn::{play_fetching, ConsentQuestion, Text, Turned};
 
 use crate::fetchstub::{self, FetchStubs};
 use liza_model::{CallStatus, Consent};
@@ -131,6 +131,8 @@ pub struct TurnReport {
     pub problems: Vec<String>,
     /// The consent question, when the flow's consent node asked in this turn.
     pub consent_question: Option<ConsentQuestion>,
+    /// Text messages queued in this turn (`sms` nodes).
+    pub texts: Vec<Text>,
 }
 
 /// A whole call in memory.
@@ -151,6 +153,11 @@ pub struct OfflineCall<'f> {
     /// The instant every turn is played at (epoch milliseconds): the clock's when the call
     /// was made, or `liza simulate --at` / a flow test's `at:`.
     pub now_ms: i64,
+    /// Whether `sms` nodes may text (the caller's number is the one the call starts from):
+    /// offline, as a server with Twilio's account and a sender number set, unless told not.
+    pub texting: Texting,
+    /// Every text message the call queued, in order.
+    pub texts: Vec<Text>,
 }
 
 impl<'f> OfflineCall<'f> {
@@ -169,7 +176,19 @@ impl<'f> OfflineCall<'f> {
             now_ms: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+            texting: Texting {
+                caller: String::new(),
+                configured: true,
+            },
+            texts: Vec::new(),
         }
+    }
+
+    /// Plays the call as a server without Twilio's account or a sender number: every `sms`
+    /// node goes on `not_configured`.
+    pub fn without_texting(mut self) -> Self {
+        self.texting.configured = false;
+        self
     }
 
     /// Plays every turn at `now_ms` (epoch milliseconds) instead of the clock's time.
@@ -179,6 +198,7 @@ impl<'f> OfflineCall<'f> {
     }
 
     pub fn start(&mut self, from: &str) -> TurnReport {
+        self.texting.caller = from.to_owned();
         self.turn(Input::Start {
             from: from.to_owned(),
         })
@@ -220,6 +240,7 @@ impl<'f> OfflineCall<'f> {
             input,
             0,
             self.now_ms,
+            &self.texting,
             |request| Ok::<_, Infallible>(records.save_or_find(request)),
             |request, _| Some(fetchstub::answer(stubs, request)),
         );
@@ -268,6 +289,8 @@ impl<'f> OfflineCall<'f> {
                 }
             }
         }
+        report.texts = played.texts;
+        self.texts.extend(report.texts.iter().cloned());
         report.ended = played.ended;
         report.waiting = played.state.waiting.clone();
         self.state = played.state;

@@ -50,7 +50,7 @@ pub struct Scenario {
 }
 
 /// What exists before the call.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Given {
     #[serde(default)]
@@ -63,6 +63,25 @@ pub struct Given {
     /// nothing else of the environment is read by a test.
     #[serde(default)]
     pub env: std::collections::BTreeMap<String, String>,
+    /// Whether the server sends texts (Twilio's account and a sender number set); `false`:
+    /// every `sms` node goes on `not_configured`.
+    #[serde(default = "texting_by_default")]
+    pub sms: bool,
+}
+
+impl Default for Given {
+    fn default() -> Self {
+        Self {
+            records: Vec::new(),
+            fetch: Default::default(),
+            env: Default::default(),
+            sms: true,
+        }
+    }
+}
+
+fn texting_by_default() -> bool {
+    true
 }
 
 /// A record: its kind, key and status.
@@ -90,6 +109,8 @@ pub struct Expect {
     pub status: Option<String>,
     /// `given`, `refused` or `none`.
     pub consent: Option<String>,
+    /// The text messages the call queued, by Fluent id (`[]`: none).
+    pub sms: Option<Vec<String>>,
 }
 
 /// What the caller does at one turn.

@@ -11,6 +11,13 @@ fn print_turn(out: &mut impl Write, report: &TurnReport) -> io::Result<()> {
     for line in report.visits.iter().flat_map(|v| v.transcript()) {
         writeln!(out, "{line}")?;
     }
+    for text in &report.texts {
+        writeln!(
+            out,
+            "[{}] SMS to the caller (sent after the turn is stored): {}  ‹{}›",
+            text.node, text.body, text.message
+        )?;
+    }
     for problem in &report.problems {
         writeln!(out, "  warning: {problem}")?;
     }
@@ -81,6 +88,9 @@ pub fn simulate(
         call.consent.map_or("not asked", |c| c.as_str())
     )?;
     writeln!(out, "  path: {}", call.path().join(" → "))?;
+    for text in &call.texts {
+        writeln!(out, "  sms: {} ({})", text.message, text.node)?;
+    }
     for (kind, key, status) in call.records.all() {
         writeln!(out, "  {kind} {key}: {status}")?;
     }

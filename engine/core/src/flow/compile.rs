@@ -13,7 +13,7 @@ use super::set::Template;
 use super::yaml::{pointer_segment, SpanIndex};
 use super::{
     Confirm, Flow, Gather, InputSpec, Kept, Languages, Node, NodeId, NodeKind, Privacy, RecordKind,
-    RecordWrite, Retry, GLOBAL_VARIABLES, RESERVED_WEBHOOKS,
+    RecordWrite, Retry, Sms, GLOBAL_VARIABLES, RESERVED_WEBHOOKS,
 };
 use crate::diagnostics::{did_you_mean, Diagnostic, Diagnostics, Position};
 use crate::i18n::Locales;
@@ -633,6 +633,50 @@ fn compile_node(
         RawNode::Goto { next } => NodeKind::Goto(c.target(name, "next", &at("next"), next)),
         RawNode::Fetch { .. } => NodeKind::Fetch(Box::new(c.fetch_node(raw, name, p, node))),
         RawNode::Transfer { .. } => NodeKind::Transfer(Box::new(c.transfer_node(name, p, node))),
+        RawNode::Sms {
+            message,
+            check,
+            next,
+            not_mobile,
+            no_consent,
+            not_configured,
+        } => {
+            let message = match (message, check) {
+                (Some(id), false) => c
+                    .messages(Some(name), &at("message"), &RawMessages::One(id.clone()))
+                    .pop(),
+                (Some(_), true) => {
+                    c.error(
+                        &at("check"),
+                        Some(name),
+                        "an `sms` node with `check: true` sends nothing; remove `message` (or `check`)".to_owned(),
+                    );
+                    None
+                }
+                (None, true) => None,
+                (None, false) => {
+                    let position = c.spans.key(p);
+                    c.error_at(
+                        position,
+                        Some(name),
+                        "an `sms` node needs `message` (the Fluent message that is the text), or `check: true` to only ask whether a text could be sent".to_owned(),
+                    );
+                    None
+                }
+            };
+            NodeKind::Sms(Box::new(Sms {
+                message,
+                next: c.target(name, "next", &at("next"), next),
+                not_mobile: c.target(name, "not_mobile", &at("not_mobile"), not_mobile),
+                no_consent: c.target(name, "no_consent", &at("no_consent"), no_consent),
+                not_configured: c.target(
+                    name,
+                    "not_configured",
+                    &at("not_configured"),
+                    not_configured,
+                ),
+            }))
+        }
         RawNode::Hours {
             schedule,
             open,

@@ -136,6 +136,10 @@ impl Flow {
                     ids.extend(t.whisper.as_deref());
                     vec![&t.say]
                 }
+                NodeKind::Sms(sms) => {
+                    ids.extend(sms.message.as_deref());
+                    vec![]
+                }
                 _ => vec![],
             };
             ids.extend(lists.into_iter().flatten().map(String::as_str));
@@ -277,6 +281,45 @@ pub enum NodeKind {
     Fetch(Box<fetch::Fetch>),
     /// A `<Dial>` to a person (`kind: transfer`); the call waits for the dial's outcome.
     Transfer(Box<transfer::Transfer>),
+    /// A text message to the caller (`kind: sms`), or only whether one could be sent
+    /// (`message` `None`: `check: true`).
+    Sms(Box<Sms>),
+}
+
+/// An `sms` node: what is sent, and where each outcome goes.
+#[derive(Debug)]
+pub struct Sms {
+    /// The Fluent message that is the text's body, in the caller's language; `None`: the
+    /// node only checks whether a text could be sent.
+    pub message: Option<String>,
+    /// Queued (or, checking, could be sent).
+    pub next: NodeId,
+    /// The caller's number is not a mobile number.
+    pub not_mobile: NodeId,
+    /// The caller has not given consent.
+    pub no_consent: NodeId,
+    /// This server sends no texts (no Twilio account or sender number set).
+    pub not_configured: NodeId,
+}
+
+impl Sms {
+    /// Where each outcome goes, labelled by outcome.
+    pub fn edges(&self) -> Vec<(String, NodeId)> {
+        vec![
+            (
+                if self.message.is_some() {
+                    "queued"
+                } else {
+                    "possible"
+                }
+                .into(),
+                self.next,
+            ),
+            ("not_mobile".into(), self.not_mobile),
+            ("no_consent".into(), self.no_consent),
+            ("not_configured".into(), self.not_configured),
+        ]
+    }
 }
 
 impl NodeKind {
@@ -295,6 +338,7 @@ impl NodeKind {
             Self::Hangup { .. } => "hangup",
             Self::Fetch(_) => "fetch",
             Self::Transfer(_) => "transfer",
+            Self::Sms(_) => "sms",
         }
     }
 
@@ -349,6 +393,7 @@ impl NodeKind {
             }
             Self::Fetch(f) => out.extend(f.edges()),
             Self::Transfer(t) => out.extend(t.edges()),
+            Self::Sms(s) => out.extend(s.edges()),
             Self::Hangup { .. } => {}
         }
         out

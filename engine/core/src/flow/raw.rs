@@ -238,6 +238,18 @@ pub enum RawNode {
         #[serde(default)]
         call_status: Option<String>,
     },
+    /// A text message to the caller (queued in the outbox, sent after the turn commits), or
+    /// with `check: true` only whether one could be sent.
+    Sms {
+        #[serde(default)]
+        message: Option<String>,
+        #[serde(default)]
+        check: bool,
+        next: String,
+        not_mobile: String,
+        no_consent: String,
+        not_configured: String,
+    },
     Fetch {
         #[serde(default)]
         connection: Option<String>,

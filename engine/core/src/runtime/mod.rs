@@ -89,6 +89,71 @@ pub struct Effects {
     pub consent: Option<Consent>,
     /// Ids of the stored records this turn saved or found, in order.
     pub records: Vec<i64>,
+    /// Text messages this turn queued for the caller (`sms` nodes), in order.
+    pub texts: Vec<TextOut>,
+    /// Records a `persist` node saved (or found existing) in this turn, in order.
+    pub saved: Vec<SavedRecord>,
+}
+
+/// A record a `persist` node saved, as events tell it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedRecord {
+    pub id: i64,
+    pub kind: String,
+    pub key: String,
+    pub status: String,
+}
+
+/// A text message an `sms` node queued: sent by the adapter's outbox after the turn is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextOut {
+    /// The node that queued it (with the turn, what makes it once only).
+    pub node: String,
+    /// The Fluent message that is its body.
+    pub message: String,
+}
+
+/// What the adapter tells a turn about texting the caller: the core reads no environment and
+/// keeps no number in its state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Texting {
+    /// The caller's number as Twilio sent it (`From`).
+    pub caller: String,
+    /// Whether this server sends texts at all (a Twilio account and a sender number set).
+    pub configured: bool,
+}
+
+/// Whether a text could go to the caller now, and if not, why not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextVerdict {
+    Possible,
+    NotConfigured,
+    NoConsent,
+    NotMobile,
+}
+
+impl TextVerdict {
+    /// Checked in this order: the server's settings, the caller's consent, their number.
+    pub fn of(texting: &Texting, consent: Option<Consent>) -> Self {
+        if !texting.configured {
+            Self::NotConfigured
+        } else if consent != Some(Consent::Given) {
+            Self::NoConsent
+        } else if !crate::privacy::is_mobile(&texting.caller) {
+            Self::NotMobile
+        } else {
+            Self::Possible
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Possible => "possible",
+            Self::NotConfigured => "not_configured",
+            Self::NoConsent => "no_consent",
+            Self::NotMobile => "not_mobile",
+        }
+    }
 }
 
 impl Effects {
@@ -148,6 +213,7 @@ pub struct Turn<'f> {
     now: Option<jiff::Timestamp>,
     /// `${env:…}` values a `transfer` node dials ([`Turn::env`]); none: not configured.
     env: Option<&'f EnvLookup>,
+    texting: Texting,
     out: TurnOutput,
     cursor: Cursor,
     hops: u32,
@@ -196,6 +262,7 @@ impl<'f> Turn<'f> {
             flow,
             now: None,
             env: None,
+            texting: Texting::default(),
             out,
             cursor,
             hops: 0,
@@ -212,6 +279,12 @@ impl<'f> Turn<'f> {
     /// has them.
     pub fn env(mut self, env: &'f EnvLookup) -> Self {
         self.env = Some(env);
+        self
+    }
+
+    /// Whether and to which number `sms` nodes may text (without it: `not_configured`).
+    pub fn texting(mut self, texting: Texting) -> Self {
+        self.texting = texting;
         self
     }
 
@@ -263,6 +336,18 @@ impl<'f> Turn<'f> {
                             self.out.state.vars.insert(var.clone(), r.status.clone());
                         }
                         self.out.effects.records.push(r.id);
+                        self.out.effects.saved.push(SavedRecord {
+                            id: r.id,
+                            kind: write.kind.clone(),
+                            key: self
+                                .out
+                                .state
+                                .vars
+                                .get(&write.key)
+                                .cloned()
+                                .unwrap_or_default(),
+                            status: r.status.clone(),
+                        });
                         format!("{} saved ({})", write.kind, r.status)
                     }
                     None => format!("{} not saved", write.kind),
@@ -462,6 +547,26 @@ impl<'f> Turn<'f> {
             }
             NodeKind::Lookup { .. } => self.cursor = Cursor::AwaitRecord(id),
             NodeKind::Fetch(_) => self.cursor = Cursor::AwaitFetch(id),
+            NodeKind::Sms(sms) => {
+                let verdict = TextVerdict::of(&self.texting, self.out.state.consent);
+                let (outcome, target) = match verdict {
+                    TextVerdict::Possible => match &sms.message {
+                        Some(message) => {
+                            self.out.effects.texts.push(TextOut {
+                                node: node.name.clone(),
+                                message: message.clone(),
+                            });
+                            (format!("text queued ({message})"), sms.next)
+                        }
+                        None => ("text possible".to_owned(), sms.next),
+                    },
+                    TextVerdict::NotConfigured => ("not_configured".to_owned(), sms.not_configured),
+                    TextVerdict::NoConsent => ("no_consent".to_owned(), sms.no_consent),
+                    TextVerdict::NotMobile => ("not_mobile".to_owned(), sms.not_mobile),
+                };
+                self.trace(&node.name, vec![], None, &outcome);
+                self.cursor = Cursor::Enter(target);
+            }
             NodeKind::Goto(next) => self.cursor = Cursor::Enter(*next),
             NodeKind::Hours {
                 schedule,

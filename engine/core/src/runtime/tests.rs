@@ -119,3 +119,28 @@ fn input_after_the_call_ended_just_hangs_up() {
     let out = Turn::new(&flow, state, Input::Digits("1".into())).run_with(no_records);
     assert_eq!(out.actions, [Action::Hangup]);
 }
+
+#[test]
+fn a_text_needs_the_settings_then_consent_then_a_mobile_number() {
+    let mobile = Texting {
+        caller: "+4915112345678".into(),
+        configured: true,
+    };
+    let landline = Texting {
+        caller: "+493012345678".into(),
+        configured: true,
+    };
+    let off = Texting {
+        configured: false,
+        ..mobile.clone()
+    };
+    let given = Some(Consent::Given);
+    assert_eq!(TextVerdict::of(&mobile, given), TextVerdict::Possible);
+    assert_eq!(TextVerdict::of(&off, given), TextVerdict::NotConfigured);
+    assert_eq!(TextVerdict::of(&mobile, None), TextVerdict::NoConsent);
+    assert_eq!(
+        TextVerdict::of(&mobile, Some(Consent::Refused)),
+        TextVerdict::NoConsent
+    );
+    assert_eq!(TextVerdict::of(&landline, given), TextVerdict::NotMobile);
+}

@@ -133,6 +133,18 @@ pub fn check(settings: &Settings, args: CheckArgs) -> Outcome {
             if !warnings.0.is_empty() {
                 println!("{} warning(s)", warnings.0.len());
             }
+            let texting = loaded.iter().filter(|flow| {
+                flow.nodes()
+                    .any(|(_, node)| matches!(node.kind, liza_core::flow::NodeKind::Sms(_)))
+            });
+            if let Err(missing) = crate::startup::texting_account(settings) {
+                for flow in texting {
+                    println!(
+                        "note: {} has `sms` nodes, but this server sends no texts ({missing} not set): they go on `not_configured`",
+                        flow.name
+                    );
+                }
+            }
             Ok(())
         }
         Err(diagnostics) => {

@@ -92,6 +92,27 @@ async fn play_golden_calls(folder: &str, flows: &str, at_least: usize) {
         for (name, value) in &scenario.given.env {
             options = options.set(name, value);
         }
+                // A server that sends texts (the scenario's default, as `liza test` plays it) sends
+        // them to a fake Twilio REST API; `given: sms: false` plays one without Twilio's
+        // account for texts.
+        let twilio = if scenario.given.sms {
+            Some(
+                FakeShop::start(Behaviour::json(
+                    201,
+                    r#"{"sid":"SMgolden","status":"queued"}"#,
+                ))
+                .await,
+            )
+        } else {
+            None
+        };
+        let options = match &twilio {
+            Some(twilio) => options
+                .set("TWILIO_ACCOUNT_SID", "AC0000000000000000000000000000golden")
+                .set("LIZA_SMS_FROM", "+4930555000111")
+                .set("TWILIO_API_BASE", &twilio.url),
+            None => options,
+        };
         // An example flow is served alone, so it answers the test's called number.
         let alone = tempfile::tempdir().unwrap();
         let options = if flows == "liza" {
@@ -160,6 +181,17 @@ async fn play_golden_calls(folder: &str, flows: &str, at_least: usize) {
         if let Some(expected) = &expect.consent {
             let consent = consent.as_deref().unwrap_or("none");
             assert_eq!(consent, expected, "{}: consent", case.display());
+        }
+        if let Some(expected) = &expect.sms {
+            let queued: Vec<String> = sqlx::query_scalar(
+                "SELECT o.label FROM outbox o JOIN calls c ON c.id = o.call_id \
+                 WHERE c.call_sid = $1 AND o.kind = 'sms' ORDER BY o.id",
+            )
+            .bind(&sid)
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+            assert_eq!(&queued, expected, "{}: texts queued", case.display());
         }
         if let Some(expected) = &expect.records {
             let stored: Vec<(String, String, String)> =

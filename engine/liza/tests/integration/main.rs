@@ -14,6 +14,7 @@ mod fetch;
 mod golden_calls;
 mod hours;
 mod oracle;
+mod outbox;
 mod privacy;
 mod records_api;
 mod reload;

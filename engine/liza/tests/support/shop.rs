@@ -49,7 +49,19 @@ pub struct Received {
     pub method: String,
     pub path: String,
     pub authorization: Option<String>,
+    /// Every header, names in lower case.
+    pub headers: Vec<(String, String)>,
     pub body: String,
+}
+
+impl Received {
+    /// The value of header `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// The running fake shop; stops when dropped.
@@ -63,14 +75,23 @@ pub struct FakeShop {
 
 impl FakeShop {
     pub async fn start(behaviour: Behaviour) -> Self {
+        Self::start_sequence(vec![behaviour]).await
+    }
+
+    /// Answers the n-th request as `behaviours[n]`, and every one after the last as the last.
+    pub async fn start_sequence(behaviours: Vec<Behaviour>) -> Self {
+        assert!(!behaviours.is_empty());
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().unwrap());
         let hits = Arc::new(AtomicUsize::new(0));
         let received = Arc::new(Mutex::new(Vec::new()));
         let (h, r) = (hits.clone(), received.clone());
         let task = tokio::spawn(async move {
+            let mut n = 0;
             while let Ok((stream, _)) = listener.accept().await {
-                let (b, h, r) = (behaviour.clone(), h.clone(), r.clone());
+                let b = behaviours[n.min(behaviours.len() - 1)].clone();
+                n += 1;
+                let (h, r) = (h.clone(), r.clone());
                 tokio::spawn(async move {
                     let _ = serve(stream, b, h, r).await;
                 });
@@ -133,8 +154,10 @@ async fn serve(
     let path = first.next().unwrap_or_default().to_owned();
     let mut authorization = None;
     let mut length = 0usize;
+    let mut headers = Vec::new();
     for line in lines {
         if let Some((name, value)) = line.split_once(':') {
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
             match name.trim().to_ascii_lowercase().as_str() {
                 "authorization" => authorization = Some(value.trim().to_owned()),
                 "content-length" => length = value.trim().parse().unwrap_or(0),
@@ -155,6 +178,7 @@ async fn serve(
         method,
         path: path.clone(),
         authorization,
+        headers,
         body,
     });
     match behaviour {

@@ -79,6 +79,8 @@ pub struct Dashboard {
     zone: Zone,
     /// Exports running at once ([`export::MAX_EXPORTS`]).
     exports: Arc<Semaphore>,
+    /// The outbox, for the call page's texts and events ([`Dashboard::with_outbox`]).
+    pub outbox: Option<Arc<dyn liza_store::outbox::Outbox>>,
 }
 
 /// Why the dashboard could not start.
@@ -221,6 +223,7 @@ impl Dashboard {
             password_checker: auth::PasswordChecker::new(password_check_slots())?,
             slowed_logins: Arc::new(Semaphore::new(login::MAX_SLOWED_LOGINS)),
             privacy: None,
+            outbox: None,
             live: live::Live::default(),
             zone: Zone::default(),
             exports: Arc::new(Semaphore::new(export::MAX_EXPORTS)),
@@ -243,6 +246,12 @@ impl Dashboard {
     /// not consent (kept only as a hash).
     pub fn with_privacy(mut self, key: Arc<PrivacyKey>) -> Self {
         self.privacy = Some(key);
+        self
+    }
+
+    /// Shows each call's outbox rows (texts and events) on its page.
+    pub fn with_outbox(mut self, outbox: Option<Arc<dyn liza_store::outbox::Outbox>>) -> Self {
+        self.outbox = outbox;
         self
     }
 

@@ -299,7 +299,34 @@ struct RecordGroup {
     records: Vec<RecordSummary>,
 }
 
-/// `GET /calls/<id>`: the call, its timeline, its records by kind, its audit history.
+/// An outbox row as the call page shows it.
+#[derive(Serialize)]
+struct OutboxView {
+    kind: String,
+    label: String,
+    status: String,
+    attempts: i64,
+    last_error: Option<String>,
+    sent_at: Option<i64>,
+    created_at: i64,
+}
+
+impl From<liza_store::outbox::OutboxEntry> for OutboxView {
+    fn from(e: liza_store::outbox::OutboxEntry) -> Self {
+        Self {
+            kind: e.kind,
+            label: e.label,
+            status: e.status,
+            attempts: e.attempts,
+            last_error: e.last_error,
+            sent_at: e.sent_at,
+            created_at: e.created_at,
+        }
+    }
+}
+
+/// `GET /calls/<id>`: the call, its timeline, its records by kind, its texts and events, its
+/// audit history.
 #[handler]
 pub async fn call_page(
     SignedIn { d, user }: SignedIn<'_>,
@@ -314,6 +341,12 @@ pub async fn call_page(
     let timeline = super::timeline::steps(d, &call, d.admin.call_timeline(id).await?);
     let mut records = d.admin.call_records(id).await?;
     let audit = d.admin.audit_log(Subject::Call(id)).await?;
+    // Its texts and events: what and how they went, never a text's number or body.
+    let outbox = match &d.outbox {
+        Some(outbox) => outbox.for_call(id).await?,
+        None => Vec::new(),
+    };
+    let outbox: Vec<OutboxView> = outbox.into_iter().map(OutboxView::from).collect();
     // Every declared kind, then any a flow no longer declares (named as stored).
     let mut groups: Vec<RecordGroup> = d
         .record_kinds()
@@ -360,7 +393,7 @@ pub async fn call_page(
     let mut context = context! {
         user, page => "calls", consent_line => consent,
         caller => call.summary.caller(), call, timeline, record_groups => groups, audit,
-        statuses, back, saved, tel,
+        statuses, back, saved, tel, outbox,
     };
     // While the call runs, its page follows it (and stops once it has ended).
     if let Some(progress) = progress {

@@ -36,9 +36,9 @@ async fn a_call_alternating_between_two_instances_equals_one_instance() {
     assert!(alternating[4].contains("<Hangup/>"), "{}", alternating[4]);
     let rows = shared.call_snapshot(&call).await;
     assert_eq!(rows, single.call_snapshot(&call).await);
-    // Not vacuous: the call row, 14 steps and the order were compared (the responses, replay
+    // Not vacuous: the call row, 15 steps and the order were compared (the responses, replay
     // data, were dropped at the call's end on both).
-    assert_eq!(rows.len(), 16, "{rows:?}");
+    assert_eq!(rows.len(), 17, "{rows:?}");
     assert_eq!(rows[0][0].as_deref(), Some("completed"));
     // Both instances really answered: each logged its share of the call.
     assert!(a.log().contains("Call started."), "{}", a.log());

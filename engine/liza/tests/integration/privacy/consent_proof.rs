@@ -8,7 +8,7 @@ use crate::support::{AppOptions, TestApp, TestDb, CALLER};
 const QUESTION_DE: &str = "Dürfen wir Ihre Daten für dieses Gespräch verarbeiten? Drücken Sie die 1 für Ja oder die 2 für Nein.";
 
 /// A signed-in dashboard session's cookie.
-async fn login(app: &TestApp) -> String {
+pub(crate) async fn login(app: &TestApp) -> String {
     let cookie_of = |response: &reqwest::Response, name: &str| {
         response
             .headers()
@@ -41,7 +41,7 @@ async fn login(app: &TestApp) -> String {
     cookie_of(&response, "liza_session")
 }
 
-async fn page(app: &TestApp, cookie: &str, path: &str) -> String {
+pub(crate) async fn page(app: &TestApp, cookie: &str, path: &str) -> String {
     let response = app
         .client
         .get(app.url(path))

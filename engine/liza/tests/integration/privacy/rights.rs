@@ -43,6 +43,21 @@ async fn spawn() -> (TestApp, Arc<dyn AdminStore>) {
     (app, admin)
 }
 
+/// [`spawn`] sending events to an address that refuses them: the outbox keeps them pending,
+/// each with the caller's number (in clear after consent), until an erasure deletes them.
+async fn spawn_with_events() -> (TestApp, Arc<dyn AdminStore>) {
+    let app = AppOptions::default()
+        .set("LIZA_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .set("LIZA_RETENTION_DAYS", "0")
+        .set("LIZA_EVENTS_URL", crate::support::shop::refused_url().await)
+        .set("LIZA_EVENTS_SECRET", "events-secret-for-the-erasure-test")
+        .set("LIZA_OUTBOX_BACKOFF", "600")
+        .spawn()
+        .await;
+    let admin = app.admin();
+    (app, admin)
+}
+
 /// A whole call: consent, an order, no more questions, Twilio's final callback.
 async fn order_call(app: &TestApp, sid: &str, from: &str, order: &str) {
     let mut call = app.call(sid, from).await;
@@ -262,7 +277,7 @@ async fn an_export_holds_every_row_about_the_callers_calls_and_nothing_of_anothe
 
 #[tokio::test]
 async fn an_erasure_leaves_nothing_findable_in_a_full_dump_while_the_order_stays() {
-    let (app, admin) = spawn().await;
+    let (app, admin) = spawn_with_events().await;
     order_call(&app, "CAalice1", ALICE, ALICE_ORDER).await;
     order_call(&app, "CAbob1", BOB, BOB_ORDER).await;
     let before = export(&app, admin.as_ref(), ALICE).await;
@@ -287,6 +302,10 @@ async fn an_erasure_leaves_nothing_findable_in_a_full_dump_while_the_order_stays
         !found(&dump, ALICE).is_empty() || !found(&dump, &key(&app).caller_hash(ALICE)).is_empty(),
         "the caller is stored before the erasure"
     );
+    assert!(
+        found(&dump, ALICE).contains(&("outbox", "payload")),
+        "her events wait in the outbox with her number (she consented to it being kept)"
+    );
 
     let hash = key(&app).caller_hash(ALICE);
     let person = Person {
@@ -308,6 +327,15 @@ async fn an_erasure_leaves_nothing_findable_in_a_full_dump_while_the_order_stays
     assert_eq!(erasure.erased.records_unlinked, 1);
     assert!(erasure.live_calls.is_empty());
 
+    // Her call's events (started, consent given, order saved, ended) are gone, sent or not;
+    // Bob's wait for their receiver.
+    let events: Vec<String> = sqlx::query_scalar(
+        "SELECT c.call_sid FROM outbox o JOIN calls c ON c.id = o.call_id ORDER BY o.id",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(events, ["CAbob1"; 4]);
     let dump = full_dump(&app.db, &app.database_url).await;
     for form in number_forms(&app) {
         assert_eq!(found(&dump, &form), [], "`{form}` is still stored");
