@@ -92,7 +92,7 @@ async fn play_golden_calls(folder: &str, flows: &str, at_least: usize) {
         for (name, value) in &scenario.given.env {
             options = options.set(name, value);
         }
-                // A server that sends texts (the scenario's default, as `liza test` plays it) sends
+        // A server that sends texts (the scenario's default, as `liza test` plays it) sends
         // them to a fake Twilio REST API; `given: sms: false` plays one without Twilio's
         // account for texts.
         let twilio = if scenario.given.sms {
