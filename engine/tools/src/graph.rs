@@ -21,7 +21,7 @@ fn shape(kind: &NodeKind) -> &'static str {
         NodeKind::Hangup { .. } => "octagon",
         NodeKind::Fetch(_) => "parallelogram",
         NodeKind::Transfer(_) => "doubleoctagon",
-        NodeKind::Sms(_) => "note",
+        NodeKind::Sms(_) => "tab",
     }
 }
 
@@ -159,6 +159,7 @@ fn in_words(shape: &str) -> &str {
         "record" => "box in parts",
         "Mrecord" => "rounded box in parts",
         "doubleoctagon" => "double octagon",
+        "tab" => "folder tab",
         other => other,
     }
 }
