@@ -4,7 +4,7 @@ use anyhow::{bail, Context};
 use clap::Subcommand;
 
 use liza_core::flow::load_flows;
-use liza_store::admin::{CallFilter, Cursor};
+use liza_store::admin::{CallFilter, Cursor, DAY_MS};
 use liza_store::now_ms;
 
 use super::authoring::speech_config;
@@ -142,8 +142,26 @@ async fn dev_command(settings: Settings, command: DevCommand) -> anyhow::Result<
                 "/?problems=all".to_owned(),
             ];
             let mut paths = paths;
+            // The newest call's page (its timeline with the flow's step labels).
+            paths.push(format!("/calls/{}", newest.id));
             let kinds = dashboard.record_kinds();
-            paths.extend(kinds.iter().map(|kind| format!("/records/{}", kind.name)));
+            for kind in &kinds {
+                paths.push(format!("/records/{}", kind.name));
+                // The record most called about this week: its page, a later page of its calls,
+                // and the calls list filtered by it.
+                let top = admin
+                    .top_records_between(&kind.name, now_ms() - 7 * DAY_MS, now_ms(), 1)
+                    .await?;
+                if let Some(top) = top.first() {
+                    paths.push(format!("/records/{}/{}", kind.name, top.id));
+                    if top.calls > 50 {
+                        paths.push(format!("/records/{}/{}?page=2", kind.name, top.id));
+                    }
+                    if top.key.chars().all(|c| c.is_ascii_alphanumeric()) {
+                        paths.push(format!("/calls?record={}", top.key));
+                    }
+                }
+            }
             let timings = dev::bench_pages(app.state.clone(), &paths, iterations).await?;
             println!("| page | first ms | median ms | p95 ms | max ms | bytes |");
             println!("|---|---:|---:|---:|---:|---:|");
