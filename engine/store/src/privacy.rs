@@ -119,6 +119,22 @@ pub struct ExportedAudit {
     pub created_at: i64,
 }
 
+/// A text or event about one of the person's calls (the outbox), with what it carries while
+/// it waits to be sent (a text: the number and the body).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, sqlx::FromRow)]
+pub struct ExportedOutbox {
+    pub id: i64,
+    pub call_id: Option<i64>,
+    pub kind: String,
+    pub label: String,
+    pub payload: String,
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub sent_at: Option<i64>,
+    pub created_at: i64,
+}
+
 /// Everything stored about one person, table by table.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct PersonalData {
@@ -128,6 +144,7 @@ pub struct PersonalData {
     pub records: Vec<ExportedRecord>,
     pub record_calls: Vec<ExportedLink>,
     pub audit_log: Vec<ExportedAudit>,
+    pub outbox: Vec<ExportedOutbox>,
 }
 
 impl PersonalData {
@@ -345,6 +362,9 @@ pub mod sql {
          FROM records WHERE call_id IN ({ids})
             OR id IN (SELECT record_id FROM record_calls WHERE call_id IN ({ids}))
          ORDER BY id";
+    pub const EXPORT_OUTBOX: &str = "SELECT id, call_id, kind, label, payload, status, attempts,
+            last_error, sent_at, created_at
+         FROM outbox WHERE call_id IN ({ids}) ORDER BY id";
     pub const EXPORT_AUDIT: &str =
         "SELECT id, user_name, subject_kind, subject_id, field, old_value, new_value, created_at
          FROM audit_log WHERE subject_kind = 'call' AND subject_id IN ({ids}) ORDER BY id";

@@ -94,6 +94,7 @@ impl Privacy for SqlAdmin {
         records.sort_by_key(|r| r.id);
         records.dedup_by_key(|r| r.id);
         let audit_log = map(&rows_for(&mut tx, sql::EXPORT_AUDIT, &ids).await?)?;
+        let outbox = map(&rows_for(&mut tx, sql::EXPORT_OUTBOX, &ids).await?)?;
         tx.commit().await?;
         Ok(PersonalData {
             calls,
@@ -102,6 +103,7 @@ impl Privacy for SqlAdmin {
             records,
             record_calls,
             audit_log,
+            outbox,
         })
     }
 
