@@ -279,7 +279,7 @@ pub fn consent_line(zone: &Zone, call: &CallDetail) -> String {
 }
 
 /// The proof of a call's consent in one line, in `lang`: the decision, its time, the question
-/// as heard, its language and the flow version that asked it ("Consent given on 1 Dec 2026,
+/// as heard, its language and the flow version that asked it ("Given on 1 Dec 2026,
 /// 14:03:12 to «Dürfen wir …» — de-DE, flow 62bf78ab"). A call asked and ended without a
 /// decision had no answer; one never asked was not asked.
 /// Times are written by `when` (the page's language and zone; the command line's ISO form).

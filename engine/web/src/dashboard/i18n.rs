@@ -632,7 +632,7 @@ mod tests {
                 "weekday-long",
                 "stats-error-days",
                 "stats-error-from-missing",
-                "stats-error-order",
+                "stats-error-reversed",
                 "stats-error-future",
                 "stats-error-too-long",
             ]

@@ -99,7 +99,7 @@ impl Period {
                     return Err(Text::new("stats-error-future").arg("from", from_text));
                 }
                 if first > last {
-                    return Err(Text::new("stats-error-order")
+                    return Err(Text::new("stats-error-reversed")
                         .arg("from", from_text)
                         .arg("to", to_text.unwrap_or_default()));
                 }
