@@ -65,7 +65,7 @@ async fn app(phone: Option<&str>) -> (TestApp, tempfile::TempDir) {
 
 async fn steps(app: &TestApp, sid: &str) -> Vec<(String, String)> {
     sqlx::query_as(
-        "SELECT s.node, s.outcome FROM steps s JOIN calls c ON c.id = s.call_id WHERE c.call_sid = $1 ORDER BY s.id",
+        "SELECT s.node, s.outcome FROM steps s JOIN calls c ON c.id = s.call_id WHERE c.call_sid = $1 ORDER BY s.turn, s.position",
     )
     .bind(sid)
     .fetch_all(&app.db)
