@@ -182,6 +182,9 @@ test('filter calls by number, open one and see its timeline', async () => {
   assert.match(timeline, /Order number asked/);
   assert.match(timeline, /Consent given/);
   assert.doesNotMatch(timeline, /order_confirm|chose 1|invalid, /);
+  // What the flow asked the shop's system is a request, not something Liza said.
+  assert.match(timeline, /Asked the system:\s*GET shop \/orders\/12345/);
+  assert.doesNotMatch(timeline, /Liza:\s*GET/);
   assert.match(timeline, /Caller pressed:\s*12345/);
   await shot('call-detail');
   // "← Calls" leads back to the filtered list.

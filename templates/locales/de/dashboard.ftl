@@ -157,6 +157,7 @@ call-saved-unchanged = Nichts geändert: der Anruf war schon { $status }.
 call-status-rules = Mitarbeiter setzen bearbeitet, abgeschlossen oder Problem; nur ein laufender Anruf läuft, kein Anruf kehrt dorthin zurück. Jede Änderung steht im Verlauf.
 call-conversation = Gespräch
 call-liza-said = Liza:
+call-request = Anfrage ans System:
 call-caller-pressed = Anrufer drückte:
 call-no-steps = Keine Schritte aufgezeichnet.
 call-no-records = Keine { $kind }.

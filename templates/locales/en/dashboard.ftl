@@ -157,6 +157,7 @@ call-saved-unchanged = Nothing changed: the call already was { $status }.
 call-status-rules = Staff set processed, completed or problem; only a running call is in progress, so no call goes back to it. A change is kept in the history.
 call-conversation = Conversation
 call-liza-said = Liza:
+call-request = Asked the system:
 call-caller-pressed = Caller pressed:
 call-no-steps = No steps recorded.
 call-no-records = No { $kind }.

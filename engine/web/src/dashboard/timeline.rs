@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use fluent_bundle::FluentValue;
-use liza_core::flow::Flow;
+use liza_core::flow::{Flow, NodeKind};
 use liza_store::admin::{CallDetail, TimelineStep};
 use serde::Serialize;
 
@@ -24,6 +24,8 @@ pub struct StepView {
     /// The node's name, for staff who read the flow file (a tooltip).
     pub node: String,
     pub text: String,
+    /// The request a `fetch` node made (`GET shop /orders/12345`): not something Liza said.
+    pub request: Option<String>,
     pub digits: Option<String>,
     /// A key chosen at a menu (`chose 1`): shown as a key pressed.
     pub chose: Option<String>,
@@ -51,6 +53,15 @@ pub fn steps(d: &Dashboard, call: &CallDetail, steps: Vec<TimelineStep>) -> Vec<
                 .as_ref()
                 .and_then(|flow| node_label(flow, &step.node, lang))
                 .unwrap_or_else(|| step.node.clone());
+            let fetched = flow.as_ref().is_some_and(|flow| {
+                flow.node_named(&step.node)
+                    .is_some_and(|id| matches!(flow.node(id).kind, NodeKind::Fetch(_)))
+            });
+            let (text, request) = if fetched && !step.text.is_empty() {
+                (String::new(), Some(step.text))
+            } else {
+                (step.text, None)
+            };
             let chose = step
                 .outcome
                 .strip_prefix("chose ")
@@ -64,7 +75,8 @@ pub fn steps(d: &Dashboard, call: &CallDetail, steps: Vec<TimelineStep>) -> Vec<
             StepView {
                 label,
                 node: step.node,
-                text: step.text,
+                text,
+                request,
                 digits: step.digits,
                 chose,
                 outcome,
