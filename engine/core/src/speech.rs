@@ -4,10 +4,11 @@
 //! Pure: no store, no HTTP. Must not decide where the call goes (that is `runtime`).
 
 use crate::flow::transfer::Target;
+use crate::flow::voicemail::RECORDING_WEBHOOK;
 use crate::flow::{Flow, NodeId, NodeKind};
 use crate::i18n::{Arg, Locale};
 use crate::runtime::{Action, CallState};
-use crate::twiml::{self, Dial, DialTarget, Gather, Response, Say, Segment, Verb};
+use crate::twiml::{self, Dial, DialTarget, Gather, Record, Response, Say, Segment, Verb};
 
 /// The webhook Twilio asks, for the person who answers a transfer, what they hear first
 /// (`<Number url=…>`); reserved: no node may take it.
@@ -201,6 +202,24 @@ impl<'a> Speaker<'a> {
                 }
                 Action::Hangup => {
                     response.push(Verb::Hangup);
+                }
+                Action::Record(node) => {
+                    let NodeKind::Voicemail(voicemail) = &self.flow.node(*node).kind else {
+                        continue;
+                    };
+                    let url = self.config.webhook_url(&voicemail.webhook, next_turn);
+                    response.push(Verb::Record(Record {
+                        action: url.clone(),
+                        max_length_secs: voicemail.max_length_secs,
+                        finish_on_key: voicemail.finish_on_key.clone(),
+                        play_beep: voicemail.beep,
+                        status_callback: format!(
+                            "{}/webhook/{}",
+                            self.config.base_url, RECORDING_WEBHOOK
+                        ),
+                    }));
+                    // Nothing recorded (silence): Twilio goes on after the Record.
+                    response.push(Verb::Redirect(url));
                 }
                 Action::Dial { node, to } => {
                     let NodeKind::Transfer(transfer) = &self.flow.node(*node).kind else {

@@ -25,8 +25,8 @@ use liza_core::turn::{play_fetching, Turned};
 use liza_core::twilio::{WebhookParams, MAX_DIGITS_LEN};
 use liza_core::twiml::Response;
 use liza_store::{
-    now_ms, CallRow, ConsentAsked, NewCall, StatusUpdate, StepRow, Store, StoreError, StoreTx,
-    TurnWrite, Work,
+    now_ms, CallRow, ConsentAsked, NewCall, RecordingWrite, StatusUpdate, StepRow, Store,
+    StoreError, StoreTx, TurnWrite, Work,
 };
 
 /// Which webhook Twilio called.
@@ -36,6 +36,8 @@ pub enum Hook {
     Voice,
     /// `/webhook/status`: Twilio's status callback.
     Status,
+    /// `/webhook/recording`: Twilio's recording status callback of a voicemail.
+    Recording,
     /// `/webhook/whisper`: a transfer's person answered (`<Number url>`): what they hear first.
     Whisper,
     /// `/webhook/<name>`: an input node's answer.
@@ -48,6 +50,7 @@ impl Hook {
             "voice" => Self::Voice,
             "status" => Self::Status,
             liza_core::speech::WHISPER_WEBHOOK => Self::Whisper,
+            liza_core::flow::voicemail::RECORDING_WEBHOOK => Self::Recording,
             other => Self::Node(other.to_owned()),
         }
     }
@@ -155,6 +158,7 @@ impl Engine {
             Hook::Voice => Job::Start(self.privacy.caller(params.from())),
             Hook::Status => Job::End(self.privacy.caller(params.from())),
             Hook::Whisper => Job::Whisper,
+            Hook::Recording => Job::Recording,
             Hook::Node(name) => Job::Node(name.clone()),
         };
         let params = Arc::new(params);
@@ -288,6 +292,8 @@ enum Job {
     End(Caller),
     /// The whisper of the transfer the call (`ParentCallSid`) waits at.
     Whisper,
+    /// A voicemail's recording, kept with the call if its caller consented.
+    Recording,
     /// An input node's answer.
     Node(String),
 }
@@ -326,6 +332,7 @@ impl Work for WebhookWork {
             Job::End(caller) => turn.status(caller),
             Job::Node(name) => turn.node(name, self.seq),
             Job::Whisper => turn.whisper(),
+            Job::Recording => turn.recording(),
         };
         self.answer = Some(match answer {
             Err(Failure::Store(e)) => return Err(e),
@@ -362,7 +369,7 @@ impl Work for WebhookWork {
 
     fn call_sid(&self) -> Option<&str> {
         match self.job {
-            Job::Node(_) | Job::End(_) => self.params.call_sid(),
+            Job::Node(_) | Job::End(_) | Job::Recording => self.params.call_sid(),
             Job::Whisper => self.params.parent_call_sid(),
             // A new call: its row does not exist yet.
             Job::Start(_) => None,
@@ -480,9 +487,15 @@ impl<'a> Webhook<'a> {
                 language: state.language,
             });
         }
+        let recorded = self
+            .params
+            .get("RecordingUrl")
+            .is_some_and(|url| !url.trim().is_empty());
         let input = match (self.params.get("DialCallStatus"), self.params.digits()) {
             // A `<Dial>`'s action callback (docs/twilio.md).
             (Some(status), _) => Input::Dialed(status.trim().chars().take(32).collect()),
+            // A `<Record>`'s: the recording itself is kept from its status callback.
+            _ if recorded => Input::Recorded,
             (None, Some(d)) if !d.trim().is_empty() => Input::Digits(d.trim().to_owned()),
             _ => Input::NoInput,
         };
@@ -509,6 +522,63 @@ impl<'a> Webhook<'a> {
             .whisper(node)
             .render();
         Ok(Reply::Done(twiml, Outcome::Answered, None))
+    }
+
+    /// Twilio's recording status callback: the voicemail's URL, status and duration kept with
+    /// the call — only a call whose caller consented (the store checks the call's row), and
+    /// only Twilio's own `https://api.twilio.com/` URLs.
+    fn recording(self) -> Answer {
+        let call_sid = self.call_sid()?;
+        let p = self.params;
+        let sid = p.get("RecordingSid").map(str::trim).filter(|s| {
+            !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric())
+        });
+        let url = p
+            .get("RecordingUrl")
+            .map(str::trim)
+            .filter(|u| u.starts_with("https://") && u.len() <= 512);
+        let (Some(sid), Some(url)) = (sid, url) else {
+            warn!(
+                call_sid,
+                "A recording callback without a usable RecordingSid or RecordingUrl: ignored."
+            );
+            return Ok(Reply::Done(
+                Response::new().render(),
+                Outcome::Ignored,
+                None,
+            ));
+        };
+        let status: String = p
+            .get("RecordingStatus")
+            .unwrap_or("completed")
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .take(32)
+            .collect();
+        let duration_secs = p
+            .get("RecordingDuration")
+            .and_then(|d| d.trim().parse::<i64>().ok())
+            .filter(|d| *d >= 0);
+        let stored = self.tx.save_recording(&RecordingWrite {
+            call_sid,
+            recording_sid: sid,
+            url,
+            status: &status,
+            duration_secs,
+            now_ms: self.now,
+        })?;
+        if !stored {
+            warn!(
+                call_sid,
+                "A recording for a call without consent (or unknown): not kept."
+            );
+        }
+        let outcome = if stored {
+            Outcome::StatusStored
+        } else {
+            Outcome::Ignored
+        };
+        Ok(Reply::Done(Response::new().render(), outcome, None))
     }
 
     fn status(mut self, caller: &Caller) -> Answer {

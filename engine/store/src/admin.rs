@@ -175,6 +175,17 @@ pub struct TimelineStep {
     pub created_at: i64,
 }
 
+/// A voicemail as the call page shows it: the audio stays at Twilio (its URL needs the
+/// account's credentials).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, sqlx::FromRow)]
+pub struct RecordingSummary {
+    pub recording_sid: String,
+    pub url: String,
+    pub status: String,
+    pub duration_secs: Option<i64>,
+    pub created_at: i64,
+}
+
 /// A record (an order) as lists and detail pages show it.
 #[derive(Debug, Clone, Serialize)]
 pub struct RecordSummary {
@@ -395,6 +406,8 @@ pub trait CallsAndRecords: Send + Sync + 'static {
     async fn call_timeline(&self, call_id: i64) -> Result<Vec<TimelineStep>, StoreError>;
     /// Records the call saved or asked for.
     async fn call_records(&self, call_id: i64) -> Result<Vec<RecordSummary>, StoreError>;
+    /// The voicemails recorded on the call (kept only after the caller's consent).
+    async fn call_recordings(&self, call_id: i64) -> Result<Vec<RecordingSummary>, StoreError>;
     /// How many calls `filter` matches, over every page (its cursor and limit ignored).
     async fn count_calls(&self, filter: &CallFilter) -> Result<i64, StoreError>;
     /// Newest first, at most `filter.limit` rows.

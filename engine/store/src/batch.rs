@@ -503,6 +503,9 @@ mod tests {
         fn flow_source(&mut self, _: &str) -> Result<Option<String>, StoreError> {
             unimplemented!()
         }
+        fn save_recording(&mut self, _: &crate::RecordingWrite<'_>) -> Result<bool, StoreError> {
+            unimplemented!()
+        }
         fn probe(&mut self, _: i64) -> Result<(), StoreError> {
             Ok(())
         }

@@ -218,6 +218,17 @@ pub trait Work: Send + 'static {
 }
 
 /// The statements one webhook runs, synchronously, inside a writer's transaction.
+/// A voicemail as Twilio's recording status callback reports it.
+#[derive(Debug, Clone)]
+pub struct RecordingWrite<'a> {
+    pub call_sid: &'a str,
+    pub recording_sid: &'a str,
+    pub url: &'a str,
+    pub status: &'a str,
+    pub duration_secs: Option<i64>,
+    pub now_ms: i64,
+}
+
 pub trait StoreTx {
     /// Creates the call if it is new (status in_progress) and locks it for this transaction.
     fn open_call(&mut self, new: &NewCall<'_>) -> Result<CallRow, StoreError>;
@@ -238,6 +249,9 @@ pub trait StoreTx {
     fn mark_problem(&mut self, call_sid: &str, now_ms: i64) -> Result<(), StoreError>;
     /// Applies a final status callback: completed (unless `problem`), end time, duration.
     fn call_ended(&mut self, update: &StatusUpdate<'_>) -> Result<(), StoreError>;
+    /// Keeps what Twilio's recording status callback reports of a voicemail, if the call
+    /// exists and its caller consented; true when a row was written.
+    fn save_recording(&mut self, recording: &RecordingWrite<'_>) -> Result<bool, StoreError>;
     /// The stored form of a flow version, if an instance registered it.
     fn flow_source(&mut self, version: &str) -> Result<Option<String>, StoreError>;
     /// A small real write that proves the database takes writes (for `/health`).

@@ -17,7 +17,7 @@ use super::dialect::POSTGRES;
 use super::sql as webhook_sql;
 use super::sql_admin::SqlAdmin;
 use super::sql_store::{open_pool, Local, SqlStore};
-use super::{CallRow, NewCall, StatusUpdate, StoreError, StoreTx, TurnWrite};
+use super::{CallRow, NewCall, RecordingWrite, StatusUpdate, StoreError, StoreTx, TurnWrite};
 use liza_model::CallStatus;
 use liza_model::{RecordInfo, RecordRequest};
 
@@ -517,6 +517,21 @@ impl StoreTx for PgWriter {
             .bind(version)
             .fetch_optional(&mut self.conn);
         Ok(block_on(&self.runtime, query)?.flatten())
+    }
+
+    fn save_recording(&mut self, r: &RecordingWrite<'_>) -> Result<bool, StoreError> {
+        // The call's consent may sit in a turn buffered in this batch.
+        self.just_locked = None;
+        self.touch(r.call_sid)?;
+        let query = sqlx::query(webhook_sql::SAVE_RECORDING)
+            .bind(r.recording_sid)
+            .bind(r.url)
+            .bind(r.status)
+            .bind(r.duration_secs)
+            .bind(r.now_ms)
+            .bind(r.call_sid)
+            .execute(&mut self.conn);
+        Ok(block_on(&self.runtime, query)?.rows_affected() > 0)
     }
 
     fn probe(&mut self, now_ms: i64) -> Result<(), StoreError> {

@@ -106,6 +106,17 @@ pub struct ExportedLink {
     pub created_at: i64,
 }
 
+/// A voicemail recorded on one of the person's calls (the audio stays at Twilio).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, sqlx::FromRow)]
+pub struct ExportedRecording {
+    pub call_id: i64,
+    pub recording_sid: String,
+    pub url: String,
+    pub status: String,
+    pub duration_secs: Option<i64>,
+    pub created_at: i64,
+}
+
 /// An audit entry about one of the person's calls.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, sqlx::FromRow)]
 pub struct ExportedAudit {
@@ -143,6 +154,7 @@ pub struct PersonalData {
     pub responses: Vec<ExportedResponse>,
     pub records: Vec<ExportedRecord>,
     pub record_calls: Vec<ExportedLink>,
+    pub recordings: Vec<ExportedRecording>,
     pub audit_log: Vec<ExportedAudit>,
     pub outbox: Vec<ExportedOutbox>,
 }
@@ -209,6 +221,8 @@ pub struct Anonymised {
     pub record_links: u64,
     /// Records that no longer name the call that created them (the records stay).
     pub records_unlinked: u64,
+    /// Voicemails' rows deleted (their URLs and durations).
+    pub recordings: u64,
 }
 
 impl Anonymised {
@@ -218,6 +232,7 @@ impl Anonymised {
         self.responses += other.responses;
         self.record_links += other.record_links;
         self.records_unlinked += other.records_unlinked;
+        self.recordings += other.recordings;
     }
 }
 
@@ -226,8 +241,13 @@ impl std::fmt::Display for Anonymised {
         write!(
             f,
             "{} call(s) made anonymous, {} step(s) cleared, {} stored answer(s) deleted, \
-             {} record link(s) deleted, {} record(s) unlinked",
-            self.calls, self.steps, self.responses, self.record_links, self.records_unlinked
+             {} record link(s) deleted, {} record(s) unlinked, {} recording(s) deleted",
+            self.calls,
+            self.steps,
+            self.responses,
+            self.record_links,
+            self.records_unlinked,
+            self.recordings
         )
     }
 }
@@ -365,6 +385,9 @@ pub mod sql {
     pub const EXPORT_OUTBOX: &str = "SELECT id, call_id, kind, label, payload, status, attempts,
             last_error, sent_at, created_at
          FROM outbox WHERE call_id IN ({ids}) ORDER BY id";
+    pub const EXPORT_RECORDINGS: &str =
+        "SELECT call_id, recording_sid, url, status, duration_secs, created_at
+         FROM recordings WHERE call_id IN ({ids}) ORDER BY call_id, id";
     pub const EXPORT_AUDIT: &str =
         "SELECT id, user_name, subject_kind, subject_id, field, old_value, new_value, created_at
          FROM audit_log WHERE subject_kind = 'call' AND subject_id IN ({ids}) ORDER BY id";
@@ -391,6 +414,7 @@ pub mod sql {
          WHERE call_id IN ({ids}) AND (text <> '' OR digits IS NOT NULL)";
     pub const DELETE_RESPONSES: &str = "DELETE FROM responses WHERE call_id IN ({ids})";
     pub const DELETE_LINKS: &str = "DELETE FROM record_calls WHERE call_id IN ({ids})";
+    pub const DELETE_RECORDINGS: &str = "DELETE FROM recordings WHERE call_id IN ({ids})";
     pub const UNLINK_RECORDS: &str = "UPDATE records SET call_id = NULL WHERE call_id IN ({ids})";
     pub const ANONYMISE_CALLS: &str =
         "UPDATE calls SET from_number = '', caller_hash = NULL, caller_masked = NULL,

@@ -208,6 +208,19 @@ pub static CALL_ENDED_DROPPING_RESPONSES: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// A voicemail's recording status callback, kept only for a call whose caller consented;
+/// delivered again (or `in-progress` then `completed`), the row is updated. `$1`
+/// RecordingSid, `$2` RecordingUrl, `$3` RecordingStatus, `$4` RecordingDuration or NULL,
+/// `$5` now, `$6` call sid.
+pub const SAVE_RECORDING: &str =
+    "INSERT INTO recordings (call_id, recording_sid, url, status, duration_secs, created_at, updated_at)
+     SELECT id, $1, $2, $3, $4, $5, $5 FROM calls WHERE call_sid = $6 AND consent = 'given'
+     ON CONFLICT (recording_sid) DO UPDATE SET
+         url = excluded.url,
+         status = excluded.status,
+         duration_secs = COALESCE(excluded.duration_secs, recordings.duration_secs),
+         updated_at = excluded.updated_at";
+
 /// `$1` version, `$2` name, `$3` now, `$4` source.
 pub const REGISTER_FLOW_VERSION: &str =
     "INSERT INTO flow_versions (version, name, loaded_at, source) VALUES ($1, $2, $3, $4)
@@ -271,6 +284,7 @@ mod tests {
             SAVE_RECORD,
             MARK_PROBLEM.as_str(),
             KEEP_PRIVACY_KEY,
+            SAVE_RECORDING,
         ] {
             let order = first_appearances(sql);
             let expected: Vec<usize> = (1..=order.len()).collect();

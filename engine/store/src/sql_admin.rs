@@ -11,8 +11,8 @@ use super::admin::{
     sql, Accounts, ApiTokenInfo, AuditEntry, Bind, CallDetail, CallFilter, CallProgress,
     CallSummary, CallsAndRecords, Change, DaySpan, DayStats, ListQuery, LiveCalls, LocalDays,
     LoginLimit, LoginReservation, Overview, PasswordSet, RecordFilter, RecordRef, RecordSummary,
-    SessionInfo, SessionUser, Statistics, StatsBucket, StatsHour, Subject, TimelineStep, TopRecord,
-    User, DAY_MS,
+    RecordingSummary, SessionInfo, SessionUser, Statistics, StatsBucket, StatsHour, Subject,
+    TimelineStep, TopRecord, User, DAY_MS,
 };
 use super::dialect::Dialect;
 use super::StoreError;
@@ -312,6 +312,20 @@ impl CallsAndRecords for SqlAdmin {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().map(record_summary).collect::<Result<_, _>>()?)
+    }
+
+    async fn call_recordings(&self, call_id: i64) -> Result<Vec<RecordingSummary>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT recording_sid, url, status, duration_secs, created_at FROM recordings
+             WHERE call_id = $1 ORDER BY id",
+        )
+        .bind(call_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(<RecordingSummary as sqlx::FromRow<'_, sqlx::any::AnyRow>>::from_row)
+            .collect::<Result<_, _>>()?)
     }
 
     async fn list_records(&self, filter: &RecordFilter) -> Result<Vec<RecordSummary>, StoreError> {

@@ -44,6 +44,7 @@ async fn anonymise(tx: &mut Tx<'_>, ids: &[i64]) -> Result<Anonymised, StoreErro
     let record_links = change_for(tx, sql::DELETE_LINKS, ids).await?;
     let records_unlinked = change_for(tx, sql::UNLINK_RECORDS, ids).await?;
     change_for(tx, crate::outbox::sql::DELETE_FOR_CALLS, ids).await?;
+    let recordings = change_for(tx, sql::DELETE_RECORDINGS, ids).await?;
     let calls = change_for(tx, sql::ANONYMISE_CALLS, ids).await?;
     Ok(Anonymised {
         calls,
@@ -51,6 +52,7 @@ async fn anonymise(tx: &mut Tx<'_>, ids: &[i64]) -> Result<Anonymised, StoreErro
         responses,
         record_links,
         records_unlinked,
+        recordings,
     })
 }
 
@@ -93,6 +95,7 @@ impl Privacy for SqlAdmin {
         // A record may come up in two chunks.
         records.sort_by_key(|r| r.id);
         records.dedup_by_key(|r| r.id);
+        let recordings = map(&rows_for(&mut tx, sql::EXPORT_RECORDINGS, &ids).await?)?;
         let audit_log = map(&rows_for(&mut tx, sql::EXPORT_AUDIT, &ids).await?)?;
         let outbox = map(&rows_for(&mut tx, sql::EXPORT_OUTBOX, &ids).await?)?;
         tx.commit().await?;
@@ -102,6 +105,7 @@ impl Privacy for SqlAdmin {
             responses,
             records,
             record_calls,
+            recordings,
             audit_log,
             outbox,
         })

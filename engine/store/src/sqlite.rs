@@ -17,7 +17,7 @@ use super::sql as webhook_sql;
 use super::sql_admin::SqlAdmin;
 use super::sql_store::{open_pool, Local, SqlStore};
 use super::stats::{WalSnapshot, WalStats};
-use super::{CallRow, NewCall, StatusUpdate, StoreError, StoreTx, TurnWrite};
+use super::{CallRow, NewCall, RecordingWrite, StatusUpdate, StoreError, StoreTx, TurnWrite};
 use liza_model::CallStatus;
 use liza_model::{RecordInfo, RecordRequest};
 
@@ -779,6 +779,21 @@ impl StoreTx for SqliteWriter {
             .query_row(params![version], |r| r.get(0))
             .optional()?
             .flatten())
+    }
+
+    fn save_recording(&mut self, r: &RecordingWrite<'_>) -> Result<bool, StoreError> {
+        let written = self
+            .conn
+            .prepare_cached(webhook_sql::SAVE_RECORDING)?
+            .execute(params![
+                r.recording_sid,
+                r.url,
+                r.status,
+                r.duration_secs,
+                r.now_ms,
+                r.call_sid
+            ])?;
+        Ok(written > 0)
     }
 
     fn probe(&mut self, now_ms: i64) -> Result<(), StoreError> {

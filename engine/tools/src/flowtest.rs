@@ -149,6 +149,7 @@ fn run_case(flow: &Flow, speech: &SpeechConfig, case: &Scenario) -> Result<(), S
                 Input::NoInput => "",
                 Input::HangUp => "hangup",
                 Input::Dial(status) => status.as_str(),
+                Input::Recorded => "recorded",
             };
             problems.push(format!("the call ended before input {} ({keys:?})", i + 1));
             break;
@@ -157,9 +158,10 @@ fn run_case(flow: &Flow, speech: &SpeechConfig, case: &Scenario) -> Result<(), S
             call.hang_up();
             break;
         }
-        match input.dial_status() {
-            Some(status) => call.dialed(status),
-            None => call.press(input.digits()),
+        match (input, input.dial_status()) {
+            (Input::Recorded, _) => call.recorded(),
+            (_, Some(status)) => call.dialed(status),
+            _ => call.press(input.digits()),
         };
     }
     // A test that meets opening hours must say when it calls, or it passes or fails by the

@@ -22,6 +22,7 @@ fn shape(kind: &NodeKind) -> &'static str {
         NodeKind::Fetch(_) => "parallelogram",
         NodeKind::Transfer(_) => "doubleoctagon",
         NodeKind::Sms(_) => "tab",
+        NodeKind::Voicemail(_) => "cylinder",
     }
 }
 
@@ -109,6 +110,7 @@ pub fn to_dot(flow: &Flow) -> String {
                     | "no_answer"
                     | "failed"
                     | "not_mobile"
+                    | "empty"
                     | "no_consent"
             );
             let style = if dashed { ", style=dashed" } else { "" };

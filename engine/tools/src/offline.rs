@@ -218,6 +218,11 @@ impl<'f> OfflineCall<'f> {
         self.turn(Input::Dialed(status.to_owned()))
     }
 
+    /// The caller's message at a voicemail was recorded.
+    pub fn recorded(&mut self) -> TurnReport {
+        self.turn(Input::Recorded)
+    }
+
     /// The caller hangs up: what Twilio's status callback would record.
     pub fn hang_up(&mut self) {
         self.state.ended = true;

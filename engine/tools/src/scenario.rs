@@ -126,6 +126,9 @@ pub enum Input {
     /// A transfer's dial is over with Twilio's `DialCallStatus`: `"dial:busy"`,
     /// `"dial:no-answer"`, `"dial:completed"` (answered), `"dial:failed"`, `"dial:canceled"`.
     Dial(String),
+    /// The caller left a message at a voicemail (`"recorded"`): its `<Record>` ended with a
+    /// recording; `""` there is a message never spoken.
+    Recorded,
 }
 
 impl Input {
@@ -133,7 +136,7 @@ impl Input {
     pub fn digits(&self) -> Option<&str> {
         match self {
             Input::Keys(keys) => Some(keys.trim_end_matches('#')).filter(|d| !d.is_empty()),
-            Input::NoInput | Input::HangUp | Input::Dial(_) => None,
+            Input::NoInput | Input::HangUp | Input::Dial(_) | Input::Recorded => None,
         }
     }
 
@@ -149,6 +152,7 @@ impl Input {
         match keys {
             "" => Input::NoInput,
             "hangup" => Input::HangUp,
+            "recorded" => Input::Recorded,
             keys => match keys.strip_prefix("dial:") {
                 Some(status) => Input::Dial(status.trim().to_owned()),
                 None => Input::Keys(keys.to_owned()),
@@ -165,7 +169,9 @@ impl<'de> Deserialize<'de> for Input {
             type Value = Input;
 
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str(r#"keys ("123#"), "" for no input, "hangup", or "dial:busy""#)
+                f.write_str(
+                    r#"keys ("123#"), "" for no input, "hangup", "dial:busy" or "recorded""#,
+                )
             }
 
             fn visit_str<E: de::Error>(self, keys: &str) -> Result<Input, E> {
@@ -270,7 +276,8 @@ mod tests {
     fn a_list_is_not_a_turn() {
         let error = inputs(r#"[["1"]]"#).unwrap_err();
         assert!(
-            error.contains(r#"keys ("123#"), "" for no input, "hangup", or "dial:busy""#),
+            error
+                .contains(r#"keys ("123#"), "" for no input, "hangup", "dial:busy" or "recorded""#),
             "{error}"
         );
     }

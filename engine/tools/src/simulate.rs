@@ -72,8 +72,10 @@ pub fn simulate(
             break;
         }
         // A transfer waits for the dial's outcome: `dial:busy`, `dial:no-answer`, `dial:completed`.
+        // A voicemail waits for its recording: `recorded` (an empty line: nothing said).
         let report = match line.trim().strip_prefix("dial:") {
             Some(status) => call.dialed(status.trim()),
+            None if line.trim() == "recorded" => call.recorded(),
             None => call.press(Some(keys).filter(|k| !k.is_empty())),
         };
         print_turn(out, &report)?;

@@ -173,6 +173,14 @@ outbox-status-pending = wartet auf Versand
 outbox-status-sending = wird gesendet
 outbox-status-sent = gesendet
 outbox-status-failed = fehlgeschlagen
+call-recordings = Sprachnachricht
+call-recordings-twilio = Die Aufnahmen bleiben bei Twilio: Ein Link fragt nach den Zugangsdaten Ihres Twilio-Kontos (Account-SID und Auth-Token).
+call-recording = { $seconds ->
+    [-1] Aufnahme (Länge noch nicht gemeldet)
+    [1] Aufnahme, 1 Sekunde
+   *[other] Aufnahme, { $seconds } Sekunden
+}
+call-no-recordings = Keine Sprachnachricht bei diesem Anruf.
 consent-asked = «{ $text }» — { $locale }, Ablauf { $version }
 consent-decided = { $decision ->
     [given] Einwilligung erteilt
@@ -377,6 +385,10 @@ step-dial-busy = Weiterleitung: besetzt
 step-dial-no-answer = Weiterleitung: niemand hat abgenommen
 step-dial-failed = Weiterleitung: fehlgeschlagen
 step-dial-not-configured = Weiterleitung: keine Nummer eingerichtet
+step-voicemail-started = Sprachnachricht: Aufnahme gestartet
+step-voicemail-recorded = Sprachnachricht aufgenommen
+step-voicemail-empty = Sprachnachricht: nichts gesprochen
+step-voicemail-no-consent = Sprachnachricht: nicht aufgenommen (keine Zustimmung)
 step-call-already-ended = Der Anruf war bereits beendet
 step-too-many-steps = Abgebrochen: zu viele Schritte ohne Eingabe
 step-case = Weiter über: { $value }

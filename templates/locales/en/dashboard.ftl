@@ -173,6 +173,14 @@ outbox-status-pending = waiting to be sent
 outbox-status-sending = being sent
 outbox-status-sent = sent
 outbox-status-failed = failed
+call-recordings = Voicemail
+call-recordings-twilio = The recordings stay at Twilio: opening a link asks for your Twilio account's credentials (the account SID and auth token).
+call-recording = { $seconds ->
+    [-1] Recording (length not reported yet)
+    [1] Recording, 1 second
+   *[other] Recording, { $seconds } seconds
+}
+call-no-recordings = No voicemail on this call.
 consent-asked = «{ $text }» — { $locale }, flow { $version }
 consent-decided = { $decision ->
     [given] Consent given
@@ -377,6 +385,10 @@ step-dial-busy = Transfer: busy
 step-dial-no-answer = Transfer: nobody answered
 step-dial-failed = Transfer: failed
 step-dial-not-configured = Transfer: no number set up
+step-voicemail-started = Voicemail: recording started
+step-voicemail-recorded = Voicemail recorded
+step-voicemail-empty = Voicemail: nothing said
+step-voicemail-no-consent = Voicemail: not recorded (no consent)
 step-call-already-ended = The call had already ended
 step-too-many-steps = Stopped: too many steps without input
 step-case = Went on by: { $value }

@@ -21,6 +21,7 @@ use crate::model::{CallStatus, Consent};
 
 mod fetch;
 mod transfer;
+mod voicemail;
 
 struct Compiler<'a> {
     file: &'a Path,
@@ -301,6 +302,9 @@ pub fn compile(
         }
         if let NodeKind::Transfer(t) = &kind {
             register_webhook(&mut c, &mut webhooks, name, &p, &t.webhook, index);
+        }
+        if let NodeKind::Voicemail(v) = &kind {
+            register_webhook(&mut c, &mut webhooks, name, &p, &v.webhook, index);
         }
         nodes.push(Node {
             name: name.clone(),
@@ -676,6 +680,9 @@ fn compile_node(
                     not_configured,
                 ),
             }))
+        }
+        RawNode::Voicemail { .. } => {
+            NodeKind::Voicemail(Box::new(c.voicemail_node(raw, name, p, node)))
         }
         RawNode::Hours {
             schedule,

@@ -11,6 +11,7 @@ pub mod raw;
 pub mod schema;
 pub mod set;
 pub mod transfer;
+pub mod voicemail;
 pub mod yaml;
 
 use std::collections::{BTreeSet, HashMap};
@@ -30,7 +31,7 @@ pub use load::{load_flow, load_flows, load_paths};
 pub const GLOBAL_VARIABLES: [&str; 2] = ["company", "website"];
 
 /// Webhook names the engine itself answers; a node cannot take them.
-pub const RESERVED_WEBHOOKS: [&str; 3] = ["voice", "status", "whisper"];
+pub const RESERVED_WEBHOOKS: [&str; 4] = ["voice", "status", "whisper", "recording"];
 
 /// The flow that answers a new call to `to`: one that lists the number, else one that lists none.
 pub fn flow_for_number<'a>(flows: &'a [Arc<Flow>], to: &str) -> Option<&'a Arc<Flow>> {
@@ -140,6 +141,7 @@ impl Flow {
                     ids.extend(sms.message.as_deref());
                     vec![]
                 }
+                NodeKind::Voicemail(v) => vec![&v.prompt],
                 _ => vec![],
             };
             ids.extend(lists.into_iter().flatten().map(String::as_str));
@@ -281,6 +283,8 @@ pub enum NodeKind {
     Fetch(Box<fetch::Fetch>),
     /// A `<Dial>` to a person (`kind: transfer`); the call waits for the dial's outcome.
     Transfer(Box<transfer::Transfer>),
+    /// A `<Record>` of the caller's message (`kind: voicemail`), only after consent.
+    Voicemail(Box<voicemail::Voicemail>),
     /// A text message to the caller (`kind: sms`), or only whether one could be sent
     /// (`message` `None`: `check: true`).
     Sms(Box<Sms>),
@@ -339,6 +343,7 @@ impl NodeKind {
             Self::Fetch(_) => "fetch",
             Self::Transfer(_) => "transfer",
             Self::Sms(_) => "sms",
+            Self::Voicemail(_) => "voicemail",
         }
     }
 
@@ -394,6 +399,7 @@ impl NodeKind {
             Self::Fetch(f) => out.extend(f.edges()),
             Self::Transfer(t) => out.extend(t.edges()),
             Self::Sms(s) => out.extend(s.edges()),
+            Self::Voicemail(v) => out.extend(v.edges()),
             Self::Hangup { .. } => {}
         }
         out
@@ -401,7 +407,10 @@ impl NodeKind {
 
     /// True for nodes that wait for the caller.
     pub fn takes_input(&self) -> bool {
-        matches!(self, Self::Gather(_) | Self::Confirm(_) | Self::Transfer(_))
+        matches!(
+            self,
+            Self::Gather(_) | Self::Confirm(_) | Self::Transfer(_) | Self::Voicemail(_)
+        )
     }
 }
 

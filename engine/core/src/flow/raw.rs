@@ -292,6 +292,32 @@ pub enum RawNode {
         #[serde(default)]
         next: RawTransferNext,
     },
+    /// A `<Record>` of the caller's message, only after consent (see [`super::voicemail`]).
+    Voicemail {
+        #[serde(default)]
+        say: Option<RawMessages>,
+        #[serde(default)]
+        max_length: Option<u32>,
+        #[serde(default)]
+        finish_on_key: Option<String>,
+        #[serde(default)]
+        beep: Option<bool>,
+        webhook: String,
+        #[serde(default)]
+        next: RawVoicemailNext,
+    },
+}
+
+/// A voicemail's outcomes as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVoicemailNext {
+    #[serde(default)]
+    pub recorded: Option<String>,
+    #[serde(default)]
+    pub empty: Option<String>,
+    #[serde(default)]
+    pub no_consent: Option<String>,
 }
 
 /// A transfer's outcomes as written; each one missing is named by `liza check`.

@@ -37,6 +37,8 @@ pub enum Input {
     NoInput,
     /// A `<Dial>` is over: Twilio's `DialCallStatus` (`completed`, `busy`, `no-answer`, …).
     Dialed(String),
+    /// A `<Record>` ended with a recording (its action callback carried a `RecordingUrl`).
+    Recorded,
 }
 
 /// Everything the engine remembers about a call between webhooks.
@@ -76,6 +78,8 @@ pub enum Action {
         node: NodeId,
         to: String,
     },
+    /// Record the caller's message at a `voicemail` node.
+    Record(NodeId),
     Hangup,
 }
 
@@ -625,6 +629,25 @@ impl<'f> Turn<'f> {
                     }
                 }
             }
+            NodeKind::Voicemail(voicemail) => {
+                if self.out.state.consent == Some(Consent::Given) {
+                    self.say(&voicemail.prompt);
+                    self.out.actions.push(Action::Record(id));
+                    self.out.state.waiting = Some(node.name.clone());
+                    self.out.state.attempts = 0;
+                    self.trace(
+                        &node.name,
+                        voicemail.prompt.clone(),
+                        None,
+                        "voicemail started",
+                    );
+                    self.cursor = Cursor::Done;
+                } else {
+                    // Only after consent: nothing is recorded, nothing said of it here.
+                    self.trace(&node.name, vec![], None, "voicemail no_consent");
+                    self.cursor = Cursor::Enter(voicemail.next.no_consent);
+                }
+            }
             NodeKind::Set { values, next } => {
                 for (variable, template) in values {
                     let value = template.render(&self.out.state.vars);
@@ -671,6 +694,18 @@ impl<'f> Turn<'f> {
     fn answer(&mut self, id: NodeId, input: Input) {
         let flow = self.flow;
         let node = flow.node(id);
+        if let NodeKind::Voicemail(voicemail) = &node.kind {
+            // The Record's action callback, or its Redirect when nothing was recorded.
+            self.out.state.waiting = None;
+            self.out.state.attempts = 0;
+            let (outcome, target) = match input {
+                Input::Recorded => ("voicemail recorded", voicemail.next.recorded),
+                _ => ("voicemail empty", voicemail.next.empty),
+            };
+            self.trace(&node.name, vec![], None, outcome);
+            self.cursor = Cursor::Enter(target);
+            return;
+        }
         if let NodeKind::Transfer(transfer) = &node.kind {
             // Only the dial's action callback answers a transfer; anything else (no status)
             // is a dial that failed.

@@ -70,11 +70,24 @@ pub enum DialTarget {
     },
 }
 
+/// `<Record action method="POST" maxLength finishOnKey playBeep recordingStatusCallback
+/// recordingStatusCallbackMethod="POST"/>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub action: String,
+    pub max_length_secs: u32,
+    pub finish_on_key: String,
+    pub play_beep: bool,
+    /// Where Twilio posts the recording's URL and duration once it is ready.
+    pub status_callback: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verb {
     Say(Say),
     Gather(Gather),
     Dial(Dial),
+    Record(Record),
     Redirect(String),
     Pause(u32),
     Hangup,
@@ -178,6 +191,18 @@ fn write_verb(w: &mut Writer<Vec<u8>>, verb: &Verb) {
         }
         Verb::Hangup => {
             let _ = w.write_event(Event::Empty(BytesStart::new("Hangup")));
+        }
+        Verb::Record(record) => {
+            let mut tag = BytesStart::new("Record");
+            tag.push_attribute(("action", record.action.as_str()));
+            tag.push_attribute(("method", "POST"));
+            let max_length = record.max_length_secs.to_string();
+            tag.push_attribute(("maxLength", max_length.as_str()));
+            tag.push_attribute(("finishOnKey", record.finish_on_key.as_str()));
+            tag.push_attribute(("playBeep", if record.play_beep { "true" } else { "false" }));
+            tag.push_attribute(("recordingStatusCallback", record.status_callback.as_str()));
+            tag.push_attribute(("recordingStatusCallbackMethod", "POST"));
+            let _ = w.write_event(Event::Empty(tag));
         }
         Verb::Dial(dial) => {
             let mut tag = BytesStart::new("Dial");

@@ -151,6 +151,7 @@ async fn play_golden_calls(folder: &str, flows: &str, at_least: usize) {
                     break;
                 }
                 (Input::Dial(status), _) => call.dial_ended(status).await,
+                (Input::Recorded, _) => call.recorded().await,
                 (_, Some(digits)) => call.press(digits).await,
                 (_, None) => call.silence().await,
             };

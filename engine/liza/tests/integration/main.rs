@@ -20,3 +20,4 @@ mod records_api;
 mod reload;
 mod security;
 mod transfer;
+mod voicemail;

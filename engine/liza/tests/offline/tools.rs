@@ -483,3 +483,140 @@ fn simulate_and_graph_show_the_transfer_node() {
         assert!(dot.contains(edge), "{edge}\n{dot}");
     }
 }
+
+/// `liza test` and `liza simulate` at a voicemail: recorded only after consent (`no_consent`
+/// otherwise), `"recorded"` as the turn that ends the recording, silence as `empty`; `liza
+/// graph` draws its edges.
+#[test]
+fn flow_tests_simulate_and_graph_at_a_voicemail() {
+    let dir = tempfile::tempdir().unwrap();
+    let flow = r##"name: voicemail-tool
+entry: consent
+languages:
+  default: en-GB
+privacy:
+  consent: consent
+  covers: [caller_number, conversation]
+nodes:
+  consent:
+    kind: confirm
+    webhook: consent
+    prompt: consent-question
+    choices:
+      "1": given
+      "2": refused
+    on_exhausted: bye
+  given:
+    kind: persist
+    consent: given
+    next: message
+  refused:
+    kind: persist
+    consent: refused
+    next: message
+  message:
+    kind: voicemail
+    say: greeting
+    webhook: message
+    next:
+      recorded: bye
+      empty: silent
+      no_consent: bye
+  silent:
+    kind: hangup
+  bye:
+    kind: hangup
+    say: goodbye
+"##;
+    std::fs::create_dir_all(dir.path().join("flows/tests")).unwrap();
+    std::fs::write(dir.path().join("flows/voicemail-tool.yaml"), flow).unwrap();
+    std::fs::write(
+        dir.path().join("flows/tests/voicemail-tool.yaml"),
+        r#"flow: voicemail-tool
+tests:
+  - name: a consenting caller's message is recorded
+    from: "+447700900123"
+    input: ["1", "recorded"]
+    expect:
+      path: [consent, given, message, bye]
+      says: [consent-question, greeting, goodbye]
+      consent: given
+  - name: without consent nothing is recorded
+    from: "+447700900123"
+    input: ["2"]
+    expect:
+      path: [consent, refused, message, bye]
+      says: [consent-question, goodbye]
+  - name: silence at the beep is empty
+    from: "+447700900123"
+    input: ["1", ""]
+    expect:
+      path: [consent, given, message, silent]
+"#,
+    )
+    .unwrap();
+    let flows = dir.path().join("flows");
+    let flows = flows.to_str().unwrap();
+    let out = liza(&["test", "--flows", flows, "--locales", "locales"], "");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("3 passed, 0 failed"), "{stdout}");
+
+    let out = liza(
+        &[
+            "simulate",
+            "--flows",
+            flows,
+            "--locales",
+            "locales",
+            "--flow",
+            "voicemail-tool",
+            "--from",
+            "+447700900123",
+        ],
+        "1\nrecorded\n",
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("[message] → voicemail started"), "{stdout}");
+    assert!(
+        stdout.contains("[message] → voicemail recorded"),
+        "{stdout}"
+    );
+    let out = liza(
+        &[
+            "simulate",
+            "--flows",
+            flows,
+            "--locales",
+            "locales",
+            "--flow",
+            "voicemail-tool",
+            "--from",
+            "+447700900123",
+        ],
+        "2\n",
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("[message] → voicemail no_consent"),
+        "{stdout}"
+    );
+
+    let file = dir.path().join("flows/voicemail-tool.yaml");
+    let dot = String::from_utf8(
+        liza(
+            &["graph", file.to_str().unwrap(), "--locales", "locales"],
+            "",
+        )
+        .stdout,
+    )
+    .unwrap();
+    for edge in [
+        r#""message" [shape=cylinder, label="message\n(voicemail)"];"#,
+        r#""message" -> "bye" [label="recorded"];"#,
+        r#""message" -> "silent" [label="empty", style=dashed];"#,
+        r#""message" -> "bye" [label="no_consent", style=dashed];"#,
+    ] {
+        assert!(dot.contains(edge), "{edge}\n{dot}");
+    }
+}

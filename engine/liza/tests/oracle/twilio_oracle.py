@@ -7,6 +7,8 @@ Reads a JSON request on stdin and prints what Twilio's library produces:
   {"op": "dial_twiml", "voice", "language", "say", "action", "timeout", "caller_id",
    "noun": "number"|"sip"|"client", "target", "url"}
   {"op": "whisper_twiml", "voice", "language", "say"}
+  {"op": "record_twiml", "voice", "language", "say", "action", "max_length", "finish_on_key",
+   "play_beep", "status_callback"}
 """
 import json
 import sys
@@ -26,6 +28,20 @@ def main():
     response = VoiceResponse()
     if op == "whisper_twiml":
         response.say(req["say"], voice=req["voice"], language=req["language"])
+        print(str(response))
+        return
+    if op == "record_twiml":
+        response.say(req["say"], voice=req["voice"], language=req["language"])
+        response.record(
+            action=req["action"],
+            method="POST",
+            max_length=req["max_length"],
+            finish_on_key=req["finish_on_key"],
+            play_beep=req["play_beep"],
+            recording_status_callback=req["status_callback"],
+            recording_status_callback_method="POST",
+        )
+        response.redirect(req["action"], method="POST")
         print(str(response))
         return
     if op == "dial_twiml":

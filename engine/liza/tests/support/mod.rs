@@ -26,6 +26,6 @@ pub use files::{copy_dir, flow_files_copy, repo_root, run_with_stdin};
 pub use golden::assert_golden;
 pub use twilio::{
     assert_valid_twiml, attribute, call_params, element_text, form_body, gather_action, is_apology,
-    loadtest_args, new_call_sid, xml_items, Answer, Call, Twilio, XmlItem, AUTH_TOKEN, CALLER,
-    PUBLIC_URL, SHOP_NUMBER,
+    loadtest_args, new_call_sid, recording_params, recording_url, xml_items, Answer, Call, Twilio,
+    XmlItem, AUTH_TOKEN, CALLER, PUBLIC_URL, SHOP_NUMBER,
 };

@@ -282,6 +282,28 @@ impl Call {
             .await
     }
 
+    /// The caller left a message: the `<Record>`'s action callback with the recording.
+    pub async fn recorded(&mut self) -> &Answer {
+        let url =
+            attribute(&self.last.body, "Record", "action").expect("the last answer has a Record");
+        let mut params = call_params(&self.sid, &self.from, None);
+        params.push(("RecordingUrl".into(), recording_url("REvoicemail01")));
+        params.push(("RecordingDuration".into(), "14".into()));
+        params.push(("RecordingSid".into(), "REvoicemail01".into()));
+        params.push(("Digits".into(), "#".into()));
+        self.send(&url, params, "RecordingUrl=…").await
+    }
+
+    /// Twilio's recording status callback for the recording `sid` of this call (signed).
+    pub async fn recording_status(&self, sid: &str, duration: &str) -> Answer {
+        self.twilio
+            .post_signed(
+                "/webhook/recording",
+                &recording_params(&self.sid, sid, duration),
+            )
+            .await
+    }
+
     /// The person answered the dialled leg: Twilio asks the `<Number url>` what they hear
     /// first, on the dialled leg's own CallSid with the caller's call as `ParentCallSid`.
     pub async fn whisper(&mut self) -> Answer {
@@ -338,6 +360,32 @@ impl Call {
     pub fn hung_up(&self) -> bool {
         self.last.body.contains("<Hangup/>")
     }
+}
+
+/// Where Twilio keeps a recording (its API: fetching it needs the account's credentials).
+pub fn recording_url(sid: &str) -> String {
+    format!("https://api.twilio.com/2010-04-01/Accounts/AC00000000000000000000000000000000/Recordings/{sid}")
+}
+
+/// The parameters of Twilio's recording status callback.
+pub fn recording_params(call_sid: &str, sid: &str, duration: &str) -> Vec<(String, String)> {
+    vec![
+        (
+            "AccountSid".into(),
+            "AC00000000000000000000000000000000".into(),
+        ),
+        ("CallSid".into(), call_sid.into()),
+        ("RecordingChannels".into(), "1".into()),
+        ("RecordingDuration".into(), duration.into()),
+        ("RecordingSid".into(), sid.into()),
+        ("RecordingSource".into(), "RecordVerb".into()),
+        (
+            "RecordingStartTime".into(),
+            "Tue, 01 Dec 2026 10:00:00 +0000".into(),
+        ),
+        ("RecordingStatus".into(), "completed".into()),
+        ("RecordingUrl".into(), recording_url(sid)),
+    ]
 }
 
 pub fn form_body<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)]) -> String {

@@ -340,6 +340,7 @@ pub async fn call_page(
     let call = d.admin.call(id).await?.ok_or(PageError::NotFound)?;
     let timeline = super::timeline::steps(d, &call, d.admin.call_timeline(id).await?);
     let mut records = d.admin.call_records(id).await?;
+    let recordings = d.admin.call_recordings(id).await?;
     let audit = d.admin.audit_log(Subject::Call(id)).await?;
     // Its texts and events: what and how they went, never a text's number or body.
     let outbox = match &d.outbox {
@@ -393,7 +394,7 @@ pub async fn call_page(
     let mut context = context! {
         user, page => "calls", consent_line => consent,
         caller => call.summary.caller(), call, timeline, record_groups => groups, audit,
-        statuses, back, saved, tel, outbox,
+        statuses, back, saved, tel, outbox, recordings,
     };
     // While the call runs, its page follows it (and stops once it has ended).
     if let Some(progress) = progress {

@@ -59,7 +59,7 @@ pub async fn privacy_page(
         Ok(number) => {
             let who = Who::of(&state.engine.privacy, &number);
             let data = d.admin.export_person(&who.person()).await?;
-            page.render(&typed, Found::Data(&number, data, None), None)
+            page.render(&typed, Found::Data(&number, Box::new(data), None), None)
                 .await
         }
     }
@@ -128,7 +128,11 @@ pub async fn privacy_erase(
         let problem = Text::new("privacy-erase-unconfirmed");
         let data = d.admin.export_person(&who.person()).await?;
         return page
-            .render(&form.phone, Found::Data(&number, data, None), Some(problem))
+            .render(
+                &form.phone,
+                Found::Data(&number, Box::new(data), None),
+                Some(problem),
+            )
             .await;
     }
     let erasure = d
@@ -145,8 +149,12 @@ pub async fn privacy_erase(
         counts: erasure.erased,
         live_left: erasure.live_calls,
     };
-    page.render(&form.phone, Found::Data(&number, data, Some(outcome)), None)
-        .await
+    page.render(
+        &form.phone,
+        Found::Data(&number, Box::new(data), Some(outcome)),
+        None,
+    )
+    .await
 }
 
 /// A person as the store finds them: the keyed hash of the number, and the number.
@@ -179,7 +187,7 @@ struct Erased {
 enum Found<'a> {
     Nothing,
     Problem(Text),
-    Data(&'a PhoneNumber, PersonalData, Option<Erased>),
+    Data(&'a PhoneNumber, Box<PersonalData>, Option<Erased>),
 }
 
 /// The page being answered: who asks, and what the server knows.

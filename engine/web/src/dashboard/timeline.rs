@@ -129,6 +129,10 @@ pub fn describe(lang: Lang, outcome: &str, kind_name: &dyn Fn(&str) -> String) -
         "dial no_answer" => t("step-dial-no-answer", &[]),
         "dial failed" => t("step-dial-failed", &[]),
         "dial not_configured" => t("step-dial-not-configured", &[]),
+        "voicemail started" => t("step-voicemail-started", &[]),
+        "voicemail recorded" => t("step-voicemail-recorded", &[]),
+        "voicemail empty" => t("step-voicemail-empty", &[]),
+        "voicemail no_consent" => t("step-voicemail-no-consent", &[]),
         "too many steps without input" => t("step-too-many-steps", &[]),
         _ => {
             if let Some(rest) = outcome.strip_prefix("case ") {
@@ -346,6 +350,11 @@ mod tests {
                 "dial no_answer",
                 "Transfer: nobody answered",
                 "Weiterleitung: niemand hat abgenommen",
+            ),
+            (
+                "voicemail no_consent",
+                "Voicemail: not recorded (no consent)",
+                "Sprachnachricht: nicht aufgenommen (keine Zustimmung)",
             ),
             ("something new", "something new", "something new"),
         ];
