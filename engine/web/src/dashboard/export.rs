@@ -162,23 +162,14 @@ async fn export_calls(
     let pairs = filter_pairs(req);
     let (filter, _) = call_filter(d, &pairs, CHUNK_ROWS)?;
     let permit = slot(&d.exports)?;
-    let what = "calls";
-    if full {
-        let rows = d.admin.count_calls(&filter).await?;
-        audit_full(d, &user.user_name, what, &pairs, rows).await?;
-    }
-    info!(user = %user.user_name, what, full, "Export started.");
-    let rows = Rows {
-        admin: d.admin.clone(),
+    let export = Export {
+        what: "calls".to_owned(),
+        name: "calls".to_owned(),
         source: Source::Calls(filter),
-        zone: d.zone().clone(),
         format,
         full,
-        header: format == Format::Csv,
-        done: false,
-        _permit: permit,
     };
-    Ok(download(d, format, "calls", rows))
+    export.start(d, &user.user_name, &pairs, permit).await
 }
 
 async fn export_records(
@@ -193,23 +184,63 @@ async fn export_records(
     let pairs = filter_pairs(req);
     let filter = record_filter(d, &kind, &pairs, CHUNK_ROWS)?;
     let permit = slot(&d.exports)?;
-    let what = format!("records:{}", kind.name);
-    if full {
-        let rows = d.admin.count_records(&filter).await?;
-        audit_full(d, &user.user_name, &what, &pairs, rows).await?;
-    }
-    info!(user = %user.user_name, what, full, "Export started.");
-    let rows = Rows {
-        admin: d.admin.clone(),
+    let export = Export {
+        what: format!("records:{}", kind.name),
+        name: kind.name.clone(),
         source: Source::Records(filter),
-        zone: d.zone().clone(),
         format,
         full,
-        header: format == Format::Csv,
-        done: false,
-        _permit: permit,
     };
-    Ok(download(d, format, &kind.name, rows))
+    export.start(d, &user.user_name, &pairs, permit).await
+}
+
+/// An export about to start: what it holds and how it is written.
+struct Export {
+    /// For the audit log and the log (`calls`, `records:order`).
+    what: String,
+    /// For the file's name.
+    name: String,
+    source: Source,
+    format: Format,
+    full: bool,
+}
+
+impl Export {
+    /// Audits an export with full numbers (before anything is sent), then streams it.
+    async fn start(
+        self,
+        d: &Dashboard,
+        user: &str,
+        pairs: &[(String, String)],
+        permit: OwnedSemaphorePermit,
+    ) -> Page {
+        let Self {
+            what,
+            name,
+            source,
+            format,
+            full,
+        } = self;
+        if full {
+            let rows = match &source {
+                Source::Calls(filter) => d.admin.count_calls(filter).await?,
+                Source::Records(filter) => d.admin.count_records(filter).await?,
+            };
+            audit_full(d, user, &what, pairs, rows).await?;
+        }
+        info!(user, what, full, "Export started.");
+        let rows = Rows {
+            admin: d.admin.clone(),
+            source,
+            zone: d.zone().clone(),
+            format,
+            full,
+            header: format == Format::Csv,
+            done: false,
+            _permit: permit,
+        };
+        Ok(download(d, format, &name, rows))
+    }
 }
 
 /// The audit entry of an export with full numbers, written before anything is sent.
