@@ -458,3 +458,7 @@ status-help-in_progress = Der Anrufer ist in der Leitung und hat noch nicht eing
 status-help-processed = Liza bearbeitet das Anliegen (der Anrufer hat eingewilligt; z. B. wird die Bestellnummer erfragt). Ein regulär beendeter Anruf wird abgeschlossen.
 status-help-completed = Nichts mehr zu tun: Der Anruf endete regulär, oder das Team hat ihn abgeschlossen.
 status-help-problem = Etwas ist schiefgegangen: Der Anrufer hat ohne gültige Antwort aufgegeben oder Lizas Entschuldigung gehört. Bleibt so, bis das Team den Status ändert.
+
+# A part of a number without days chosen (calls.html).
+calls-part-window = Ein Teil einer Nummer wird in den Anrufen der letzten { $days } Tage gesucht. Wählen Sie oben Tage für andere Zeiträume, oder
+calls-part-all-time = alle Anrufe durchsuchen (langsamer).

@@ -458,3 +458,7 @@ status-help-in_progress = The caller is on the line and has not yet given consen
 status-help-processed = Liza has taken up the caller's request (they consented; e.g. an order number is being asked). A call that ends normally becomes completed.
 status-help-completed = Nothing left to do: the call ended normally, or staff closed it.
 status-help-problem = Something went wrong: the caller gave up without a valid answer or heard Liza's apology. Stays problem until staff change it.
+
+# A part of a number without days chosen (calls.html).
+calls-part-window = A part of a number is looked for in the calls of the last { $days } days. Choose days above to look at other times, or
+calls-part-all-time = search all calls (slower).

@@ -113,8 +113,10 @@ async fn dev_command(settings: Settings, command: DevCommand) -> anyhow::Result<
                 "/calls?number=%2B4915112".to_owned(),
                 // A part seen in many numbers: found after a short walk down the time index.
                 "/calls?number=0815".to_owned(),
-                // A part nobody's number has: the walk reads every call (the worst case).
+                // A part nobody's number has: the walk reads every call of the last 90 days
+                // (the default window of a part), and, asked for, of all time (the worst case).
                 "/calls?number=99999999".to_owned(),
+                "/calls?number=99999999&within=all".to_owned(),
                 format!(
                     "/calls?before={}",
                     Cursor {

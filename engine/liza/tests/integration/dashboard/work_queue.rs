@@ -537,3 +537,47 @@ async fn a_graceful_shutdown_ends_the_live_streams_at_once() {
     assert_eq!(next_event(&mut calls, &mut a).await, None);
     assert_eq!(next_event(&mut one, &mut b).await, None);
 }
+
+/// A part of a number reads the calls by time, so without days it looks through the last 90
+/// days, says so, and links to a search of all calls.
+#[tokio::test]
+async fn a_part_of_a_number_is_looked_for_in_the_last_90_days_unless_asked_otherwise() {
+    let app = spawn_app().await;
+    app.place_call("CApartnew", "+4915112345671", &["1"]).await;
+    app.completed("CApartnew").await;
+    app.place_call("CApartold", "+4915112345672", &["1"]).await;
+    app.completed("CApartold").await;
+    let old = liza::store::now_ms() - 120 * 86_400_000;
+    sqlx::query(&format!(
+        "UPDATE calls SET started_at = {old} WHERE call_sid = 'CApartold'"
+    ))
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let session = app.login().await;
+
+    let page = app.page(&session, "/calls?number=1234567").await;
+    assert_eq!(rows(&page), 1, "only the call of the last 90 days: {page}");
+    assert!(
+        page.contains("A part of a number is looked for in the calls of the last 90 days."),
+        "{page}"
+    );
+    assert!(
+        page.contains("calls?number=1234567&amp;within=all\""),
+        "{page}"
+    );
+    let page = app.page(&session, "/calls?number=1234567&within=all").await;
+    assert_eq!(rows(&page), 2, "{page}");
+    assert!(!page.contains(r#"id="part-hint""#));
+    // Days chosen: they decide.
+    let from =
+        liza::web::dashboard::format_day(liza::web::dashboard::Zone::default().day_of(old) - 1);
+    let page = app
+        .page(&session, &format!("/calls?number=1234567&from={from}"))
+        .await;
+    assert_eq!(rows(&page), 2, "{page}");
+    // A whole number is an index lookup: never bounded.
+    let page = app.page(&session, "/calls?number=%2B4915112345672").await;
+    assert_eq!(rows(&page), 1, "{page}");
+    assert!(!page.contains(r#"id="part-hint""#));
+}
