@@ -883,6 +883,8 @@ impl ListQuery {
             q.push("c.started_at < ?", Bind::Int(until));
         }
         let mut either = Vec::new();
+        // Parts of a number (LIKE '%…%'): no index finds them, the calls are read by time.
+        let mut parts = Vec::new();
         match filter.number.as_deref() {
             // A number typed with its country code is a prefix: an index range, not a scan.
             Some(number) if number.starts_with('+') && number.len() >= 4 => {
@@ -892,22 +894,45 @@ impl ListQuery {
                     "(c.from_number >= {from} AND c.from_number < {to})"
                 ));
             }
-            Some(number) => {
-                let part = q.bind(Bind::Text(format!("%{}%", escape_like(number))));
-                either.push(format!("c.from_number LIKE {part} ESCAPE '\\'"));
-            }
+            Some(number) => parts.push(q.bind(Bind::Text(format!("%{}%", escape_like(number))))),
             None => {}
         }
         if let Some(number) = &filter.number_part {
-            let part = q.bind(Bind::Text(format!("%{}%", escape_like(number))));
-            either.push(format!("c.from_number LIKE {part} ESCAPE '\\'"));
+            parts.push(q.bind(Bind::Text(format!("%{}%", escape_like(number)))));
         }
-        if !either.is_empty() {
+        if !either.is_empty() || !parts.is_empty() {
             // A whole number typed: also the calls of a caller kept only as a hash.
             if let Some(hash) = &filter.caller_hash {
                 let hash = q.bind(Bind::Text(hash.clone()));
                 either.push(format!("c.caller_hash = {hash}"));
             }
+        }
+        if either.is_empty() {
+            // A part alone: the list's walk down the time index tests each call's number (the
+            // index holds it) and stops at the page's last row.
+            either.extend(
+                parts
+                    .iter()
+                    .map(|part| format!("c.from_number LIKE {part} ESCAPE '\\'")),
+            );
+        } else {
+            // Beside a whole number (index lookups), a part is found on its own, in the same
+            // days, so the OR is a union of lookups by index instead of a walk that reads every
+            // call's row to test its hash (300 ms against 50 ms at 1,000,000 calls).
+            let mut days = String::new();
+            if let Some(since) = filter.since_ms {
+                days.push_str(&format!(" AND started_at >= {}", q.bind(Bind::Int(since))));
+            }
+            if let Some(until) = filter.until_ms {
+                days.push_str(&format!(" AND started_at < {}", q.bind(Bind::Int(until))));
+            }
+            either.extend(parts.iter().map(|part| {
+                format!(
+                    "c.id IN (SELECT id FROM calls WHERE from_number LIKE {part} ESCAPE '\\'{days})"
+                )
+            }));
+        }
+        if !either.is_empty() {
             q.push_raw(&format!("({})", either.join(" OR ")));
         }
         if let Some(masked) = &filter.caller_masked {
