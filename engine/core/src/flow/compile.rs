@@ -49,6 +49,38 @@ impl Compiler<'_> {
         self.error_at(position, node, message);
     }
 
+    /// Where outcome `outcome` of node `name` (at `p`) goes: its `next.<outcome>`, or, when
+    /// it has none, an error at `missing_at` that it leads nowhere (`tail` ends the message:
+    /// what the node's outcomes are, or where such an outcome usually goes).
+    fn outcome_target(
+        &mut self,
+        name: &str,
+        p: &str,
+        outcome: &str,
+        given: Option<&String>,
+        missing_at: Position,
+        tail: &str,
+    ) -> Option<NodeId> {
+        match given {
+            Some(target) => Some(self.target(
+                name,
+                &format!("next.{outcome}"),
+                &format!("{p}/next/{outcome}"),
+                target,
+            )),
+            None => {
+                self.error_at(
+                    missing_at,
+                    Some(name),
+                    format!(
+                        "outcome `{outcome}` leads nowhere: add `{outcome}: <node>` under `next`{tail}"
+                    ),
+                );
+                None
+            }
+        }
+    }
+
     /// Resolves a node name written at `pointer` (`field` names it in the message).
     fn target(&mut self, node: &str, field: &str, pointer: &str, name: &str) -> NodeId {
         if let Some(id) = self.names.get(name) {

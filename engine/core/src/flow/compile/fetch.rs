@@ -393,24 +393,13 @@ impl Compiler<'_> {
 
         let targets = [&next.ok, &next.not_found, &next.error, &next.timeout];
         let mut resolved = [NodeId(0); 4];
+        let tail = format!(" (a fetch goes on from each of {})", OUTCOMES.join(", "));
         for (i, (outcome, target)) in OUTCOMES.iter().zip(targets).enumerate() {
-            match target {
-                Some(target) => {
-                    resolved[i] = self.target(
-                        name,
-                        &format!("next.{outcome}"),
-                        &format!("{p}/next/{outcome}"),
-                        target,
-                    );
-                }
-                None => self.error_at(
-                    self.spans.key(&at("next")),
-                    node_name,
-                    format!(
-                        "outcome `{outcome}` leads nowhere: add `{outcome}: <node>` under `next` (a fetch goes on from each of {})",
-                        OUTCOMES.join(", ")
-                    ),
-                ),
+            let missing_at = self.spans.key(&at("next"));
+            if let Some(node) =
+                self.outcome_target(name, p, outcome, target.as_ref(), missing_at, &tail)
+            {
+                resolved[i] = node;
             }
         }
         let not_configured = match &next.not_configured {

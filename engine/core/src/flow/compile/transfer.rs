@@ -119,41 +119,26 @@ impl Compiler<'_> {
 
         let targets = [&next.answered, &next.busy, &next.no_answer, &next.failed];
         let mut resolved = [NodeId(0); 4];
-        let missing: Vec<&str> = OUTCOMES
-            .iter()
-            .zip(targets)
-            .filter(|(_, t)| t.is_none())
-            .map(|(o, _)| *o)
-            .collect();
+        let missing_at = if self.spans.has(&at("next")) {
+            self.spans.key(&at("next"))
+        } else {
+            self.spans.key(p)
+        };
         for (i, (outcome, target)) in OUTCOMES.iter().zip(targets).enumerate() {
-            if let Some(target) = target {
-                resolved[i] = self.target(
-                    name,
-                    &format!("next.{outcome}"),
-                    &format!("{p}/next/{outcome}"),
-                    target,
-                );
-            }
-        }
-        for outcome in &missing {
             let hint = if *outcome == "answered" {
                 " (the bridged call is over then: usually a hangup)"
             } else {
                 " (e.g. a voicemail or a message and back to the menu)"
             };
-            let position = if self.spans.has(&at("next")) {
-                self.spans.key(&at("next"))
-            } else {
-                self.spans.key(p)
-            };
-            self.error_at(
-                position,
-                node_name,
-                format!(
-                    "outcome `{outcome}` leads nowhere: add `{outcome}: <node>` under `next`{hint}; a transfer goes on from each of {}",
-                    OUTCOMES.join(", ")
-                ),
+            let tail = format!(
+                "{hint}; a transfer goes on from each of {}",
+                OUTCOMES.join(", ")
             );
+            if let Some(node) =
+                self.outcome_target(name, p, outcome, target.as_ref(), missing_at, &tail)
+            {
+                resolved[i] = node;
+            }
         }
         let not_configured = match &next.not_configured {
             Some(target) => self.target(

@@ -62,28 +62,20 @@ impl Compiler<'_> {
             .map(|m| self.messages(node_name, &at("say"), m))
             .unwrap_or_default();
 
+        let missing_at = if self.spans.has(&format!("{p}/next")) {
+            self.spans.key(&format!("{p}/next"))
+        } else {
+            self.spans.key(p)
+        };
         let mut target = |outcome: &str, given: &Option<String>, hint: &str| -> Option<NodeId> {
-            match given {
-                Some(t) => Some(self.target(
-                    name,
-                    &format!("next.{outcome}"),
-                    &format!("{p}/next/{outcome}"),
-                    t,
-                )),
-                None => {
-                    let position = if self.spans.has(&format!("{p}/next")) {
-                        self.spans.key(&format!("{p}/next"))
-                    } else {
-                        self.spans.key(p)
-                    };
-                    self.error_at(
-                        position,
-                        node_name,
-                        format!("outcome `{outcome}` leads nowhere: add `{outcome}: <node>` under `next` ({hint})"),
-                    );
-                    None
-                }
-            }
+            self.outcome_target(
+                name,
+                p,
+                outcome,
+                given.as_ref(),
+                missing_at,
+                &format!(" ({hint})"),
+            )
         };
         let recorded = target(
             "recorded",
