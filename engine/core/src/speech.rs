@@ -8,7 +8,9 @@ use crate::flow::voicemail::RECORDING_WEBHOOK;
 use crate::flow::{Flow, NodeId, NodeKind};
 use crate::i18n::{Arg, Locale};
 use crate::runtime::{Action, CallState};
-use crate::twiml::{self, Dial, DialTarget, Gather, Record, Response, Say, Segment, Verb};
+use crate::twiml::{
+    self, Dial, DialTarget, Gather, GatherSpeech, Record, Response, Say, Segment, Verb,
+};
 
 /// The webhook Twilio asks, for the person who answers a transfer, what they hear first
 /// (`<Number url=…>`); reserved: no node may take it.
@@ -70,6 +72,40 @@ impl SpeechConfig {
     pub fn webhook_url(&self, webhook: &str, turn: i64) -> String {
         format!("{}/webhook/{webhook}?seq={turn}", self.base_url)
     }
+}
+
+/// The language Twilio hears words in (`<Gather language>`): the call's language when it names
+/// a region (`de-DE`, `en-GB`); else the region of the voice in use when its name has one
+/// (`Google.en-GB-Standard-A`), else the language's usual one (`de` → `de-DE`, `en` → `en-US`).
+pub fn recognition_language(language: &str, voice: &str) -> String {
+    if language.contains('-') {
+        return language.to_owned();
+    }
+    let primary = language.to_ascii_lowercase();
+    let from_voice = voice
+        .split(['.', '-', '_'])
+        .collect::<Vec<_>>()
+        .windows(2)
+        .find(|pair| pair[0].eq_ignore_ascii_case(&primary) && pair[1].len() == 2)
+        .map(|pair| format!("{primary}-{}", pair[1].to_ascii_uppercase()));
+    if let Some(tag) = from_voice {
+        return tag;
+    }
+    let region = match primary.as_str() {
+        "en" => "US",
+        "de" => "DE",
+        "fr" => "FR",
+        "es" => "ES",
+        "it" => "IT",
+        "nl" => "NL",
+        "pt" => "BR",
+        "pl" => "PL",
+        "da" => "DK",
+        "sv" => "SE",
+        "ja" => "JP",
+        _ => return language.to_owned(),
+    };
+    format!("{primary}-{region}")
 }
 
 /// Renders messages for one call.
@@ -190,10 +226,25 @@ impl<'a> Speaker<'a> {
                     };
                     let url = self.config.webhook_url(&input.webhook, next_turn);
                     let prompt = self.say(&input.prompt);
+                    let listen = &input.listen;
+                    let speech = listen.speech.then(|| {
+                        let language = self.language().to_owned();
+                        let voice = self.flow.voice_for(&language, &self.config.default_voice);
+                        GatherSpeech {
+                            language: recognition_language(&language, voice),
+                            hints: listen
+                                .hints
+                                .as_ref()
+                                .map(|id| self.text(std::slice::from_ref(id)))
+                                .filter(|h| !h.trim().is_empty()),
+                        }
+                    });
                     response.push(Verb::Gather(Gather {
                         action: url.clone(),
-                        num_digits,
-                        finish_on_key,
+                        input: listen.twilio_input(),
+                        speech,
+                        num_digits: num_digits.filter(|_| listen.dtmf),
+                        finish_on_key: finish_on_key.filter(|_| listen.dtmf),
                         timeout_secs: input.timeout_secs,
                         prompts: vec![prompt],
                     }));
@@ -284,5 +335,24 @@ impl<'a> Speaker<'a> {
         response.push(Verb::Say(say));
         response.push(Verb::Hangup);
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::recognition_language;
+
+    #[test]
+    fn words_are_heard_in_the_calls_language_with_a_region() {
+        assert_eq!(recognition_language("de-DE", "Polly.Vicki"), "de-DE");
+        assert_eq!(recognition_language("en-GB", "Polly.Amy"), "en-GB");
+        assert_eq!(recognition_language("de", "Polly.Vicki"), "de-DE");
+        assert_eq!(recognition_language("en", "Polly.Joanna"), "en-US");
+        assert_eq!(
+            recognition_language("en", "Google.en-GB-Standard-A"),
+            "en-GB"
+        );
+        assert_eq!(recognition_language("en", "Polly.Brian-Neural"), "en-US");
+        assert_eq!(recognition_language("xx", "Polly.Vicki"), "xx");
     }
 }

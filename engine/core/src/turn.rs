@@ -472,4 +472,231 @@ mod tests {
         let step = out.steps.iter().find(|s| s.node == "remember").unwrap();
         assert_eq!(step.outcome, "set number, team, reference, tries");
     }
+
+    const SPEECH_FLOW: &str = r#"
+    name: t
+    entry: order
+    languages:
+      default: de-DE
+      prefixes: { "+1": en-US }
+    nodes:
+      order:
+        kind: gather-digits
+        webhook: order
+        prompt: ask
+        input: [dtmf, speech]
+        hints: order-hints
+        min_confidence: 0.6
+        into: number
+        min_length: 3
+        max_length: 8
+        attempts: 2
+        on_invalid: { say: again }
+        on_no_input: { say: silence }
+        on_exhausted: bye
+        next: sure
+      sure:
+        kind: confirm
+        webhook: sure
+        prompt: ask
+        input: [speech]
+        choices: { "1": bye, "2": order }
+        on_exhausted: bye
+      bye:
+        kind: hangup
+        say: bye
+    "#;
+
+    /// The speech flow against a German and an English locale.
+    fn speech_flow() -> Flow {
+        let ftl = |hints: &str| {
+            format!("ask = Nummer?\norder-hints = {hints}\nagain = Bitte noch einmal.\nsilence = Nichts gehört.\nbye = Tschüss {{ $number }}.\n")
+        };
+        let locales = crate::i18n::Locales::from_sources(
+            Path::new("locales"),
+            vec![
+                ("de/t.ftl".into(), ftl("Bestellnummer, null, eins, zwölf")),
+                ("en/t.ftl".into(), ftl("order number, oh, one, double")),
+            ],
+        )
+        .unwrap();
+        crate::flow::load::compile_source(
+            Path::new("test.yaml"),
+            SPEECH_FLOW,
+            std::sync::Arc::new(locales),
+            "v1".into(),
+        )
+        .unwrap_or_else(|d| panic!("{d}"))
+    }
+
+    fn turn(flow: &Flow, state: CallState, input: Input, seq: i64) -> Played {
+        play(flow, &speech(), state, input, seq, NOW, none).unwrap()
+    }
+
+    fn said(words: &str, confidence: u16) -> Input {
+        Input::Speech {
+            said: words.into(),
+            confidence: Some(confidence),
+        }
+    }
+
+    #[test]
+    fn a_speech_gather_listens_in_the_callers_language_with_its_hints() {
+        let flow = speech_flow();
+        let de = turn(
+            &flow,
+            CallState::default(),
+            Input::Start {
+                from: "+49151".into(),
+            },
+            1,
+        );
+        assert!(
+            de.twiml.contains(r##"<Gather input="dtmf speech" language="de-DE" hints="Bestellnummer, null, eins, zwölf" speechTimeout="auto" finishOnKey="#" timeout="5""##),
+            "{}",
+            de.twiml
+        );
+        let en = turn(
+            &flow,
+            CallState::default(),
+            Input::Start {
+                from: "+1555".into(),
+            },
+            1,
+        );
+        assert!(
+            en.twiml
+                .contains(r#"language="en-US" hints="order number, oh, one, double""#),
+            "{}",
+            en.twiml
+        );
+    }
+
+    #[test]
+    fn spoken_digits_are_taken_like_keys_and_written_down_with_what_was_heard() {
+        let flow = speech_flow();
+        let start = turn(
+            &flow,
+            CallState::default(),
+            Input::Start {
+                from: "+49151".into(),
+            },
+            1,
+        );
+        let played = turn(&flow, start.state, said("zwölf drei und vierzig", 912), 2);
+        assert_eq!(played.state.vars["number"], "1243");
+        let step = &played.steps[0];
+        assert_eq!(step.outcome, "accepted");
+        assert_eq!(step.digits.as_deref(), Some("1243"));
+        assert_eq!(
+            step.note.as_deref(),
+            Some(r#"heard "zwölf drei und vierzig" (confidence 0.91)"#)
+        );
+        // The confirm listens for words only: no keys, no finish key.
+        assert!(
+            played.twiml.contains(
+                r#"<Gather input="speech" language="de-DE" speechTimeout="auto" timeout="5""#
+            ),
+            "{}",
+            played.twiml
+        );
+        let chose = turn(&flow, played.state, said("Zwei.", 800), 3);
+        assert_eq!(chose.steps[0].outcome, "chose 2");
+    }
+
+    #[test]
+    fn words_heard_with_too_little_confidence_are_asked_again_as_not_understood() {
+        let flow = speech_flow();
+        let start = turn(
+            &flow,
+            CallState::default(),
+            Input::Start {
+                from: "+1555".into(),
+            },
+            1,
+        );
+        let unsure = turn(&flow, start.state, said("one two three", 590), 2);
+        let step = &unsure.steps[0];
+        assert_eq!(step.outcome, "not understood, 1 attempts left");
+        assert_eq!(step.messages, ["again"]);
+        assert_eq!(step.digits, None);
+        assert!(
+            unsure.twiml.contains("Bitte noch einmal."),
+            "{}",
+            unsure.twiml
+        );
+        assert_eq!(unsure.state.waiting.as_deref(), Some("order"));
+        // A confidence Twilio did not send (or sent garbled) is no confidence.
+        let unknown = Input::Speech {
+            said: "one two three".into(),
+            confidence: None,
+        };
+        let out = turn(&flow, unsure.state, unknown, 3);
+        assert_eq!(out.steps[0].outcome, "not understood, attempts exhausted");
+        assert_eq!(
+            out.steps[0].note.as_deref(),
+            Some(r#"heard "one two three" (no confidence)"#)
+        );
+    }
+
+    #[test]
+    fn words_that_say_no_digits_or_too_few_are_invalid() {
+        let flow = speech_flow();
+        let start = turn(
+            &flow,
+            CallState::default(),
+            Input::Start {
+                from: "+1555".into(),
+            },
+            1,
+        );
+        let words = turn(&flow, start.state.clone(), said("my order please", 990), 2);
+        assert_eq!(words.steps[0].outcome, "invalid, 1 attempts left");
+        assert_eq!(words.steps[0].digits, None);
+        let short = turn(&flow, start.state.clone(), said("double five", 990), 2);
+        assert_eq!(short.steps[0].outcome, "invalid, 1 attempts left");
+        assert_eq!(short.steps[0].digits.as_deref(), Some("55"));
+        // German words on an English call are not understood as digits.
+        let german = turn(&flow, start.state, said("eins zwei drei", 990), 2);
+        assert_eq!(german.steps[0].outcome, "invalid, 1 attempts left");
+    }
+
+    #[test]
+    fn words_at_a_gather_that_takes_keys_only_are_invalid() {
+        let flow = flow_from(
+            r#"
+    name: t
+    entry: ask
+    languages: { default: en-US }
+    nodes:
+      ask:
+        kind: gather-digits
+        webhook: ask
+        prompt: ask
+        into: typed
+        max_length: 9
+        on_exhausted: bye
+        next: bye
+      bye:
+        kind: hangup
+        say: bye
+    "#,
+            "ask = Number?\nbye = Bye.\n",
+        );
+        let start = turn(
+            &flow,
+            CallState::default(),
+            Input::Start { from: "+1".into() },
+            1,
+        );
+        assert!(
+            start
+                .twiml
+                .contains(r##"<Gather input="dtmf" finishOnKey="#""##),
+            "{}",
+            start.twiml
+        );
+        let out = turn(&flow, start.state, said("one two", 990), 2);
+        assert_eq!(out.steps[0].outcome, "invalid, 2 attempts left");
+    }
 }

@@ -497,7 +497,17 @@ impl<'a> Webhook<'a> {
             // A `<Record>`'s: the recording itself is kept from its status callback.
             _ if recorded => Input::Recorded,
             (None, Some(d)) if !d.trim().is_empty() => Input::Digits(d.trim().to_owned()),
-            _ => Input::NoInput,
+            // Words, at a Gather that listens for them (too long: not understood, later).
+            _ => match self.params.speech_result() {
+                Some(said) => Input::Speech {
+                    said: said
+                        .chars()
+                        .take(liza_core::heard::MAX_SPEECH_LEN + 1)
+                        .collect(),
+                    confidence: self.params.confidence(),
+                },
+                None => Input::NoInput,
+            },
         };
         self.run_turn(flow, &call, state, input, turn)
     }

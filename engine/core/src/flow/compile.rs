@@ -12,8 +12,8 @@ use super::raw::{RawFlow, RawHours, RawMessages, RawNode, RawRetry};
 use super::set::Template;
 use super::yaml::{pointer_segment, SpanIndex};
 use super::{
-    Confirm, Flow, Gather, InputSpec, Kept, Languages, Node, NodeId, NodeKind, Privacy, RecordKind,
-    RecordWrite, Retry, Sms, GLOBAL_VARIABLES, RESERVED_WEBHOOKS,
+    Confirm, Flow, Gather, InputSpec, Kept, Languages, Listen, Node, NodeId, NodeKind, Privacy,
+    RecordKind, RecordWrite, Retry, Sms, GLOBAL_VARIABLES, RESERVED_WEBHOOKS,
 };
 use crate::diagnostics::{did_you_mean, Diagnostic, Diagnostics, Position};
 use crate::i18n::Locales;
@@ -520,6 +520,9 @@ fn compile_node(
             timeout,
             pattern,
             attempts,
+            input,
+            hints,
+            min_confidence,
             on_invalid,
             on_no_input,
             on_exhausted,
@@ -553,6 +556,7 @@ fn compile_node(
                         None
                     }
                 });
+            let listen = compile_listen(c, name, p, input.as_deref(), hints, *min_confidence);
             let input = compile_input(
                 c,
                 name,
@@ -564,6 +568,7 @@ fn compile_node(
                 on_invalid.as_ref(),
                 on_no_input.as_ref(),
                 on_exhausted,
+                listen,
             );
             NodeKind::Gather(Box::new(Gather {
                 input,
@@ -581,10 +586,14 @@ fn compile_node(
             choices,
             timeout,
             attempts,
+            input,
+            hints,
+            min_confidence,
             on_invalid,
             on_no_input,
             on_exhausted,
         } => {
+            let listen = compile_listen(c, name, p, input.as_deref(), hints, *min_confidence);
             let input = compile_input(
                 c,
                 name,
@@ -596,6 +605,7 @@ fn compile_node(
                 on_invalid.as_ref(),
                 on_no_input.as_ref(),
                 on_exhausted,
+                listen,
             );
             let choices = choices
                 .iter()
@@ -862,8 +872,10 @@ fn compile_input(
     on_invalid: Option<&RawRetry>,
     on_no_input: Option<&RawRetry>,
     on_exhausted: &str,
+    listen: Listen,
 ) -> InputSpec {
     InputSpec {
+        listen,
         webhook: webhook.to_owned(),
         prompt: c.messages(Some(name), &format!("{p}/prompt"), prompt),
         timeout_secs: timeout,
@@ -877,6 +889,61 @@ fn compile_input(
             on_exhausted,
         ),
     }
+}
+
+/// An input node's `input:`, `hints:` and `min_confidence:`. Names other than `dtmf` and
+/// `speech` and confidences outside 0..1 are the schema's to report; here: what only words
+/// use, on a node that takes keys only.
+fn compile_listen(
+    c: &mut Compiler<'_>,
+    name: &str,
+    p: &str,
+    input: Option<&[String]>,
+    hints: &Option<String>,
+    min_confidence: Option<f64>,
+) -> Listen {
+    let names = input.unwrap_or_default();
+    let listen = Listen {
+        dtmf: input.is_none() || names.iter().any(|n| n == "dtmf"),
+        speech: names.iter().any(|n| n == "speech"),
+        hints: hints.clone(),
+        min_confidence: min_confidence.map_or(Listen::DEFAULT_MIN_CONFIDENCE, |m| {
+            (m.clamp(0.0, 1.0) * 1000.0).round() as u16
+        }),
+    };
+    if listen.speech {
+        if let Some(hints) = hints {
+            c.messages(
+                Some(name),
+                &format!("{p}/hints"),
+                &RawMessages::One(hints.clone()),
+            );
+        }
+        return listen;
+    }
+    let suggestion = match input {
+        Some(_) => "add `speech` to `input`",
+        None => "add `input: [dtmf, speech]`",
+    };
+    if hints.is_some() {
+        c.error(
+            &format!("{p}/hints"),
+            Some(name),
+            format!(
+                "`hints` help only to recognise words, and this node takes keys only: {suggestion}, or remove `hints`"
+            ),
+        );
+    }
+    if let Some(m) = min_confidence {
+        c.error(
+            &format!("{p}/min_confidence"),
+            Some(name),
+            format!(
+                "`min_confidence: {m}` applies only to words, and this node takes keys only: {suggestion}, or remove `min_confidence`"
+            ),
+        );
+    }
+    listen
 }
 
 /// The `privacy:` block: the consent node is an input node from which a consent can be given;

@@ -123,16 +123,22 @@ impl Flow {
                 NodeKind::Say { messages, .. } | NodeKind::Hangup { messages, .. } => {
                     vec![messages]
                 }
-                NodeKind::Gather(g) => vec![
-                    &g.input.prompt,
-                    &g.input.on_invalid.messages,
-                    &g.input.on_no_input.messages,
-                ],
-                NodeKind::Confirm(c) => vec![
-                    &c.input.prompt,
-                    &c.input.on_invalid.messages,
-                    &c.input.on_no_input.messages,
-                ],
+                NodeKind::Gather(g) => {
+                    ids.extend(g.input.listen.hints.as_deref());
+                    vec![
+                        &g.input.prompt,
+                        &g.input.on_invalid.messages,
+                        &g.input.on_no_input.messages,
+                    ]
+                }
+                NodeKind::Confirm(c) => {
+                    ids.extend(c.input.listen.hints.as_deref());
+                    vec![
+                        &c.input.prompt,
+                        &c.input.on_invalid.messages,
+                        &c.input.on_no_input.messages,
+                    ]
+                }
                 NodeKind::Transfer(t) => {
                     ids.extend(t.whisper.as_deref());
                     vec![&t.say]
@@ -433,6 +439,47 @@ pub struct InputSpec {
     pub on_invalid: Retry,
     pub on_no_input: Retry,
     pub on_exhausted: NodeId,
+    /// Keys, words or both (`input:`), and how words are heard.
+    pub listen: Listen,
+}
+
+/// How an input node takes its answer: keys (`dtmf`), words (`speech`) or both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listen {
+    pub dtmf: bool,
+    pub speech: bool,
+    /// A Fluent message whose text is Twilio's `hints` in the call's language (`hints:`).
+    pub hints: Option<String>,
+    /// Words heard with a lower confidence, in thousandths, are not understood
+    /// (`min_confidence:`, default 0.5).
+    pub min_confidence: u16,
+}
+
+impl Listen {
+    /// The input names `input:` takes.
+    pub const INPUTS: [&'static str; 2] = ["dtmf", "speech"];
+    /// `min_confidence` when none is written.
+    pub const DEFAULT_MIN_CONFIDENCE: u16 = 500;
+
+    /// Twilio's `<Gather input>`: `dtmf`, `speech` or `dtmf speech`.
+    pub fn twilio_input(&self) -> &'static str {
+        match (self.dtmf, self.speech) {
+            (true, true) => "dtmf speech",
+            (false, true) => "speech",
+            _ => "dtmf",
+        }
+    }
+}
+
+impl Default for Listen {
+    fn default() -> Self {
+        Self {
+            dtmf: true,
+            speech: false,
+            hints: None,
+            min_confidence: Self::DEFAULT_MIN_CONFIDENCE,
+        }
+    }
 }
 
 /// Said before asking again; `goto` sends the caller elsewhere instead of re-asking.

@@ -173,6 +173,15 @@ pub enum RawNode {
         pattern: Option<String>,
         #[serde(default = "default_attempts")]
         attempts: u32,
+        /// How the caller may answer: `dtmf` (keys), `speech` (words); default keys only.
+        #[serde(default)]
+        input: Option<Vec<String>>,
+        /// A Fluent message whose text lists words that help Twilio recognise speech.
+        #[serde(default)]
+        hints: Option<String>,
+        /// Below this confidence (0–1) an answer in words is not understood.
+        #[serde(default)]
+        min_confidence: Option<f64>,
         #[serde(default)]
         on_invalid: Option<RawRetry>,
         #[serde(default)]
@@ -188,6 +197,15 @@ pub enum RawNode {
         timeout: u32,
         #[serde(default = "default_attempts")]
         attempts: u32,
+        /// How the caller may answer: `dtmf` (keys), `speech` (words); default keys only.
+        #[serde(default)]
+        input: Option<Vec<String>>,
+        /// A Fluent message whose text lists words that help Twilio recognise speech.
+        #[serde(default)]
+        hints: Option<String>,
+        /// Below this confidence (0–1) an answer in words is not understood.
+        #[serde(default)]
+        min_confidence: Option<f64>,
         #[serde(default)]
         on_invalid: Option<RawRetry>,
         #[serde(default)]

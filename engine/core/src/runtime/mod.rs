@@ -33,6 +33,13 @@ pub enum Input {
     Start { from: String },
     /// Keys pressed (without the finish key).
     Digits(String),
+    /// Words the caller said at a Gather that listens for speech (Twilio's `SpeechResult`),
+    /// with Twilio's confidence in thousandths (`Confidence` 0.0–1.0; `None`: not sent or
+    /// not a number, which counts as not understood).
+    Speech {
+        said: String,
+        confidence: Option<u16>,
+    },
     /// The Gather timed out with nothing pressed.
     NoInput,
     /// A `<Dial>` is over: Twilio's `DialCallStatus` (`completed`, `busy`, `no-answer`, …).
@@ -468,6 +475,21 @@ impl<'f> Turn<'f> {
         });
     }
 
+    /// A step with a note beside it (what the caller said, in words).
+    fn trace_noted(
+        &mut self,
+        node: &str,
+        messages: Vec<String>,
+        digits: Option<String>,
+        outcome: &str,
+        note: Option<String>,
+    ) {
+        self.trace(node, messages, digits, outcome);
+        if let Some(step) = self.out.steps.last_mut() {
+            step.note = note;
+        }
+    }
+
     fn say(&mut self, messages: &[String]) {
         if !messages.is_empty() {
             self.out.actions.push(Action::Say(messages.to_vec()));
@@ -727,8 +749,36 @@ impl<'f> Turn<'f> {
             self.cursor = Cursor::Enter(outcome.target(&transfer.next));
             return;
         }
+        let Some(spec) = input_spec(&node.kind) else {
+            self.end(CallStatus::Problem);
+            return;
+        };
+        // Words are read as the digits they say, in the call's language, and then checked as
+        // keys are; words heard with too little confidence are not understood.
+        let mut note = None;
+        let mut understood = true;
         let digits = match &input {
             Input::Digits(d) if !d.is_empty() => Some(d.clone()),
+            Input::Speech { said, confidence } => {
+                let shown: String = said.chars().take(crate::heard::MAX_SPEECH_LEN).collect();
+                note = Some(match confidence {
+                    Some(c) => format!(
+                        "heard \"{shown}\" (confidence {:.2})",
+                        f64::from(*c) / 1000.0
+                    ),
+                    None => format!("heard \"{shown}\" (no confidence)"),
+                });
+                if !spec.listen.speech {
+                    // A Gather that listens for keys only was answered in words: not valid.
+                    Some(String::new())
+                } else if confidence.unwrap_or(0) < spec.listen.min_confidence {
+                    understood = false;
+                    None
+                } else {
+                    // Words that say no digits are an invalid answer, as a wrong key is.
+                    Some(crate::heard::read(said, &self.out.state.language).unwrap_or_default())
+                }
+            }
             _ => None,
         };
         let chosen = match (&node.kind, &digits) {
@@ -741,6 +791,7 @@ impl<'f> Turn<'f> {
             }
             _ => None,
         };
+        let digits = digits.filter(|d| !d.is_empty());
         if let Some(target) = chosen {
             self.out.state.waiting = None;
             self.out.state.attempts = 0;
@@ -748,25 +799,25 @@ impl<'f> Turn<'f> {
                 NodeKind::Confirm(_) => format!("chose {}", digits.as_deref().unwrap_or_default()),
                 _ => "accepted".to_owned(),
             };
-            self.trace(&node.name, vec![], digits, &outcome);
+            self.trace_noted(&node.name, vec![], digits, &outcome, note);
             self.cursor = Cursor::Enter(target);
             return;
         }
-        let Some(spec) = input_spec(&node.kind) else {
-            self.end(CallStatus::Problem);
-            return;
-        };
-        let (retry, what): (&Retry, &str) = match digits {
-            Some(_) => (&spec.on_invalid, "invalid"),
-            None => (&spec.on_no_input, "no input"),
+        // Not understood (too little confidence) is asked again as an invalid answer is.
+        let (retry, what): (&Retry, &str) = match (understood, &input) {
+            (false, _) => (&spec.on_invalid, "not understood"),
+            (true, Input::Speech { .. }) => (&spec.on_invalid, "invalid"),
+            _ if digits.is_some() => (&spec.on_invalid, "invalid"),
+            _ => (&spec.on_no_input, "no input"),
         };
         self.out.state.attempts += 1;
         if self.out.state.attempts >= spec.attempts {
-            self.trace(
+            self.trace_noted(
                 &node.name,
                 vec![],
                 digits,
                 &format!("{what}, attempts exhausted"),
+                note,
             );
             self.out.state.waiting = None;
             self.out.state.attempts = 0;
@@ -775,11 +826,12 @@ impl<'f> Turn<'f> {
         }
         let left = spec.attempts - self.out.state.attempts;
         self.say(&retry.messages);
-        self.trace(
+        self.trace_noted(
             &node.name,
             retry.messages.clone(),
             digits,
             &format!("{what}, {left} attempts left"),
+            note,
         );
         self.cursor = match retry.goto {
             Some(goto) => Cursor::Enter(goto),

@@ -66,6 +66,21 @@ impl WebhookParams {
         self.get("Digits")
     }
 
+    /// `SpeechResult` after a `<Gather>` that listens for words; `None` when Twilio sent none
+    /// or only blanks.
+    pub fn speech_result(&self) -> Option<&str> {
+        self.non_empty("SpeechResult")
+    }
+
+    /// `Confidence` (0.0–1.0) of the `SpeechResult`, in thousandths; `None` when it is
+    /// missing or not a number in that range (the words then count as not understood).
+    pub fn confidence(&self) -> Option<u16> {
+        self.non_empty("Confidence")
+            .and_then(|c| c.parse::<f64>().ok())
+            .filter(|c| (0.0..=1.0).contains(c))
+            .map(|c| (c * 1000.0).round() as u16)
+    }
+
     pub fn call_duration_secs(&self) -> Option<i64> {
         self.non_empty("CallDuration")
             .and_then(|d| d.parse::<i64>().ok())
@@ -139,6 +154,25 @@ mod tests {
         let p = WebhookParams::parse(b"CallSid=%3Cscript%3E");
         assert_eq!(p.call_sid(), None);
         assert_eq!(WebhookParams::parse(b"").call_sid(), None);
+    }
+
+    #[test]
+    fn speech_and_its_confidence_are_read_and_a_bad_confidence_is_none() {
+        let p = WebhookParams::parse(b"SpeechResult=eins+zwei+drei&Confidence=0.9342");
+        assert_eq!(p.speech_result(), Some("eins zwei drei"));
+        assert_eq!(p.confidence(), Some(934));
+        for bad in ["", "high", "1.5", "-0.1", "NaN", "inf"] {
+            let body = format!("SpeechResult=x&Confidence={bad}");
+            assert_eq!(
+                WebhookParams::parse(body.as_bytes()).confidence(),
+                None,
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            WebhookParams::parse(b"SpeechResult=+&Digits=1").speech_result(),
+            None
+        );
     }
 
     #[test]

@@ -33,14 +33,26 @@ pub struct Say {
     pub speech: Vec<Segment>,
 }
 
-/// `<Gather input="dtmf">` with the prompts nested inside, so a caller may key ahead.
+/// `<Gather input="dtmf">` with the prompts nested inside, so a caller may key ahead (or
+/// speak: `input="dtmf speech"`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Gather {
     pub action: String,
+    /// `dtmf`, `speech` or `dtmf speech`.
+    pub input: &'static str,
+    /// How words are heard, when the Gather listens for them.
+    pub speech: Option<GatherSpeech>,
     pub num_digits: Option<u32>,
     pub finish_on_key: Option<String>,
     pub timeout_secs: u32,
     pub prompts: Vec<Say>,
+}
+
+/// A speech Gather's `language` (BCP-47, `de-DE`), `hints` and `speechTimeout="auto"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatherSpeech {
+    pub language: String,
+    pub hints: Option<String>,
 }
 
 /// `<Dial action method="POST" timeout callerId>` with one noun inside.
@@ -158,7 +170,14 @@ fn write_verb(w: &mut Writer<Vec<u8>>, verb: &Verb) {
         Verb::Say(say) => write_say(w, say),
         Verb::Gather(gather) => {
             let mut tag = BytesStart::new("Gather");
-            tag.push_attribute(("input", "dtmf"));
+            tag.push_attribute(("input", gather.input));
+            if let Some(speech) = &gather.speech {
+                tag.push_attribute(("language", speech.language.as_str()));
+                if let Some(hints) = &speech.hints {
+                    tag.push_attribute(("hints", hints.as_str()));
+                }
+                tag.push_attribute(("speechTimeout", "auto"));
+            }
             let num_digits = gather.num_digits.map(|n| n.to_string());
             if let Some(n) = &num_digits {
                 tag.push_attribute(("numDigits", n.as_str()));
@@ -355,6 +374,8 @@ mod tests {
         let mut r = Response::new();
         r.push(Verb::Gather(Gather {
             action: "/webhook/order?seq=2".into(),
+            input: "dtmf",
+            speech: None,
             num_digits: None,
             finish_on_key: Some("#".into()),
             timeout_secs: 7,
@@ -364,5 +385,24 @@ mod tests {
         let xml = r.render();
         assert!(xml.contains(r##"<Gather input="dtmf" finishOnKey="#" timeout="7" action="/webhook/order?seq=2" method="POST"></Gather>"##), "{xml}");
         assert!(xml.contains("<Hangup/>"));
+    }
+
+    #[test]
+    fn a_speech_gather_names_its_language_and_hints_escaped() {
+        let mut r = Response::new();
+        r.push(Verb::Gather(Gather {
+            action: "/webhook/order?seq=2".into(),
+            input: "dtmf speech",
+            speech: Some(GatherSpeech {
+                language: "de-DE".into(),
+                hints: Some("Bestellnummer, \"null\" & eins".into()),
+            }),
+            num_digits: None,
+            finish_on_key: Some("#".into()),
+            timeout_secs: 5,
+            prompts: vec![],
+        }));
+        let xml = r.render();
+        assert!(xml.contains(r##"<Gather input="dtmf speech" language="de-DE" hints="Bestellnummer, &quot;null&quot; &amp; eins" speechTimeout="auto" finishOnKey="#" timeout="5" action="/webhook/order?seq=2" method="POST"></Gather>"##), "{xml}");
     }
 }

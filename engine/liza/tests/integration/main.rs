@@ -19,5 +19,6 @@ mod privacy;
 mod records_api;
 mod reload;
 mod security;
+mod speech;
 mod transfer;
 mod voicemail;

@@ -61,6 +61,25 @@ def main():
         response.append(dial)
         print(str(response))
         return
+    if op == "speech_gather_twiml":
+        gather_args = {
+            "input": req["input"],
+            "language": req["language"],
+            "speech_timeout": "auto",
+            "timeout": req["timeout"],
+            "action": req["action"],
+            "method": "POST",
+        }
+        if req.get("hints"):
+            gather_args["hints"] = req["hints"]
+        if req.get("finish_on_key"):
+            gather_args["finish_on_key"] = req["finish_on_key"]
+        gather = Gather(**gather_args)
+        gather.say(req["prompt"], voice=req["voice"], language=req["language"])
+        response.append(gather)
+        response.redirect(req["action"], method="POST")
+        print(str(response))
+        return
     voice, language, action = req["voice"], req["language"], req["action"]
     if op == "consent_twiml":
         response.say(req["greeting"], voice=voice, language=language)

@@ -258,6 +258,22 @@ impl Call {
         self.send(&url, params, &format!("Digits={digits}")).await
     }
 
+    /// Words the caller said: Twilio posts `SpeechResult` and its `Confidence` to the Gather's
+    /// action URL.
+    pub async fn say(&mut self, words: &str, confidence: &str) -> &Answer {
+        let url =
+            attribute(&self.last.body, "Gather", "action").expect("the last answer has a Gather");
+        let mut params = call_params(&self.sid, &self.from, None);
+        params.push(("SpeechResult".into(), words.into()));
+        params.push(("Confidence".into(), confidence.into()));
+        self.send(
+            &url,
+            params,
+            &format!("SpeechResult={words} Confidence={confidence}"),
+        )
+        .await
+    }
+
     /// Lets the Gather time out: Twilio follows the Redirect without Digits.
     pub async fn silence(&mut self) -> &Answer {
         let url =

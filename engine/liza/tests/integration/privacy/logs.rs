@@ -1,6 +1,6 @@
 //! No personal data in logs (docs/privacy.md, "Logs"): whole calls through a real `liza serve`
 //! at `RUST_LOG=info`, then its log searched for the callers' numbers in every written form
-//! and for the digits they entered.
+//! and for the digits they entered or the words they said.
 
 use std::time::Duration;
 
@@ -9,6 +9,8 @@ use crate::support::{AppOptions, TestDb, CALLER};
 const REFUSER: &str = "+447700900123";
 const ORDER: &str = "55512345678";
 const STRAY_KEYS: &str = "4711081542";
+/// What the refusing caller says (Twilio's `SpeechResult`): never in the log either.
+const SPOKEN: &str = "Kupferkessel vier sieben elf";
 
 #[tokio::test]
 async fn the_servers_log_holds_no_number_and_no_digits_entered() {
@@ -28,6 +30,7 @@ async fn the_servers_log_holds_no_number_and_no_digits_entered() {
     // Refused after keys the question did not ask for.
     let mut refused = twilio.call("CAlogsrefused", REFUSER).await;
     refused.press(STRAY_KEYS).await;
+    refused.say(SPOKEN, "0.87").await;
     refused.press("2").await;
     refused.completed("12").await;
     // Webhooks that fail: an unknown node, an unsigned request, both carrying the number.
@@ -75,4 +78,8 @@ async fn the_servers_log_holds_no_number_and_no_digits_entered() {
     for digits in [ORDER, STRAY_KEYS] {
         assert!(!log.contains(digits), "{digits} in the log:\n{log}");
     }
+    assert!(
+        !log.contains("Kupferkessel"),
+        "SpeechResult in the log:\n{log}"
+    );
 }
