@@ -150,6 +150,7 @@ fn run_case(flow: &Flow, speech: &SpeechConfig, case: &Scenario) -> Result<(), S
                 Input::HangUp => "hangup",
                 Input::Dial(status) => status.as_str(),
                 Input::Recorded => "recorded",
+                Input::Said { words, .. } => words.as_str(),
             };
             problems.push(format!("the call ended before input {} ({keys:?})", i + 1));
             break;
@@ -160,6 +161,7 @@ fn run_case(flow: &Flow, speech: &SpeechConfig, case: &Scenario) -> Result<(), S
         }
         match (input, input.dial_status()) {
             (Input::Recorded, _) => call.recorded(),
+            (Input::Said { words, confidence }, _) => call.say(words, *confidence),
             (_, Some(status)) => call.dialed(status),
             _ => call.press(input.digits()),
         };

@@ -53,6 +53,20 @@ pub fn to_dot(flow: &Flow) -> String {
                 whom.replace('\\', "\\\\").replace('"', "\\\"")
             );
         }
+        let listen = match &node.kind {
+            NodeKind::Gather(g) => Some(&g.input.listen),
+            NodeKind::Confirm(c) => Some(&c.input.listen),
+            _ => None,
+        };
+        if let Some(listen) = listen.filter(|l| l.speech) {
+            // How it takes its answer, when words count too.
+            let how = if listen.dtmf {
+                "keys or words"
+            } else {
+                "words"
+            };
+            label = format!("{label}\\n{how}");
+        }
         if let NodeKind::Sms(sms) = &node.kind {
             let what = match &sms.message {
                 Some(message) => format!("text: {message}"),
@@ -83,7 +97,11 @@ pub fn to_dot(flow: &Flow) -> String {
             // Retries without a `goto` ask the same question again.
             let mut again = Vec::new();
             if input.on_invalid.goto.is_none() {
-                again.push("invalid");
+                again.push(if input.listen.speech {
+                    "invalid / not understood"
+                } else {
+                    "invalid"
+                });
             }
             if input.on_no_input.goto.is_none() {
                 again.push("no input");

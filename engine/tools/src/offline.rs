@@ -99,10 +99,15 @@ impl Visit {
     pub fn transcript(&self) -> Vec<String> {
         let mut lines = Vec::new();
         if self.outcome != "said" && self.outcome != "asked" {
+            // Digits said in words come with a note of what was heard.
+            let spoken = self
+                .note
+                .as_deref()
+                .is_some_and(|n| n.starts_with("heard "));
             let keys = self
                 .digits
                 .as_deref()
-                .map(|d| format!(" (keys {d})"))
+                .map(|d| format!(" ({} {d})", if spoken { "said" } else { "keys" }))
                 .unwrap_or_default();
             lines.push(format!("  [{}] → {}{keys}", self.node, self.outcome));
         }
@@ -211,6 +216,26 @@ impl<'f> OfflineCall<'f> {
             None => Input::NoInput,
         };
         self.turn(input)
+    }
+
+    /// Words the caller said (Twilio's `SpeechResult`) with Twilio's confidence in thousandths
+    /// (`1000`: sure).
+    pub fn say(&mut self, words: &str, confidence: u16) -> TurnReport {
+        self.turn(Input::Speech {
+            said: words.trim().to_owned(),
+            confidence: Some(confidence),
+        })
+    }
+
+    /// How the node the call waits at takes its answer (`None`: it waits for no answer, or
+    /// for a dial or a recording).
+    pub fn listening(&self) -> Option<&liza_core::flow::Listen> {
+        let id = self.flow.node_named(self.state.waiting.as_deref()?)?;
+        match &self.flow.node(id).kind {
+            liza_core::flow::NodeKind::Gather(g) => Some(&g.input.listen),
+            liza_core::flow::NodeKind::Confirm(c) => Some(&c.input.listen),
+            _ => None,
+        }
     }
 
     /// A transfer's dial is over: Twilio's `DialCallStatus` (`busy`, `no-answer`, `completed`).

@@ -8,6 +8,7 @@
 //!   - name: German caller saves a new order
 //!     from: "+4915112345678"
 //!     input: ["1", "12345#", "1", "2"]   # keys per turn; "" = no input; "hangup"
+//!     # words: "say: eins zwei drei" (confidence 1.0), "say~0.3: eins zwei" (0.3)
 //!     expect:
 //!       status: completed
 //! ```
@@ -126,6 +127,10 @@ pub enum Input {
     /// A transfer's dial is over with Twilio's `DialCallStatus`: `"dial:busy"`,
     /// `"dial:no-answer"`, `"dial:completed"` (answered), `"dial:failed"`, `"dial:canceled"`.
     Dial(String),
+    /// Words the caller said at a Gather that listens for them (Twilio's `SpeechResult`):
+    /// `"say: eins zwei drei"` is heard with confidence 1.0, `"say~0.3: eins zwei"` with 0.3
+    /// (`confidence` in thousandths).
+    Said { words: String, confidence: u16 },
     /// The caller left a message at a voicemail (`"recorded"`): its `<Record>` ended with a
     /// recording; `""` there is a message never spoken.
     Recorded,
@@ -136,7 +141,11 @@ impl Input {
     pub fn digits(&self) -> Option<&str> {
         match self {
             Input::Keys(keys) => Some(keys.trim_end_matches('#')).filter(|d| !d.is_empty()),
-            Input::NoInput | Input::HangUp | Input::Dial(_) | Input::Recorded => None,
+            Input::NoInput
+            | Input::HangUp
+            | Input::Dial(_)
+            | Input::Recorded
+            | Input::Said { .. } => None,
         }
     }
 
@@ -148,8 +157,29 @@ impl Input {
         }
     }
 
-    fn from_keys(keys: &str) -> Self {
-        match keys {
+    fn from_keys(keys: &str) -> Result<Self, String> {
+        if let Some(rest) = keys.strip_prefix("say") {
+            if let Some((confidence, words)) = rest.split_once(':') {
+                let confidence = match confidence.strip_prefix('~') {
+                    None if confidence.is_empty() => 1000,
+                    Some(c) => c
+                        .trim()
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|c| (0.0..=1.0).contains(c))
+                        .map(|c| (c * 1000.0).round() as u16)
+                        .ok_or_else(|| {
+                            format!("`{keys}`: the confidence after `say~` is a number from 0 to 1, e.g. `say~0.3: eins zwei`")
+                        })?,
+                    None => return Ok(Input::Keys(keys.to_owned())),
+                };
+                return Ok(Input::Said {
+                    words: words.trim().to_owned(),
+                    confidence,
+                });
+            }
+        }
+        Ok(match keys {
             "" => Input::NoInput,
             "hangup" => Input::HangUp,
             "recorded" => Input::Recorded,
@@ -157,7 +187,7 @@ impl Input {
                 Some(status) => Input::Dial(status.trim().to_owned()),
                 None => Input::Keys(keys.to_owned()),
             },
-        }
+        })
     }
 }
 
@@ -170,12 +200,12 @@ impl<'de> Deserialize<'de> for Input {
 
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str(
-                    r#"keys ("123#"), "" for no input, "hangup", "dial:busy" or "recorded""#,
+                    r#"keys ("123#"), "" for no input, "hangup", "dial:busy", "recorded" or "say: eins zwei""#,
                 )
             }
 
             fn visit_str<E: de::Error>(self, keys: &str) -> Result<Input, E> {
-                Ok(Input::from_keys(keys))
+                Input::from_keys(keys).map_err(E::custom)
             }
 
             fn visit_u64<E: de::Error>(self, keys: u64) -> Result<Input, E> {
@@ -277,7 +307,37 @@ mod tests {
         let error = inputs(r#"[["1"]]"#).unwrap_err();
         assert!(
             error
-                .contains(r#"keys ("123#"), "" for no input, "hangup", "dial:busy" or "recorded""#),
+                .contains(r#"keys ("123#"), "" for no input, "hangup", "dial:busy", "recorded" or "say: eins zwei""#),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn words_are_a_turn_with_a_confidence() {
+        let turns =
+            inputs(r#"["say: eins zwei drei", "say~0.3: one two", "say:", "sayonara"]"#).unwrap();
+        assert_eq!(
+            turns,
+            [
+                Input::Said {
+                    words: "eins zwei drei".into(),
+                    confidence: 1000
+                },
+                Input::Said {
+                    words: "one two".into(),
+                    confidence: 300
+                },
+                Input::Said {
+                    words: String::new(),
+                    confidence: 1000
+                },
+                Input::Keys("sayonara".into()),
+            ]
+        );
+        assert_eq!(turns[0].digits(), None);
+        let error = inputs(r#"["say~high: eins"]"#).unwrap_err();
+        assert!(
+            error.contains("the confidence after `say~` is a number from 0 to 1"),
             "{error}"
         );
     }

@@ -152,6 +152,10 @@ async fn play_golden_calls(folder: &str, flows: &str, at_least: usize) {
                 }
                 (Input::Dial(status), _) => call.dial_ended(status).await,
                 (Input::Recorded, _) => call.recorded().await,
+                (Input::Said { words, confidence }, _) => {
+                    let confidence = format!("{:.3}", f64::from(*confidence) / 1000.0);
+                    call.say(words, &confidence).await
+                }
                 (_, Some(digits)) => call.press(digits).await,
                 (_, None) => call.silence().await,
             };

@@ -620,3 +620,119 @@ tests:
         assert!(dot.contains(edge), "{edge}\n{dot}");
     }
 }
+
+/// Speech input in the authoring tools: `liza test` feeds words (`say:`, `say~0.3:`), `liza
+/// simulate` takes words typed where the node listens for them (`~0.3 …` for a low
+/// confidence), `liza graph` says which nodes take words.
+#[test]
+fn flow_tests_simulate_and_graph_with_speech_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let flow = r##"name: speech-tool
+entry: order
+languages:
+  default: de-DE
+  prefixes:
+    "+44": en-GB
+nodes:
+  order:
+    kind: gather-digits
+    webhook: order
+    prompt: order-prompt
+    input: [dtmf, speech]
+    min_confidence: 0.6
+    into: order_number
+    min_length: 4
+    max_length: 12
+    on_invalid:
+      say: order-invalid
+    on_no_input:
+      say: order-no-input
+    on_exhausted: failed
+    next: read-back
+  read-back:
+    kind: confirm
+    webhook: read-back
+    prompt: order-readback
+    input: [speech]
+    choices:
+      "1": done
+      "2": order
+    on_exhausted: failed
+  failed:
+    kind: hangup
+    say: order-failed
+    call_status: problem
+  done:
+    kind: hangup
+    say: goodbye
+"##;
+    std::fs::create_dir_all(dir.path().join("flows/tests")).unwrap();
+    std::fs::write(dir.path().join("flows/speech-tool.yaml"), flow).unwrap();
+    std::fs::write(
+        dir.path().join("flows/tests/speech-tool.yaml"),
+        r#"flow: speech-tool
+tests:
+  - name: an order number said in German words is read back and confirmed in words
+    from: "+4915112345678"
+    input: ["say: eins zwei drei vier fünf", "say: eins"]
+    expect:
+      path: [order, read-back, done]
+      says: [order-prompt, order-readback, goodbye]
+      text: ["1 2 3 4 5"]
+  - name: English words, keys and a low confidence asked again
+    from: "+447700900123"
+    input: ["say~0.3: one two three four", "say: double five, oh seven", "say: two", "4711#", "say: one"]
+    expect:
+      path: [order, read-back, order, read-back, done]
+      says: [order-prompt, order-invalid, order-prompt, order-readback, order-prompt, order-readback, goodbye]
+      text: ["5 5 0 7", "4 7 1 1"]
+  - name: words that are no number are invalid until the attempts run out
+    from: "+4915112345678"
+    input: ["say: meine Nummer", "say: hundert", "say: zwölf"]
+    expect:
+      path: [order, failed]
+      status: problem
+"#,
+    )
+    .unwrap();
+    let flows = dir.path().join("flows");
+    let flows = flows.to_str().unwrap();
+    let out = liza(&["test", "--flows", flows, "--locales", "locales"], "");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("3 passed, 0 failed"), "{stdout}");
+
+    let out = liza(
+        &[
+            "simulate",
+            "--flows",
+            flows,
+            "--locales",
+            "locales",
+            "--flow",
+            "speech-tool",
+            "--from",
+            "+4915112345678",
+        ],
+        "~0.3 eins zwei drei vier\nzwölf dreiundvierzig\n1\n",
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_golden(&golden("simulate-speech.out"), &stdout);
+
+    let file = dir.path().join("flows/speech-tool.yaml");
+    let dot = String::from_utf8(
+        liza(
+            &["graph", file.to_str().unwrap(), "--locales", "locales"],
+            "",
+        )
+        .stdout,
+    )
+    .unwrap();
+    for line in [
+        r#"label="order\n(gather-digits)\nkeys or words""#,
+        r#"label="read-back\n(confirm)\nwords""#,
+        r#""order" -> "order" [label="invalid / not understood / no input: ask again", style=dashed];"#,
+    ] {
+        assert!(dot.contains(line), "{line}\n{dot}");
+    }
+}
