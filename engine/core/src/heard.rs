@@ -257,6 +257,16 @@ pub fn joined(said: &str, language: &str) -> String {
     out.join(" ")
 }
 
+/// Words as they are compared with a choice's words: lower case, marks dropped, one space
+/// between words ("Ja, gerne!" → `ja gerne`).
+pub fn phrase(said: &str) -> String {
+    said.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// [`joined`], then [`digits`]: what the state machine reads.
 pub fn read(said: &str, language: &str) -> Option<String> {
     digits(&joined(said, language), language)
@@ -324,6 +334,13 @@ mod tests {
             }
         }
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn phrases_ignore_case_and_marks() {
+        assert_eq!(super::phrase("  Ja, gerne! "), "ja gerne");
+        assert_eq!(super::phrase("Yes - please."), "yes please");
+        assert_eq!(super::phrase("..."), "");
     }
 
     #[test]

@@ -501,6 +501,7 @@ mod tests {
         prompt: ask
         input: [speech]
         choices: { "1": bye, "2": order }
+        words: { "1": yes-words, "2": no-words }
         on_exhausted: bye
       bye:
         kind: hangup
@@ -512,12 +513,12 @@ mod tests {
         let ftl = |hints: &str| {
             format!("ask = Nummer?\norder-hints = {hints}\nagain = Bitte noch einmal.\nsilence = Nichts gehört.\nbye = Tschüss {{ $number }}.\n")
         };
+        let de = ftl("Bestellnummer, null, eins, zwölf")
+            + "yes-words = Ja, genau, ja bitte\nno-words = nein, falsch\n";
+        let en = ftl("order number, oh, one, double") + "yes-words = yes, right\nno-words = no\n";
         let locales = crate::i18n::Locales::from_sources(
             Path::new("locales"),
-            vec![
-                ("de/t.ftl".into(), ftl("Bestellnummer, null, eins, zwölf")),
-                ("en/t.ftl".into(), ftl("order number, oh, one, double")),
-            ],
+            vec![("de/t.ftl".into(), de), ("en/t.ftl".into(), en)],
         )
         .unwrap();
         crate::flow::load::compile_source(
@@ -600,8 +601,17 @@ mod tests {
             "{}",
             played.twiml
         );
-        let chose = turn(&flow, played.state, said("Zwei.", 800), 3);
+        let chose = turn(&flow, played.state.clone(), said("Zwei.", 800), 3);
         assert_eq!(chose.steps[0].outcome, "chose 2");
+        // A choice's own words, in the call's language, whole, case and marks aside.
+        let yes = turn(&flow, played.state.clone(), said("Ja, bitte!", 800), 3);
+        assert_eq!(yes.steps[0].outcome, "chose 1");
+        let no = turn(&flow, played.state.clone(), said("Nein", 800), 3);
+        assert_eq!(no.steps[0].outcome, "chose 2");
+        for other in ["yes", "ja nein", "ja genau"] {
+            let out = turn(&flow, played.state.clone(), said(other, 800), 3);
+            assert_eq!(out.steps[0].outcome, "invalid, 2 attempts left", "{other}");
+        }
     }
 
     #[test]

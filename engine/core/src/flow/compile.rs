@@ -584,6 +584,7 @@ fn compile_node(
             webhook,
             prompt,
             choices,
+            words,
             timeout,
             attempts,
             input,
@@ -607,6 +608,7 @@ fn compile_node(
                 on_exhausted,
                 listen,
             );
+            let (words, word_messages) = compile_choice_words(c, name, p, choices, words, &input);
             let choices = choices
                 .iter()
                 .map(|(digit, target)| {
@@ -617,7 +619,12 @@ fn compile_node(
                     )
                 })
                 .collect();
-            NodeKind::Confirm(Box::new(Confirm { input, choices }))
+            NodeKind::Confirm(Box::new(Confirm {
+                input,
+                choices,
+                words,
+                word_messages,
+            }))
         }
         RawNode::Branch { on, cases, default } => {
             c.check_variable(name, &at("on"), on);
@@ -944,6 +951,82 @@ fn compile_listen(
         );
     }
     listen
+}
+
+/// A `confirm`'s `words:`: each a choice's, on a node that listens for words, its message in
+/// every locale; read per locale into phrases (comma-separated, as [`crate::heard::phrase`]
+/// writes them).
+#[allow(clippy::type_complexity)]
+fn compile_choice_words(
+    c: &mut Compiler<'_>,
+    name: &str,
+    p: &str,
+    choices: &indexmap::IndexMap<String, String>,
+    words: &indexmap::IndexMap<String, String>,
+    input: &InputSpec,
+) -> (Vec<Vec<(String, Vec<String>)>>, Vec<(String, String)>) {
+    let mut messages = Vec::new();
+    for (choice, id) in words {
+        let wp = format!("{p}/words/{}", pointer_segment(choice));
+        if !choices.contains_key(choice) {
+            let known: Vec<&str> = choices.keys().map(String::as_str).collect();
+            c.error_at(
+                c.spans.key(&wp),
+                Some(name),
+                format!(
+                    "words for `{choice}`, which is not a choice (choices: {}){}",
+                    known.join(", "),
+                    did_you_mean(choice, known.iter().copied())
+                ),
+            );
+            continue;
+        }
+        if !input.listen.speech {
+            let suggestion = if input.listen.dtmf {
+                "add `speech` to `input` (`input: [dtmf, speech]`)"
+            } else {
+                "add `input: [dtmf, speech]`"
+            };
+            c.error(
+                &wp,
+                Some(name),
+                format!(
+                    "words for `{choice}` are said, and this node takes keys only: {suggestion}, or remove `words`"
+                ),
+            );
+            continue;
+        }
+        c.messages(Some(name), &wp, &RawMessages::One(id.clone()));
+        messages.push((choice.clone(), id.clone()));
+    }
+    let per_locale = c
+        .locales
+        .all()
+        .iter()
+        .map(|locale| {
+            messages
+                .iter()
+                .filter(|(_, id)| locale.message(id).is_some())
+                .map(|(choice, id)| {
+                    let (segments, _) = locale.render(id, &[]);
+                    let text: String = segments
+                        .into_iter()
+                        .map(|segment| match segment {
+                            crate::spoken::Segment::Text(text) => text,
+                            crate::spoken::Segment::Digits(digits) => digits,
+                        })
+                        .collect();
+                    let phrases = text
+                        .split(',')
+                        .map(crate::heard::phrase)
+                        .filter(|phrase| !phrase.is_empty())
+                        .collect();
+                    (choice.clone(), phrases)
+                })
+                .collect()
+        })
+        .collect();
+    (per_locale, messages)
 }
 
 /// The `privacy:` block: the consent node is an input node from which a consent can be given;

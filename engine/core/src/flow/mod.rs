@@ -133,6 +133,7 @@ impl Flow {
                 }
                 NodeKind::Confirm(c) => {
                     ids.extend(c.input.listen.hints.as_deref());
+                    ids.extend(c.word_messages.iter().map(|(_, id)| id.as_str()));
                     vec![
                         &c.input.prompt,
                         &c.input.on_invalid.messages,
@@ -153,6 +154,19 @@ impl Flow {
             ids.extend(lists.into_iter().flatten().map(String::as_str));
         }
         ids
+    }
+
+    /// The choice of `confirm` whose words (`words:`) the caller said, in the call's
+    /// `language`: the whole answer is one of the choice's phrases, case and marks aside.
+    pub fn choice_said(&self, confirm: &Confirm, language: &str, said: &str) -> Option<String> {
+        let locale = self.locales.negotiate(language, &self.languages.default);
+        let said = crate::heard::phrase(said);
+        confirm
+            .words
+            .get(locale)?
+            .iter()
+            .find(|(_, phrases)| phrases.contains(&said))
+            .map(|(choice, _)| choice.clone())
     }
 
     /// What may be kept in clear of a call whose consent stands at `consent` (privacy by
@@ -515,6 +529,11 @@ impl Gather {
 pub struct Confirm {
     pub input: InputSpec,
     pub choices: Vec<(String, NodeId)>,
+    /// What a caller may say for a choice (`words:`), per locale in the order of
+    /// [`Locales::all`]: (choice key, its phrases as [`crate::heard::phrase`] writes them).
+    pub words: Vec<Vec<(String, Vec<String>)>>,
+    /// The Fluent message of each choice's words, as written: (choice key, message id).
+    pub word_messages: Vec<(String, String)>,
 }
 
 #[derive(Debug)]

@@ -193,6 +193,10 @@ pub enum RawNode {
         webhook: String,
         prompt: RawMessages,
         choices: IndexMap<String, String>,
+        /// Per choice, a Fluent message listing what a caller may say for it, comma-separated
+        /// (`consent-yes-words = ja, jawohl, gerne`); needs `speech` in `input`.
+        #[serde(default)]
+        words: IndexMap<String, String>,
         #[serde(default = "default_timeout")]
         timeout: u32,
         #[serde(default = "default_attempts")]

@@ -775,8 +775,18 @@ impl<'f> Turn<'f> {
                     understood = false;
                     None
                 } else {
-                    // Words that say no digits are an invalid answer, as a wrong key is.
-                    Some(crate::heard::read(said, &self.out.state.language).unwrap_or_default())
+                    // A confirm's own words for a choice, else the digits said; words that say
+                    // neither are an invalid answer, as a wrong key is.
+                    let language = &self.out.state.language;
+                    let choice = match &node.kind {
+                        NodeKind::Confirm(c) => flow.choice_said(c, language, said),
+                        _ => None,
+                    };
+                    Some(
+                        choice
+                            .or_else(|| crate::heard::read(said, language))
+                            .unwrap_or_default(),
+                    )
                 }
             }
             _ => None,

@@ -1,7 +1,8 @@
 //! Speech input through the server: a `<Gather input="dtmf speech">` in the caller's language
 //! with its hints (the same document as Twilio's own library writes), `SpeechResult` read as
 //! the digits it says, too little `Confidence` asked again as not understood, a malformed
-//! one never a failure, and what was said kept only as the caller's consent allows.
+//! one never a failure, a confirm's choice by its own words in the caller's language, and what
+//! was said kept only as the caller's consent allows.
 
 use crate::support::{assert_golden, AppOptions, TestApp, XmlItem, PUBLIC_URL};
 
@@ -23,6 +24,9 @@ nodes:
     choices:
       "1": given
       "2": refused
+    words:
+      "1": yes-words
+      "2": no-words
     on_exhausted: bye
   given:
     kind: persist
@@ -55,6 +59,8 @@ nodes:
 "##;
 
 const DE: &str = "ask-consent = Dürfen wir Ihre Angaben speichern? Sagen oder drücken Sie eins für Ja, zwei für Nein.
+yes-words = ja, gerne, einverstanden
+no-words = nein, lieber nicht
 order-prompt = Bitte sagen oder tippen Sie Ihre Bestellnummer.
 order-hints = Bestellnummer, null, eins, zwei, drei, vier, fünf, sechs, sieben, acht, neun
 order-again = Das habe ich nicht verstanden.
@@ -63,6 +69,8 @@ bye = Auf Wiederhören.
 ";
 
 const EN: &str = "ask-consent = May we keep your details? Say or press one for yes, two for no.
+yes-words = yes, sure
+no-words = no
 order-prompt = Please say or type your order number.
 order-hints = order number, oh, one, two, three, four, five, six, seven, eight, nine
 order-again = Sorry, I did not catch that.
@@ -103,7 +111,11 @@ async fn steps(app: &TestApp, sid: &str) -> Vec<(String, String, Option<String>,
 async fn a_spoken_call_matches_its_golden_transcript_and_twilios_library() {
     let (app, _dir) = app().await;
     let mut call = app.call("CAspeechgolden", CALLER).await;
-    call.say("Zwei.", "0.91").await;
+    // Words for another choice than the caller's language has are not understood as it.
+    call.say("yes", "0.9").await;
+    assert!(call.last.body.contains("<Gather"), "{}", call.last.body);
+    // A choice's own words: "Nein." refuses.
+    call.say("Nein.", "0.91").await;
     // The order number's Gather, as Twilio's library writes it.
     if let Some(expected) = crate::oracle::oracle(serde_json::json!({
         "op": "speech_gather_twiml", "voice": "Polly.Vicki", "language": "de-DE",
@@ -111,7 +123,7 @@ async fn a_spoken_call_matches_its_golden_transcript_and_twilios_library() {
         "hints": "Bestellnummer, null, eins, zwei, drei, vier, fünf, sechs, sieben, acht, neun",
         "finish_on_key": "#", "timeout": 5,
         "prompt": "Bitte sagen oder tippen Sie Ihre Bestellnummer.",
-        "action": format!("{PUBLIC_URL}/webhook/order?seq=2"),
+        "action": format!("{PUBLIC_URL}/webhook/order?seq=3"),
     })) {
         let ours = crate::support::xml_items(&call.last.body);
         let theirs = crate::support::xml_items(&expected);
@@ -167,7 +179,7 @@ async fn a_consenting_callers_words_are_kept_with_the_digits_they_said() {
         "{}",
         call.last.body
     );
-    call.say("one", "0.88").await;
+    call.say("Yes!", "0.88").await;
     call.say("double five, one two three", "0.8").await;
     assert!(call.hung_up());
     assert!(
