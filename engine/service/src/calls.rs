@@ -317,6 +317,11 @@ struct WebhookWork {
 
 impl Work for WebhookWork {
     fn run(&mut self, tx: &mut dyn StoreTx) -> Result<(), StoreError> {
+        if self.reply.is_none() {
+            // Answered in an earlier run (a paused turn, see below): running it again (the
+            // batch failed and its work runs one by one) would only ask for the same fetch.
+            return Ok(());
+        }
         let turn = Webhook {
             registry: &self.registry,
             speech: &self.speech,
@@ -334,6 +339,16 @@ impl Work for WebhookWork {
             Job::Whisper => turn.whisper(),
             Job::Recording => turn.recording(),
         };
+        if let Ok(Reply::Fetch { .. }) = &answer {
+            // A turn paused at a fetch wrote nothing its resumption does not write again (it
+            // opens or finds the same call and records), so it is answered now, not after the
+            // batch's other work and commit: the request starts that much sooner, and the
+            // caller, who waits for the fetch and a second transaction anyway, waits less.
+            if let Some(reply) = self.reply.take() {
+                let _ = reply.send(answer);
+            }
+            return Ok(());
+        }
         self.answer = Some(match answer {
             Err(Failure::Store(e)) => return Err(e),
             Err(failure) => {
