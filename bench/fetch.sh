@@ -4,6 +4,8 @@
 # answers each `GET /orders/<n>` after 5 ms. Release build, load generator on the same machine.
 #
 #   bench/fetch.sh            # CALLS (default 2000) calls, CONCURRENCY (default 16) at once
+#   SHOP_KIND=python bench/fetch.sh  # the fake shop as a Python threaded server (a thread a
+#                               # connection, the GIL) instead of `liza loadtest --fake-shop`
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,7 +35,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The fake shop: a threaded HTTP server that answers after 5 ms.
+# The fake shop: `liza loadtest --fake-shop` (Tokio's timer, one write an answer), or with
+# SHOP_KIND=python a Python threaded HTTP server.
+if [ "${SHOP_KIND:-rust}" = python ]; then
 python3 - "$SHOP_PORT" <<'PY' &
 import http.server, json, sys, time
 class Shop(http.server.BaseHTTPRequestHandler):
@@ -54,6 +58,9 @@ class Shop(http.server.BaseHTTPRequestHandler):
 http.server.ThreadingHTTPServer.daemon_threads = True
 http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Shop).serve_forever()
 PY
+else
+    "$LIZA" loadtest --fake-shop "127.0.0.1:$SHOP_PORT" --shop-delay 5ms >"$WORK/shop.log" 2>&1 &
+fi
 SHOP=$!
 
 "$LIZA" serve >"$WORK/liza.log" 2>&1 &
@@ -64,9 +71,12 @@ until curl -fs -o /dev/null "http://127.0.0.1:$PORT/health"; do
 done
 until curl -fs -o /dev/null "http://127.0.0.1:$SHOP_PORT/orders/1"; do sleep 0.05; done
 
-echo "== fetch node, 5 ms shop API ($(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)) =="
+echo "== fetch node, 5 ms shop API (${SHOP_KIND:-rust} fake shop; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)) =="
 echo "\$ liza loadtest --calls $CALLS --concurrency $CONCURRENCY --expect 'Vielen Dank für Ihren Anruf'"
 "$LIZA" loadtest --url "http://127.0.0.1:$PORT" --calls "$CALLS" --concurrency "$CONCURRENCY" \
     --expect "Vielen Dank für Ihren Anruf" || true
 echo "fetch steps: $(sqlite3 "$WORK/liza.db" "SELECT outcome LIKE 'ok (%', COUNT(*) FROM steps WHERE node = 'shop-status' GROUP BY 1" 2>/dev/null | tr '\n' ' ')"
+# How long the shop took as Liza saw it (request sent to answer read), against the 5 ms.
+echo "fetch duration as Liza measured it (cumulative buckets):"
+curl -fs "http://127.0.0.1:$PORT/metrics" | grep '^liza_fetch_duration_seconds' | sed 's/^/  /' || true
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

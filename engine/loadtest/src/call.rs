@@ -100,7 +100,9 @@ pub struct Script {
 
 /// Per-request timing, reported to the collector.
 pub trait Timings {
-    fn request(&mut self, elapsed: Duration);
+    /// A request to the webhook `webhook` (its name: `voice`, `consent`, `status`, …) took
+    /// `elapsed`.
+    fn request(&mut self, webhook: &str, elapsed: Duration);
 }
 
 impl Target {
@@ -151,7 +153,7 @@ impl Target {
             .text()
             .await
             .map_err(|e| format!("POST {send_to}: {}", super::error_chain(&e)))?;
-        timings.request(started.elapsed());
+        timings.request(webhook_name(&send_to), started.elapsed());
         if !status.is_success() {
             return Err(format!("POST {send_to}: HTTP {status}"));
         }

@@ -8,7 +8,9 @@
 
 mod bare;
 mod call;
+mod shop;
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -72,6 +74,13 @@ pub struct LoadtestArgs {
     /// Instead of generating load, serve the fixed-TwiML ceiling server on this address.
     #[arg(long, value_name = "ADDR")]
     pub bare_server: Option<String>,
+    /// Instead of generating load, serve a stand-in shop API on this address:
+    /// `GET /orders/<n>` answers `{"status":"shipped"}` after --shop-delay.
+    #[arg(long, value_name = "ADDR")]
+    pub fake_shop: Option<String>,
+    /// How long the stand-in shop API takes to answer.
+    #[arg(long, default_value = "5ms", value_parser = parse_duration)]
+    pub shop_delay: Duration,
 }
 
 /// `250ms`, `1s`, `1.5s`, `2m`.
@@ -179,6 +188,9 @@ pub struct Report {
     pub peak_live_calls: usize,
     /// Webhook latency in microseconds.
     pub latency: Histogram<u64>,
+    /// The same by webhook name, so a slow kind of turn (one that waits for the shop's
+    /// system, say) shows apart from the others.
+    pub by_webhook: BTreeMap<String, Histogram<u64>>,
     pub first_errors: Vec<String>,
 }
 
@@ -221,6 +233,18 @@ impl std::fmt::Display for Report {
             self.ms(0.99),
             self.latency.max() as f64 / 1000.0
         )?;
+        for (webhook, latency) in &self.by_webhook {
+            let ms = |q| latency.value_at_quantile(q) as f64 / 1000.0;
+            writeln!(
+                f,
+                "  {webhook:<14} {:>7} requests, p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+                latency.len(),
+                ms(0.5),
+                ms(0.9),
+                ms(0.99),
+                latency.max() as f64 / 1000.0
+            )?;
+        }
         for error in &self.first_errors {
             writeln!(f, "error:     {error}")?;
         }
@@ -230,13 +254,28 @@ impl std::fmt::Display for Report {
 
 struct Collector {
     latency: Histogram<u64>,
+    by_webhook: BTreeMap<String, Histogram<u64>>,
     requests: u64,
 }
 
+/// Webhook names reported apart; a server that makes up more (one per call, say) has the
+/// rest counted in the total only.
+const MAX_WEBHOOK_NAMES: usize = 32;
+
 impl Timings for Collector {
-    fn request(&mut self, elapsed: Duration) {
+    fn request(&mut self, webhook: &str, elapsed: Duration) {
         self.requests += 1;
-        let _ = self.latency.record(elapsed.as_micros().max(1) as u64);
+        let micros = elapsed.as_micros().max(1) as u64;
+        let _ = self.latency.record(micros);
+        if !self.by_webhook.contains_key(webhook) {
+            if self.by_webhook.len() >= MAX_WEBHOOK_NAMES {
+                return;
+            }
+            self.by_webhook.insert(webhook.to_owned(), histogram());
+        }
+        if let Some(latency) = self.by_webhook.get_mut(webhook) {
+            let _ = latency.record(micros);
+        }
     }
 }
 
@@ -300,6 +339,7 @@ pub async fn run(args: &LoadtestArgs, auth_token: Option<String>) -> Result<Repo
         workers.push(tokio::spawn(async move {
             let mut collector = Collector {
                 latency: histogram(),
+                by_webhook: BTreeMap::new(),
                 requests: 0,
             };
             let (mut completed, mut failed) = (0usize, 0usize);
@@ -331,6 +371,7 @@ pub async fn run(args: &LoadtestArgs, auth_token: Option<String>) -> Result<Repo
         elapsed: Duration::ZERO,
         peak_live_calls: 0,
         latency: histogram(),
+        by_webhook: BTreeMap::new(),
         first_errors: Vec::new(),
     };
     for worker in workers {
@@ -344,6 +385,13 @@ pub async fn run(args: &LoadtestArgs, auth_token: Option<String>) -> Result<Repo
             .latency
             .add(&collector.latency)
             .map_err(|e| format!("histogram: {e}"))?;
+        for (webhook, latency) in collector.by_webhook {
+            if let Some(total) = report.by_webhook.get_mut(&webhook) {
+                total.add(&latency).map_err(|e| format!("histogram: {e}"))?;
+            } else if report.by_webhook.len() < MAX_WEBHOOK_NAMES {
+                report.by_webhook.insert(webhook, latency);
+            }
+        }
     }
     report.elapsed = started.elapsed();
     report.peak_live_calls = peak.load(Ordering::Relaxed);
@@ -352,6 +400,11 @@ pub async fn run(args: &LoadtestArgs, auth_token: Option<String>) -> Result<Repo
 }
 
 pub use bare::Answers as BareAnswers;
+
+/// Serves the stand-in shop API (see `shop.rs`) until the process ends.
+pub async fn fake_shop(bind: &str, delay: Duration) -> std::io::Result<()> {
+    shop::serve(bind, delay).await
+}
 
 /// Serves the bare ceiling server (see `bare.rs`) with `answers` (see [`BareAnswers::of_flow`]).
 pub async fn bare_server(bind: &str, answers: BareAnswers) -> std::io::Result<()> {

@@ -48,6 +48,15 @@ pub async fn migrate(settings: &Settings) -> Outcome {
 }
 
 pub async fn loadtest(settings: &Settings, mut args: LoadtestArgs) -> Outcome {
+    if let Some(bind) = &args.fake_shop {
+        println!(
+            "Stand-in shop API listening on {bind} (answers after {} ms).",
+            args.shop_delay.as_millis()
+        );
+        return liza_loadtest::fake_shop(bind, args.shop_delay)
+            .await
+            .map_err(CliError::failed);
+    }
     if let Some(bind) = &args.bare_server {
         let flows = load_flows(&settings.flows_dir, &settings.locales_dir).map_err(|e| {
             CliError::unusable(format!("the bare server answers with the flow:\n{e}"))

@@ -651,5 +651,7 @@ pub fn loadtest_args(
         ca_certs: Vec::new(),
         resolve: Vec::new(),
         bare_server: None,
+        fake_shop: None,
+        shop_delay: std::time::Duration::from_millis(5),
     }
 }
