@@ -44,7 +44,12 @@ pub fn to_dot(flow: &Flow) -> String {
         if let NodeKind::Transfer(transfer) = &node.kind {
             // Whom it calls as written (`${env:SHOP_PHONE}`, not the number behind it).
             let whom = format!(
-                "{} {}",
+                "{}{} {}",
+                if transfer.check.is_some() {
+                    "can call? "
+                } else {
+                    ""
+                },
                 transfer.target.noun(),
                 transfer.target.value().shown()
             );

@@ -385,6 +385,7 @@ step-dial-busy = Weiterleitung: besetzt
 step-dial-no-answer = Weiterleitung: niemand hat abgenommen
 step-dial-failed = Weiterleitung: fehlgeschlagen
 step-dial-not-configured = Weiterleitung: keine Nummer eingerichtet
+step-dial-possible = Weiterleitung: eine Nummer ist eingerichtet
 step-voicemail-started = Sprachnachricht: Aufnahme gestartet
 step-voicemail-recorded = Sprachnachricht aufgenommen
 step-voicemail-empty = Sprachnachricht: nichts gesprochen

@@ -385,6 +385,7 @@ step-dial-busy = Transfer: busy
 step-dial-no-answer = Transfer: nobody answered
 step-dial-failed = Transfer: failed
 step-dial-not-configured = Transfer: no number set up
+step-dial-possible = Transfer: a number is set up
 step-voicemail-started = Voicemail: recording started
 step-voicemail-recorded = Voicemail recorded
 step-voicemail-empty = Voicemail: nothing said

@@ -333,7 +333,9 @@ pub fn compile(
             register_webhook(&mut c, &mut webhooks, name, &p, &cf.input.webhook, index);
         }
         if let NodeKind::Transfer(t) = &kind {
-            register_webhook(&mut c, &mut webhooks, name, &p, &t.webhook, index);
+            if t.check.is_none() && !t.webhook.is_empty() {
+                register_webhook(&mut c, &mut webhooks, name, &p, &t.webhook, index);
+            }
         }
         if let NodeKind::Voicemail(v) = &kind {
             register_webhook(&mut c, &mut webhooks, name, &p, &v.webhook, index);

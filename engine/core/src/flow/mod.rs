@@ -427,10 +427,12 @@ impl NodeKind {
 
     /// True for nodes that wait for the caller.
     pub fn takes_input(&self) -> bool {
-        matches!(
-            self,
-            Self::Gather(_) | Self::Confirm(_) | Self::Transfer(_) | Self::Voicemail(_)
-        )
+        match self {
+            Self::Gather(_) | Self::Confirm(_) | Self::Voicemail(_) => true,
+            // A check dials nothing and waits for nobody.
+            Self::Transfer(t) => t.check.is_none(),
+            _ => false,
+        }
     }
 }
 

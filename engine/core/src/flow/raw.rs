@@ -310,7 +310,12 @@ pub enum RawNode {
         say: Option<RawMessages>,
         #[serde(default)]
         whisper: Option<String>,
-        webhook: String,
+        /// `true`: dial nothing, only go on by whether the call could be put through.
+        #[serde(default)]
+        check: bool,
+        /// Required unless `check: true`.
+        #[serde(default)]
+        webhook: Option<String>,
         #[serde(default)]
         next: RawTransferNext,
     },
@@ -346,6 +351,9 @@ pub struct RawVoicemailNext {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTransferNext {
+    /// With `check: true`: the call could be put through.
+    #[serde(default)]
+    pub ready: Option<String>,
     #[serde(default)]
     pub answered: Option<String>,
     #[serde(default)]

@@ -93,8 +93,11 @@ pub struct Transfer {
     pub say: Vec<String>,
     /// A message spoken to the person who answers, before the caller is put through.
     pub whisper: Option<String>,
-    /// The action callback's name: `/webhook/<webhook>`.
+    /// The action callback's name: `/webhook/<webhook>` (empty for a check).
     pub webhook: String,
+    /// `check: true`: nothing is dialled; the node only goes on to this node when the call
+    /// could be put through (its target is set), else to `next.not_configured`.
+    pub check: Option<NodeId>,
     pub next: TransferNext,
 }
 
@@ -161,6 +164,12 @@ pub fn is_e164(text: &str) -> bool {
 impl Transfer {
     pub fn edges(&self) -> Vec<(String, NodeId)> {
         let n = &self.next;
+        if let Some(ready) = self.check {
+            return vec![
+                ("ready".to_owned(), ready),
+                ("not_configured".to_owned(), n.not_configured),
+            ];
+        }
         let mut out = vec![
             ("answered".to_owned(), n.answered),
             ("busy".to_owned(), n.busy),

@@ -621,7 +621,25 @@ impl<'f> Turn<'f> {
             NodeKind::Transfer(transfer) => {
                 let env = |name: &str| self.env.and_then(|env| env(name));
                 let shown = transfer.target.value().shown();
-                match transfer.target.value().resolve(&env) {
+                let resolved = transfer.target.value().resolve(&env);
+                if let Some(ready) = transfer.check {
+                    // A check: nothing dialled, nothing said; only whether a dial could be made.
+                    let (outcome, target) = match resolved {
+                        Some(_) => ("dial possible", ready),
+                        None => ("dial not_configured", transfer.next.not_configured),
+                    };
+                    self.out.steps.push(StepTrace {
+                        node: node.name.clone(),
+                        messages: vec![],
+                        digits: None,
+                        outcome: outcome.into(),
+                        consent: self.out.state.consent,
+                        note: resolved.is_none().then(|| format!("{shown} is not set")),
+                    });
+                    self.cursor = Cursor::Enter(target);
+                    return;
+                }
+                match resolved {
                     Some(to) => {
                         self.say(&transfer.say);
                         self.out.actions.push(Action::Dial { node: id, to });

@@ -129,6 +129,7 @@ pub fn describe(lang: Lang, outcome: &str, kind_name: &dyn Fn(&str) -> String) -
         "dial no_answer" => t("step-dial-no-answer", &[]),
         "dial failed" => t("step-dial-failed", &[]),
         "dial not_configured" => t("step-dial-not-configured", &[]),
+        "dial possible" => t("step-dial-possible", &[]),
         "voicemail started" => t("step-voicemail-started", &[]),
         "voicemail recorded" => t("step-voicemail-recorded", &[]),
         "voicemail empty" => t("step-voicemail-empty", &[]),
@@ -350,6 +351,11 @@ mod tests {
                 "dial no_answer",
                 "Transfer: nobody answered",
                 "Weiterleitung: niemand hat abgenommen",
+            ),
+            (
+                "dial possible",
+                "Transfer: a number is set up",
+                "Weiterleitung: eine Nummer ist eingerichtet",
             ),
             (
                 "voicemail no_consent",

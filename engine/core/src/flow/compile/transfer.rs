@@ -21,6 +21,7 @@ impl Compiler<'_> {
             timeout,
             say,
             whisper,
+            check,
             webhook,
             next,
         } = node
@@ -117,13 +118,35 @@ impl Compiler<'_> {
             id.clone()
         });
 
-        let targets = [&next.answered, &next.busy, &next.no_answer, &next.failed];
-        let mut resolved = [NodeId(0); 4];
         let missing_at = if self.spans.has(&at("next")) {
             self.spans.key(&at("next"))
         } else {
             self.spans.key(p)
         };
+        if *check {
+            return self.transfer_check(name, p, node, target, missing_at);
+        }
+        let webhook = match webhook {
+            Some(webhook) => webhook.clone(),
+            None => {
+                let position = self.spans.key(p);
+                self.error_at(
+                    position,
+                    node_name,
+                    "a transfer needs `webhook: <name>`: Twilio posts the dial's outcome there (or `check: true` to dial nothing and only ask whether the call could be put through)".into(),
+                );
+                String::new()
+            }
+        };
+        if next.ready.is_some() {
+            self.error(
+                &at("next/ready"),
+                node_name,
+                "`ready` is the outcome of a check: add `check: true`, or use `answered`, `busy`, `no_answer` and `failed`".into(),
+            );
+        }
+        let targets = [&next.answered, &next.busy, &next.no_answer, &next.failed];
+        let mut resolved = [NodeId(0); 4];
         for (i, (outcome, target)) in OUTCOMES.iter().zip(targets).enumerate() {
             let hint = if *outcome == "answered" {
                 " (the bridged call is over then: usually a hangup)"
@@ -155,12 +178,86 @@ impl Compiler<'_> {
             timeout_secs,
             say,
             whisper,
-            webhook: webhook.clone(),
+            webhook,
+            check: None,
             next: TransferNext {
                 answered: resolved[0],
                 busy: resolved[1],
                 no_answer: resolved[2],
                 failed: resolved[3],
+                not_configured,
+            },
+        }
+    }
+
+    /// A `check: true` transfer: it dials nothing, so only its target matters, and it goes
+    /// on to `next.ready` or `next.not_configured`; what belongs to a dial is refused by name.
+    fn transfer_check(
+        &mut self,
+        name: &str,
+        p: &str,
+        node: &RawNode,
+        target: Target,
+        missing_at: crate::diagnostics::Position,
+    ) -> Transfer {
+        let RawNode::Transfer {
+            caller_id,
+            timeout,
+            say,
+            whisper,
+            webhook,
+            next,
+            ..
+        } = node
+        else {
+            unreachable!("transfer_check is called for transfer nodes")
+        };
+        let dial_only = [
+            ("caller_id", caller_id.is_some()),
+            ("timeout", timeout.is_some()),
+            ("say", say.is_some()),
+            ("whisper", whisper.is_some()),
+            ("webhook", webhook.is_some()),
+            ("next/answered", next.answered.is_some()),
+            ("next/busy", next.busy.is_some()),
+            ("next/no_answer", next.no_answer.is_some()),
+            ("next/failed", next.failed.is_some()),
+        ];
+        for (field, given) in dial_only {
+            if given {
+                let shown = field.trim_start_matches("next/");
+                self.error(
+                    &format!("{p}/{field}"),
+                    Some(name),
+                    format!("a check (`check: true`) dials nothing: remove `{shown}`; it goes on to `ready` or `not_configured`"),
+                );
+            }
+        }
+        let tail = "; a check goes on from each of ready, not_configured";
+        let ready = self.outcome_target(name, p, "ready", next.ready.as_ref(), missing_at, tail);
+        let not_configured = self.outcome_target(
+            name,
+            p,
+            "not_configured",
+            next.not_configured.as_ref(),
+            missing_at,
+            tail,
+        );
+        let ready = ready.unwrap_or(NodeId(0));
+        let not_configured = not_configured.unwrap_or(NodeId(0));
+        Transfer {
+            target,
+            caller_id: None,
+            timeout_secs: DEFAULT_TIMEOUT_SECS,
+            say: Vec::new(),
+            whisper: None,
+            webhook: String::new(),
+            check: Some(ready),
+            next: TransferNext {
+                answered: ready,
+                busy: not_configured,
+                no_answer: not_configured,
+                failed: not_configured,
                 not_configured,
             },
         }
