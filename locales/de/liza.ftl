@@ -48,6 +48,12 @@ help-invalid = Bitte drücken Sie die 1 oder die 2.
 help-no-input = Ich habe keine Eingabe erhalten.
 help-info = Weitere Informationen finden Sie auf unserer Website { $website }. Dort erreichen Sie auch unser Team persönlich.
 
+person-offer = Unser Team ist gerade für Sie da. Drücken Sie die 0, um mit uns zu sprechen, oder die 2, um das Gespräch zu beenden.
+person-offer-invalid = Bitte drücken Sie die 0 oder die 2.
+person-connecting = Einen Moment bitte, ich verbinde Sie.
+person-whisper = Ein Anruf über Liza, die Bestell-Hotline.
+person-nobody = Leider kann gerade niemand Ihren Anruf annehmen. Bitte versuchen Sie es später noch einmal.
+
 goodbye = Vielen Dank für Ihren Anruf bei { $company }. Auf Wiederhören!
 
 # Spoken by the engine when a call cannot go on (a technical problem).
@@ -77,4 +83,10 @@ step-send-text = SMS-Bestätigung eingereiht
 step-text-sent = SMS angekündigt
 step-help = Weitere Hilfe angeboten
 step-help-info = Website genannt
+step-person-check = Weiterleitung möglich?
+step-person-hours = Team erreichbar?
+step-person-offer = Gespräch mit dem Team angeboten
+step-person-transfer = Mit dem Team verbunden
+step-person-done = Gespräch mit dem Team beendet
+step-person-nobody = Niemand erreichbar
 step-goodbye = Verabschiedung

@@ -48,6 +48,12 @@ help-invalid = Please press 1 or 2.
 help-no-input = I did not receive any input.
 help-info = You will find more information on our website { $website }, where you can also reach our team in person.
 
+person-offer = Our team is here for you right now. Press 0 to talk to us, or 2 to end the call.
+person-offer-invalid = Please press 0 or 2.
+person-connecting = One moment please, I am putting you through.
+person-whisper = A call through Liza, the order line.
+person-nobody = Sorry, nobody can take your call right now. Please try again later.
+
 goodbye = Thank you for calling { $company }. Goodbye!
 
 # Spoken by the engine when a call cannot go on (a technical problem).
@@ -77,4 +83,10 @@ step-send-text = Text confirmation queued
 step-text-sent = Text announced
 step-help = Further help offered
 step-help-info = Website named
+step-person-check = Transfer possible?
+step-person-hours = Team available?
+step-person-offer = Talk to the team offered
+step-person-transfer = Put through to the team
+step-person-done = Talk with the team over
+step-person-nobody = Nobody available
 step-goodbye = Goodbye

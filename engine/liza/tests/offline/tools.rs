@@ -34,7 +34,7 @@ fn liza_flow_tests_pass() {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("19 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("23 passed, 0 failed"), "{stdout}");
 }
 
 #[test]
