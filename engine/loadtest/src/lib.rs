@@ -74,8 +74,8 @@ pub struct LoadtestArgs {
     /// Instead of generating load, serve the fixed-TwiML ceiling server on this address.
     #[arg(long, value_name = "ADDR")]
     pub bare_server: Option<String>,
-    /// Instead of generating load, serve a stand-in shop API on this address:
-    /// `GET /orders/<n>` answers `{"status":"shipped"}` after --shop-delay.
+    /// Instead of generating load, serve a stand-in shop API on this address: every GET
+    /// answers `{"status":"shipped"}` after --shop-delay.
     #[arg(long, value_name = "ADDR")]
     pub fake_shop: Option<String>,
     /// How long the stand-in shop API takes to answer.

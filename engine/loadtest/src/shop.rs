@@ -1,7 +1,7 @@
-//! A stand-in for a shop's own order API, for benchmarks of `fetch` nodes: `GET /orders/<n>`
-//! answers `{"status":"shipped"}` after a fixed delay, on Tokio's timer (no thread per
-//! request, so the delay is the API's and not the stand-in's own queueing). Headers and body
-//! go out in one write.
+//! A stand-in for a shop's own API, for benchmarks of `fetch` nodes: every `GET` (whatever
+//! its path: the flow decides what it asks for) answers `{"status":"shipped"}` after a fixed
+//! delay, on Tokio's timer (no thread per request, so the delay is the API's and not the
+//! stand-in's own queueing). Headers and body go out in one write.
 
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ use poem::{get, handler, EndpointExt, Response, Route, Server};
 const ANSWER: &str = r#"{"status":"shipped"}"#;
 
 #[handler]
-async fn order(Path(_number): Path<String>, delay: Data<&Duration>) -> Response {
+async fn answer(Path(_path): Path<String>, delay: Data<&Duration>) -> Response {
     tokio::time::sleep(*delay.0).await;
     Response::builder()
         .content_type("application/json")
@@ -21,7 +21,7 @@ async fn order(Path(_number): Path<String>, delay: Data<&Duration>) -> Response 
 
 /// Serves the stand-in on `bind` until the process ends.
 pub async fn serve(bind: &str, delay: Duration) -> std::io::Result<()> {
-    let app = Route::new().at("/orders/:number", get(order)).data(delay);
+    let app = Route::new().at("/*path", get(answer)).data(delay);
     Server::new(TcpListener::bind(bind.to_owned()))
         .run(app)
         .await
@@ -34,20 +34,25 @@ mod tests {
     use poem::{Endpoint, Request};
 
     #[tokio::test]
-    async fn an_order_is_shipped_after_the_delay_and_other_paths_are_not_found() {
+    async fn a_get_is_answered_after_the_delay_and_a_post_is_refused() {
         let app = Route::new()
-            .at("/orders/:number", get(order))
+            .at("/*path", get(answer))
             .data(Duration::from_millis(20));
         let started = std::time::Instant::now();
         let response = app
-            .get_response(Request::builder().uri_str("/orders/12345").finish())
+            .get_response(Request::builder().uri_str("/items/12345").finish())
             .await;
         assert_eq!(response.status(), StatusCode::OK);
         assert!(started.elapsed() >= Duration::from_millis(20));
         assert_eq!(response.into_body().into_string().await.unwrap(), ANSWER);
-        let other = app
-            .get_response(Request::builder().uri_str("/other").finish())
+        let post = app
+            .get_response(
+                Request::builder()
+                    .method(poem::http::Method::POST)
+                    .uri_str("/items/1")
+                    .finish(),
+            )
             .await;
-        assert_eq!(other.status(), StatusCode::NOT_FOUND);
+        assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
     }
 }
