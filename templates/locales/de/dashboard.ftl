@@ -397,6 +397,7 @@ step-set = Gesetzt: { $names }
 step-hangup = Anruf beendet: { $status }
 step-invalid = Ungültig
 step-no-input = Keine Eingabe
+step-not-understood = Nicht verstanden
 step-attempts-left = { $problem }; noch { $left ->
     [one] 1 Versuch
    *[other] { $left } Versuche

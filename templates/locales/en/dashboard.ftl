@@ -397,6 +397,7 @@ step-set = Set: { $names }
 step-hangup = Call ended: { $status }
 step-invalid = Not valid
 step-no-input = Nothing entered
+step-not-understood = Words not understood
 step-attempts-left = { $problem }; { $left ->
     [one] 1 attempt left
    *[other] { $left } attempts left

@@ -237,3 +237,27 @@ async fn a_malformed_or_missing_confidence_is_not_understood_never_an_error() {
         ]
     );
 }
+
+#[tokio::test]
+async fn kilobytes_of_words_are_an_invalid_answer_and_never_stored_whole() {
+    let (app, _dir) = app().await;
+    let mut call = app.call("CAspeechlong", "+15005550006").await;
+    call.say("yes", "0.9").await;
+    let long = "one two three ".repeat(300);
+    let answer = call.say(&long, "0.95").await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert!(
+        answer.body.contains("<Gather"),
+        "asked again: {}",
+        answer.body
+    );
+    let stored = steps(&app, "CAspeechlong").await;
+    let (_, text, digits, outcome) = stored
+        .iter()
+        .rev()
+        .find(|s| s.0 == "order" && s.3 != "asked")
+        .expect("the order node answered");
+    assert_eq!(outcome, "invalid, 2 attempts left");
+    assert_eq!(digits, &None);
+    assert!(text.len() < 600, "{} bytes kept", text.len());
+}

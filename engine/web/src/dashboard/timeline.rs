@@ -191,6 +191,7 @@ fn input_problem(lang: Lang, what: &str) -> Option<String> {
     match what {
         "invalid" => Some(i18n::text(lang, "step-invalid", &[])),
         "no input" => Some(i18n::text(lang, "step-no-input", &[])),
+        "not understood" => Some(i18n::text(lang, "step-not-understood", &[])),
         _ => None,
     }
 }
@@ -305,6 +306,11 @@ mod tests {
                 "no input, attempts exhausted",
                 "Nothing entered; no attempts left",
                 "Keine Eingabe; keine Versuche mehr",
+            ),
+            (
+                "not understood, 2 attempts left",
+                "Words not understood; 2 attempts left",
+                "Nicht verstanden; noch 2 Versuche",
             ),
             (
                 "call processed, consent given",
