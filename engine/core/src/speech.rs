@@ -187,14 +187,7 @@ impl<'a> Speaker<'a> {
 
     /// Messages as written text (a text message's body): digits as they are, not spaced.
     pub fn written(&mut self, messages: &[String]) -> String {
-        self.segments(messages)
-            .into_iter()
-            .map(|segment| match segment {
-                Segment::Text(text) => text,
-                Segment::Digits(digits) => digits,
-            })
-            .collect::<String>()
-            .replace(['\u{2068}', '\u{2069}'], "")
+        crate::spoken::written_text(&self.segments(messages)).replace(['\u{2068}', '\u{2069}'], "")
     }
 
     fn say(&mut self, messages: &[String]) -> Say {

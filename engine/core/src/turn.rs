@@ -282,6 +282,35 @@ mod tests {
     }
 
     #[test]
+    fn a_variables_markup_is_said_as_text_never_written_as_ssml() {
+        let flow = liza();
+        let config = SpeechConfig {
+            company: "Muster <break time=\"10s\"/> & <emphasis>Söhne\u{E000}0\u{E001}".into(),
+            ..speech()
+        };
+        let start = Input::Start {
+            from: "+4915112345678".into(),
+        };
+        let played = play(&flow, &config, CallState::default(), start, 1, NOW, none).unwrap();
+        assert!(
+            played.twiml.contains(
+                "Muster &lt;break time=&quot;10s&quot;/&gt; &amp; &lt;emphasis&gt;Söhne0"
+            ),
+            "{}",
+            played.twiml
+        );
+        assert!(!played.twiml.contains("<break"), "{}", played.twiml);
+        assert!(!played.twiml.contains("<emphasis"), "{}", played.twiml);
+        assert!(
+            played.steps[0]
+                .text()
+                .contains("Muster <break time=\"10s\"/> & <emphasis>Söhne0"),
+            "{}",
+            played.steps[0].text()
+        );
+    }
+
+    #[test]
     fn the_consent_question_is_reported_when_the_consent_node_asks() {
         let flow = liza();
         let start = Input::Start {

@@ -460,11 +460,59 @@ fn compile_languages(c: &mut Compiler<'_>, raw: &RawFlow) -> Languages {
             );
         }
     }
+    let unvoiced = check_voices(c, raw, &used);
     Languages {
         default: raw.languages.default.clone(),
         prefixes,
+        unvoiced,
         voices: raw.languages.voices.clone().into_iter().collect(),
     }
+}
+
+/// A voice chosen for a language it does not speak (`voices.rs`'s table) is an error. Returns
+/// the languages callers get that have no voice chosen, with where the flow names them.
+fn check_voices(
+    c: &mut Compiler<'_>,
+    raw: &RawFlow,
+    used: &BTreeSet<&str>,
+) -> Vec<(String, Position)> {
+    for (tag, voice) in &raw.languages.voices {
+        if !used.contains(tag.as_str()) {
+            continue;
+        }
+        let p = format!("/languages/voices/{}", pointer_segment(tag));
+        if crate::voices::speaks(voice, tag) == Some(false) {
+            let speaks = crate::voices::languages(voice)
+                .unwrap_or_default()
+                .join(", ");
+            c.error(
+                &p,
+                None,
+                format!(
+                    "voice `{voice}` speaks {speaks}, not `{tag}`: callers who get `{tag}` would hear its messages in the wrong voice or not at all{}",
+                    crate::voices::suggest(tag)
+                ),
+            );
+        }
+    }
+    // A language without a voice of its own gets VOICE_NAME's, which only the server knows:
+    // `liza check` warns when that one does not speak it (lint).
+    used.iter()
+        .filter(|tag| !raw.languages.voices.contains_key(**tag))
+        .map(|tag| {
+            let p = if *tag == raw.languages.default {
+                "/languages/default".to_owned()
+            } else {
+                raw.languages
+                    .prefixes
+                    .iter()
+                    .find(|(_, t)| t.as_str() == *tag)
+                    .map(|(prefix, _)| format!("/languages/prefixes/{}", pointer_segment(prefix)))
+                    .unwrap_or_else(|| "/languages".to_owned())
+            };
+            (tag.to_string(), c.spans.value(&p))
+        })
+        .collect()
 }
 
 fn compile_records(c: &mut Compiler<'_>, raw: &RawFlow) -> indexmap::IndexMap<String, RecordKind> {
@@ -1011,13 +1059,7 @@ fn compile_choice_words(
                 .filter(|(_, id)| locale.message(id).is_some())
                 .map(|(choice, id)| {
                     let (segments, _) = locale.render(id, &[]);
-                    let text: String = segments
-                        .into_iter()
-                        .map(|segment| match segment {
-                            crate::spoken::Segment::Text(text) => text,
-                            crate::spoken::Segment::Digits(digits) => digits,
-                        })
-                        .collect();
+                    let text = crate::spoken::written_text(&segments);
                     let phrases = text
                         .split(',')
                         .map(crate::heard::phrase)

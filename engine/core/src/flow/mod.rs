@@ -235,6 +235,9 @@ pub struct Languages {
     /// Longest prefix first.
     pub prefixes: Vec<(String, String)>,
     pub voices: HashMap<String, String>,
+    /// Languages callers get that have no voice under `voices` (they get VOICE_NAME's), with
+    /// where the flow names them.
+    pub unvoiced: Vec<(String, crate::diagnostics::Position)>,
 }
 
 #[derive(Debug, Clone)]

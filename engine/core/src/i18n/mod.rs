@@ -17,6 +17,7 @@ use fluent_syntax::ast;
 use unic_langid::LanguageIdentifier;
 
 use crate::diagnostics::{Diagnostic, Diagnostics, Position};
+use crate::spoken::ssml::{self, PLACEABLE};
 use crate::spoken::Segment;
 
 /// A value passed to a message.
@@ -36,6 +37,8 @@ pub struct MessageInfo {
     /// into it.
     pub source: Arc<str>,
     pub variables: BTreeSet<String>,
+    /// Where its first SSML tag is (`<break time="500ms"/>`), if it has one.
+    pub ssml: Option<Position>,
     /// Other messages it references (`{ other-message }`).
     references: BTreeSet<String>,
 }
@@ -105,7 +108,8 @@ impl Locale {
         let mut digits = Vec::new();
         for (name, arg) in args {
             match arg {
-                Arg::Text(t) => fluent_args.set(*name, FluentValue::from(t.as_str())),
+                // A value's `<` is text, never a tag: hidden while the markup is parsed.
+                Arg::Text(t) => fluent_args.set(*name, FluentValue::from(ssml::hide_markup(t))),
                 Arg::Digits(d) => {
                     // A private-use marker stands in for the digits and is split out below.
                     fluent_args.set(
@@ -120,11 +124,18 @@ impl Locale {
         let text = self
             .bundle
             .format_pattern(pattern, Some(&fluent_args), &mut errors);
-        let problems = errors
+        let mut problems: Vec<String> = errors
             .iter()
             .map(|e| format!("message `{id}`: {e}"))
             .collect();
-        (split_digits(&text, &digits), problems)
+        // The message's own SSML, checked when the files were loaded.
+        let (parsed, markup) = ssml::parse(&text);
+        problems.extend(
+            markup
+                .into_iter()
+                .map(|p| format!("message `{id}`: {}", p.message)),
+        );
+        (with_digits(parsed, &digits), problems)
     }
 }
 
@@ -141,6 +152,28 @@ impl Locale {
         let text = self.bundle.format_pattern(pattern, None, &mut errors);
         Some(text.trim().to_owned())
     }
+}
+
+/// Parsed segments with the digit markers split out of their text and variables' hidden
+/// markup given back as text.
+fn with_digits(segments: Vec<Segment>, digits: &[String]) -> Vec<Segment> {
+    let mut out = Vec::new();
+    for segment in segments {
+        match segment {
+            Segment::Text(text) => {
+                out.extend(split_digits(&text, digits).into_iter().map(|s| match s {
+                    Segment::Text(t) => Segment::Text(ssml::unhide_markup(&t)),
+                    other => other,
+                }))
+            }
+            Segment::Ssml(mut element) => {
+                element.children = with_digits(element.children, digits);
+                out.push(Segment::Ssml(element));
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 fn split_digits(text: &str, digits: &[String]) -> Vec<Segment> {
@@ -416,9 +449,23 @@ fn build_locale(
                 }
                 let mut variables = BTreeSet::new();
                 let mut references = BTreeSet::new();
+                let mut ssml = None;
                 if let Some(value) = &m.value {
                     collect_pattern(value, &mut variables, &mut references);
+                    let mut problems = Vec::new();
+                    check_markup(resource.source(), value, &mut ssml, &mut problems);
+                    for (offset, problem) in problems {
+                        diagnostics.push(
+                            Diagnostic::error(
+                                &file,
+                                offset_position(&source, offset),
+                                format!("message `{id}`: {problem}"),
+                            )
+                            .with_source(&source),
+                        );
+                    }
                 }
+                let ssml = ssml.map(|offset| offset_position(&source, offset));
                 messages.insert(
                     id,
                     MessageInfo {
@@ -426,6 +473,7 @@ fn build_locale(
                         position,
                         source: shared.clone(),
                         variables,
+                        ssml,
                         references,
                     },
                 );
@@ -550,6 +598,57 @@ fn syntax_hint(kind: &fluent_syntax::parser::ErrorKind, source: &str, line: usiz
     } else {
         format!(" ({hint})")
     }
+}
+
+/// Checks the SSML of a message's pattern (and of each variant of a choice in it, on its
+/// own: a tag opened in a variant closes in it). `source`: the text the pattern's slices
+/// point into; problems come back with their byte offsets in it, `first_tag` is set to the
+/// offset of the first tag.
+fn check_markup(
+    source: &str,
+    pattern: &ast::Pattern<&str>,
+    first_tag: &mut Option<usize>,
+    problems: &mut Vec<(usize, String)>,
+) {
+    let base = source.as_ptr() as usize;
+    // The pattern's text with placeables as one character, and where each piece starts in
+    // `source`: (offset in `text`, offset in `source`).
+    let mut text = String::new();
+    let mut map: Vec<(usize, usize)> = Vec::new();
+    for element in &pattern.elements {
+        match element {
+            ast::PatternElement::TextElement { value } => {
+                let at = (value.as_ptr() as usize).wrapping_sub(base);
+                if at <= source.len() {
+                    map.push((text.len(), at));
+                }
+                text.push_str(value);
+            }
+            ast::PatternElement::Placeable { expression } => {
+                if let ast::Expression::Select { variants, .. } = expression {
+                    for variant in variants {
+                        check_markup(source, &variant.value, first_tag, problems);
+                    }
+                }
+                text.push(PLACEABLE);
+            }
+        }
+    }
+    let to_source = |offset: usize| {
+        map.iter()
+            .rev()
+            .find(|(at, _)| *at <= offset)
+            .map_or(0, |(at, from)| from + (offset - at))
+            .min(source.len())
+    };
+    if let Some(lt) = text.find('<') {
+        let at = to_source(lt);
+        if first_tag.is_none_or(|first| at < first) {
+            *first_tag = Some(at);
+        }
+    }
+    let (_, found) = ssml::parse(&text);
+    problems.extend(found.into_iter().map(|p| (to_source(p.offset), p.message)));
 }
 
 fn collect_pattern(

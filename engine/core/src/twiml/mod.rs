@@ -5,7 +5,7 @@
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 
-pub use crate::spoken::{spaced_digits, Segment};
+pub use crate::spoken::{spaced_digits, Element, Segment, Tag};
 
 /// How digit strings are spoken: SSML `<say-as>` where the voice supports it
 /// (Polly and Google voices), otherwise digits separated by spaces.
@@ -17,7 +17,7 @@ pub enum DigitStyle {
 
 impl DigitStyle {
     pub fn for_voice(voice: &str) -> Self {
-        if voice.starts_with("Polly.") || voice.starts_with("Google.") {
+        if crate::voices::speaks_ssml(voice) {
             Self::SayAs
         } else {
             Self::Spaced
@@ -257,9 +257,18 @@ fn write_say(w: &mut Writer<Vec<u8>>, say: &Say) {
     tag.push_attribute(("voice", say.voice.as_str()));
     tag.push_attribute(("language", say.language.as_str()));
     start(w, tag);
-    for segment in &say.speech {
+    write_speech(w, &say.speech, style, false);
+    end(w, "Say");
+}
+
+/// Segments inside `<Say>`. SSML elements are written as elements only for a voice that
+/// speaks SSML (Polly, Google); a basic voice gets the text inside them (a `<sub>`'s alias),
+/// which `liza check` warns about. `in_say_as`: digits already inside an author's `<say-as>`.
+fn write_speech(w: &mut Writer<Vec<u8>>, speech: &[Segment], style: DigitStyle, in_say_as: bool) {
+    for segment in speech {
         match segment {
             Segment::Text(t) => text(w, t),
+            Segment::Digits(d) if in_say_as => text(w, d),
             Segment::Digits(d) if style == DigitStyle::SayAs => {
                 let mut tag = BytesStart::new("say-as");
                 tag.push_attribute(("interpret-as", "digits"));
@@ -268,20 +277,71 @@ fn write_say(w: &mut Writer<Vec<u8>>, say: &Say) {
                 end(w, "say-as");
             }
             Segment::Digits(d) => text(w, &spaced_digits(d)),
+            Segment::Ssml(element) if style == DigitStyle::SayAs => {
+                let name = element.tag.name();
+                let mut tag = BytesStart::new(name);
+                for (attribute, value) in element.tag.attributes() {
+                    tag.push_attribute((attribute, clean_text(value).as_str()));
+                }
+                if element.children.is_empty() {
+                    let _ = w.write_event(Event::Empty(tag));
+                } else {
+                    start(w, tag);
+                    let say_as = in_say_as || matches!(element.tag, Tag::SayAs { .. });
+                    write_speech(w, &element.children, style, say_as);
+                    end(w, name);
+                }
+            }
+            Segment::Ssml(element) => match &element.tag {
+                Tag::Sub { alias } => text(w, alias),
+                _ => write_speech(w, &element.children, style, in_say_as),
+            },
         }
     }
-    end(w, "Say");
 }
 
-/// Plain text of spoken segments, digits spaced: what the step log stores.
+/// The characters of a `<Say>` that Twilio counts against the voice's limit
+/// ([`crate::voices::say_limit`]): the text it speaks as written into the document — digits
+/// spaced for a basic voice, inside `<say-as>` for the others — without the SSML tags (Amazon
+/// Polly counts only the text; a basic voice gets no tags). Read back from the written XML,
+/// so it is what the writer writes.
+pub fn said_characters(say: &Say) -> usize {
+    let mut w = Writer::new(Vec::with_capacity(256));
+    write_say(&mut w, say);
+    let xml = w.into_inner();
+    let mut reader = quick_xml::Reader::from_reader(xml.as_slice());
+    let mut buf = Vec::new();
+    let mut count = 0;
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Ok(Event::Text(t)) => count += String::from_utf8_lossy(&t).chars().count(),
+            // `&amp;`, `&lt;`: one character each.
+            Ok(Event::GeneralRef(_)) => count += 1,
+            Ok(Event::Eof) | Err(_) => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    count
+}
+
+/// Whether segments hold an SSML element (which a basic voice does not speak).
+pub fn has_ssml(speech: &[Segment]) -> bool {
+    speech.iter().any(|s| matches!(s, Segment::Ssml(_)))
+}
+
+/// Plain text of spoken segments, digits spaced, SSML tags left out (the text inside them
+/// kept): what the step log stores.
 pub fn plain_text(speech: &[Segment]) -> String {
-    speech
-        .iter()
-        .map(|s| match s {
-            Segment::Text(t) => clean_text(t),
-            Segment::Digits(d) => spaced_digits(d),
-        })
-        .collect()
+    let mut out = String::new();
+    for segment in speech {
+        match segment {
+            Segment::Text(t) => out.push_str(&clean_text(t)),
+            Segment::Digits(d) => out.push_str(&spaced_digits(d)),
+            Segment::Ssml(element) => out.push_str(&plain_text(&element.children)),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -328,6 +388,37 @@ mod tests {
         assert!(xml.contains(r#"<say-as interpret-as="digits">12345</say-as>"#));
         assert!(xml.contains("Sie haben 1 2 3 4 5 eingegeben."));
         assert_eq!(plain_text(&speech), "Sie haben 1 2 3 4 5 eingegeben.");
+    }
+
+    #[test]
+    fn ssml_is_written_as_elements_for_polly_and_as_text_for_basic_voices() {
+        let (speech, problems) = crate::spoken::ssml::parse(
+            r#"Hallo <break time="500ms"/><emphasis level="strong">da</emphasis> <sub alias="Welt">W</sub>"#,
+        );
+        assert!(problems.is_empty());
+        let mut r = Response::new();
+        r.push(Verb::Say(say("Polly.Vicki", speech.clone())));
+        r.push(Verb::Say(say("man", speech)));
+        let xml = r.render();
+        assert!(xml.contains(r#"<Say voice="Polly.Vicki" language="de-DE">Hallo <break time="500ms"/><emphasis level="strong">da</emphasis> <sub alias="Welt">W</sub></Say>"#), "{xml}");
+        assert!(
+            xml.contains(r#"<Say voice="man" language="de-DE">Hallo da Welt</Say>"#),
+            "{xml}"
+        );
+    }
+
+    #[test]
+    fn said_characters_count_the_text_as_written_for_the_voice() {
+        let (mut speech, _) = crate::spoken::ssml::parse(
+            r#"A & B <break time="1s"/><prosody rate="slow">cd</prosody> "#,
+        );
+        speech.push(Segment::Digits("12345".into()));
+        // "A & B " + "cd" + " " + digits: unspaced inside <say-as> for Polly, spaced otherwise.
+        assert_eq!(
+            said_characters(&say("Polly.Vicki", speech.clone())),
+            6 + 2 + 1 + 5
+        );
+        assert_eq!(said_characters(&say("woman", speech)), 6 + 2 + 1 + 9);
     }
 
     #[test]

@@ -120,7 +120,7 @@ pub fn check(settings: &Settings, args: CheckArgs) -> Outcome {
     let locales = args.locales.unwrap_or_else(|| settings.locales_dir.clone());
     match load_paths(&paths, &locales) {
         Ok(loaded) => {
-            let warnings = lint::lint(&loaded);
+            let warnings = lint::lint(&loaded, &settings.voice_name);
             print!("{warnings}");
             for flow in &loaded {
                 println!(

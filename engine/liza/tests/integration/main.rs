@@ -20,5 +20,6 @@ mod records_api;
 mod reload;
 mod security;
 mod speech;
+mod ssml;
 mod transfer;
 mod voicemail;

@@ -9,12 +9,55 @@ Reads a JSON request on stdin and prints what Twilio's library produces:
   {"op": "whisper_twiml", "voice", "language", "say"}
   {"op": "record_twiml", "voice", "language", "say", "action", "max_length", "finish_on_key",
    "play_beep", "status_callback"}
+  {"op": "verbs_twiml", "verbs": [verb, ...]} where a verb is
+   {"say": [speech, ...], "voice", "language"} (speech: a string, or
+   {"tag": "break"|"emphasis"|…, "attrs": {name: value}, "children": [speech, ...]} built with
+   the library's SSML methods: say.break_, say.emphasis, say.prosody, say.say_as, …),
+   {"play": url, "loop": n?}, {"pause": seconds} or {"hangup": true}
 """
 import json
 import sys
 
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Dial, Gather, Say, VoiceResponse
+
+
+def ssml(parent, node):
+    """Appends one piece of speech to a <Say> or an SSML element, through the library."""
+    if isinstance(node, str):
+        parent.append(node)
+        return
+    tag, children = node["tag"], node.get("children", [])
+    kwargs = {name.replace("xml:", "xml_").replace("-", "_"): value
+              for name, value in node.get("attrs", {}).items()}
+    if tag == "break":
+        parent.break_(**kwargs)
+        return
+    method = getattr(parent, {"say-as": "say_as"}.get(tag, tag))
+    if all(isinstance(c, str) for c in children):
+        method("".join(children) or None, **kwargs)
+        return
+    element = method(None, **kwargs)
+    for child in children:
+        ssml(element, child)
+
+
+def verbs(response, items):
+    for verb in items:
+        if "say" in verb:
+            say = Say(voice=verb["voice"], language=verb["language"])
+            for node in verb["say"]:
+                ssml(say, node)
+            response.append(say)
+        elif "play" in verb:
+            kwargs = {"loop": verb["loop"]} if verb.get("loop") is not None else {}
+            response.play(verb["play"], **kwargs)
+        elif "pause" in verb:
+            response.pause(length=verb["pause"])
+        elif verb.get("hangup"):
+            response.hangup()
+        else:
+            raise SystemExit(f"unknown verb {verb}")
 
 
 def main():
@@ -26,6 +69,10 @@ def main():
         print(validator.compute_signature(req["url"], params))
         return
     response = VoiceResponse()
+    if op == "verbs_twiml":
+        verbs(response, req["verbs"])
+        print(str(response))
+        return
     if op == "whisper_twiml":
         response.say(req["say"], voice=req["voice"], language=req["language"])
         print(str(response))

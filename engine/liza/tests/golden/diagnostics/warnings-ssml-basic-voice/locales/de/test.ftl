@@ -1,0 +1,2 @@
+hello = Hallo <break time="300ms"/> von { $company }.
+bye = Auf Wiederhören.

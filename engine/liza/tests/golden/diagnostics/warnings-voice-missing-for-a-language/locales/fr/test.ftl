@@ -1,0 +1,2 @@
+hello = Bonjour.
+bye = Au revoir.
