@@ -247,6 +247,15 @@ impl<'a> Speaker<'a> {
                 Action::Hangup => {
                     response.push(Verb::Hangup);
                 }
+                Action::Play { url, repeat } => {
+                    response.push(Verb::Play {
+                        url: url.clone(),
+                        repeat: *repeat,
+                    });
+                }
+                Action::Pause(secs) => {
+                    response.push(Verb::Pause(*secs));
+                }
                 Action::Record(node) => {
                     let NodeKind::Voicemail(voicemail) = &self.flow.node(*node).kind else {
                         continue;

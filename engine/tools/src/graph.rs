@@ -17,6 +17,8 @@ fn shape(kind: &NodeKind) -> &'static str {
         NodeKind::Branch { .. } | NodeKind::Hours { .. } => "diamond",
         NodeKind::Persist { .. } | NodeKind::Lookup { .. } => "record",
         NodeKind::Goto(_) => "circle",
+        NodeKind::Play { .. } => "invhouse",
+        NodeKind::Pause { .. } => "plain",
         NodeKind::Set { .. } => "Mrecord",
         NodeKind::Hangup { .. } => "octagon",
         NodeKind::Fetch(_) => "parallelogram",
@@ -71,6 +73,23 @@ pub fn to_dot(flow: &Flow) -> String {
                 "words"
             };
             label = format!("{label}\\n{how}");
+        }
+        match &node.kind {
+            NodeKind::Play { url, repeat, .. } => {
+                // The file's name, not the whole URL.
+                let file = url.rsplit('/').next().unwrap_or(url);
+                let times = if *repeat > 1 {
+                    format!(" ×{repeat}")
+                } else {
+                    String::new()
+                };
+                label = format!(
+                    "{label}\\n{}{times}",
+                    file.replace('\\', "\\\\").replace('"', "\\\"")
+                );
+            }
+            NodeKind::Pause { secs, .. } => label = format!("{label}\\n{secs} s"),
+            _ => {}
         }
         if let NodeKind::Sms(sms) = &node.kind {
             let what = match &sms.message {
@@ -185,6 +204,8 @@ fn in_words(shape: &str) -> &str {
         "Mrecord" => "rounded box in parts",
         "doubleoctagon" => "double octagon",
         "tab" => "folder tab",
+        "invhouse" => "upside-down house",
+        "plain" => "bare text",
         other => other,
     }
 }

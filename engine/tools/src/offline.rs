@@ -98,7 +98,10 @@ impl Visit {
     /// then what Liza said, each with its message id so staff know what to edit.
     pub fn transcript(&self) -> Vec<String> {
         let mut lines = Vec::new();
-        if self.outcome != "said" && self.outcome != "asked" {
+        if !matches!(
+            self.outcome.as_str(),
+            "said" | "asked" | "played" | "paused"
+        ) {
             // Digits said in words come with a note of what was heard.
             let spoken = self
                 .note

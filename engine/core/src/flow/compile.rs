@@ -515,6 +515,30 @@ fn check_voices(
         .collect()
 }
 
+/// A `play` node's file: an `https://` URL Twilio can fetch, written out in the flow.
+fn check_audio_url(url: &str) -> Result<(), String> {
+    let Some(rest) = url.strip_prefix("https://") else {
+        let scheme = url.split_once("://").map_or("", |(s, _)| s);
+        return Err(if scheme == "http" {
+            format!("`{url}` is not https: Twilio fetches the file over the internet, write `https://…`")
+        } else {
+            format!("`{url}` is not an audio file's URL: write `https://host/path/file.mp3`")
+        });
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty() || url.contains(char::is_whitespace) || url.chars().any(char::is_control) {
+        return Err(format!(
+            "`{url}` is not an audio file's URL: write `https://host/path/file.mp3` (no spaces)"
+        ));
+    }
+    if url.contains("${") || url.contains('{') {
+        return Err(format!(
+            "`{url}`: a `play` node's URL is written out, without variables or `${{env:…}}`"
+        ));
+    }
+    Ok(())
+}
+
 fn compile_records(c: &mut Compiler<'_>, raw: &RawFlow) -> indexmap::IndexMap<String, RecordKind> {
     let mut out = indexmap::IndexMap::new();
     for (name, kind) in &raw.records {
@@ -734,6 +758,43 @@ fn compile_node(
             }
         }
         RawNode::Goto { next } => NodeKind::Goto(c.target(name, "next", &at("next"), next)),
+        RawNode::Play { url, repeat, next } => {
+            if let Err(problem) = check_audio_url(url) {
+                c.error(&at("url"), Some(name), problem);
+            }
+            let repeat = repeat.unwrap_or(1);
+            if !(1..=super::PLAY_MAX_LOOP).contains(&repeat) {
+                c.error(
+                    &at("loop"),
+                    Some(name),
+                    format!(
+                        "`loop: {repeat}`: a `play` node plays its file 1 to {} times (Twilio's `loop: 0` would play it until the call ends, and the flow would never go on)",
+                        super::PLAY_MAX_LOOP
+                    ),
+                );
+            }
+            NodeKind::Play {
+                url: url.clone(),
+                repeat,
+                next: c.target(name, "next", &at("next"), next),
+            }
+        }
+        RawNode::Pause { length, next } => {
+            if !(1..=super::PAUSE_MAX_SECS).contains(length) {
+                c.error(
+                    &at("length"),
+                    Some(name),
+                    format!(
+                        "`length: {length}`: a pause lasts 1 to {} seconds",
+                        super::PAUSE_MAX_SECS
+                    ),
+                );
+            }
+            NodeKind::Pause {
+                secs: *length,
+                next: c.target(name, "next", &at("next"), next),
+            }
+        }
         RawNode::Fetch { .. } => NodeKind::Fetch(Box::new(c.fetch_node(raw, name, p, node))),
         RawNode::Transfer { .. } => NodeKind::Transfer(Box::new(c.transfer_node(name, p, node))),
         RawNode::Sms {

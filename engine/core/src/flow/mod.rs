@@ -31,6 +31,11 @@ pub use load::{load_flow, load_flows, load_paths};
 pub const GLOBAL_VARIABLES: [&str; 2] = ["company", "website"];
 
 /// Webhook names the engine itself answers; a node cannot take them.
+/// The most times a `play` node plays its file.
+pub const PLAY_MAX_LOOP: u32 = 10;
+/// The longest `pause` node, in seconds.
+pub const PAUSE_MAX_SECS: u32 = 60;
+
 pub const RESERVED_WEBHOOKS: [&str; 4] = ["voice", "status", "whisper", "recording"];
 
 /// The flow that answers a new call to `to`: one that lists the number, else one that lists none.
@@ -286,6 +291,18 @@ pub enum NodeKind {
         missing: NodeId,
     },
     Goto(NodeId),
+    /// An audio file played to the caller (`<Play loop>`): an `https://` URL, played
+    /// `repeat` times (1 to [`PLAY_MAX_LOOP`]).
+    Play {
+        url: String,
+        repeat: u32,
+        next: NodeId,
+    },
+    /// Silence (`<Pause length>`), 1 to [`PAUSE_MAX_SECS`] seconds.
+    Pause {
+        secs: u32,
+        next: NodeId,
+    },
     /// Goes on by a schedule (an index into [`Flow::schedules`]) at the turn's instant.
     Hours {
         schedule: usize,
@@ -360,6 +377,8 @@ impl NodeKind {
             Self::Persist { .. } => "persist",
             Self::Lookup { .. } => "lookup",
             Self::Goto(_) => "goto",
+            Self::Play { .. } => "play",
+            Self::Pause { .. } => "pause",
             Self::Set { .. } => "set",
             Self::Hours { .. } => "hours",
             Self::Hangup { .. } => "hangup",
@@ -386,6 +405,8 @@ impl NodeKind {
             Self::Say { next, .. }
             | Self::Persist { next, .. }
             | Self::Goto(next)
+            | Self::Play { next, .. }
+            | Self::Pause { next, .. }
             | Self::Set { next, .. } => out.push((String::new(), *next)),
             Self::Gather(g) => {
                 out.push(("valid".into(), g.next));

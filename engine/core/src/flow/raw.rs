@@ -240,6 +240,20 @@ pub enum RawNode {
     Goto {
         next: String,
     },
+    /// An audio file played to the caller (`<Play>`), then on to `next`.
+    Play {
+        url: String,
+        /// How many times it is played (`loop`).
+        #[serde(default, rename = "loop")]
+        repeat: Option<u32>,
+        next: String,
+    },
+    /// Silence (`<Pause length>`), then on to `next`.
+    Pause {
+        /// Seconds.
+        length: u32,
+        next: String,
+    },
     /// Sets variables (see [`super::set`]): variable → literal, `$other` or text with
     /// `{ $other }` placeholders.
     Set {

@@ -87,6 +87,13 @@ pub enum Action {
     },
     /// Record the caller's message at a `voicemail` node.
     Record(NodeId),
+    /// Play an audio file (`play` node), `repeat` times.
+    Play {
+        url: String,
+        repeat: u32,
+    },
+    /// Silence, in seconds (`pause` node).
+    Pause(u32),
     Hangup,
 }
 
@@ -594,6 +601,26 @@ impl<'f> Turn<'f> {
                 self.cursor = Cursor::Enter(target);
             }
             NodeKind::Goto(next) => self.cursor = Cursor::Enter(*next),
+            NodeKind::Play { url, repeat, next } => {
+                self.out.actions.push(Action::Play {
+                    url: url.clone(),
+                    repeat: *repeat,
+                });
+                let times = if *repeat > 1 {
+                    format!(" ×{repeat}")
+                } else {
+                    String::new()
+                };
+                let note = format!("[plays {url}{times}]");
+                self.trace_noted(&node.name, vec![], None, "played", Some(note));
+                self.cursor = Cursor::Enter(*next);
+            }
+            NodeKind::Pause { secs, next } => {
+                self.out.actions.push(Action::Pause(*secs));
+                let note = format!("[pause {secs} s]");
+                self.trace_noted(&node.name, vec![], None, "paused", Some(note));
+                self.cursor = Cursor::Enter(*next);
+            }
             NodeKind::Hours {
                 schedule,
                 open,

@@ -101,6 +101,11 @@ pub enum Verb {
     Dial(Dial),
     Record(Record),
     Redirect(String),
+    /// `<Play loop>url</Play>`.
+    Play {
+        url: String,
+        repeat: u32,
+    },
     Pause(u32),
     Hangup,
 }
@@ -201,6 +206,16 @@ fn write_verb(w: &mut Writer<Vec<u8>>, verb: &Verb) {
             start(w, tag);
             text(w, url);
             end(w, "Redirect");
+        }
+        Verb::Play { url, repeat } => {
+            let mut tag = BytesStart::new("Play");
+            let repeat = repeat.to_string();
+            if repeat != "1" {
+                tag.push_attribute(("loop", repeat.as_str()));
+            }
+            start(w, tag);
+            text(w, url);
+            end(w, "Play");
         }
         Verb::Pause(secs) => {
             let mut tag = BytesStart::new("Pause");

@@ -130,3 +130,77 @@ async fn a_basic_voice_gets_only_the_text_of_the_ssml() {
         assert_eq!(xml_items(body), xml_items(&expected), "{body}\n{expected}");
     }
 }
+
+const PLAY_FLOW: &str = r##"name: play-test
+entry: hello
+languages:
+  default: de-DE
+  voices:
+    de-DE: Polly.Vicki
+nodes:
+  hello:
+    kind: say
+    say: hello
+    next: jingle
+  jingle:
+    kind: play
+    url: https://shop.example/audio/jingle.mp3?v=1&x=2
+    loop: 2
+    next: breath
+  breath:
+    kind: pause
+    length: 2
+    next: chime
+  chime:
+    kind: play
+    url: https://shop.example/audio/chime.wav
+    next: bye
+  bye:
+    kind: hangup
+    say: bye
+"##;
+
+#[tokio::test]
+async fn play_and_pause_nodes_answer_with_play_and_pause_verbs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("flows")).unwrap();
+    std::fs::write(dir.path().join("flows/play-test.yaml"), PLAY_FLOW).unwrap();
+    for lang in ["de", "en"] {
+        std::fs::create_dir_all(dir.path().join("locales").join(lang)).unwrap();
+        std::fs::write(
+            dir.path().join("locales").join(lang).join("t.ftl"),
+            "hello = Einen Moment <break time=\"300ms\"/> bitte.\nbye = Auf Wiederhören.\n",
+        )
+        .unwrap();
+    }
+    let app = AppOptions::default()
+        .flows(&dir.path().join("flows"))
+        .locales(&dir.path().join("locales"))
+        .spawn()
+        .await;
+    let call = app.call("CAplay", "+4915112345678").await;
+    let golden = crate::support::repo_root().join("engine/liza/tests/golden/play/call.twiml");
+    crate::support::assert_golden(&golden, &call.transcript.join("\n"));
+    let body = &call.last.body;
+    assert!(
+        body.contains(r#"<Play loop="2">https://shop.example/audio/jingle.mp3?v=1&amp;x=2</Play>"#),
+        "{body}"
+    );
+    assert!(body.contains(r#"<Pause length="2"/>"#), "{body}");
+    let Some(expected) = crate::oracle::oracle(json!({
+        "op": "verbs_twiml",
+        "verbs": [
+            {"voice": "Polly.Vicki", "language": "de-DE", "say": [
+                "Einen Moment ", {"tag": "break", "attrs": {"time": "300ms"}}, " bitte.",
+            ]},
+            {"play": "https://shop.example/audio/jingle.mp3?v=1&x=2", "loop": 2},
+            {"pause": 2},
+            {"play": "https://shop.example/audio/chime.wav"},
+            {"voice": "Polly.Vicki", "language": "de-DE", "say": ["Auf Wiederhören."]},
+            {"hangup": true},
+        ],
+    })) else {
+        return;
+    };
+    assert_eq!(xml_items(body), xml_items(&expected), "{body}\n{expected}");
+}

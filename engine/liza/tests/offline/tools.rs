@@ -736,3 +736,105 @@ tests:
         assert!(dot.contains(line), "{line}\n{dot}");
     }
 }
+
+/// `play` and `pause` nodes in the authoring tools: `liza test` walks through them, `liza
+/// simulate` shows what plays and how long the silence is, `liza graph` gives each a shape.
+#[test]
+fn flow_tests_simulate_and_graph_with_play_and_pause() {
+    let dir = tempfile::tempdir().unwrap();
+    let flow = r##"name: play-tool
+entry: hello
+languages:
+  default: de-DE
+nodes:
+  hello:
+    kind: say
+    say: greeting
+    next: jingle
+  jingle:
+    kind: play
+    url: https://shop.example/audio/jingle.mp3
+    loop: 2
+    next: breath
+  breath:
+    kind: pause
+    length: 2
+    next: bye
+  bye:
+    kind: hangup
+    say: goodbye
+"##;
+    std::fs::create_dir_all(dir.path().join("flows/tests")).unwrap();
+    std::fs::write(dir.path().join("flows/play-tool.yaml"), flow).unwrap();
+    std::fs::write(
+        dir.path().join("flows/tests/play-tool.yaml"),
+        r#"flow: play-tool
+tests:
+  - name: the jingle plays between the greeting and the goodbye
+    from: "+4915112345678"
+    input: []
+    expect:
+      path: [hello, jingle, breath, bye]
+      says: [greeting, goodbye]
+"#,
+    )
+    .unwrap();
+    let flows = dir.path().join("flows");
+    let flows = flows.to_str().unwrap();
+    let out = liza(&["test", "--flows", flows, "--locales", "locales"], "");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("1 passed, 0 failed"), "{stdout}");
+
+    let out = liza(
+        &[
+            "simulate",
+            "--flows",
+            flows,
+            "--locales",
+            "locales",
+            "--flow",
+            "play-tool",
+            "--from",
+            "+4915112345678",
+        ],
+        "",
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("  [jingle]   [plays https://shop.example/audio/jingle.mp3 ×2]\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("  [breath]   [pause 2 s]\n"), "{stdout}");
+    assert!(
+        stdout.contains("path: hello → jingle → breath → bye"),
+        "{stdout}"
+    );
+
+    let file = dir.path().join("flows/play-tool.yaml");
+    let dot = String::from_utf8(
+        liza(
+            &["graph", file.to_str().unwrap(), "--locales", "locales"],
+            "",
+        )
+        .stdout,
+    )
+    .unwrap();
+    for line in [
+        r#""jingle" [shape=invhouse, label="jingle\n(play)\njingle.mp3 ×2"];"#,
+        r#""breath" [shape=plain, label="breath\n(pause)\n2 s"];"#,
+        r#""jingle" -> "breath";"#,
+    ] {
+        assert!(dot.contains(line), "{line}\n{dot}");
+    }
+    let legend = liza_tools_legend(&file);
+    assert!(legend.contains("upside-down house: play"), "{legend}");
+    assert!(legend.contains("bare text: pause"), "{legend}");
+}
+
+/// The legend `liza graph --svg` draws beside a flow.
+fn liza_tools_legend(file: &Path) -> String {
+    let locales = repo_root().join("locales");
+    let flows = liza::flow::load::load_paths(&[file.to_path_buf()], &locales).unwrap();
+    liza::tools::graph::legend(&flows[0])
+}
