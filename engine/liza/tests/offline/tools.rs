@@ -227,10 +227,10 @@ fn check_exits_0_clean_1_for_problems_in_files_2_for_files_it_cannot_read() {
 #[test]
 fn example_flow_tests_and_golden_calls_pass() {
     for (paths, count) in [
-        (vec![], "13 passed, 0 failed"),
+        (vec![], "22 passed, 0 failed"),
         (
             vec!["engine/liza/tests/golden/example-calls"],
-            "1 passed, 0 failed",
+            "2 passed, 0 failed",
         ),
     ] {
         let mut args = vec![
