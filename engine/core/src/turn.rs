@@ -738,4 +738,43 @@ mod tests {
         let out = turn(&flow, start.state, said("one two", 990), 2);
         assert_eq!(out.steps[0].outcome, "invalid, 2 attempts left");
     }
+
+    #[test]
+    fn min_confidence_zero_takes_words_without_a_confidence() {
+        let flow = flow_from(
+            r#"
+    name: t
+    entry: ask
+    languages: { default: en-US }
+    nodes:
+      ask:
+        kind: gather-digits
+        webhook: ask
+        prompt: ask
+        input: [speech]
+        min_confidence: 0
+        into: typed
+        max_length: 9
+        on_exhausted: bye
+        next: bye
+      bye:
+        kind: hangup
+        say: bye
+    "#,
+            "ask = Number?\nbye = Bye.\n",
+        );
+        let start = turn(
+            &flow,
+            CallState::default(),
+            Input::Start { from: "+1".into() },
+            1,
+        );
+        let unknown = Input::Speech {
+            said: "four two".into(),
+            confidence: None,
+        };
+        let out = turn(&flow, start.state, unknown, 2);
+        assert_eq!(out.steps[0].outcome, "accepted");
+        assert_eq!(out.state.vars["typed"], "42");
+    }
 }
