@@ -89,10 +89,11 @@ SELECT printf('CAseed%026d', i), printf('+49151%08d', i % 40000000), lower(hex(r
     CASE WHEN i % 5 = 0 THEN 'refused' ELSE 'given' END, at + 4000, at, at + 61000, 61,
     'liza', 'seeded', '{"node":"goodbye","vars":{"order":"12345"}}', 5, at + 61000
 FROM t;
-INSERT INTO steps (call_id, turn, position, node, message_ids, text, digits, outcome, created_at)
-SELECT c.id, s.turn, 0, 'order', 'order-prompt',
+INSERT OR IGNORE INTO step_kinds (node, message_ids, outcome) VALUES ('order', 'order-prompt', 'digits');
+INSERT INTO step_rows (call_id, turn, position, kind, text, digits, created_at)
+SELECT c.id, s.turn, 0, (SELECT id FROM step_kinds WHERE node = 'order'),
     'Sie haben ' || (c.id % 90000 + 10000) || ' eingegeben.', CAST(c.id % 90000 + 10000 AS TEXT),
-    'digits', c.started_at + s.turn * 1000
+    c.started_at + s.turn * 1000
 FROM calls c, (SELECT 1 AS turn UNION ALL SELECT 2 UNION ALL SELECT 3) s;
 INSERT INTO records (kind, key, status, call_id, created_at, updated_at)
 SELECT 'order', 'S' || id, 'received', id, started_at, started_at FROM calls WHERE id % 10 = 0;

@@ -143,6 +143,12 @@ impl PgWriter {
         block_on(&self.runtime, async move {
             if !p.steps.call_id.is_empty() {
                 let s = &p.steps;
+                sqlx::query(&FLUSH_STEP_KINDS)
+                    .bind(&s.node)
+                    .bind(&s.message_ids)
+                    .bind(&s.outcome)
+                    .execute(&mut *conn)
+                    .await?;
                 sqlx::query(&FLUSH_STEPS)
                     .bind(&s.call_id)
                     .bind(&s.turn)
@@ -324,11 +330,22 @@ const PREFETCH_CALLS: &str = concat!(
     " FROM calls WHERE call_sid = ANY($1) ORDER BY id FOR UPDATE"
 );
 
+/// [`webhook_sql::KEEP_STEP_KIND`] for many steps, in one order (two batches keeping the same
+/// new kinds wait for each other instead of deadlocking). Its own statement before
+/// [`FLUSH_STEPS`]: that one's snapshot then sees every kind, whichever transaction kept it.
+static FLUSH_STEP_KINDS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{} SELECT DISTINCT * FROM UNNEST($1::text[], $2::text[], $3::text[]) ORDER BY 1, 2, 3 {}",
+        webhook_sql::KEEP_STEP_KIND_INTO,
+        webhook_sql::KEEP_STEP_KIND_ONCE
+    )
+});
+
 /// [`webhook_sql::INSERT_STEP`] for many rows, one array per column.
 static FLUSH_STEPS: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "{} SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[])",
-        webhook_sql::INSERT_STEP_INTO
+    webhook_sql::insert_steps_from(
+        "UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[])
+             AS u(call_id, turn, position, node, message_ids, text, digits, outcome, at)",
     )
 });
 

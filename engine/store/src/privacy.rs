@@ -410,7 +410,7 @@ pub mod sql {
          RETURNING id";
 
     /// Making the picked calls anonymous, in this order.
-    pub const CLEAR_STEPS: &str = "UPDATE steps SET text = '', digits = NULL
+    pub const CLEAR_STEPS: &str = "UPDATE step_rows SET text = '', digits = NULL
          WHERE call_id IN ({ids}) AND (text <> '' OR digits IS NOT NULL)";
     pub const DELETE_RESPONSES: &str = "DELETE FROM responses WHERE call_id IN ({ids})";
     pub const DELETE_LINKS: &str = "DELETE FROM record_calls WHERE call_id IN ({ids})";
@@ -449,7 +449,7 @@ pub mod sql {
     pub const BACKFILL_MINIMISE_CALL: &str =
         "UPDATE calls SET from_number = '', state = NULL WHERE id = $1";
     pub const BACKFILL_MINIMISE_STEPS: &str =
-        "UPDATE steps SET text = '', digits = NULL WHERE call_id = $1";
+        "UPDATE step_rows SET text = '', digits = NULL WHERE call_id = $1";
 }
 
 /// How audit entries name a person: a prefix of their keyed hash, never their number.
@@ -474,7 +474,7 @@ mod tests {
         assert_eq!(id_list(&[1, 22, 333]), "1, 22, 333");
         assert_eq!(
             sql::CLEAR_STEPS.replace("{ids}", &id_list(&[7])),
-            "UPDATE steps SET text = '', digits = NULL\n         WHERE call_id IN (7) AND (text <> '' OR digits IS NOT NULL)"
+            "UPDATE step_rows SET text = '', digits = NULL\n         WHERE call_id IN (7) AND (text <> '' OR digits IS NOT NULL)"
         );
     }
 

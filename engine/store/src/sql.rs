@@ -77,11 +77,37 @@ pub const LINK_ONCE: &str = "ON CONFLICT DO NOTHING";
 pub static LINK_RECORD: LazyLock<String> =
     LazyLock::new(|| format!("{LINK_RECORD_INTO} VALUES ($1, $2, $3) {LINK_ONCE}"));
 
-/// The step rows of a turn, in column order.
-pub const INSERT_STEP_INTO: &str = "INSERT INTO steps (call_id, turn, position, node, message_ids, text, digits, outcome, created_at)";
-/// One step row: `$1` … `$9` in column order.
-pub static INSERT_STEP: LazyLock<String> =
-    LazyLock::new(|| format!("{INSERT_STEP_INTO} VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"));
+/// Keeps a step's kind (its node, message ids and outcome: the flow's words, the same in every
+/// call) once; [`insert_steps_from`] then names it by its id. `$1` node, `$2` message ids,
+/// `$3` outcome.
+pub const KEEP_STEP_KIND_INTO: &str = "INSERT INTO step_kinds (node, message_ids, outcome)";
+/// Ends every statement of [`KEEP_STEP_KIND_INTO`].
+pub const KEEP_STEP_KIND_ONCE: &str = "ON CONFLICT DO NOTHING";
+/// One step's kind: `$1` node, `$2` message ids, `$3` outcome.
+pub static KEEP_STEP_KIND: LazyLock<String> =
+    LazyLock::new(|| format!("{KEEP_STEP_KIND_INTO} VALUES ($1, $2, $3) {KEEP_STEP_KIND_ONCE}"));
+
+/// The step rows of a turn from `source`, a row source named `u` with the columns `call_id,
+/// turn, position, node, message_ids, text, digits, outcome, at`; each step's kind is kept
+/// already ([`KEEP_STEP_KIND`]). Readers read the view `steps` (the same columns as the rows
+/// written here).
+pub fn insert_steps_from(source: &str) -> String {
+    format!(
+        "INSERT INTO step_rows (call_id, turn, position, kind, text, digits, created_at)
+         SELECT u.call_id, u.turn, u.position, k.id, u.text, u.digits, u.at
+         FROM {source} JOIN step_kinds k
+             ON k.node = u.node AND k.message_ids = u.message_ids AND k.outcome = u.outcome"
+    )
+}
+
+/// One step row: `$1` … `$9` call id, turn, position, node, message ids, text, digits, outcome,
+/// now.
+pub static INSERT_STEP: LazyLock<String> = LazyLock::new(|| {
+    insert_steps_from(
+        "(SELECT $1 AS call_id, $2 AS turn, $3 AS position, $4 AS node, $5 AS message_ids,
+            $6 AS text, $7 AS digits, $8 AS outcome, $9 AS at) u",
+    )
+});
 
 /// The TwiML a turn answered, for replays.
 pub const INSERT_RESPONSE_INTO: &str = "INSERT INTO responses (call_id, turn, twiml, created_at)";
@@ -279,6 +305,7 @@ mod tests {
             UPDATE_CALL_AFTER_TURN.as_str(),
             CALL_ENDED.as_str(),
             CALL_ENDED_RETURNING_ID.as_str(),
+            KEEP_STEP_KIND.as_str(),
             INSERT_STEP.as_str(),
             INSERT_RESPONSE.as_str(),
             SAVE_RECORD,

@@ -706,6 +706,11 @@ impl StoreTx for SqliteWriter {
     }
 
     fn save_turn(&mut self, turn: &TurnWrite<'_>) -> Result<(), StoreError> {
+        let mut kind = self.conn.prepare_cached(&webhook_sql::KEEP_STEP_KIND)?;
+        for step in turn.steps {
+            kind.execute(params![step.node, step.message_ids, step.outcome])?;
+        }
+        drop(kind);
         let mut insert = self.conn.prepare_cached(&webhook_sql::INSERT_STEP)?;
         for (position, step) in turn.steps.iter().enumerate() {
             insert.execute(params![

@@ -311,6 +311,55 @@ async fn a_caller_hanging_up_mid_flow_is_completed_by_the_status_callback() {
 }
 
 #[tokio::test]
+async fn a_second_call_like_the_first_keeps_no_new_step_kinds() {
+    let app = spawn_app().await;
+    for sid in ["CAkinds1", "CAkinds2"] {
+        let mut call = app.call(sid, "+4915112345678").await;
+        call.press("1").await;
+        call.press("12345").await;
+        call.press("1").await;
+        call.press("2").await;
+        assert!(call.hung_up());
+        call.completed("40").await;
+        if sid == "CAkinds1" {
+            assert_eq!(
+                app.scalar_i64("SELECT COUNT(*) FROM step_kinds").await,
+                app.scalar_i64(
+                    "SELECT COUNT(*) FROM (SELECT DISTINCT node, message_ids, outcome FROM steps) k"
+                )
+                .await
+            );
+        }
+    }
+    let kinds = app
+        .scalar_i64("SELECT COUNT(DISTINCT kind) FROM step_rows")
+        .await;
+    assert_eq!(
+        app.scalar_i64("SELECT COUNT(*) FROM step_kinds").await,
+        kinds
+    );
+    // Each call's timeline is whole: the same nodes and outcomes, its own texts and digits.
+    let timeline = |sid: &'static str| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query_as::<_, (String, String, Option<String>, String)>(&format!(
+                "SELECT s.node, s.text, s.digits, s.outcome FROM steps s JOIN calls c ON c.id = s.call_id
+                 WHERE c.call_sid = '{sid}' ORDER BY s.turn, s.position"
+            ))
+            .fetch_all(&db)
+            .await
+            .unwrap()
+        }
+    };
+    let first = timeline("CAkinds1").await;
+    assert!(first.len() > 10, "{first:?}");
+    assert!(first
+        .iter()
+        .any(|(node, _, digits, _)| node == "order" && digits.as_deref() == Some("12345")));
+    assert_eq!(first, timeline("CAkinds2").await);
+}
+
+#[tokio::test]
 async fn a_second_flow_runs_on_the_same_engine() {
     let root = crate::support::repo_root();
     let app = crate::support::AppOptions::default()

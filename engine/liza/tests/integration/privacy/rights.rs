@@ -805,10 +805,17 @@ async fn calls_stored_before_callers_were_hashed_are_hashed_and_without_consent_
         .execute(&app.db)
         .await
         .unwrap();
+        sqlx::query(
+            "INSERT INTO step_kinds (node, message_ids, outcome) VALUES ('ask', 'm', 'ok')
+             ON CONFLICT DO NOTHING",
+        )
+        .execute(&app.db)
+        .await
+        .unwrap();
         sqlx::query(&format!(
-            "INSERT INTO steps (call_id, turn, position, node, message_ids, text, digits, outcome, created_at)
-             SELECT id, 1, 0, 'ask', 'm', 'Sie haben 31415926 eingegeben', '31415926', 'ok', 1500
-             FROM calls WHERE call_sid = '{sid}'"
+            "INSERT INTO step_rows (call_id, turn, position, kind, text, digits, created_at)
+             SELECT c.id, 1, 0, k.id, 'Sie haben 31415926 eingegeben', '31415926', 1500
+             FROM calls c, step_kinds k WHERE c.call_sid = '{sid}' AND k.node = 'ask'"
         ))
         .execute(&app.db)
         .await
