@@ -83,7 +83,7 @@ t(i, at) AS (SELECT i, $NOW - (100 + i % 100) * 86400000 - (i * 7919) % 86400000
 INSERT INTO calls (call_sid, from_number, caller_hash, caller_masked, to_number, language,
     status, consent, consent_at, started_at, ended_at, duration_secs, flow_name, flow_version,
     state, turn, updated_at)
-SELECT printf('CAseed%026d', i), printf('+49151%08d', i % 40000000), lower(hex(randomblob(32))),
+SELECT printf('CAseed%026d', i), printf('+49151%08d', i % 40000000), lower(hex(randomblob(16))),
     printf('+49 151 ••• ••%02d', i % 100), '+4930123456',
     CASE WHEN i % 3 = 0 THEN 'en-US' ELSE 'de-DE' END, 'completed',
     CASE WHEN i % 5 = 0 THEN 'refused' ELSE 'given' END, at + 4000, at, at + 61000, 61,

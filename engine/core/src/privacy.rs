@@ -154,6 +154,12 @@ impl std::fmt::Display for KeyTooShort {
 
 impl std::error::Error for KeyTooShort {}
 
+/// How much of a caller's HMAC-SHA256 is kept (32 hex digits, 128 bits; the HMAC truncated
+/// as RFC 2104 allows): two callers share a hash with a chance of about n² / 2¹²⁹ among n
+/// callers, and finding a number by its hash still takes the key. Half the bytes of the whole
+/// HMAC, in every call's row and in the index that finds a caller's calls.
+pub const CALLER_HASH_BYTES: usize = 16;
+
 /// The shortest key accepted: 32 characters (a generated key is 64 hex digits, 256 bits).
 pub const MIN_KEY_LEN: usize = 32;
 
@@ -179,12 +185,21 @@ impl PrivacyKey {
     }
 
     fn mac(&self, domain: &str, value: &str) -> String {
+        hex(&self.mac_bytes(domain, value))
+    }
+
+    fn mac_bytes(&self, domain: &str, value: &str) -> [u8; 32] {
         let mut mac = Hmac::<Sha256>::new_from_slice(self.0.expose_secret().as_bytes())
             .expect("HMAC takes keys of any length");
         mac.update(domain.as_bytes());
         mac.update(&[0]);
         mac.update(value.as_bytes());
-        hex(&mac.finalize().into_bytes())
+        mac.finalize().into_bytes().into()
+    }
+
+    /// A caller's hash: the first [`CALLER_HASH_BYTES`] of the HMAC, hex.
+    fn caller_mac(&self, number: &str) -> String {
+        hex(&self.mac_bytes("liza-caller", number)[..CALLER_HASH_BYTES])
     }
 
     /// A value stored beside the hashes that tells whether a key is the one they were made
@@ -195,7 +210,7 @@ impl PrivacyKey {
 
     /// The keyed hash of a caller's number (normalised first, so spacing does not matter).
     pub fn caller_hash(&self, number: &str) -> String {
-        self.mac("liza-caller", &normalised(number))
+        self.caller_mac(&normalised(number))
     }
 
     /// What the store keeps of a caller who has not consented.
@@ -203,10 +218,7 @@ impl PrivacyKey {
     pub fn caller(&self, from: &str) -> Caller {
         let number = PhoneNumber::parse(from, None).ok();
         Caller {
-            hash: self.mac(
-                "liza-caller",
-                number.as_ref().map_or(from.trim(), PhoneNumber::e164),
-            ),
+            hash: self.caller_mac(number.as_ref().map_or(from.trim(), PhoneNumber::e164)),
             masked: masked_form(number.as_ref(), from),
         }
     }
@@ -319,7 +331,7 @@ mod tests {
     fn hashes_are_keyed_and_normalised() {
         let a = key().caller_hash("+4915112345678");
         assert_eq!(a, key().caller_hash("+49 151 12345678"));
-        assert_eq!(a.len(), 64);
+        assert_eq!(a.len(), 2 * CALLER_HASH_BYTES);
         assert!(!a.contains("4915112345678"));
         let other = PrivacyKey::new("another key that is long enough, surely").unwrap();
         assert_ne!(a, other.caller_hash("+4915112345678"));
