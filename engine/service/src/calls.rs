@@ -608,9 +608,9 @@ impl<'a> Webhook<'a> {
 
     fn status(mut self, caller: &Caller) -> Answer {
         let call_sid = self.call_sid()?;
-        // A call whose consent does not cover the conversation forgets, now that it is over,
-        // what the caller entered (the flow's variables); the store drops every call's
-        // responses (the TwiML that read it back) here too.
+        // Now that the call is over it keeps only what a late webhook needs (language, consent,
+        // that it ended): what the caller entered (the flow's variables) is forgotten, and the
+        // store drops every call's responses (the TwiML that read it back) here too.
         let mut forgotten = None;
         let mut ended = None;
         if let Some(call) = self.tx.lock_call(call_sid)? {
@@ -624,9 +624,8 @@ impl<'a> Webhook<'a> {
                 Err(_) => Default::default(),
             };
             ended = Some((call.id, kept.caller_number));
-            if let Some(mut state) = state.filter(|_| !kept.conversation) {
-                state.forget_entries();
-                forgotten = Some(serde_json::to_string(&state)?);
+            if let Some(state) = state {
+                forgotten = Some(serde_json::to_string(&state.after_end())?);
             }
         }
         self.tx.call_ended(&StatusUpdate {

@@ -139,8 +139,8 @@ pub struct StatusUpdate<'a> {
     pub to: &'a str,
     pub duration_secs: Option<i64>,
     pub now_ms: i64,
-    /// A call whose consent does not cover the conversation: its state without what the
-    /// caller entered (`None`: the state stays as it is).
+    /// The state an ended call keeps: what a late webhook needs, without what the caller
+    /// entered (`None`: the state stays as it is).
     pub forget_state: Option<&'a str>,
 }
 

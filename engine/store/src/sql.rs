@@ -201,7 +201,7 @@ pub static MARK_PROBLEM: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// A final status callback. `$1` sid, `$2` caller hash, `$3` masked caller, `$4` to, `$5` now,
-/// `$6` duration, `$7` the state without the caller's entries (or NULL to keep it). A call
+/// `$6` duration, `$7` the state an ended call keeps (or NULL to keep it as it is). A call
 /// the callback is the first to hear of keeps no number in clear either.
 pub static CALL_ENDED: LazyLock<String> = LazyLock::new(|| {
     format!(

@@ -54,9 +54,12 @@ pub struct CallState {
     /// Language tag chosen at the start (`en-GB`).
     pub language: String,
     /// The input node waiting for the caller, by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting: Option<String>,
     /// Failed answers so far at the waiting node.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub attempts: u32,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub vars: BTreeMap<String, String>,
     pub ended: bool,
     /// The caller's consent decision so far (what the flow's `privacy:` block lets the
@@ -71,6 +74,22 @@ impl CallState {
     pub fn forget_entries(&mut self) {
         self.vars.clear();
     }
+
+    /// What a call that has ended keeps: its language and consent, and that it ended. A
+    /// webhook Twilio delivers late is answered from that alone (the call hangs up); what the
+    /// caller entered stays in the steps, as far as their consent lets it.
+    pub fn after_end(&self) -> CallState {
+        CallState {
+            language: self.language.clone(),
+            ended: true,
+            consent: self.consent,
+            ..CallState::default()
+        }
+    }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// What the caller hears and what Twilio is told to do, in order.

@@ -144,3 +144,26 @@ fn a_text_needs_the_settings_then_consent_then_a_mobile_number() {
     );
     assert_eq!(TextVerdict::of(&landline, given), TextVerdict::NotMobile);
 }
+
+#[test]
+fn an_ended_call_keeps_its_language_and_consent_and_still_hangs_up() {
+    let flow = liza();
+    let mut state = after(&flow, "+4915112345678", &["1"]);
+    state.vars.insert("order".into(), "12345".into());
+    let kept = state.after_end();
+    let json = serde_json::to_string(&kept).unwrap();
+    assert_eq!(
+        json,
+        r#"{"language":"de-DE","ended":true,"consent":"given"}"#
+    );
+    let read: CallState = serde_json::from_str(&json).unwrap();
+    assert_eq!(read, kept);
+    let out = Turn::new(&flow, read, Input::Digits("1".into())).run_with(no_records);
+    assert_eq!(out.actions, [Action::Hangup]);
+    // A state stored before (every field written out) still reads.
+    let old =
+        r#"{"language":"en-GB","waiting":"order","attempts":2,"vars":{"order":"1"},"ended":false}"#;
+    let old: CallState = serde_json::from_str(old).unwrap();
+    assert_eq!(old.waiting.as_deref(), Some("order"));
+    assert_eq!(old.attempts, 2);
+}

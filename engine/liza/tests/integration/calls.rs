@@ -360,6 +360,50 @@ async fn a_second_call_like_the_first_keeps_no_new_step_kinds() {
 }
 
 #[tokio::test]
+async fn an_ended_call_keeps_only_what_a_late_webhook_needs() {
+    let app = spawn_app().await;
+    let mut call = app.call("CAlate", "+4915112345678").await;
+    call.press("1").await;
+    call.press("12345").await;
+    let state: String = sqlx::query_scalar("SELECT state FROM calls WHERE call_sid = 'CAlate'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert!(state.contains("12345"), "the call still needs it: {state}");
+    let read_back = call.last.body.clone();
+    call.completed("20").await;
+    // Language, consent, ended: the order number the caller typed is gone from the state
+    // (the timeline still shows it, their consent covers the conversation).
+    let state: String = sqlx::query_scalar("SELECT state FROM calls WHERE call_sid = 'CAlate'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        state,
+        r#"{"language":"de-DE","ended":true,"consent":"given"}"#
+    );
+    assert_eq!(
+        app.scalar_i64("SELECT COUNT(*) FROM steps WHERE digits = '12345'")
+            .await,
+        1
+    );
+    // The read-back's answer, delivered after the call ended: valid TwiML that hangs up,
+    // no order saved.
+    let url = crate::support::attribute(&read_back, "Gather", "action").unwrap();
+    let path = url
+        .strip_prefix(crate::support::PUBLIC_URL)
+        .unwrap()
+        .to_owned();
+    let late = app
+        .post_for_call(&path, "CAlate", "+4915112345678", Some("1"))
+        .await;
+    assert_eq!(late.status, 200, "{}", late.body);
+    assert!(late.body.contains("<Hangup/>"), "{}", late.body);
+    assert!(!late.body.contains("<Gather"), "{}", late.body);
+    assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM records").await, 0);
+}
+
+#[tokio::test]
 async fn a_second_flow_runs_on_the_same_engine() {
     let root = crate::support::repo_root();
     let app = crate::support::AppOptions::default()
