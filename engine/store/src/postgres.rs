@@ -366,7 +366,7 @@ static FLUSH_RESPONSES: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// [`webhook_sql::UPDATE_CALL_AFTER_TURN`] for many calls (each call at most once: a second
+/// [`webhook_sql::after_turn`]'s update for many calls (each call at most once: a second
 /// turn of a call in one transaction flushes the first), with the same rules.
 static FLUSH_CALLS: LazyLock<String> = LazyLock::new(|| {
     format!(

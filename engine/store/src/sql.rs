@@ -174,27 +174,6 @@ pub fn status_becomes(new: &str) -> String {
 /// The status of a call whose caller heard the apology.
 pub const PROBLEM: &str = "problem";
 
-/// One answered turn. `$1` state, `$2` next turn, `$3` language, `$4` now, `$5` status,
-/// `$6` consent, `$7` number in clear, `$8` … `$10` the consent question's message ids, locale
-/// and text, `$11` call id.
-pub static UPDATE_CALL_AFTER_TURN: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "UPDATE calls SET {} WHERE id = $11",
-        after_turn(&TurnValues {
-            state: "$1",
-            next_turn: "$2",
-            language: "$3",
-            at: "$4",
-            status: "$5",
-            consent: "$6",
-            from_number: "$7",
-            asked_message: "$8",
-            asked_locale: "$9",
-            asked_text: "$10",
-        })
-    )
-});
-
 /// `$1` now, `$2` sid.
 pub static MARK_PROBLEM: LazyLock<String> = LazyLock::new(|| {
     format!("UPDATE calls SET status = '{PROBLEM}', updated_at = $1 WHERE call_sid = $2")
@@ -302,7 +281,6 @@ mod tests {
     fn placeholders_appear_in_their_order() {
         for sql in [
             OPEN_CALL,
-            UPDATE_CALL_AFTER_TURN.as_str(),
             CALL_ENDED.as_str(),
             CALL_ENDED_RETURNING_ID.as_str(),
             KEEP_STEP_KIND.as_str(),

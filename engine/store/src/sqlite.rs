@@ -162,7 +162,9 @@ impl Connector for SqliteConnector {
         // writer would stall every webhook in its batch.
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)?;
-        conn.set_prepared_statement_cache_capacity(32);
+        // The webhook's statements, with the 32 forms of a turn's UPDATE (see
+        // `update_call_after_turn`), stay prepared.
+        conn.set_prepared_statement_cache_capacity(64);
         // A read opens the WAL, so both files can be told apart from any put there later.
         conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |_| Ok(()))?;
         let files = OpenedFiles::of(&self.path).map_err(crate::error::io)?;
@@ -729,22 +731,7 @@ impl StoreTx for SqliteWriter {
         self.conn
             .prepare_cached(&webhook_sql::INSERT_RESPONSE)?
             .execute(params![turn.call_id, turn.turn, turn.twiml, turn.now_ms])?;
-        let state = turn.state;
-        self.conn
-            .prepare_cached(&webhook_sql::UPDATE_CALL_AFTER_TURN)?
-            .execute(params![
-                state,
-                turn.turn + 1,
-                turn.language,
-                turn.now_ms,
-                turn.status.map(CallStatus::as_str),
-                turn.consent.map(|c| c.as_str()),
-                turn.from_number,
-                turn.consent_question.map(|q| q.message),
-                turn.consent_question.map(|q| q.locale),
-                turn.consent_question.map(|q| q.text),
-                turn.call_id
-            ])?;
+        update_call_after_turn(&self.conn, turn)?;
         Ok(())
     }
 
@@ -821,6 +808,61 @@ impl StoreTx for SqliteWriter {
             ])?;
         Ok(())
     }
+}
+
+/// One answered turn's `UPDATE calls`, naming only the columns the turn changes. SQLite
+/// rewrites the index entries of every column an UPDATE sets, even to the value it had: with
+/// the status, consent, language and number set on every turn, each turn rewrote a page of six
+/// indexes, and at a thousand webhooks a second (batches of one or two) that alone filled the
+/// WAL with tens of kilobytes a webhook, so it was emptied (the writer held) twice a second.
+/// A column the turn leaves alone keeps its value either way, so the row ends the same as with
+/// the statement that sets everything (`sql::after_turn`, which PostgreSQL's batched update
+/// uses). The language is the call's from its first turn on and is written then.
+fn update_call_after_turn(
+    conn: &rusqlite::Connection,
+    turn: &TurnWrite<'_>,
+) -> Result<(), StoreError> {
+    let next_turn = turn.turn + 1;
+    let status = turn.status.map(CallStatus::as_str);
+    let consent = turn.consent.map(|c| c.as_str());
+    let mut sql = String::from("UPDATE calls SET state = ?, turn = ?, updated_at = ?");
+    let mut values: Vec<&dyn rusqlite::ToSql> = vec![&turn.state, &next_turn, &turn.now_ms];
+    if turn.turn == 0 {
+        sql.push_str(", language = ?");
+        values.push(&turn.language);
+    }
+    if let Some(status) = &status {
+        sql.push_str(", status = ");
+        sql.push_str(&webhook_sql::status_becomes("?"));
+        values.push(status);
+    }
+    if let Some(consent) = &consent {
+        sql.push_str(", consent = ?, consent_at = ?");
+        values.push(consent);
+        values.push(&turn.now_ms);
+    }
+    if let Some(number) = &turn.from_number {
+        sql.push_str(", from_number = ?");
+        values.push(number);
+    }
+    if let Some(asked) = &turn.consent_question {
+        // The question is kept while the call has no decision: the last one heard before it.
+        for (column, value) in [
+            ("consent_asked_at", &turn.now_ms as &dyn rusqlite::ToSql),
+            ("consent_message", &asked.message),
+            ("consent_locale", &asked.locale),
+            ("consent_text", &asked.text),
+        ] {
+            sql.push_str(&format!(
+                ", {column} = CASE WHEN calls.consent IS NULL THEN ? ELSE calls.{column} END"
+            ));
+            values.push(value);
+        }
+    }
+    sql.push_str(" WHERE id = ?");
+    values.push(&turn.call_id);
+    conn.prepare_cached(&sql)?.execute(values.as_slice())?;
+    Ok(())
 }
 
 #[cfg(test)]
