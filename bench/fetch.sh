@@ -4,6 +4,8 @@
 # answers each `GET /orders/<n>` after 5 ms. Release build, load generator on the same machine.
 #
 #   bench/fetch.sh            # CALLS (default 2000) calls, CONCURRENCY (default 16) at once
+#   THINK=1s CONCURRENCY=1000 CALLS=6000 bench/fetch.sh   # live calls: each caller takes
+#                               # THINK (±50 %) to press keys, so CONCURRENCY calls are live
 #   SHOP_KIND=python bench/fetch.sh  # the fake shop as a Python threaded server (a thread a
 #                               # connection, the GIL) instead of `liza loadtest --fake-shop`
 set -euo pipefail
@@ -17,6 +19,10 @@ PORT=${PORT:-5410}
 SHOP_PORT=${SHOP_PORT:-5411}
 CALLS=${CALLS:-2000}
 CONCURRENCY=${CONCURRENCY:-16}
+THINK=${THINK:-0s}
+# Every live call keeps its connection: room for all of them (LIZA_MAX_CONNECTIONS, default
+# 512, closes the longest-idle one beyond it).
+export LIZA_MAX_CONNECTIONS=$(( CONCURRENCY + 1000 > 512 ? CONCURRENCY + 1000 : 512 ))
 WORK=$(mktemp -d /tmp/liza-fetch-bench.XXXXXX)
 export TWILIO_AUTH_TOKEN=bench-token-not-secret
 export LIZA_PUBLIC_URL=https://liza.example.test
@@ -72,11 +78,15 @@ done
 until curl -fs -o /dev/null "http://127.0.0.1:$SHOP_PORT/orders/1"; do sleep 0.05; done
 
 echo "== fetch node, 5 ms shop API (${SHOP_KIND:-rust} fake shop; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)) =="
-echo "\$ liza loadtest --calls $CALLS --concurrency $CONCURRENCY --expect 'Vielen Dank für Ihren Anruf'"
-"$LIZA" loadtest --url "http://127.0.0.1:$PORT" --calls "$CALLS" --concurrency "$CONCURRENCY" \
+echo "\$ liza loadtest --calls $CALLS --concurrency $CONCURRENCY --think $THINK --expect 'Vielen Dank für Ihren Anruf'"
+"$LIZA" loadtest --url "http://127.0.0.1:$PORT" --calls "$CALLS" --concurrency "$CONCURRENCY" --think "$THINK" \
     --expect "Vielen Dank für Ihren Anruf" || true
 echo "fetch steps: $(sqlite3 "$WORK/liza.db" "SELECT outcome LIKE 'ok (%', COUNT(*) FROM steps WHERE node = 'shop-status' GROUP BY 1" 2>/dev/null | tr '\n' ' ')"
 # How long the shop took as Liza saw it (request sent to answer read), against the 5 ms.
 echo "fetch duration as Liza measured it (cumulative buckets):"
 curl -fs "http://127.0.0.1:$PORT/metrics" | grep '^liza_fetch_duration_seconds' | sed 's/^/  /' || true
+# What holds every webhook now and then: the WAL emptied between two of the writer's
+# transactions (count and seconds held in all).
+echo "truncating WAL checkpoints (the writer held):"
+curl -fs "http://127.0.0.1:$PORT/metrics" | grep -E '^liza_sqlite_truncate_checkpoint_seconds_(sum|count)' | sed 's/^/  /' || true
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
