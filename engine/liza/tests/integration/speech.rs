@@ -81,13 +81,7 @@ bye = Goodbye.
 const CALLER: &str = "+4915112345678";
 
 async fn app() -> (TestApp, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("flows")).unwrap();
-    std::fs::write(dir.path().join("flows/speech-test.yaml"), FLOW).unwrap();
-    for (lang, ftl) in [("de", DE), ("en", EN)] {
-        std::fs::create_dir_all(dir.path().join("locales").join(lang)).unwrap();
-        std::fs::write(dir.path().join("locales").join(lang).join("t.ftl"), ftl).unwrap();
-    }
+    let dir = crate::support::flow_folder("speech-test.yaml", FLOW, &[("de", DE), ("en", EN)]);
     let app = AppOptions::default()
         .flows(&dir.path().join("flows"))
         .locales(&dir.path().join("locales"))

@@ -34,13 +34,7 @@ bye = <p>Goodbye.</p>
 "#;
 
 async fn app() -> (TestApp, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("flows")).unwrap();
-    std::fs::write(dir.path().join("flows/ssml-test.yaml"), FLOW).unwrap();
-    for (lang, text) in [("de", DE), ("en", EN)] {
-        std::fs::create_dir_all(dir.path().join("locales").join(lang)).unwrap();
-        std::fs::write(dir.path().join("locales").join(lang).join("t.ftl"), text).unwrap();
-    }
+    let dir = crate::support::flow_folder("ssml-test.yaml", FLOW, &[("de", DE), ("en", EN)]);
     let app = AppOptions::default()
         .flows(&dir.path().join("flows"))
         .locales(&dir.path().join("locales"))
@@ -162,17 +156,9 @@ nodes:
 
 #[tokio::test]
 async fn play_and_pause_nodes_answer_with_play_and_pause_verbs() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("flows")).unwrap();
-    std::fs::write(dir.path().join("flows/play-test.yaml"), PLAY_FLOW).unwrap();
-    for lang in ["de", "en"] {
-        std::fs::create_dir_all(dir.path().join("locales").join(lang)).unwrap();
-        std::fs::write(
-            dir.path().join("locales").join(lang).join("t.ftl"),
-            "hello = Einen Moment <break time=\"300ms\"/> bitte.\nbye = Auf Wiederhören.\n",
-        )
-        .unwrap();
-    }
+    let text = "hello = Einen Moment <break time=\"300ms\"/> bitte.\nbye = Auf Wiederhören.\n";
+    let dir =
+        crate::support::flow_folder("play-test.yaml", PLAY_FLOW, &[("de", text), ("en", text)]);
     let app = AppOptions::default()
         .flows(&dir.path().join("flows"))
         .locales(&dir.path().join("locales"))

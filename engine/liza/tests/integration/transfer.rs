@@ -46,13 +46,7 @@ const EN: &str = "hello = Hello.\nconnecting = Putting you through.\nwhisper = A
 const DESK_PHONE: &str = "+4930901899";
 
 async fn app(phone: Option<&str>) -> (TestApp, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("flows")).unwrap();
-    std::fs::write(dir.path().join("flows/transfer-test.yaml"), FLOW).unwrap();
-    for (lang, text) in [("de", DE), ("en", EN)] {
-        std::fs::create_dir_all(dir.path().join("locales").join(lang)).unwrap();
-        std::fs::write(dir.path().join("locales").join(lang).join("t.ftl"), text).unwrap();
-    }
+    let dir = crate::support::flow_folder("transfer-test.yaml", FLOW, &[("de", DE), ("en", EN)]);
     let mut options = AppOptions::default()
         .flows(&dir.path().join("flows"))
         .locales(&dir.path().join("locales"));

@@ -68,13 +68,7 @@ const DE: &str = "hello = Guten Tag.\nask = Dürfen wir Ihre Nachricht aufnehmen
 const CALLER: &str = "+4915112345678";
 
 async fn app() -> (TestApp, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("flows")).unwrap();
-    std::fs::write(dir.path().join("flows/voicemail-test.yaml"), FLOW).unwrap();
-    for lang in ["de", "en"] {
-        std::fs::create_dir_all(dir.path().join("locales").join(lang)).unwrap();
-        std::fs::write(dir.path().join("locales").join(lang).join("t.ftl"), DE).unwrap();
-    }
+    let dir = crate::support::flow_folder("voicemail-test.yaml", FLOW, &[("de", DE), ("en", DE)]);
     let app = AppOptions::default()
         .flows(&dir.path().join("flows"))
         .locales(&dir.path().join("locales"))

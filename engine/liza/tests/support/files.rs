@@ -30,6 +30,21 @@ pub fn flow_files_copy() -> tempfile::TempDir {
     dir
 }
 
+/// A throw-away folder holding one flow of a test's own (`flows/<file>`) and its messages
+/// (`locales/<lang>/t.ftl`, one text per language), to serve or play with the folder's
+/// `flows/` and `locales/`.
+pub fn flow_folder(file: &str, flow: &str, messages: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("flows")).unwrap();
+    std::fs::write(dir.path().join("flows").join(file), flow).unwrap();
+    for (lang, text) in messages {
+        let folder = dir.path().join("locales").join(lang);
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join("t.ftl"), text).unwrap();
+    }
+    dir
+}
+
 /// Runs `command` with `stdin` written to its standard input; its status and output.
 pub fn run_with_stdin(command: &mut std::process::Command, stdin: &str) -> std::process::Output {
     use std::io::Write;

@@ -7,7 +7,8 @@
 //! - [`twilio`]: the Twilio stand-in: signs requests, posts webhooks, follows a call through
 //!   its TwiML, and checks that every answer is valid TwiML.
 //! - [`golden`]: compares output with a golden file (`LIZA_BLESS=1` rewrites it).
-//! - [`files`]: the repository's folders and throw-away copies of the shipped flows.
+//! - [`files`]: the repository's folders, throw-away copies of the shipped flows, and a folder
+//!   with a test's own flow ([`flow_folder`]).
 //! - [`shop`]: a fake shop API on loopback for the `fetch` node (slow, failing, huge, looping).
 //!
 //! Not every binary uses every piece.
@@ -22,7 +23,7 @@ pub mod twilio;
 
 pub use app::{spawn_app, spawn_app_on, spawn_process, AppOptions, LizaProcess, TestApp};
 pub use db::{Backend, TestDb};
-pub use files::{copy_dir, flow_files_copy, repo_root, run_with_stdin};
+pub use files::{copy_dir, flow_files_copy, flow_folder, repo_root, run_with_stdin};
 pub use golden::assert_golden;
 pub use twilio::{
     assert_valid_twiml, attribute, call_params, element_text, form_body, gather_action, is_apology,
