@@ -48,6 +48,10 @@ async fn the_hours_node_answers_by_the_moment_the_webhook_arrived() {
             .spawn()
             .await;
         let call = app.call("CAhours", "+4915112345678").await;
+        // The whole call, open all week and never open, as golden transcripts.
+        let case = if weekly == "{}" { "closed" } else { "open" };
+        let golden = repo_root().join(format!("engine/liza/tests/golden/hours/{case}.twiml"));
+        crate::support::assert_golden(&golden, &call.transcript.join("\n"));
         assert!(call.says(expected), "{weekly}: {}", call.last.body);
         assert!(!call.says(not), "{weekly}: {}", call.last.body);
         assert!(call.hung_up());
