@@ -455,14 +455,7 @@ impl<'f> Turn<'f> {
             FetchOutcome::Timeout => next.timeout,
             FetchOutcome::NotConfigured => next.not_configured,
         };
-        self.out.steps.push(StepTrace {
-            node: node.name.clone(),
-            messages: vec![],
-            digits: None,
-            outcome: answer.outcome_line(),
-            consent: self.out.state.consent,
-            note: Some(note),
-        });
+        self.trace_noted(&node.name, vec![], None, &answer.outcome_line(), Some(note));
         self.cursor = Cursor::Enter(target);
     }
 
@@ -491,14 +484,7 @@ impl<'f> Turn<'f> {
     }
 
     fn trace(&mut self, node: &str, messages: Vec<String>, digits: Option<String>, outcome: &str) {
-        self.out.steps.push(StepTrace {
-            node: node.to_owned(),
-            messages,
-            digits,
-            outcome: outcome.to_owned(),
-            consent: self.out.state.consent,
-            note: None,
-        });
+        self.trace_noted(node, messages, digits, outcome, None);
     }
 
     /// A step with a note beside it (what the caller said, in words).
@@ -510,10 +496,14 @@ impl<'f> Turn<'f> {
         outcome: &str,
         note: Option<String>,
     ) {
-        self.trace(node, messages, digits, outcome);
-        if let Some(step) = self.out.steps.last_mut() {
-            step.note = note;
-        }
+        self.out.steps.push(StepTrace {
+            node: node.to_owned(),
+            messages,
+            digits,
+            outcome: outcome.to_owned(),
+            consent: self.out.state.consent,
+            note,
+        });
     }
 
     fn say(&mut self, messages: &[String]) {
@@ -667,53 +657,26 @@ impl<'f> Turn<'f> {
             NodeKind::Transfer(transfer) => {
                 let env = |name: &str| self.env.and_then(|env| env(name));
                 let shown = transfer.target.value().shown();
-                let resolved = transfer.target.value().resolve(&env);
+                let Some(to) = transfer.target.value().resolve(&env) else {
+                    let note = Some(format!("{shown} is not set"));
+                    self.trace_noted(&node.name, vec![], None, "dial not_configured", note);
+                    self.cursor = Cursor::Enter(transfer.next.not_configured);
+                    return;
+                };
                 if let Some(ready) = transfer.check {
                     // A check: nothing dialled, nothing said; only whether a dial could be made.
-                    let (outcome, target) = match resolved {
-                        Some(_) => ("dial possible", ready),
-                        None => ("dial not_configured", transfer.next.not_configured),
-                    };
-                    self.out.steps.push(StepTrace {
-                        node: node.name.clone(),
-                        messages: vec![],
-                        digits: None,
-                        outcome: outcome.into(),
-                        consent: self.out.state.consent,
-                        note: resolved.is_none().then(|| format!("{shown} is not set")),
-                    });
-                    self.cursor = Cursor::Enter(target);
+                    self.trace(&node.name, vec![], None, "dial possible");
+                    self.cursor = Cursor::Enter(ready);
                     return;
                 }
-                match resolved {
-                    Some(to) => {
-                        self.say(&transfer.say);
-                        self.out.actions.push(Action::Dial { node: id, to });
-                        self.out.state.waiting = Some(node.name.clone());
-                        self.out.state.attempts = 0;
-                        // The whisper is said to the person who answers, not to the caller.
-                        self.out.steps.push(StepTrace {
-                            node: node.name.clone(),
-                            messages: transfer.say.clone(),
-                            digits: None,
-                            outcome: "dial started".into(),
-                            consent: self.out.state.consent,
-                            note: Some(format!("{} {shown}", transfer.target.noun())),
-                        });
-                        self.cursor = Cursor::Done;
-                    }
-                    None => {
-                        self.out.steps.push(StepTrace {
-                            node: node.name.clone(),
-                            messages: vec![],
-                            digits: None,
-                            outcome: "dial not_configured".into(),
-                            consent: self.out.state.consent,
-                            note: Some(format!("{shown} is not set")),
-                        });
-                        self.cursor = Cursor::Enter(transfer.next.not_configured);
-                    }
-                }
+                self.say(&transfer.say);
+                self.out.actions.push(Action::Dial { node: id, to });
+                self.out.state.waiting = Some(node.name.clone());
+                self.out.state.attempts = 0;
+                // The whisper is said to the person who answers, not to the caller.
+                let note = Some(format!("{} {shown}", transfer.target.noun()));
+                self.trace_noted(&node.name, transfer.say.clone(), None, "dial started", note);
+                self.cursor = Cursor::Done;
             }
             NodeKind::Voicemail(voicemail) => {
                 if self.out.state.consent == Some(Consent::Given) {
@@ -802,14 +765,14 @@ impl<'f> Turn<'f> {
             let outcome = DialOutcome::from_status(status);
             self.out.state.waiting = None;
             self.out.state.attempts = 0;
-            self.out.steps.push(StepTrace {
-                node: node.name.clone(),
-                messages: vec![],
-                digits: None,
-                outcome: format!("dial {}", outcome.as_str()),
-                consent: self.out.state.consent,
-                note: (!status.is_empty()).then(|| format!("DialCallStatus {status}")),
-            });
+            let note = (!status.is_empty()).then(|| format!("DialCallStatus {status}"));
+            self.trace_noted(
+                &node.name,
+                vec![],
+                None,
+                &format!("dial {}", outcome.as_str()),
+                note,
+            );
             self.cursor = Cursor::Enter(outcome.target(&transfer.next));
             return;
         }
