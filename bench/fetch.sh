@@ -85,8 +85,8 @@ echo "fetch steps: $(sqlite3 "$WORK/liza.db" "SELECT outcome LIKE 'ok (%', COUNT
 # How long the shop took as Liza saw it (request sent to answer read), against the 5 ms.
 echo "fetch duration as Liza measured it (cumulative buckets):"
 curl -fs "http://127.0.0.1:$PORT/metrics" | grep '^liza_fetch_duration_seconds' | sed 's/^/  /' || true
-# What holds every webhook now and then: the WAL emptied between two of the writer's
+# What holds every webhook now and then: the WAL started over between two of the writer's
 # transactions (count and seconds held in all).
-echo "truncating WAL checkpoints (the writer held):"
-curl -fs "http://127.0.0.1:$PORT/metrics" | grep -E '^liza_sqlite_truncate_checkpoint_seconds_(sum|count)' | sed 's/^/  /' || true
+echo "restarting WAL checkpoints (the writer held):"
+curl -fs "http://127.0.0.1:$PORT/metrics" | grep -E '^liza_sqlite_restart_checkpoint_seconds_(sum|count)' | sed 's/^/  /' || true
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

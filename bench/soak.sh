@@ -86,11 +86,11 @@ rss_kb() { awk '/VmRSS/ { print $2 }' "/proc/$SERVER/status"; }
 wal_bytes() { if [ -n "$WAL" ]; then stat -c %s "$WAL" 2>/dev/null || echo 0; else echo -; fi; }
 
 # Samples: epoch seconds, RSS kB, WAL bytes (the file), WAL bytes (/metrics), flow versions
-# held, writer queue depth, truncating checkpoints so far, load average (1 min).
-echo -e "time\trss_kb\twal_bytes\twal_metric\tversions_held\tqueue\ttruncates\tload1" >"$WORK/samples.tsv"
+# held, writer queue depth, restarting checkpoints so far, load average (1 min).
+echo -e "time\trss_kb\twal_bytes\twal_metric\tversions_held\tqueue\trestarts\tload1" >"$WORK/samples.tsv"
 sampler() {
     while kill -0 "$SERVER" 2>/dev/null; do
-        echo -e "$(date +%s)\t$(rss_kb)\t$(wal_bytes)\t$(metric liza_sqlite_wal_bytes)\t$(metric liza_flow_versions_held)\t$(metric liza_store_queue_depth)\t$(metric liza_sqlite_truncate_checkpoint_seconds_count)\t$(cut -d' ' -f1 /proc/loadavg)" >>"$WORK/samples.tsv"
+        echo -e "$(date +%s)\t$(rss_kb)\t$(wal_bytes)\t$(metric liza_sqlite_wal_bytes)\t$(metric liza_flow_versions_held)\t$(metric liza_store_queue_depth)\t$(metric liza_sqlite_restart_checkpoint_seconds_count)\t$(cut -d' ' -f1 /proc/loadavg)" >>"$WORK/samples.tsv"
         sleep "$SAMPLE_SECS"
     done
 }

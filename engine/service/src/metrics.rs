@@ -357,8 +357,14 @@ impl Metrics {
             gauge(
                 &mut out,
                 "liza_sqlite_wal_bytes",
-                "Size of the SQLite -wal file at the last checkpoint tick (every 25 ms).",
+                "Size of the SQLite -wal file at the last checkpoint tick (every 25 ms); written over from its start once restarted, so it stays about as large as the restart threshold.",
                 wal.bytes as f64,
+            );
+            gauge(
+                &mut out,
+                "liza_sqlite_wal_log_bytes",
+                "The SQLite WAL's log at the last checkpoint tick: what was written since it last started over (restarted past 32 MiB).",
+                wal.log_bytes as f64,
             );
             histogram(
                 &mut out,
@@ -368,19 +374,19 @@ impl Metrics {
             );
             histogram(
                 &mut out,
-                "liza_sqlite_truncate_checkpoint_seconds",
-                "Truncating WAL checkpoints (WAL past its threshold), the writer held between two transactions, including the wait for its transaction in progress.",
-                &wal.truncate_seconds,
+                "liza_sqlite_restart_checkpoint_seconds",
+                "Restarting WAL checkpoints (the log past its threshold), the writer held between two transactions, including the wait for its transaction in progress.",
+                &wal.restart_seconds,
             );
-            let _ = writeln!(out, "# HELP liza_sqlite_truncate_checkpoint_busy_total Truncating checkpoints that could not finish: a reader still used the WAL.");
+            let _ = writeln!(out, "# HELP liza_sqlite_restart_checkpoint_busy_total Restarting checkpoints that could not finish: a reader still used the WAL.");
             let _ = writeln!(
                 out,
-                "# TYPE liza_sqlite_truncate_checkpoint_busy_total counter"
+                "# TYPE liza_sqlite_restart_checkpoint_busy_total counter"
             );
             let _ = writeln!(
                 out,
-                "liza_sqlite_truncate_checkpoint_busy_total {}",
-                wal.truncate_busy
+                "liza_sqlite_restart_checkpoint_busy_total {}",
+                wal.restart_busy
             );
         }
         out
@@ -500,7 +506,9 @@ mod tests {
         let wal = WalStats::default();
         wal.bytes
             .store(17_000_000, std::sync::atomic::Ordering::Relaxed);
-        wal.truncate_seconds.observe(0.03);
+        wal.log_bytes
+            .store(4_000_000, std::sync::atomic::Ordering::Relaxed);
+        wal.restart_seconds.observe(0.03);
         let gauges = Gauges {
             store: Some(StoreStats {
                 queue_depth: 7,
@@ -528,9 +536,10 @@ mod tests {
             "liza_store_commit_seconds_bucket{le=\"0.005\"} 1\n",
             "liza_store_commit_seconds_count 1\n",
             "liza_sqlite_wal_bytes 17000000\n",
-            "liza_sqlite_truncate_checkpoint_seconds_bucket{le=\"0.05\"} 1\n",
+            "liza_sqlite_wal_log_bytes 4000000\n",
+            "liza_sqlite_restart_checkpoint_seconds_bucket{le=\"0.05\"} 1\n",
             "liza_sqlite_checkpoint_seconds_count 0\n",
-            "liza_sqlite_truncate_checkpoint_busy_total 0\n",
+            "liza_sqlite_restart_checkpoint_busy_total 0\n",
             "liza_outbox_pending 4\n",
             "liza_outbox_attempts_total{kind=\"sms\",result=\"sent\"} 1\n",
             "liza_outbox_attempts_total{kind=\"sms\",result=\"retried\"} 1\n",

@@ -36,11 +36,12 @@ pub(crate) static SQLITE: Dialect = Dialect {
     // WAL: the dashboard reads beside the writer thread. WAL + NORMAL survives a crashed
     // process; only a power cut can lose the last commits. (Foreign keys are on and the busy
     // timeout is 5 s in every sqlx SQLite connection already.) A dashboard write that starts
-    // the WAL over cuts its file to 8 MB, as the writer does (`sqlite.rs`: JOURNAL_SIZE_LIMIT).
+    // the WAL over cuts a file larger than 48 MiB down to it, as the writer does, and leaves an
+    // ordinary one to be written over (`sqlite.rs`: JOURNAL_SIZE_LIMIT).
     session: &[
         "PRAGMA journal_mode = WAL",
         "PRAGMA synchronous = NORMAL",
-        "PRAGMA journal_size_limit = 8388608",
+        "PRAGMA journal_size_limit = 50331648",
     ],
     // A sampled ANALYZE: milliseconds even at a million calls, and enough for the planner to
     // prefer `calls_by_from` for a number prefix.

@@ -222,28 +222,34 @@ impl OpenedFiles {
 /// (and its fsync) is small (100 ms: live-call p99 7–41 ms; 25 ms: 4.4–32 ms, mostly under 12).
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(25);
 
-/// Past this size the checkpointer empties the WAL (a TRUNCATE checkpoint between two of the
-/// writer's transactions). Passive checkpoints alone never let the WAL start over under
-/// sustained load: the writer restarts it only when everything in it is already copied, and
-/// by then it has committed again (measured: +110 MB/s at 2,800 webhooks/s, without bound).
-/// Each truncation holds the writer for about 30 ms on a shared 2-core VM (the fsyncs of the
-/// last frames); 32 MB rather than 16 halves how often that happens at saturation (16 MB:
-/// about twice a second at 8,000 webhooks/s), and leaves the WAL well under 64 MB.
-pub(crate) const WAL_TRUNCATE_AT: u64 = 32 * 1024 * 1024;
+/// Past this much log (the frames written since the WAL last started over) the checkpointer
+/// makes the WAL start over: a RESTART checkpoint between two of the writer's transactions.
+/// Passive checkpoints alone never let it start over under sustained load: a writer starts
+/// the WAL over only when its transaction began with every frame already copied, and under
+/// load it has always begun the next one while the checkpoint ran (measured: +110 MB/s at
+/// 2,800 webhooks/s, without bound). The writer is held for what it committed during the
+/// passive checkpoint just before (about 30 frames and two fsyncs at a thousand webhooks a
+/// second, 3–5 ms); 32 MB rather than 16 halves how often that happens at saturation.
+pub(crate) const WAL_RESTART_AT: u64 = 32 * 1024 * 1024;
 
-/// `journal_size_limit`: when a writer starts the WAL over it cuts the file down to this, so
-/// a WAL that once grew (a long dashboard read, a crash) does not stay large on disk.
-const JOURNAL_SIZE_LIMIT: i64 = 8 * 1024 * 1024;
+/// `journal_size_limit`: when a writer starts the WAL over it cuts a larger file down to this,
+/// so a WAL that once grew (a long dashboard read, a crash) does not stay large on disk. Above
+/// [`WAL_RESTART_AT`], so the file of every ordinary restart is written over in place rather
+/// than cut and grown again: cutting 32 MB took 9–16 ms on a 2-core VM, and whoever cuts it (a
+/// TRUNCATE checkpoint, or the writer's first commit after a restart) holds every webhook that
+/// long.
+const JOURNAL_SIZE_LIMIT: i64 = 48 * 1024 * 1024;
+const _: () = assert!(JOURNAL_SIZE_LIMIT as u64 > WAL_RESTART_AT + 4 * 1024 * 1024);
 
-/// How long a truncating checkpoint waits for readers (the dashboard's pool) still reading
+/// How long a restarting checkpoint waits for readers (the dashboard's pool) still reading
 /// from the WAL, while the writer is held: after that it gives up and tries again later.
 const CHECKPOINT_READERS_WAIT: Duration = Duration::from_millis(50);
 
 /// How long the checkpointer waits for the writer to end the transaction in progress before a
-/// truncating checkpoint (a transaction commits or rolls back within a few seconds).
+/// restarting checkpoint (a transaction commits or rolls back within a few seconds).
 const WRITER_TURN_WAIT: Duration = Duration::from_secs(6);
 
-/// After this many truncating checkpoints in a row found the WAL still read, the next waits
+/// After this many restarting checkpoints in a row found the WAL still read, the next waits
 /// at most this many intervals (about a second): a long dashboard read must not hold the
 /// writer every 25 ms.
 const MAX_BACKOFF_TICKS: u32 = 40;
@@ -254,24 +260,28 @@ enum Checkpoint {
     /// Copies what it can beside the writer; never waits.
     Passive,
     /// Holds the writer between two transactions, copies everything, waits briefly for
-    /// readers and empties the WAL file.
-    Truncate,
+    /// readers still reading from the WAL: the writer's next commit starts it over.
+    Restart,
 }
 
 /// The checkpointer's memory between ticks.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct CheckpointState {
-    /// Truncating checkpoints in a row that found the WAL still read.
+    /// Restarting checkpoints in a row that found the WAL still read.
     busy_streak: u32,
-    /// Ticks since the last truncating checkpoint.
-    ticks_since_truncate: u32,
+    /// Ticks since the last restarting checkpoint.
+    ticks_since_restart: u32,
+    /// The log's length when the last restart finished: until a writer commits, the WAL has
+    /// not started over and holds the same frames, all copied (nothing to hold the writer for).
+    restarted_at: Option<u64>,
 }
 
-/// The checkpoint to run when the WAL file is `wal_bytes` long: passive below `truncate_at`;
-/// at or above it, a truncating one, unless the last ones were kept from finishing by a reader
-/// (then only every 2, 4, 8 … [`MAX_BACKOFF_TICKS`] ticks, passive between).
-fn plan_checkpoint(wal_bytes: u64, truncate_at: u64, state: CheckpointState) -> Checkpoint {
-    if wal_bytes < truncate_at {
+/// The checkpoint to run after a passive one found `log_bytes` of log in the WAL: nothing more
+/// below `restart_at`; at or above it, a restarting one, unless the last ones were kept from
+/// finishing by a reader (then only every 2, 4, 8 … [`MAX_BACKOFF_TICKS`] ticks) or the last
+/// one finished and no writer has committed since.
+fn plan_checkpoint(log_bytes: u64, restart_at: u64, state: CheckpointState) -> Checkpoint {
+    if log_bytes < restart_at || state.restarted_at == Some(log_bytes) {
         return Checkpoint::Passive;
     }
     let wait = match state.busy_streak {
@@ -281,32 +291,37 @@ fn plan_checkpoint(wal_bytes: u64, truncate_at: u64, state: CheckpointState) -> 
             .unwrap_or(u32::MAX)
             .min(MAX_BACKOFF_TICKS),
     };
-    if state.ticks_since_truncate >= wait {
-        Checkpoint::Truncate
+    if state.ticks_since_restart >= wait {
+        Checkpoint::Restart
     } else {
         Checkpoint::Passive
     }
 }
 
 impl CheckpointState {
-    /// After a tick that ran `ran`; `finished`: it checkpointed everything it was asked to.
-    fn after(self, ran: Checkpoint, finished: bool) -> Self {
+    /// After a tick that ran `ran` with `log_bytes` of log in the WAL; `finished`: it
+    /// checkpointed everything it was asked to.
+    fn after(self, ran: Checkpoint, log_bytes: u64, finished: bool) -> Self {
         match (ran, finished) {
             (Checkpoint::Passive, _) => Self {
-                ticks_since_truncate: self.ticks_since_truncate.saturating_add(1),
+                ticks_since_restart: self.ticks_since_restart.saturating_add(1),
                 ..self
             },
-            (Checkpoint::Truncate, true) => Self::default(),
-            (Checkpoint::Truncate, false) => Self {
+            (Checkpoint::Restart, true) => Self {
+                restarted_at: Some(log_bytes),
+                ..Self::default()
+            },
+            (Checkpoint::Restart, false) => Self {
                 busy_streak: self.busy_streak.saturating_add(1),
-                ticks_since_truncate: 0,
+                ticks_since_restart: 0,
+                restarted_at: None,
             },
         }
     }
 }
 
 /// Whose turn it is at the database's write lock, within this process: the writer thread
-/// between `BEGIN` and `COMMIT`, or the checkpointer for a truncating checkpoint. SQLite's own
+/// between `BEGIN` and `COMMIT`, or the checkpointer for a restarting checkpoint. SQLite's own
 /// lock would leave the checkpointer polling (its busy handler sleeps 1, 2, 5 … ms) while the
 /// writer, never sleeping, takes the lock again after each commit.
 #[derive(Debug, Default)]
@@ -326,7 +341,7 @@ impl WriterTurns {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Before the writer's `BEGIN`: waits while a truncating checkpoint runs.
+    /// Before the writer's `BEGIN`: waits while a restarting checkpoint runs.
     fn writer_enters(&self) {
         let mut turn = self.lock();
         while turn.checkpoint_waiting {
@@ -373,10 +388,9 @@ impl WriterTurns {
     }
 }
 
-/// A thread that checkpoints the WAL beside the writer. Mostly PASSIVE (it never blocks the
-/// writer nor waits for it), so the writer's commits stay appends to the WAL; once the WAL file
-/// passes [`WAL_TRUNCATE_AT`], a TRUNCATE checkpoint between two of the writer's transactions
-/// (see [`plan_checkpoint`]).
+/// A thread that checkpoints the WAL beside the writer: a PASSIVE checkpoint every tick (it
+/// never blocks the writer nor waits for it); once the log passes [`WAL_RESTART_AT`], a
+/// RESTART checkpoint between two of the writer's transactions (see [`plan_checkpoint`]).
 struct Checkpointer {
     stop: std::sync::Mutex<Option<std::sync::mpsc::Sender<()>>>,
     thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -391,8 +405,8 @@ fn wal_path(db: &Path) -> PathBuf {
 }
 
 /// The checkpointer's connection: never creates the file (a deleted database must not come
-/// back empty); waits briefly for readers in a truncating checkpoint.
-fn checkpointer_connection(path: &Path) -> Option<rusqlite::Connection> {
+/// back empty); waits briefly for readers in a restarting checkpoint. With the page size.
+fn checkpointer_connection(path: &Path) -> Option<(rusqlite::Connection, u64)> {
     let conn = rusqlite::Connection::open_with_flags(
         path,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -401,14 +415,31 @@ fn checkpointer_connection(path: &Path) -> Option<rusqlite::Connection> {
     conn.busy_timeout(CHECKPOINT_READERS_WAIT).ok()?;
     conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)
         .ok()?;
-    Some(conn)
+    let page_size: u64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).ok()?;
+    Some((conn, page_size))
 }
 
-/// Runs one checkpoint: `Ok(true)` when it copied (and, truncating, emptied) everything.
-fn run_checkpoint(conn: &rusqlite::Connection, mode: Checkpoint) -> rusqlite::Result<bool> {
+/// What one checkpoint found and did.
+#[derive(Debug, Clone, Copy)]
+struct Checkpointed {
+    /// Frames in the WAL's log (written since it last started over).
+    frames: u64,
+    /// It copied every frame and, restarting, no reader is left in the WAL.
+    finished: bool,
+}
+
+impl Checkpointed {
+    /// The log's length in bytes: the WAL header and each frame's header and page.
+    fn log_bytes(&self, page_size: u64) -> u64 {
+        32 + self.frames * (24 + page_size)
+    }
+}
+
+/// Runs one checkpoint.
+fn run_checkpoint(conn: &rusqlite::Connection, mode: Checkpoint) -> rusqlite::Result<Checkpointed> {
     let sql = match mode {
         Checkpoint::Passive => "PRAGMA wal_checkpoint(PASSIVE)",
-        Checkpoint::Truncate => "PRAGMA wal_checkpoint(TRUNCATE)",
+        Checkpoint::Restart => "PRAGMA wal_checkpoint(RESTART)",
     };
     // One row: (busy, WAL frames, frames checkpointed); busy = 1: it could not finish.
     let (busy, frames, done) = conn.query_row(sql, [], |r| {
@@ -418,7 +449,10 @@ fn run_checkpoint(conn: &rusqlite::Connection, mode: Checkpoint) -> rusqlite::Re
             r.get::<_, i64>(2)?,
         ))
     })?;
-    Ok(busy == 0 && frames == done)
+    Ok(Checkpointed {
+        frames: u64::try_from(frames).unwrap_or(0),
+        finished: busy == 0 && frames == done,
+    })
 }
 
 impl Checkpointer {
@@ -443,41 +477,42 @@ impl Checkpointer {
                     if conn.is_none() {
                         conn = checkpointer_connection(&path);
                     }
-                    let Some(c) = conn.as_ref() else { continue };
-                    let mode = plan_checkpoint(wal_bytes, WAL_TRUNCATE_AT, state);
-                    if mode == Checkpoint::Truncate {
-                        // Most of the WAL first, beside the writer: the writer is then held only
-                        // for what it commits meanwhile.
-                        let started = std::time::Instant::now();
-                        let _ = run_checkpoint(c, Checkpoint::Passive);
-                        stats.passive_seconds.observe_duration(started.elapsed());
-                    }
+                    let Some((c, page_size)) = conn.as_ref() else {
+                        continue;
+                    };
+                    // Every tick copies what it can beside the writer: a restart then holds
+                    // the writer only for what it committed meanwhile.
                     let started = std::time::Instant::now();
+                    let passive = run_checkpoint(c, Checkpoint::Passive);
+                    stats.passive_seconds.observe_duration(started.elapsed());
+                    let log_bytes = passive.as_ref().map_or(0, |p| p.log_bytes(*page_size));
+                    stats.log_bytes.store(log_bytes, Ordering::Relaxed);
+                    let mode = match passive {
+                        Ok(_) => plan_checkpoint(log_bytes, WAL_RESTART_AT, state),
+                        Err(_) => Checkpoint::Passive,
+                    };
                     let outcome = match mode {
-                        Checkpoint::Passive => Some(run_checkpoint(c, mode)),
-                        Checkpoint::Truncate => {
-                            turns.between_transactions(WRITER_TURN_WAIT, || run_checkpoint(c, mode))
+                        Checkpoint::Passive => Some(passive),
+                        Checkpoint::Restart => {
+                            let started = std::time::Instant::now();
+                            let outcome = turns.between_transactions(WRITER_TURN_WAIT, || {
+                                run_checkpoint(c, Checkpoint::Restart)
+                            });
+                            stats.restart_seconds.observe_duration(started.elapsed());
+                            outcome
                         }
                     };
-                    let elapsed = started.elapsed();
-                    let finished = matches!(outcome, Some(Ok(true)));
-                    match mode {
-                        Checkpoint::Passive => stats.passive_seconds.observe_duration(elapsed),
-                        Checkpoint::Truncate => {
-                            stats.truncate_seconds.observe_duration(elapsed);
-                            if finished {
-                                let now = std::fs::metadata(&wal).map_or(0, |m| m.len());
-                                stats.bytes.store(now, Ordering::Relaxed);
-                            } else {
-                                stats.truncate_busy.fetch_add(1, Ordering::Relaxed);
-                                tracing::debug!(
-                                    wal_bytes,
-                                    "The WAL is still read; truncating it later."
-                                );
-                            }
-                        }
+                    let finished = matches!(outcome, Some(Ok(c)) if c.finished);
+                    if mode == Checkpoint::Restart && !finished {
+                        stats.restart_busy.fetch_add(1, Ordering::Relaxed);
+                        tracing::debug!(log_bytes, "The WAL is still read; restarting it later.");
                     }
-                    state = state.after(mode, finished);
+                    // A restart reads the log again: the writer may have committed meanwhile.
+                    let log_bytes = match &outcome {
+                        Some(Ok(c)) => c.log_bytes(*page_size),
+                        _ => log_bytes,
+                    };
+                    state = state.after(mode, log_bytes, finished);
                     match outcome {
                         None | Some(Ok(_)) => {
                             if failing.take().is_some() {
@@ -961,63 +996,82 @@ mod tests {
         assert_eq!(plan_checkpoint(999, 1000, fresh), Checkpoint::Passive);
         let after_busy = CheckpointState {
             busy_streak: 3,
-            ticks_since_truncate: 100,
+            ticks_since_restart: 100,
+            restarted_at: None,
         };
         assert_eq!(plan_checkpoint(999, 1000, after_busy), Checkpoint::Passive);
     }
 
     #[test]
-    fn at_the_threshold_the_wal_is_truncated_at_once() {
+    fn at_the_threshold_the_wal_is_restarted_at_once() {
         let fresh = CheckpointState::default();
-        assert_eq!(plan_checkpoint(1000, 1000, fresh), Checkpoint::Truncate);
-        assert_eq!(plan_checkpoint(u64::MAX, 1000, fresh), Checkpoint::Truncate);
-        // A finished truncation: the next tick over the threshold truncates again.
-        let state = fresh
-            .after(Checkpoint::Truncate, true)
-            .after(Checkpoint::Passive, true);
+        assert_eq!(plan_checkpoint(1000, 1000, fresh), Checkpoint::Restart);
+        assert_eq!(plan_checkpoint(u64::MAX, 1000, fresh), Checkpoint::Restart);
+        // A finished restart: once a writer has committed (the log is another length), the
+        // next tick over the threshold restarts again.
+        let state =
+            fresh
+                .after(Checkpoint::Restart, 5000, true)
+                .after(Checkpoint::Passive, 4000, true);
         assert_eq!(
             state,
             CheckpointState {
                 busy_streak: 0,
-                ticks_since_truncate: 1
+                ticks_since_restart: 1,
+                restarted_at: Some(5000),
             }
         );
-        assert_eq!(plan_checkpoint(5000, 1000, state), Checkpoint::Truncate);
+        assert_eq!(plan_checkpoint(4000, 1000, state), Checkpoint::Restart);
         assert_eq!(
-            plan_checkpoint(5000, 1000, fresh.after(Checkpoint::Truncate, true)),
-            Checkpoint::Truncate
+            plan_checkpoint(6000, 1000, fresh.after(Checkpoint::Restart, 5000, true)),
+            Checkpoint::Restart
         );
-    }
-
-    /// The ticks (of the plan, while the WAL stays over the threshold and every truncation is
-    /// kept from finishing) at which a truncation runs.
-    fn truncating_ticks(ticks: u32) -> Vec<u32> {
-        let mut state = CheckpointState::default();
-        let mut truncated = vec![];
-        for tick in 0..ticks {
-            let mode = plan_checkpoint(2000, 1000, state);
-            if mode == Checkpoint::Truncate {
-                truncated.push(tick);
-            }
-            state = state.after(mode, false);
-        }
-        truncated
     }
 
     #[test]
-    fn a_reader_that_keeps_the_wal_makes_truncations_back_off_to_one_a_second() {
+    fn a_finished_restart_is_not_repeated_while_no_writer_commits() {
+        // The WAL starts over at the writer's next commit; until then the log keeps its length,
+        // every frame of it copied, and holding the writer again would do nothing.
+        let restarted = CheckpointState::default().after(Checkpoint::Restart, 5000, true);
+        let idle = (0..100).fold(restarted, |s, _| s.after(Checkpoint::Passive, 5000, true));
+        assert_eq!(plan_checkpoint(5000, 1000, idle), Checkpoint::Passive);
+        // A restart that did not finish is tried again (after its back-off).
+        let kept = CheckpointState::default().after(Checkpoint::Restart, 5000, false);
+        let kept =
+            kept.after(Checkpoint::Passive, 5000, true)
+                .after(Checkpoint::Passive, 5000, true);
+        assert_eq!(plan_checkpoint(5000, 1000, kept), Checkpoint::Restart);
+    }
+
+    /// The ticks (of the plan, while the log stays over the threshold and every restart is
+    /// kept from finishing) at which a restart runs.
+    fn restarting_ticks(ticks: u32) -> Vec<u32> {
+        let mut state = CheckpointState::default();
+        let mut restarted = vec![];
+        for tick in 0..ticks {
+            let mode = plan_checkpoint(2000, 1000, state);
+            if mode == Checkpoint::Restart {
+                restarted.push(tick);
+            }
+            state = state.after(mode, 2000, false);
+        }
+        restarted
+    }
+
+    #[test]
+    fn a_reader_that_keeps_the_wal_makes_restarts_back_off_to_one_a_second() {
         // Waits of 2, 4, 8, 16, 32 ticks, then 40 (a second at 25 ms) for good.
         assert_eq!(
-            truncating_ticks(300),
+            restarting_ticks(300),
             [0, 3, 8, 17, 34, 67, 108, 149, 190, 231, 272]
         );
-        // Once one finishes, the next tick over the threshold truncates again.
+        // Once one finishes and a writer commits, the next tick over the threshold restarts.
         let stuck = (0..10).fold(CheckpointState::default(), |s, _| {
-            s.after(Checkpoint::Truncate, false)
+            s.after(Checkpoint::Restart, 2000, false)
         });
         assert_eq!(plan_checkpoint(2000, 1000, stuck), Checkpoint::Passive);
-        let freed = stuck.after(Checkpoint::Truncate, true);
-        assert_eq!(plan_checkpoint(2000, 1000, freed), Checkpoint::Truncate);
+        let freed = stuck.after(Checkpoint::Restart, 2000, true);
+        assert_eq!(plan_checkpoint(2100, 1000, freed), Checkpoint::Restart);
     }
 
     #[test]
@@ -1140,7 +1194,7 @@ mod tests {
         // the WAL into the database file.
         let mut in_flight = std::collections::VecDeque::new();
         let mut next = 0;
-        while std::fs::metadata(&path).unwrap().len() < 3 * WAL_TRUNCATE_AT {
+        while std::fs::metadata(&path).unwrap().len() < 3 * WAL_RESTART_AT {
             while in_flight.len() < 4 {
                 let (reply, answer) = tokio::sync::oneshot::channel();
                 store.submit(Box::new(Fill {
@@ -1163,11 +1217,11 @@ mod tests {
         }
         let stats = store.stats().unwrap();
         let wal = stats.wal.unwrap();
-        assert!(wal.truncate_seconds.count > 0, "{wal:?}");
+        assert!(wal.restart_seconds.count > 0, "{wal:?}");
         assert!(stats.batch_size.count > 0 && stats.commit_seconds.count > 0);
         assert!(
-            largest < 2 * WAL_TRUNCATE_AT,
-            "the WAL reached {largest} bytes (threshold {WAL_TRUNCATE_AT}); {wal:?}"
+            largest < 2 * WAL_RESTART_AT,
+            "the WAL reached {largest} bytes (threshold {WAL_RESTART_AT}); {wal:?}"
         );
         eprintln!("largest WAL {largest} bytes for {next} calls; {wal:?}");
         pool.close().await;

@@ -101,22 +101,26 @@ impl Default for WriterStats {
 pub struct WalStats {
     /// The `-wal` file's size in bytes at the last check (every checkpoint interval).
     pub bytes: AtomicU64,
+    /// The WAL's log in bytes (written since it last started over) at the last check: the file
+    /// is written over from its start after a restart, so it stays larger than its log.
+    pub log_bytes: AtomicU64,
     /// Passive checkpoints (beside the writer).
     pub passive_seconds: Histogram,
-    /// Truncating checkpoints (the writer held between two batches), including the wait for
+    /// Restarting checkpoints (the writer held between two batches), including the wait for
     /// the writer's transaction in progress.
-    pub truncate_seconds: Histogram,
-    /// Truncating checkpoints that could not finish (a reader still used the WAL).
-    pub truncate_busy: AtomicU64,
+    pub restart_seconds: Histogram,
+    /// Restarting checkpoints that could not finish (a reader still used the WAL).
+    pub restart_busy: AtomicU64,
 }
 
 impl Default for WalStats {
     fn default() -> Self {
         Self {
             bytes: AtomicU64::new(0),
+            log_bytes: AtomicU64::new(0),
             passive_seconds: Histogram::new(SECONDS_BUCKETS),
-            truncate_seconds: Histogram::new(SECONDS_BUCKETS),
-            truncate_busy: AtomicU64::new(0),
+            restart_seconds: Histogram::new(SECONDS_BUCKETS),
+            restart_busy: AtomicU64::new(0),
         }
     }
 }
@@ -136,18 +140,20 @@ pub struct StoreStats {
 #[derive(Debug, Clone, PartialEq)]
 pub struct WalSnapshot {
     pub bytes: u64,
+    pub log_bytes: u64,
     pub passive_seconds: HistogramSnapshot,
-    pub truncate_seconds: HistogramSnapshot,
-    pub truncate_busy: u64,
+    pub restart_seconds: HistogramSnapshot,
+    pub restart_busy: u64,
 }
 
 impl WalStats {
     pub fn snapshot(&self) -> WalSnapshot {
         WalSnapshot {
             bytes: self.bytes.load(Ordering::Relaxed),
+            log_bytes: self.log_bytes.load(Ordering::Relaxed),
             passive_seconds: self.passive_seconds.snapshot(),
-            truncate_seconds: self.truncate_seconds.snapshot(),
-            truncate_busy: self.truncate_busy.load(Ordering::Relaxed),
+            restart_seconds: self.restart_seconds.snapshot(),
+            restart_busy: self.restart_busy.load(Ordering::Relaxed),
         }
     }
 }
