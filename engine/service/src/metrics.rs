@@ -357,13 +357,13 @@ impl Metrics {
             gauge(
                 &mut out,
                 "liza_sqlite_wal_bytes",
-                "Size of the SQLite -wal file at the last checkpoint tick (every 25 ms); written over from its start once restarted, so it stays about as large as the restart threshold.",
+                "Size of the SQLite -wal file at the last checkpoint tick (every 25 ms). A restarted WAL is written over from its start, so the file keeps the size of its largest log since it was last cut (a file past 48 MiB is cut to that).",
                 wal.bytes as f64,
             );
             gauge(
                 &mut out,
                 "liza_sqlite_wal_log_bytes",
-                "The SQLite WAL's log at the last checkpoint tick: what was written since it last started over (restarted past 32 MiB).",
+                "The SQLite WAL's log at the last checkpoint tick: what was written since it last started over. Past 32 MiB the checkpointer restarts it; the log starts over at the next commit, so an idle server keeps showing the last length.",
                 wal.log_bytes as f64,
             );
             histogram(

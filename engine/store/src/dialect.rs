@@ -37,11 +37,14 @@ pub(crate) static SQLITE: Dialect = Dialect {
     // process; only a power cut can lose the last commits. (Foreign keys are on and the busy
     // timeout is 5 s in every sqlx SQLite connection already.) A dashboard write that starts
     // the WAL over cuts a file larger than 48 MiB down to it, as the writer does, and leaves an
-    // ordinary one to be written over (`sqlite.rs`: JOURNAL_SIZE_LIMIT).
+    // ordinary one to be written over (`sqlite.rs`: JOURNAL_SIZE_LIMIT). Only the store's
+    // checkpointer thread checkpoints: a dashboard write's automatic checkpoint would take the
+    // checkpoint lock from it, and make its restart wait.
     session: &[
         "PRAGMA journal_mode = WAL",
         "PRAGMA synchronous = NORMAL",
         "PRAGMA journal_size_limit = 50331648",
+        "PRAGMA wal_autocheckpoint = 0",
     ],
     // A sampled ANALYZE: milliseconds even at a million calls, and enough for the planner to
     // prefer `calls_by_from` for a number prefix.

@@ -405,8 +405,8 @@ fn wal_path(db: &Path) -> PathBuf {
 }
 
 /// The checkpointer's connection: never creates the file (a deleted database must not come
-/// back empty); waits briefly for readers in a restarting checkpoint. With the page size.
-fn checkpointer_connection(path: &Path) -> Option<(rusqlite::Connection, u64)> {
+/// back empty); waits briefly for readers in a restarting checkpoint.
+fn checkpointer_connection(path: &Path) -> Option<rusqlite::Connection> {
     let conn = rusqlite::Connection::open_with_flags(
         path,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -415,23 +415,23 @@ fn checkpointer_connection(path: &Path) -> Option<(rusqlite::Connection, u64)> {
     conn.busy_timeout(CHECKPOINT_READERS_WAIT).ok()?;
     conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)
         .ok()?;
-    let page_size: u64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).ok()?;
-    Some((conn, page_size))
+    Some(conn)
 }
 
 /// What one checkpoint found and did.
 #[derive(Debug, Clone, Copy)]
 struct Checkpointed {
-    /// Frames in the WAL's log (written since it last started over).
-    frames: u64,
+    /// Frames in the WAL's log (written since it last started over); `None` when SQLite could
+    /// not tell (another connection's checkpoint was running).
+    frames: Option<u64>,
     /// It copied every frame and, restarting, no reader is left in the WAL.
     finished: bool,
 }
 
 impl Checkpointed {
     /// The log's length in bytes: the WAL header and each frame's header and page.
-    fn log_bytes(&self, page_size: u64) -> u64 {
-        32 + self.frames * (24 + page_size)
+    fn log_bytes(&self, page_size: u64) -> Option<u64> {
+        self.frames.map(|frames| 32 + frames * (24 + page_size))
     }
 }
 
@@ -450,7 +450,7 @@ fn run_checkpoint(conn: &rusqlite::Connection, mode: Checkpoint) -> rusqlite::Re
         ))
     })?;
     Ok(Checkpointed {
-        frames: u64::try_from(frames).unwrap_or(0),
+        frames: u64::try_from(frames).ok(),
         finished: busy == 0 && frames == done,
     })
 }
@@ -467,6 +467,8 @@ impl Checkpointer {
                 let wal = wal_path(&path);
                 let mut conn = None;
                 let mut state = CheckpointState::default();
+                // The log's length as last reported.
+                let mut log_bytes = 0;
                 // The failure last logged: a full disk fails every 25 ms, and is logged once.
                 let mut failing: Option<String> = None;
                 while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
@@ -477,19 +479,26 @@ impl Checkpointer {
                     if conn.is_none() {
                         conn = checkpointer_connection(&path);
                     }
-                    let Some((c, page_size)) = conn.as_ref() else {
-                        continue;
-                    };
+                    let Some(c) = conn.as_ref() else { continue };
+                    // Read every tick: a database created after this connection opened got its
+                    // page size when its first table was made.
+                    let page_size: u64 = c
+                        .query_row("PRAGMA page_size", [], |r| r.get(0))
+                        .unwrap_or(4096);
                     // Every tick copies what it can beside the writer: a restart then holds
                     // the writer only for what it committed meanwhile.
                     let started = std::time::Instant::now();
                     let passive = run_checkpoint(c, Checkpoint::Passive);
                     stats.passive_seconds.observe_duration(started.elapsed());
-                    let log_bytes = passive.as_ref().map_or(0, |p| p.log_bytes(*page_size));
-                    stats.log_bytes.store(log_bytes, Ordering::Relaxed);
-                    let mode = match passive {
-                        Ok(_) => plan_checkpoint(log_bytes, WAL_RESTART_AT, state),
-                        Err(_) => Checkpoint::Passive,
+                    // Planned only on a length SQLite reported this tick.
+                    let reported = passive.as_ref().ok().and_then(|p| p.log_bytes(page_size));
+                    if let Some(reported) = reported {
+                        log_bytes = reported;
+                        stats.log_bytes.store(log_bytes, Ordering::Relaxed);
+                    }
+                    let mode = match reported {
+                        Some(_) => plan_checkpoint(log_bytes, WAL_RESTART_AT, state),
+                        None => Checkpoint::Passive,
                     };
                     let outcome = match mode {
                         Checkpoint::Passive => Some(passive),
@@ -503,15 +512,26 @@ impl Checkpointer {
                         }
                     };
                     let finished = matches!(outcome, Some(Ok(c)) if c.finished);
-                    if mode == Checkpoint::Restart && !finished {
-                        stats.restart_busy.fetch_add(1, Ordering::Relaxed);
-                        tracing::debug!(log_bytes, "The WAL is still read; restarting it later.");
+                    if mode == Checkpoint::Restart {
+                        match &outcome {
+                            Some(Ok(c)) if !c.finished => {
+                                stats.restart_busy.fetch_add(1, Ordering::Relaxed);
+                                tracing::debug!(
+                                    log_bytes,
+                                    "The WAL is still read; restarting it later."
+                                );
+                            }
+                            None => tracing::debug!(
+                                log_bytes,
+                                "The writer's transaction did not end in time; restarting the WAL later."
+                            ),
+                            _ => {}
+                        }
+                        // A restart reads the log again: the writer may have committed meanwhile.
+                        if let Some(Ok(restarted)) = &outcome {
+                            log_bytes = restarted.log_bytes(page_size).unwrap_or(log_bytes);
+                        }
                     }
-                    // A restart reads the log again: the writer may have committed meanwhile.
-                    let log_bytes = match &outcome {
-                        Some(Ok(c)) => c.log_bytes(*page_size),
-                        _ => log_bytes,
-                    };
                     state = state.after(mode, log_bytes, finished);
                     match outcome {
                         None | Some(Ok(_)) => {
@@ -1157,17 +1177,22 @@ mod tests {
         let store = crate::connect(&url).await.unwrap();
         store.migrate().await.unwrap();
 
-        // The WAL's size, sampled every 2 ms.
+        // The WAL's size, sampled every 2 ms: the largest, and the smallest once it had
+        // reached the threshold.
         let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let sampler = {
             let (sampling, wal) = (sampling.clone(), wal_path(&path));
             std::thread::spawn(move || {
-                let mut largest = 0;
+                let (mut largest, mut smallest_after) = (0, None::<u64>);
                 while sampling.load(Ordering::Relaxed) {
-                    largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+                    let size = std::fs::metadata(&wal).map_or(0, |m| m.len());
+                    largest = largest.max(size);
+                    if largest >= WAL_RESTART_AT {
+                        smallest_after = Some(smallest_after.map_or(size, |s| s.min(size)));
+                    }
                     std::thread::sleep(Duration::from_millis(2));
                 }
-                largest
+                (largest, smallest_after)
             })
         };
         // Two dashboard readers, reading without pause through the dashboard's pool.
@@ -1211,20 +1236,83 @@ mod tests {
             answer.await.unwrap().unwrap();
         }
         sampling.store(false, Ordering::Relaxed);
-        let largest = sampler.join().unwrap();
+        let (largest, smallest_after) = sampler.join().unwrap();
         for reader in readers {
             assert!(reader.await.unwrap() > 0, "the readers read");
         }
         let stats = store.stats().unwrap();
         let wal = stats.wal.unwrap();
-        assert!(wal.restart_seconds.count > 0, "{wal:?}");
+        assert!(
+            wal.restart_seconds.count > wal.restart_busy,
+            "some restarts finished: {wal:?}"
+        );
         assert!(stats.batch_size.count > 0 && stats.commit_seconds.count > 0);
         assert!(
             largest < 2 * WAL_RESTART_AT,
             "the WAL reached {largest} bytes (threshold {WAL_RESTART_AT}); {wal:?}"
         );
+        // Started over, the file is written over in place, never cut (cutting it held the
+        // writer).
+        assert!(
+            smallest_after.is_some_and(|s| s >= WAL_RESTART_AT),
+            "the WAL file was cut to {smallest_after:?} bytes; {wal:?}"
+        );
         eprintln!("largest WAL {largest} bytes for {next} calls; {wal:?}");
         pool.close().await;
         store.close().await;
+    }
+
+    #[test]
+    fn a_restart_lets_the_next_commit_write_the_wal_over_from_its_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("liza.db");
+        let writer = rusqlite::Connection::open(&path).unwrap();
+        for (pragma, value) in [
+            ("journal_mode", "WAL"),
+            ("wal_autocheckpoint", "0"),
+            ("journal_size_limit", &JOURNAL_SIZE_LIMIT.to_string()),
+        ] {
+            writer.pragma_update(None, pragma, value).unwrap();
+        }
+        writer
+            .execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)", [])
+            .unwrap();
+        let write = |rows: usize| {
+            let tx = writer.unchecked_transaction().unwrap();
+            for _ in 0..rows {
+                tx.execute("INSERT INTO t (v) VALUES (zeroblob(3000))", [])
+                    .unwrap();
+            }
+            tx.commit().unwrap();
+        };
+        for _ in 0..20 {
+            write(50);
+        }
+        let wal = wal_path(&path);
+        let grown = std::fs::metadata(&wal).unwrap().len();
+        assert!(grown > 3_000_000, "{grown}");
+        let checkpointer = checkpointer_connection(&path).unwrap();
+        let before = run_checkpoint(&checkpointer, Checkpoint::Passive).unwrap();
+        assert!(before.frames.unwrap() > 1000, "{before:?}");
+        let restarted = run_checkpoint(&checkpointer, Checkpoint::Restart).unwrap();
+        assert!(restarted.finished, "{restarted:?}");
+        // The next commit starts the log over and writes into the file it has.
+        write(1);
+        let after = run_checkpoint(&checkpointer, Checkpoint::Passive).unwrap();
+        assert!(after.frames.unwrap() < 10, "{after:?}");
+        assert_eq!(std::fs::metadata(&wal).unwrap().len(), grown);
+    }
+
+    #[test]
+    fn the_dashboard_pool_keeps_the_wal_as_the_writer_does() {
+        // A dashboard write may be the commit that starts the WAL over: with a smaller limit it
+        // would cut the file, holding the write lock as long as a truncation did.
+        let limit = format!("PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}");
+        assert!(
+            SQLITE.session.contains(&limit.as_str()),
+            "{:?}",
+            SQLITE.session
+        );
+        assert!(SQLITE.session.contains(&"PRAGMA wal_autocheckpoint = 0"));
     }
 }
