@@ -51,6 +51,9 @@ export LIZA_PUBLIC_URL=https://liza.example.test
 export LIZA_BIND=127.0.0.1:$PORT
 export LIZA_FLOWS=$WORK/flows LIZA_LOCALES=$WORK/locales
 export RUST_LOG=${RUST_LOG:-info,sqlx=warn}
+# The load generator keeps one connection per live call: room for all of them (the default
+# 512 closes the longest-idle one beyond it, which a caller was about to reuse).
+export LIZA_MAX_CONNECTIONS=${LIZA_MAX_CONNECTIONS:-$(( LIVE + 1000 > 512 ? LIVE + 1000 : 512 ))}
 SERVER= SAMPLER= SAVER= PGDB=
 
 cleanup() {
