@@ -114,3 +114,25 @@ async fn an_untrusted_clients_id_is_replaced_and_human_lines_name_it() {
         "the forged id is nowhere in the log:\n{log}"
     );
 }
+
+/// On PostgreSQL, an operator whose server does not vacuum is told so once, at start (what
+/// the server says, `SHOW autovacuum`, decides whether the line must be there or must not).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgresql_without_autovacuum_is_named_at_start() {
+    let Some(db) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    let autovacuum = db.value("SELECT current_setting('autovacuum')").await;
+    let process = AppOptions::default().database(&db.url).process();
+    let warning = "PostgreSQL's autovacuum is off";
+    match autovacuum.as_deref() {
+        Some("off") => {
+            let log = log_with(&process, warning).await;
+            assert_eq!(log.matches(warning).count(), 1, "{log}");
+        }
+        _ => {
+            // Listening: the store was opened (before the port), and said nothing.
+            assert!(!process.log().contains(warning), "{}", process.log());
+        }
+    }
+}
