@@ -266,17 +266,16 @@ const CAUGHT_UP_FRAMES: u64 = 64;
 /// Runs `passive` (a passive checkpoint, the WAL's frames it found) until a pass finds at most
 /// [`CAUGHT_UP_FRAMES`] frames more than the pass before, at most [`CATCH_UP_PASSES`] times;
 /// `frames`: what the last passive checkpoint found. A log shorter than before started over:
-/// all of it is new. The passes it ran.
-fn catch_up(mut frames: u64, mut passive: impl FnMut() -> Option<u64>) -> u32 {
-    for pass in 1..=CATCH_UP_PASSES {
-        let Some(now) = passive() else { return pass };
+/// all of it is new.
+fn catch_up(mut frames: u64, mut passive: impl FnMut() -> Option<u64>) {
+    for _ in 0..CATCH_UP_PASSES {
+        let Some(now) = passive() else { return };
         let new = if now >= frames { now - frames } else { now };
         frames = now;
         if new <= CAUGHT_UP_FRAMES {
-            return pass;
+            return;
         }
     }
-    CATCH_UP_PASSES
 }
 
 /// What the checkpointer runs at one tick.
@@ -461,14 +460,17 @@ impl Checkpointed {
 }
 
 /// Writes the database file's pages back to the disk (an `fdatasync`), for [`Checkpointer`].
-/// A failure is logged once (as the checkpoints' are) and changes nothing: the restart's own
-/// sync then does it.
+/// A failure changes nothing (the restart's own sync then does it) and is logged once until a
+/// sync works again: `failing` is the failure last logged.
 fn sync_database(path: &Path, failing: &mut Option<String>) {
-    if let Err(e) = std::fs::File::open(path).and_then(|f| f.sync_data()) {
-        let error = e.to_string();
-        if failing.as_ref() != Some(&error) {
-            tracing::warn!(error, "Cannot sync the database file before a WAL restart.");
-            *failing = Some(error);
+    match std::fs::File::open(path).and_then(|f| f.sync_data()) {
+        Ok(()) => *failing = None,
+        Err(e) => {
+            let error = e.to_string();
+            if failing.as_ref() != Some(&error) {
+                tracing::warn!(error, "Cannot sync the database file before a WAL restart.");
+                *failing = Some(error);
+            }
         }
     }
 }
@@ -509,6 +511,8 @@ impl Checkpointer {
                 let mut log_bytes = 0;
                 // The failure last logged: a full disk fails every 25 ms, and is logged once.
                 let mut failing: Option<String> = None;
+                // The same for the database file's sync before a restart (`sync_database`).
+                let mut sync_failing: Option<String> = None;
                 while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                     stopped.recv_timeout(CHECKPOINT_EVERY)
                 {
@@ -548,7 +552,7 @@ impl Checkpointer {
                             // 2-core VM. Synced here beside the writer, the restart syncs only
                             // what it copies itself. (Syncing early is always safe: the WAL
                             // still holds every frame.)
-                            sync_database(&path, &mut failing);
+                            sync_database(&path, &mut sync_failing);
                             // What the writer committed meanwhile is copied beside it too.
                             if let Some(frames) = passive.as_ref().ok().and_then(|p| p.frames) {
                                 catch_up(frames, || {
