@@ -129,6 +129,9 @@ impl Application {
         }
         let flows = load_flows(&settings.flows_dir, &settings.locales_dir).map_err(FlowErrors)?;
         let store = open_store(&settings).await?;
+        for warning in store.setup_warnings().await {
+            warn!("{warning}");
+        }
         let privacy = Arc::new(privacy_key(store.as_ref(), settings.privacy_key.as_ref()).await?);
         for flow in &flows {
             store

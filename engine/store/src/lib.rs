@@ -160,6 +160,11 @@ pub trait Store: Send + Sync + 'static {
     /// Why the database cannot take a write now, or `None` when it can. Runs a real write
     /// through a writer at most once a second however often it is asked (see `health.rs`).
     async fn write_health(&self) -> Option<health::WriteTrouble>;
+    /// What the operator of a server should be told about the database's own setup, once at
+    /// start (PostgreSQL without autovacuum); nothing by default.
+    async fn setup_warnings(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<(), StoreError>;
     /// Remembers a flow version that serves calls, with its stored form (flow and locale files).

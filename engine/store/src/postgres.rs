@@ -48,7 +48,6 @@ pub(crate) async fn open(url: &str) -> Result<SqlStore, StoreError> {
             ("idle_in_transaction_session_timeout", "10s"),
         ]);
     let pool = open_pool(url, &POSTGRES).await?;
-    warn_without_autovacuum(&pool).await;
     let writers = Writers::start("postgres", WRITERS, PgConnector { options });
     Ok(SqlStore {
         admin: SqlAdmin {
@@ -60,19 +59,21 @@ pub(crate) async fn open(url: &str) -> Result<SqlStore, StoreError> {
     })
 }
 
-/// Tells the operator, once at start, when the server's autovacuum is off: nothing then
-/// reclaims the row versions every turn leaves behind (the call's row is updated each turn, a
-/// call's replay responses are deleted when it ends), and every webhook gets slower. Measured
-/// with `bench/soak.sh` at 500 live calls: p99 18 → 164 ms in four minutes without it. Nothing
-/// is changed; a server that cannot tell is not warned about.
-async fn warn_without_autovacuum(pool: &sqlx::AnyPool) {
+/// What a server's operator is told at start ([`crate::Store::setup_warnings`]): that the
+/// server's autovacuum is off, when it is. Nothing then reclaims the row versions every turn
+/// leaves behind (the call's row is updated each turn, a call's replay responses are deleted
+/// when it ends), and every webhook gets slower. Measured with `bench/soak.sh` at 500 live
+/// calls: p99 18 → 164 ms in four minutes without it. A server that cannot tell is not warned
+/// about.
+pub(crate) async fn setup_warnings(pool: &sqlx::AnyPool) -> Vec<&'static str> {
     let setting = sqlx::query_scalar::<_, String>("SELECT current_setting('autovacuum')")
         .fetch_one(pool)
         .await;
-    if matches!(setting.as_deref(), Ok("off")) {
-        tracing::warn!(
-            "PostgreSQL's autovacuum is off: dead rows of calls and responses will pile up and every webhook will get slower. Turn it on (autovacuum = on, the default) or vacuum these tables yourself."
-        );
+    match setting.as_deref() {
+        Ok("off") => vec![
+            "PostgreSQL's autovacuum is off: dead rows of calls and responses will pile up and every webhook will get slower. Turn it on (autovacuum = on, the default) or vacuum these tables yourself.",
+        ],
+        _ => Vec::new(),
     }
 }
 

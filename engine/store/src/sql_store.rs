@@ -15,7 +15,7 @@ use super::dialect::Dialect;
 use super::health::WriteTrouble;
 use super::sql_admin::SqlAdmin;
 use super::stats::StoreStats;
-use super::{sql, sqlite, Store, StoreError, StoredKey, Work};
+use super::{postgres, sql, sqlite, Store, StoreError, StoredKey, Work};
 
 /// A store: writers for the webhooks, a pool for everything else.
 pub(crate) struct SqlStore {
@@ -67,6 +67,13 @@ impl Store for SqlStore {
         match &self.local {
             Local::Sqlite(files) => trouble.or_else(|| files.health()),
             Local::Postgres => trouble,
+        }
+    }
+
+    async fn setup_warnings(&self) -> Vec<&'static str> {
+        match &self.local {
+            Local::Sqlite(_) => Vec::new(),
+            Local::Postgres => postgres::setup_warnings(&self.admin.pool).await,
         }
     }
 
