@@ -29,6 +29,24 @@ async fn loadtest_plays_whole_calls(db: &TestDb) {
     );
     assert_eq!(report.requests, 24 * 6);
     assert_eq!(report.latency.len(), 24 * 6);
+    // Every caller's requests, by webhook, in the one report.
+    let by_webhook: Vec<(&str, u64)> = report
+        .by_webhook
+        .iter()
+        .map(|(name, latency)| (name.as_str(), latency.len()))
+        .collect();
+    assert_eq!(
+        by_webhook,
+        [
+            "consent",
+            "help",
+            "order",
+            "order_confirm",
+            "status",
+            "voice"
+        ]
+        .map(|name| (name, 24))
+    );
     assert_eq!(report.peak_live_calls, 6);
     assert_eq!(
         db.rows("SELECT status, CAST(COUNT(*) AS TEXT) FROM calls GROUP BY status")
