@@ -10,6 +10,7 @@
 #                               # connection, the GIL) instead of `liza loadtest --fake-shop`
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
 # LIZA_BIN=path uses a binary built before (no build here).
@@ -20,9 +21,7 @@ SHOP_PORT=${SHOP_PORT:-5411}
 CALLS=${CALLS:-2000}
 CONCURRENCY=${CONCURRENCY:-16}
 THINK=${THINK:-0s}
-# Every live call keeps its connection: room for all of them (LIZA_MAX_CONNECTIONS, default
-# 512, closes the longest-idle one beyond it).
-export LIZA_MAX_CONNECTIONS=$(( CONCURRENCY + 1000 > 512 ? CONCURRENCY + 1000 : 512 ))
+export LIZA_MAX_CONNECTIONS=$(connections_for "$CONCURRENCY")
 WORK=$(mktemp -d /tmp/liza-fetch-bench.XXXXXX)
 export TWILIO_AUTH_TOKEN=bench-token-not-secret
 export LIZA_PUBLIC_URL=https://liza.example.test

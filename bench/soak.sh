@@ -22,6 +22,7 @@
 # RSS, WAL, flow versions held, load average) and the samples (samples.tsv) in $OUT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 
 MODE=${1:-soak}
 case "$MODE" in
@@ -52,9 +53,7 @@ export LIZA_PUBLIC_URL=https://liza.example.test
 export LIZA_BIND=127.0.0.1:$PORT
 export LIZA_FLOWS=$WORK/flows LIZA_LOCALES=$WORK/locales
 export RUST_LOG=${RUST_LOG:-info,sqlx=warn}
-# The load generator keeps one connection per live call: room for all of them (the default
-# 512 closes the longest-idle one beyond it, which a caller was about to reuse).
-export LIZA_MAX_CONNECTIONS=${LIZA_MAX_CONNECTIONS:-$(( LIVE + 1000 > 512 ? LIVE + 1000 : 512 ))}
+export LIZA_MAX_CONNECTIONS=${LIZA_MAX_CONNECTIONS:-$(connections_for "$LIVE")}
 SERVER= SAMPLER= SAVER= PGDB=
 
 cleanup() {
@@ -70,12 +69,7 @@ if [ "$BACKEND" = sqlite ]; then
     export DATABASE_URL="sqlite://$WORK/liza.db"
     WAL="$WORK/liza.db-wal"
 else
-    # Without autovacuum nothing reclaims the row versions every turn leaves: the soak would
-    # measure dead rows piling up (p99 18 → 164 ms in four minutes), not Liza.
-    if [ "$(psql "$PG_ADMIN_URL" -Atc 'SHOW autovacuum')" != on ] && [ -z "${ALLOW_NO_AUTOVACUUM:-}" ]; then
-        echo "PostgreSQL's autovacuum is off; turn it on for the soak (ALTER SYSTEM SET autovacuum = on; SELECT pg_reload_conf();) or set ALLOW_NO_AUTOVACUUM=1" >&2
-        exit 2
-    fi
+    require_autovacuum "$PG_ADMIN_URL"
     PGDB=liza_soak_$$
     psql "$PG_ADMIN_URL" -qc "CREATE DATABASE $PGDB"
     export DATABASE_URL="${PG_ADMIN_URL%/*}/$PGDB"

@@ -12,6 +12,7 @@
 # Targets loopback only; needs the sqlite3 command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 
 MODE=${1:-played}
 CALLS=${CALLS:-100000}
@@ -27,7 +28,7 @@ export TWILIO_AUTH_TOKEN=bench-token-not-secret
 export LIZA_PUBLIC_URL=https://liza.example.test
 export LIZA_BIND=127.0.0.1:$PORT
 export LIZA_FLOWS=$PWD/flows LIZA_LOCALES=$PWD/locales
-export LIZA_MAX_CONNECTIONS=$(( CONCURRENCY + 1000 ))
+export LIZA_MAX_CONNECTIONS=$(connections_for "$CONCURRENCY")
 export LIZA_INSECURE_DEV=1
 export RUST_LOG=${RUST_LOG:-warn}
 SERVER=

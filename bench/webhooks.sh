@@ -4,15 +4,20 @@
 #
 #   bench/webhooks.sh sqlite      # or: postgres, bare, all
 #
-# Environment: PG_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/test),
-# LIVE_SQLITE / LIVE_PG (simultaneous calls, default 5000 / 3000), PG_URL_SUFFIX (appended to
-# Liza's DATABASE_URL, e.g. '?options=-csynchronous_commit%3Doff').
+# Environment: PG_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/test; its server must
+# run autovacuum, ALLOW_NO_AUTOVACUUM=1 measures without), LIVE_SQLITE / LIVE_PG (simultaneous
+# calls, default 5000 / 3000), PG_URL_SUFFIX (appended to Liza's DATABASE_URL, e.g.
+# '?options=-csynchronous_commit%3Doff'), SETTLE (seconds between the saturation runs and the
+# live-call run, default 30), LIZA_BIN (a binary built before: no build here; it is the server
+# and the load generator).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
-cargo build --release -q -p liza
-LIZA="$CARGO_TARGET_DIR/release/liza"
+if [ -z "${LIZA_BIN:-}" ]; then cargo build --release -q -p liza; fi
+LIZA=${LIZA_BIN:-$CARGO_TARGET_DIR/release/liza}
+SETTLE=${SETTLE:-30}
 PORT=${PORT:-5400}
 BARE_PORT=${BARE_PORT:-5401}
 PG_ADMIN_URL=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/test}
@@ -62,9 +67,7 @@ loadtest() {
 
 run_backend() {
     local name=$1 live=$2
-    # The load generator keeps one connection per live call: the server must allow that many
-    # (LIZA_MAX_CONNECTIONS, default 512, closes the longest-idle one beyond it).
-    export LIZA_MAX_CONNECTIONS=$(( live + 1000 > 512 ? live + 1000 : 512 ))
+    export LIZA_MAX_CONNECTIONS=$(connections_for "$live")
     echo "== $name ($(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)) =="
     start_liza
     stop_liza
@@ -73,6 +76,11 @@ run_backend() {
     if [ -z "${LIVE_ONLY:-}" ]; then
         loadtest --calls 2000 --concurrency 16
         loadtest --calls 5000 --concurrency 256
+        # The live calls are measured on a database at rest, not in the saturation runs'
+        # aftermath: right after them PostgreSQL's live-call p99 was 120-148 ms, 30 s later
+        # 15-25 ms (the disk still writing back what the bursts dirtied; docs/BENCHMARKS.md).
+        echo "(settling for $SETTLE s)"
+        sleep "$SETTLE"
     fi
     loadtest --calls $((live * 2)) --concurrency "$live" --think 1s
     echo "peak RSS of the server after $live live calls: $(awk '/VmHWM/ {print $2, $3}' "/proc/$SERVER/status")"
@@ -100,6 +108,7 @@ sqlite() {
 }
 
 postgres() {
+    require_autovacuum "$PG_ADMIN_URL"
     local db=liza_bench_$$
     psql "$PG_ADMIN_URL" -qc "CREATE DATABASE $db"
     export DATABASE_URL="${PG_ADMIN_URL%/*}/$db${PG_URL_SUFFIX:-}"

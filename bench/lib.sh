@@ -1,0 +1,20 @@
+# Shared by the bench/*.sh scripts: `source "$(dirname "$0")/lib.sh"`.
+
+# LIZA_MAX_CONNECTIONS for LIVE simultaneous calls: the load generator keeps one connection
+# per live call, and the server's default (512) closes the longest-idle one beyond it, which
+# a caller was about to reuse. Room for all of them and 1,000 more.
+connections_for() {
+    local live=$1
+    echo $(( live + 1000 > 512 ? live + 1000 : 512 ))
+}
+
+# Refuses a PostgreSQL server (admin URL $1) whose autovacuum is off, unless
+# ALLOW_NO_AUTOVACUUM=1: nothing would reclaim the row versions every turn leaves, and the
+# benchmark would measure dead rows piling up (p99 18 -> 164 ms in four minutes of a soak),
+# not Liza.
+require_autovacuum() {
+    if [ "$(psql "$1" -Atc 'SHOW autovacuum')" != on ] && [ -z "${ALLOW_NO_AUTOVACUUM:-}" ]; then
+        echo "PostgreSQL's autovacuum is off; turn it on (ALTER SYSTEM SET autovacuum = on; SELECT pg_reload_conf();) or set ALLOW_NO_AUTOVACUUM=1" >&2
+        exit 2
+    fi
+}
