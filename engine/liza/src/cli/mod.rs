@@ -9,6 +9,7 @@ mod privacy;
 mod records;
 mod server;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -155,7 +156,10 @@ fn init_logging(default: &str) {
                 .try_init();
         }
         other => {
+            // Colours only for a person at a terminal: the journal, a file or a pipe gets
+            // plain text (a `grep 'call_sid=CA…'` found nothing between escape codes).
             let _ = tracing_subscriber::fmt()
+                .with_ansi(std::io::stdout().is_terminal())
                 .with_env_filter(filter)
                 .with_target(false)
                 .try_init();
