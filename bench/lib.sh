@@ -1,4 +1,4 @@
-# Shared by the bench/*.sh scripts: `source "$(dirname "$0")/lib.sh"`.
+# Shared by the bench/*.sh scripts, which `source bench/lib.sh` from the repository root.
 
 # LIZA_MAX_CONNECTIONS for LIVE simultaneous calls: the load generator keeps one connection
 # per live call, and the server's default (512) closes the longest-idle one beyond it, which

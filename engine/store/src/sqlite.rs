@@ -469,17 +469,38 @@ impl Checkpointed {
     }
 }
 
+/// A failure the checkpointer meets again and again (a full disk fails every 25 ms) is logged
+/// once: this holds the failure last logged, until the work succeeds again.
+#[derive(Debug, Default)]
+struct LoggedFailure(Option<String>);
+
+impl LoggedFailure {
+    /// The error's text when it is not the failure last logged (so the caller logs it now).
+    fn failed(&mut self, error: impl std::fmt::Display) -> Option<&str> {
+        let error = error.to_string();
+        if self.0.as_ref() == Some(&error) {
+            return None;
+        }
+        Some(self.0.insert(error).as_str())
+    }
+
+    /// The work succeeded: whether a failure had been logged (the caller may say it recovered).
+    fn succeeded(&mut self) -> bool {
+        self.0.take().is_some()
+    }
+}
+
 /// Writes the database file's pages back to the disk (an `fdatasync`), for [`Checkpointer`].
 /// A failure changes nothing (the restart's own sync then does it) and is logged once until a
-/// sync works again: `failing` is the failure last logged.
-fn sync_database(path: &Path, failing: &mut Option<String>) {
+/// sync works again.
+fn sync_database(path: &Path, failing: &mut LoggedFailure) {
     match std::fs::File::open(path).and_then(|f| f.sync_data()) {
-        Ok(()) => *failing = None,
+        Ok(()) => {
+            failing.succeeded();
+        }
         Err(e) => {
-            let error = e.to_string();
-            if failing.as_ref() != Some(&error) {
+            if let Some(error) = failing.failed(e) {
                 tracing::warn!(error, "Cannot sync the database file before a WAL restart.");
-                *failing = Some(error);
             }
         }
     }
@@ -519,10 +540,10 @@ impl Checkpointer {
                 let mut state = CheckpointState::default();
                 // The log's length as last reported.
                 let mut log_bytes = 0;
-                // The failure last logged: a full disk fails every 25 ms, and is logged once.
-                let mut failing: Option<String> = None;
-                // The same for the database file's sync before a restart (`sync_database`).
-                let mut sync_failing: Option<String> = None;
+                // The checkpoints' failures, and the database file's sync's before a restart
+                // (`sync_database`), each logged once until it works again.
+                let mut failing = LoggedFailure::default();
+                let mut sync_failing = LoggedFailure::default();
                 while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                     stopped.recv_timeout(CHECKPOINT_EVERY)
                 {
@@ -604,18 +625,16 @@ impl Checkpointer {
                     state = state.after(mode, log_bytes, finished);
                     match outcome {
                         None | Some(Ok(_)) => {
-                            if failing.take().is_some() {
+                            if failing.succeeded() {
                                 tracing::info!("WAL checkpoints work again.");
                             }
                         }
                         Some(Err(e)) => {
-                            let error = e.to_string();
-                            if failing.as_ref() != Some(&error) {
+                            if let Some(error) = failing.failed(e) {
                                 tracing::warn!(
                                     error,
                                     "WAL checkpoint failed; retrying quietly until it works."
                                 );
-                                failing = Some(error);
                             }
                             conn = None;
                         }
@@ -1130,6 +1149,20 @@ mod tests {
             kept.after(Checkpoint::Passive, 5000, true)
                 .after(Checkpoint::Passive, 5000, true);
         assert_eq!(plan_checkpoint(5000, 1000, kept), Checkpoint::Restart);
+    }
+
+    #[test]
+    fn a_repeated_failure_is_logged_once_until_the_work_succeeds() {
+        let mut failing = LoggedFailure::default();
+        assert_eq!(failing.failed("disk full"), Some("disk full"));
+        // Every 25 ms the same: nothing more to log.
+        assert_eq!(failing.failed("disk full"), None);
+        // Another failure is news.
+        assert_eq!(failing.failed("read-only"), Some("read-only"));
+        assert!(failing.succeeded(), "a logged failure ended: say so");
+        assert!(!failing.succeeded(), "nothing failed since");
+        // It breaks again the same way: logged again.
+        assert_eq!(failing.failed("read-only"), Some("read-only"));
     }
 
     /// The frames each pass of [`catch_up`] found, given what the passes find in turn.
