@@ -72,6 +72,7 @@ pub fn backup(database_url: &str, dest: &Path, replace: bool) -> Result<BackupRe
             dest.display()
         )));
     }
+    crate::sqlite::configure_library();
     // Never created here: a wrong path is an error, not a new empty database.
     let from = Connection::open_with_flags(
         &source,

@@ -25,9 +25,34 @@ use liza_model::{RecordInfo, RecordRequest};
 /// before the batch fails and its callers hear the apology.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// SQLite's process-wide settings, applied once before the process opens its first database
+/// (SQLite takes them only before it initialises; every opening in this crate calls this
+/// first). Memory statistics off: with them on (SQLite's default), every `sqlite3_malloc` and
+/// `sqlite3_free` takes one process-wide mutex, 5 % of the writer thread's time at saturation
+/// (docs/BENCHMARKS.md, "SQLite's memory statistics"); Liza never reads them.
+#[allow(unsafe_code)]
+pub(crate) fn configure_library() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: SQLITE_CONFIG_MEMSTATUS takes one int. sqlite3_config is not thread-safe,
+        // and Once runs it on one thread before this crate opens any connection.
+        let rc = unsafe {
+            rusqlite::ffi::sqlite3_config(
+                rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS,
+                0 as std::os::raw::c_int,
+            )
+        };
+        if rc != rusqlite::ffi::SQLITE_OK {
+            // Already initialised (something opened a database before): slower, still right.
+            tracing::debug!(code = rc, "SQLite's memory statistics stay on.");
+        }
+    });
+}
+
 /// Opens (creating file and folder if missing) a SQLite database: one writer thread for the
 /// webhooks, a pool for the dashboard, a thread that checkpoints the WAL.
 pub(crate) async fn open(url: &str) -> Result<SqlStore, StoreError> {
+    configure_library();
     let filename = SqliteConnectOptions::from_str(url)?
         .get_filename()
         .to_owned();
@@ -150,6 +175,7 @@ impl Connector for SqliteConnector {
 
     fn connect(&self) -> Result<SqliteWriter, StoreError> {
         use rusqlite::OpenFlags;
+        configure_library();
         let conn = rusqlite::Connection::open_with_flags(
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -441,6 +467,7 @@ fn wal_path(db: &Path) -> PathBuf {
 /// The checkpointer's connection: never creates the file (a deleted database must not come
 /// back empty); waits briefly for readers in a restarting checkpoint.
 fn checkpointer_connection(path: &Path) -> Option<rusqlite::Connection> {
+    configure_library();
     let conn = rusqlite::Connection::open_with_flags(
         path,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
