@@ -9,20 +9,29 @@ pub const MAX_DIGITS_LEN: usize = 64;
 #[derive(Debug, Clone, Default)]
 pub struct WebhookParams {
     pairs: Vec<(String, String)>,
+    /// Where the valid `CallSid` is in `pairs`, found once: a webhook asks for it several
+    /// times (the handler, the writer's batch, each statement of the turn).
+    call_sid_at: Option<usize>,
 }
 
 impl WebhookParams {
     /// Decodes a form body; malformed percent-escapes and invalid UTF-8 are
     /// replaced rather than rejected, so the caller still gets an answer.
     pub fn parse(body: &[u8]) -> Self {
-        let pairs = form_urlencoded::parse(body)
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        Self { pairs }
+        Self::from_pairs(
+            form_urlencoded::parse(body)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
     }
 
     pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
-        Self { pairs }
+        // The first `CallSid`, as `get` finds it, and only if it is an identifier.
+        let call_sid_at = pairs
+            .iter()
+            .position(|(k, _)| k == "CallSid")
+            .filter(|&at| is_sid(pairs[at].1.trim()));
+        Self { pairs, call_sid_at }
     }
 
     /// All parameters as received, for the signature check.
@@ -43,14 +52,12 @@ impl WebhookParams {
     }
 
     pub fn call_sid(&self) -> Option<&str> {
-        self.non_empty("CallSid")
-            .filter(|sid| sid.len() <= 64 && sid.chars().all(|c| c.is_ascii_alphanumeric()))
+        self.call_sid_at.map(|at| self.pairs[at].1.trim())
     }
 
     /// `ParentCallSid`: the caller's call, on a request about a leg it dialled.
     pub fn parent_call_sid(&self) -> Option<&str> {
-        self.non_empty("ParentCallSid")
-            .filter(|sid| sid.len() <= 64 && sid.chars().all(|c| c.is_ascii_alphanumeric()))
+        self.non_empty("ParentCallSid").filter(|sid| is_sid(sid))
     }
 
     pub fn from(&self) -> &str {
@@ -95,6 +102,12 @@ impl WebhookParams {
     pub fn call_status(&self) -> Option<CallStatusEvent> {
         self.non_empty("CallStatus").map(CallStatusEvent::parse)
     }
+}
+
+/// A Twilio SID as Liza takes one: 1 to 64 ASCII letters and digits (nothing a log line, a
+/// URL or SQL would have to escape).
+fn is_sid(value: &str) -> bool {
+    !value.is_empty() && value.len() <= 64 && value.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 /// Twilio's `CallStatus` values.
@@ -154,6 +167,25 @@ mod tests {
         let p = WebhookParams::parse(b"CallSid=%3Cscript%3E");
         assert_eq!(p.call_sid(), None);
         assert_eq!(WebhookParams::parse(b"").call_sid(), None);
+        let long = format!("CallSid={}", "A".repeat(65));
+        for body in ["CallSid=", "CallSid=+", "CallSid=CA%C3%B61", long.as_str()] {
+            assert_eq!(
+                WebhookParams::parse(body.as_bytes()).call_sid(),
+                None,
+                "{body}"
+            );
+        }
+        // Blanks around it are trimmed; the first CallSid is the one, as for every parameter.
+        assert_eq!(
+            WebhookParams::parse(b"CallSid=+CA9+&CallSid=CA2").call_sid(),
+            Some("CA9")
+        );
+        assert_eq!(
+            WebhookParams::parse(b"CallSid=%3C&CallSid=CA2").call_sid(),
+            None
+        );
+        let pairs = vec![("CallSid".to_owned(), "CA7".to_owned())];
+        assert_eq!(WebhookParams::from_pairs(pairs).call_sid(), Some("CA7"));
     }
 
     #[test]
