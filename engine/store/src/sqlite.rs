@@ -28,14 +28,16 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
 /// SQLite's process-wide settings, applied once before the process opens its first database
 /// (SQLite takes them only before it initialises; every opening in this crate calls this
 /// first). Memory statistics off: with them on (SQLite's default), every `sqlite3_malloc` and
-/// `sqlite3_free` takes one process-wide mutex, 5 % of the writer thread's time at saturation
-/// (docs/BENCHMARKS.md, "SQLite's memory statistics"); Liza never reads them.
+/// `sqlite3_free` takes one process-wide mutex, about 5 % of the writer thread's time
+/// (docs/BENCHMARKS.md, "At 10,000 live calls the writer is the bottleneck"); Liza never reads
+/// them.
 #[allow(unsafe_code)]
 pub(crate) fn configure_library() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        // SAFETY: SQLITE_CONFIG_MEMSTATUS takes one int. sqlite3_config is not thread-safe,
-        // and Once runs it on one thread before this crate opens any connection.
+        // SAFETY: SQLITE_CONFIG_MEMSTATUS takes one int. sqlite3_config must not run beside
+        // other SQLite calls: Once runs it on one thread, before this crate (the process's
+        // only user of SQLite) opens a connection.
         let rc = unsafe {
             rusqlite::ffi::sqlite3_config(
                 rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS,

@@ -4,9 +4,9 @@
 
 #![allow(unsafe_code)]
 
-/// Memory statistics are off once a store has opened: SQLite counts no memory in use
-/// although the writer, the checkpointer and the dashboard's pool hold connections. With the
-/// statistics on, every allocation of SQLite's would take one process-wide mutex.
+/// Memory statistics are off once a store has opened: SQLite counts no memory in use although
+/// the store holds open connections, nor after one more is opened and read. With the statistics
+/// on, every allocation of SQLite's would take one process-wide mutex.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn opening_a_store_turns_sqlite_memory_statistics_off() {
     let dir = tempfile::tempdir().expect("temp dir");
