@@ -13,6 +13,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::EnvFilter;
 
 use crate::settings::Settings;
@@ -136,8 +137,34 @@ impl CliError {
 
 type Outcome = Result<(), CliError>;
 
+/// Where a command's log lines go. `serve` logs to standard output, which the journal and
+/// `docker compose logs` collect; every other command prints its own output there (`calls
+/// --json`, `completions`, `graph`, a loadtest's report), so its log lines go to standard
+/// error, where a warning cannot break the JSON or the script a user pipes on.
+#[derive(Clone, Copy)]
+enum LogTo {
+    Stdout,
+    Stderr,
+}
+
+impl LogTo {
+    fn writer(self) -> BoxMakeWriter {
+        match self {
+            Self::Stdout => BoxMakeWriter::new(std::io::stdout),
+            Self::Stderr => BoxMakeWriter::new(std::io::stderr),
+        }
+    }
+
+    fn is_terminal(self) -> bool {
+        match self {
+            Self::Stdout => std::io::stdout().is_terminal(),
+            Self::Stderr => std::io::stderr().is_terminal(),
+        }
+    }
+}
+
 /// `default` applies unless RUST_LOG is set; LIZA_LOG_FORMAT chooses `human` or `json`.
-fn init_logging(default: &str) {
+fn init_logging(default: &str, to: LogTo) {
     // .env first, so that RUST_LOG and LIZA_LOG_FORMAT may live there like every setting.
     let _ = dotenvy::dotenv();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
@@ -153,15 +180,17 @@ fn init_logging(default: &str) {
                 .with_span_list(false)
                 .with_env_filter(filter)
                 .with_target(false)
+                .with_writer(to.writer())
                 .try_init();
         }
         other => {
             // Colours only for a person at a terminal: the journal, a file or a pipe gets
             // plain text (a `grep 'call_sid=CA…'` found nothing between escape codes).
             let _ = tracing_subscriber::fmt()
-                .with_ansi(std::io::stdout().is_terminal())
+                .with_ansi(to.is_terminal())
                 .with_env_filter(filter)
                 .with_target(false)
+                .with_writer(to.writer())
                 .try_init();
             if !matches!(other, "" | "human") {
                 tracing::warn!(
@@ -175,10 +204,16 @@ fn init_logging(default: &str) {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     // Bulk seeding trips sqlx's slow-statement warning on every batch: not news there.
-    init_logging(match cli.command {
-        Some(Command::Dev { .. }) => "info,sqlx=error,poem=warn",
-        _ => "info,sqlx=warn,poem=warn",
-    });
+    init_logging(
+        match cli.command {
+            Some(Command::Dev { .. }) => "info,sqlx=error,poem=warn",
+            _ => "info,sqlx=warn,poem=warn",
+        },
+        match cli.command {
+            None | Some(Command::Serve(_)) => LogTo::Stdout,
+            Some(_) => LogTo::Stderr,
+        },
+    );
     let settings = Settings::from_env();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -228,7 +228,8 @@ async fn backup_while_calls_are_played(db: &TestDb) {
 }
 both!(backup_while_calls_are_played);
 
-/// `liza --version` names the commit; completions are scripts for the shells they name.
+/// `liza --version` names the commit; completions are scripts for the shells they name, with
+/// nothing logged among them.
 #[test]
 fn version_and_completions() {
     let out = liza("sqlite://unused.db", &["--version"]);
@@ -254,7 +255,24 @@ fn version_and_completions() {
             assert!(script.contains(command), "{shell} completes {command}");
         }
     }
-    let out = liza("sqlite://unused.db", &["completions", "bash"]);
+    // A warning while it runs goes to standard error, not into the script.
+    let out = Command::new(env!("CARGO_BIN_EXE_liza"))
+        .args(["completions", "bash"])
+        .env("LIZA_LOG_FORMAT", "bogus")
+        .env("RUST_LOG", "info")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("run liza");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("LIZA_LOG_FORMAT=bogus is neither"),
+        "the warning: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !stdout(&out).contains("LIZA_LOG_FORMAT"),
+        "{}",
+        stdout(&out)
+    );
     let checked = Command::new("bash")
         .args(["-n", "-c", &stdout(&out)])
         .status()
