@@ -13,12 +13,18 @@ use crate::support::*;
 
 /// `liza ARGS` on `database_url`, with nothing else from the test's environment.
 fn liza(database_url: &str, args: &[&str]) -> Output {
+    liza_with(database_url, args, &[])
+}
+
+/// [`liza`] with more environment variables.
+fn liza_with(database_url: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_liza"))
         .args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("DATABASE_URL", database_url)
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .current_dir(std::env::temp_dir())
         .output()
         .expect("run liza")
@@ -256,13 +262,11 @@ fn version_and_completions() {
         }
     }
     // A warning while it runs goes to standard error, not into the script.
-    let out = Command::new(env!("CARGO_BIN_EXE_liza"))
-        .args(["completions", "bash"])
-        .env("LIZA_LOG_FORMAT", "bogus")
-        .env("RUST_LOG", "info")
-        .current_dir(std::env::temp_dir())
-        .output()
-        .expect("run liza");
+    let out = liza_with(
+        "sqlite://unused.db",
+        &["completions", "bash"],
+        &[("LIZA_LOG_FORMAT", "bogus")],
+    );
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("LIZA_LOG_FORMAT=bogus is neither"),
         "the warning: {}",
