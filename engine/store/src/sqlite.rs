@@ -26,8 +26,9 @@ use liza_model::{RecordInfo, RecordRequest};
 const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// SQLite's process-wide settings, applied once before the process opens its first database
-/// (SQLite takes them only before it initialises; every opening in this crate calls this
-/// first). Memory statistics off: with them on (SQLite's default), every `sqlite3_malloc` and
+/// (SQLite takes them only before it initialises). [`open`] and `backup::backup`, the crate's
+/// two ways into SQLite, call this first; the writer's and the checkpointer's connections
+/// come after `open`. Memory statistics off: with them on (SQLite's default), every `sqlite3_malloc` and
 /// `sqlite3_free` takes one process-wide mutex, about 5 % of the writer thread's time
 /// (docs/BENCHMARKS.md, "At 10,000 live calls the writer is the bottleneck"); Liza never reads
 /// them.
@@ -177,7 +178,6 @@ impl Connector for SqliteConnector {
 
     fn connect(&self) -> Result<SqliteWriter, StoreError> {
         use rusqlite::OpenFlags;
-        configure_library();
         let conn = rusqlite::Connection::open_with_flags(
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -469,7 +469,6 @@ fn wal_path(db: &Path) -> PathBuf {
 /// The checkpointer's connection: never creates the file (a deleted database must not come
 /// back empty); waits briefly for readers in a restarting checkpoint.
 fn checkpointer_connection(path: &Path) -> Option<rusqlite::Connection> {
-    configure_library();
     let conn = rusqlite::Connection::open_with_flags(
         path,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
