@@ -37,6 +37,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("LIZA_HEADER_TIMEOUT", "10", "Seconds a client has to send a request's headers (from its first byte, or from connecting)."),
     ("LIZA_BODY_TIMEOUT", "10", "Seconds a client has to send a request's body."),
     ("LIZA_IDLE_TIMEOUT", "75", "Seconds a kept-alive connection may stay idle (longer than a proxy's 60 s, so the proxy closes first)."),
+    ("LIZA_LISTEN_BACKLOG", "4096", "Connections the kernel may complete and queue before Liza accepts them; past it new connections wait a second or more for a retry. Linux caps it at net.core.somaxconn (4096 since Linux 5.4)."),
     ("LIZA_WEBHOOK_MAX_BYTES", "16384", "Largest webhook body accepted (Twilio sends 1-3 kB; larger gets 413)."),
     ("RUST_LOG", "info", "Log filter (tracing-subscriber EnvFilter syntax)."),
     ("LIZA_LOG_FORMAT", "human", "`human` (one readable line per event) or `json` (one JSON object per line, for log collectors)."),
@@ -121,6 +122,7 @@ fn server_limits_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Ser
         body_timeout: secs("LIZA_BODY_TIMEOUT")?,
         idle_timeout: secs("LIZA_IDLE_TIMEOUT")?,
         webhook_max_bytes: number("LIZA_WEBHOOK_MAX_BYTES", 1024, 16 * 1024 * 1024)? as usize,
+        listen_backlog: number("LIZA_LISTEN_BACKLOG", 1, 65535)? as u32,
     })
 }
 
@@ -279,6 +281,7 @@ mod tests {
         assert_eq!(limits.header_timeout, Duration::from_secs(10));
         assert_eq!(limits.idle_timeout, Duration::from_secs(75));
         assert_eq!(limits.webhook_max_bytes, 16 * 1024);
+        assert_eq!(limits.listen_backlog, 4096);
     }
 
     #[test]
@@ -291,6 +294,12 @@ mod tests {
         let settings =
             Settings::from_lookup(|name| (name == "LIZA_MAX_CONNECTIONS").then(|| "0".to_owned()));
         assert!(settings.server_limits.is_err());
+        let settings = Settings::from_lookup(|name| {
+            (name == "LIZA_LISTEN_BACKLOG").then(|| "70000".to_owned())
+        });
+        let error = settings.server_limits.unwrap_err();
+        assert!(error.contains("LIZA_LISTEN_BACKLOG=70000"), "{error}");
+        assert!(error.contains("from 1 to 65535"), "{error}");
     }
 
     #[test]

@@ -218,7 +218,7 @@ impl Application {
             limits: limits.clone(),
             retention_days,
         });
-        let listener = tokio::net::TcpListener::bind(settings.bind.as_str())
+        let listener = liza_web::connections::listen(&settings.bind, limits.listen_backlog)
             .await
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let connections = Connections::new(&limits);

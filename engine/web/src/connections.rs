@@ -55,6 +55,9 @@ pub struct ServerLimits {
     pub idle_timeout: Duration,
     /// Largest webhook body accepted (LIZA_WEBHOOK_MAX_BYTES).
     pub webhook_max_bytes: usize,
+    /// Connections the kernel completes and queues before the server accepts them
+    /// (LIZA_LISTEN_BACKLOG; [`listen`]).
+    pub listen_backlog: u32,
 }
 
 impl Default for ServerLimits {
@@ -67,8 +70,40 @@ impl Default for ServerLimits {
             body_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(75),
             webhook_max_bytes: 16 * 1024,
+            listen_backlog: 4096,
         }
     }
+}
+
+/// Listens on `addr` (`host:port`; the first of its addresses that can be bound) with room for
+/// `backlog` connections the kernel has completed and the server not yet accepted (Linux caps
+/// it at `net.core.somaxconn`, 4096 since Linux 5.4).
+///
+/// Not tokio's `TcpListener::bind`, whose queue holds 128 (the standard library's value): when
+/// a burst of new connections outruns `accept` (a proxy that opens one per request, thousands
+/// of calls whose webhooks come at once), the kernel drops the SYNs past the queue and each of
+/// those clients waits for its retransmission, a second or more. At 10,000 live calls the
+/// 128 were overrun (docs/BENCHMARKS.md, "The listen queue").
+pub async fn listen(addr: &str, backlog: u32) -> io::Result<TcpListener> {
+    let mut last_error = None;
+    for addr in tokio::net::lookup_host(addr).await? {
+        let socket = match addr {
+            SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+            SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+        };
+        // As tokio's bind: a restarted server may bind while the old one's connections linger.
+        socket.set_reuseaddr(true)?;
+        match socket.bind(addr).and_then(|()| socket.listen(backlog)) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the address resolved to no address",
+        )
+    }))
 }
 
 /// A request head (request line and headers) larger than this closes the connection. Twilio's
@@ -891,5 +926,36 @@ mod tests {
         assert_eq!(scan_head(false, b"a\r\n\r\nbody"), (5, true, true));
         assert_eq!(scan_head(true, b"\r\nbody"), (2, true, true));
         assert_eq!(scan_head(false, b"a\r\nb\r\n"), (6, false, true));
+    }
+
+    /// Connects `clients` at once to `addr`; how many the kernel completed within `wait` (the
+    /// listener accepts none).
+    async fn completed_connects(addr: SocketAddr, clients: usize, wait: Duration) -> usize {
+        let connects = (0..clients).map(|_| tokio::time::timeout(wait, TcpStream::connect(addr)));
+        let results = futures_util::future::join_all(connects).await;
+        results.iter().filter(|r| matches!(r, Ok(Ok(_)))).count()
+    }
+
+    #[tokio::test]
+    async fn the_listen_queue_holds_the_backlog_asked_for() {
+        // Past a full queue Linux drops the SYN: that client waits for its retransmission
+        // (a second), which is what a too short queue costs a burst of new connections.
+        let short = listen("127.0.0.1:0", 2).await.unwrap();
+        let addr = short.local_addr().unwrap();
+        let completed = completed_connects(addr, 12, Duration::from_millis(400)).await;
+        assert!(
+            (2..=3).contains(&completed),
+            "backlog 2: {completed} of 12 connects completed unaccepted"
+        );
+        let long = listen("127.0.0.1:0", 64).await.unwrap();
+        let addr = long.local_addr().unwrap();
+        assert_eq!(
+            completed_connects(addr, 12, Duration::from_millis(400)).await,
+            12,
+            "backlog 64 holds all 12"
+        );
+        drop((short, long));
+        let error = listen("no-such-host.invalid:5000", 16).await.unwrap_err();
+        assert!(!error.to_string().is_empty());
     }
 }
