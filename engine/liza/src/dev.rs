@@ -141,9 +141,9 @@ impl SeedWork {
             to: &c.to_number,
             flow_name: &self.flow_name,
             flow_version: &self.flow_version,
+            language: s.language.as_deref(),
             now_ms: s.started_at,
         })?;
-        let language = s.language.as_deref().unwrap_or("");
         let consent = s.consent.as_deref().and_then(Consent::parse);
         let consent_turn = seed.consent_turn.unwrap_or(0);
         let turns: Vec<&[TimelineStep]> = seed.steps.chunk_by(|a, b| a.turn == b.turn).collect();
@@ -180,7 +180,6 @@ impl SeedWork {
                 call_id: call.id,
                 turn: turn as i64,
                 state: "{}",
-                language,
                 status: (turn == last && s.status == CallStatus::Problem.as_str())
                     .then_some(CallStatus::Problem),
                 consent: if turn as i64 == consent_turn {

@@ -460,6 +460,7 @@ impl<'a> Webhook<'a> {
             to: self.params.to(),
             flow_name: &flow.name,
             flow_version: &flow.version,
+            language: Some(flow.language_for(self.params.from())),
             now_ms: self.now,
         })?;
         if call.turn > 0 {
@@ -797,7 +798,6 @@ impl<'a> Webhook<'a> {
             call_id: call.id,
             turn,
             state: &state,
-            language: &played.state.language,
             status: played.effects.status,
             consent: played.effects.consent,
             steps: &steps,

@@ -77,6 +77,10 @@ pub struct NewCall<'a> {
     pub to: &'a str,
     pub flow_name: &'a str,
     pub flow_version: &'a str,
+    /// The call's language, decided before its first turn (the flow's, for the caller's
+    /// number) and never changed: written once here, so no turn rewrites the indexes that hold
+    /// it (a PostgreSQL row version in each of `calls`' indexes, docs/BENCHMARKS.md).
+    pub language: Option<&'a str>,
     pub now_ms: i64,
 }
 
@@ -97,7 +101,6 @@ pub struct TurnWrite<'a> {
     pub turn: i64,
     /// The call state machine's new state, serialised by its owner.
     pub state: &'a str,
-    pub language: &'a str,
     pub status: Option<CallStatus>,
     pub consent: Option<Consent>,
     pub steps: &'a [StepRow],

@@ -202,7 +202,6 @@ impl PgWriter {
             sqlx::query(&FLUSH_CALLS)
                 .bind(&c.state)
                 .bind(&c.turn)
-                .bind(&c.language)
                 .bind(&c.at)
                 .bind(&c.status)
                 .bind(&c.consent)
@@ -280,7 +279,6 @@ struct PendingCalls {
     turn: Vec<i64>,
     twiml: Vec<String>,
     state: Vec<String>,
-    language: Vec<String>,
     status: Vec<Option<&'static str>>,
     consent: Vec<Option<&'static str>>,
     at: Vec<i64>,
@@ -325,7 +323,6 @@ impl Pending {
         c.turn.push(turn.turn);
         c.twiml.push(turn.twiml.to_owned());
         c.state.push(state);
-        c.language.push(turn.language.to_owned());
         c.status.push(turn.status.map(CallStatus::as_str));
         c.consent.push(turn.consent.map(|c| c.as_str()));
         c.at.push(turn.now_ms);
@@ -389,14 +386,13 @@ static FLUSH_RESPONSES: LazyLock<String> = LazyLock::new(|| {
 static FLUSH_CALLS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "UPDATE calls SET {}
-     FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[],
-                 $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[])
-         AS u(state, turn, language, at, status, consent, from_number, asked_message, asked_locale, asked_text, id)
+     FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],
+                 $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])
+         AS u(state, turn, at, status, consent, from_number, asked_message, asked_locale, asked_text, id)
      WHERE calls.id = u.id",
         webhook_sql::after_turn(&webhook_sql::TurnValues {
             state: "u.state",
             next_turn: "u.turn + 1",
-            language: "u.language",
             at: "u.at",
             status: "u.status",
             consent: "u.consent",
@@ -434,6 +430,7 @@ impl StoreTx for PgWriter {
             .bind(new.now_ms)
             .bind(new.flow_name)
             .bind(new.flow_version)
+            .bind(new.language)
             .fetch_one(&mut self.conn);
         call_row(&block_on(&self.runtime, query)?)
     }

@@ -25,13 +25,15 @@ macro_rules! call_columns {
 /// Creates the call or touches it; the upsert takes the write lock at once, so two deliveries
 /// of one webhook serialise here. The number is not kept in clear (`from_number` ''), only its
 /// hash and masked form. `$1` sid, `$2` caller hash, `$3` masked caller, `$4` to, `$5` now,
-/// `$6` flow, `$7` version.
+/// `$6` flow, `$7` version, `$8` language (a call's row made earlier by its status callback
+/// gets it here too).
 pub const OPEN_CALL: &str = concat!(
-    "INSERT INTO calls (call_sid, from_number, caller_hash, caller_masked, to_number, status, started_at, flow_name, flow_version, updated_at)
-     VALUES ($1, '', $2, $3, $4, 'in_progress', $5, $6, $7, $5)
+    "INSERT INTO calls (call_sid, from_number, caller_hash, caller_masked, to_number, status, started_at, flow_name, flow_version, language, updated_at)
+     VALUES ($1, '', $2, $3, $4, 'in_progress', $5, $6, $7, $8, $5)
      ON CONFLICT (call_sid) DO UPDATE SET updated_at = excluded.updated_at,
          flow_name = COALESCE(calls.flow_name, excluded.flow_name),
-         flow_version = COALESCE(calls.flow_version, excluded.flow_version)
+         flow_version = COALESCE(calls.flow_version, excluded.flow_version),
+         language = COALESCE(calls.language, excluded.language)
      RETURNING ",
     call_columns!()
 );
@@ -122,7 +124,6 @@ pub fn after_turn(v: &TurnValues) -> String {
     let TurnValues {
         state,
         next_turn,
-        language,
         at,
         status,
         consent,
@@ -134,7 +135,7 @@ pub fn after_turn(v: &TurnValues) -> String {
     // The question is kept while the call has no decision: the last one heard before it.
     let asked = format!("{asked_message} IS NOT NULL AND calls.consent IS NULL");
     format!(
-        "state = {state}, turn = {next_turn}, language = {language}, updated_at = {at},
+        "state = {state}, turn = {next_turn}, updated_at = {at},
          status = {},
          consent = COALESCE({consent}, calls.consent),
          consent_at = CASE WHEN {consent} IS NULL THEN calls.consent_at ELSE {at} END,
@@ -151,7 +152,6 @@ pub fn after_turn(v: &TurnValues) -> String {
 pub struct TurnValues {
     pub state: &'static str,
     pub next_turn: &'static str,
-    pub language: &'static str,
     pub at: &'static str,
     /// The new status, or NULL to keep it.
     pub status: &'static str,

@@ -815,7 +815,8 @@ impl StoreTx for SqliteWriter {
                     new.to,
                     new.now_ms,
                     new.flow_name,
-                    new.flow_version
+                    new.flow_version,
+                    new.language
                 ],
                 call_row,
             )?;
@@ -988,7 +989,7 @@ impl StoreTx for SqliteWriter {
 /// WAL with tens of kilobytes a webhook, so it was emptied (the writer held) twice a second.
 /// A column the turn leaves alone keeps its value either way, so the row ends the same as with
 /// the statement that sets everything (`sql::after_turn`, which PostgreSQL's batched update
-/// uses). The language is the call's from its first turn on and is written then.
+/// uses). The language is written once, when the call is opened ([`NewCall::language`]).
 fn update_call_after_turn(
     conn: &rusqlite::Connection,
     turn: &TurnWrite<'_>,
@@ -998,10 +999,6 @@ fn update_call_after_turn(
     let consent = turn.consent.map(|c| c.as_str());
     let mut sql = String::from("UPDATE calls SET state = ?, turn = ?, updated_at = ?");
     let mut values: Vec<&dyn rusqlite::ToSql> = vec![&turn.state, &next_turn, &turn.now_ms];
-    if turn.turn == 0 {
-        sql.push_str(", language = ?");
-        values.push(&turn.language);
-    }
     if let Some(status) = &status {
         sql.push_str(", status = ");
         sql.push_str(&webhook_sql::status_becomes("?"));
@@ -1076,6 +1073,7 @@ mod tests {
                     to: &from,
                     flow_name: "liza",
                     flow_version: "v",
+                    language: None,
                     now_ms: 0,
                 })?;
             }
@@ -1322,6 +1320,7 @@ mod tests {
                     to: &number,
                     flow_name: "liza",
                     flow_version: "v",
+                    language: None,
                     now_ms: 0,
                 })?;
             }

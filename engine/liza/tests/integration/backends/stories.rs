@@ -129,6 +129,35 @@ async fn flow_version_is_stored(db: &TestDb) {
 }
 both!(flow_version_is_stored);
 
+/// A call has its language from the moment its row is made, and keeps it: the first webhook
+/// writes it with the call, and a row the status callback made first (Twilio's callbacks can
+/// overtake each other) gets it from the first webhook that comes after.
+async fn the_language_is_kept_from_the_first_webhook(db: &TestDb) {
+    let app = spawn_app_on(&db.url).await;
+    let language = |call: String| {
+        let db = &db;
+        async move {
+            db.value(&format!(
+                "SELECT COALESCE(language, 'none') FROM calls WHERE call_sid = '{call}'"
+            ))
+            .await
+        }
+    };
+    let call = new_call_sid();
+    let greeting = app.twilio.start(&call).await;
+    assert_eq!(language(call.clone()).await.as_deref(), Some("de-DE"));
+    app.twilio.press(&greeting, &call, "1").await;
+    assert_eq!(language(call.clone()).await.as_deref(), Some("de-DE"));
+
+    let overtaken = new_call_sid();
+    app.twilio.completed(&overtaken).await;
+    assert_eq!(language(overtaken.clone()).await.as_deref(), Some("none"));
+    app.twilio.start(&overtaken).await;
+    assert_eq!(language(overtaken).await.as_deref(), Some("de-DE"));
+    app.stop().await;
+}
+both!(the_language_is_kept_from_the_first_webhook);
+
 /// Twilio retries: the same webhook delivered five times at once is answered once and replayed.
 async fn concurrent_duplicates_are_replayed(db: &TestDb) {
     let app = spawn_app_on(&db.url).await;
