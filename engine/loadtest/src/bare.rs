@@ -96,7 +96,9 @@ pub async fn serve(bind: &str, answers: Answers) -> std::io::Result<()> {
         std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
         std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
     };
-    socket.set_reuseaddr(true)?;
+    if cfg!(unix) {
+        socket.set_reuseaddr(true)?;
+    }
     socket.bind(addr)?;
     let acceptor = TcpAcceptor::from_tokio(socket.listen(LISTEN_BACKLOG)?)?;
     Server::new_with_acceptor(acceptor).run(app).await
