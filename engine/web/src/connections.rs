@@ -83,7 +83,8 @@ impl Default for ServerLimits {
 /// a burst of new connections outruns `accept` (a proxy that opens one per request, thousands
 /// of calls whose webhooks come at once), the kernel drops the SYNs past the queue and each of
 /// those clients waits for its retransmission, a second or more. At 10,000 live calls the
-/// 128 were overrun (docs/BENCHMARKS.md, "The listen queue").
+/// 128 were overrun (docs/BENCHMARKS.md, "At 10,000 live calls the load generator has two
+/// states").
 pub async fn listen(addr: &str, backlog: u32) -> io::Result<TcpListener> {
     let mut last_error = None;
     for addr in tokio::net::lookup_host(addr).await? {
