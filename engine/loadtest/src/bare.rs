@@ -79,29 +79,17 @@ async fn webhook(Path(name): Path<String>, answers: Data<&Answers>, body: Body) 
         .body(twiml)
 }
 
-/// The bare server's listen queue: as long as Liza's (LIZA_LISTEN_BACKLOG's default), so the
-/// ceiling is not measured with a queue shorter than the server it is compared with. (With
-/// poem's `TcpListener`, 128, a burst of 10,000 callers overran it.)
-const LISTEN_BACKLOG: u32 = 4096;
-
-/// Serves `answers` on `bind` (an IP address and port) until the process ends.
-pub async fn serve(bind: &str, answers: Answers) -> std::io::Result<()> {
+/// Serves `answers` on `listener` until the process ends. The caller listens as Liza does
+/// (the binary passes one made by Liza's own `listen`, with its default queue), so the ceiling
+/// is not measured with a shorter queue than the server it is compared with (poem's
+/// `TcpListener` keeps 128, which a burst of 10,000 callers overran).
+pub async fn serve(listener: tokio::net::TcpListener, answers: Answers) -> std::io::Result<()> {
     let app = Route::new()
         .at("/webhook/:name", post(webhook))
         .data(answers);
-    let addr: std::net::SocketAddr = bind.parse().map_err(|e| {
-        std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{bind}: {e}"))
-    })?;
-    let socket = match addr {
-        std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
-        std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
-    };
-    if cfg!(unix) {
-        socket.set_reuseaddr(true)?;
-    }
-    socket.bind(addr)?;
-    let acceptor = TcpAcceptor::from_tokio(socket.listen(LISTEN_BACKLOG)?)?;
-    Server::new_with_acceptor(acceptor).run(app).await
+    Server::new_with_acceptor(TcpAcceptor::from_tokio(listener)?)
+        .run(app)
+        .await
 }
 
 #[cfg(test)]

@@ -422,9 +422,13 @@ pub async fn fake_shop(bind: &str, delay: Duration) -> std::io::Result<()> {
     shop::serve(bind, delay).await
 }
 
-/// Serves the bare ceiling server (see `bare.rs`) with `answers` (see [`BareAnswers::of_flow`]).
-pub async fn bare_server(bind: &str, answers: BareAnswers) -> std::io::Result<()> {
-    bare::serve(bind, answers).await
+/// Serves the bare ceiling server (see `bare.rs`) with `answers` (see [`BareAnswers::of_flow`])
+/// on `listener`.
+pub async fn bare_server(
+    listener: tokio::net::TcpListener,
+    answers: BareAnswers,
+) -> std::io::Result<()> {
+    bare::serve(listener, answers).await
 }
 
 #[cfg(test)]

@@ -65,11 +65,16 @@ pub async fn loadtest(settings: &Settings, mut args: LoadtestArgs) -> Outcome {
             .first()
             .ok_or_else(|| CliError::unusable("no flow to answer with"))?;
         let answers = liza_loadtest::BareAnswers::of_flow(flow, &speech_config(settings));
+        // Liza's own listen, with the queue Liza has by default.
+        let backlog = liza_web::connections::ServerLimits::default().listen_backlog;
+        let listener = liza_web::connections::listen(bind, backlog)
+            .await
+            .map_err(|e| CliError::failed(format!("cannot listen on {bind}: {e}")))?;
         println!(
             "Bare TwiML server listening on {bind} (flow {}).",
             flow.name
         );
-        return liza_loadtest::bare_server(bind, answers)
+        return liza_loadtest::bare_server(listener, answers)
             .await
             .map_err(CliError::failed);
     }
