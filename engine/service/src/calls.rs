@@ -384,10 +384,10 @@ impl Work for WebhookWork {
 
     fn call_sid(&self) -> Option<&str> {
         match self.job {
-            Job::Node(_) | Job::End(_) | Job::Recording => self.params.call_sid(),
+            // A new call's row does not exist yet (unless Twilio delivered its first webhook
+            // again): the writer learns that it is new.
+            Job::Start(_) | Job::Node(_) | Job::End(_) | Job::Recording => self.params.call_sid(),
             Job::Whisper => self.params.parent_call_sid(),
-            // A new call: its row does not exist yet.
-            Job::Start(_) => None,
         }
     }
 }

@@ -218,8 +218,9 @@ pub trait Work: Send + 'static {
     fn deadline(&self) -> std::time::Instant;
     /// An attempt of work submitted with [`Store::submit_retrying`] failed and runs again.
     fn failed_attempt(&mut self, _error: &StoreError) {}
-    /// The existing call this work locks first (`lock_call`), when known before it runs: a
-    /// writer whose statements are network round trips locks a whole batch's calls at once.
+    /// The call this work writes first, when known before it runs: the existing call it locks
+    /// (`lock_call`) or the new call it opens (`open_call`). A writer whose statements are
+    /// network round trips locks a whole batch's calls at once, and learns which are new.
     fn call_sid(&self) -> Option<&str> {
         None
     }

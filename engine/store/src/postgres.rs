@@ -1,9 +1,14 @@
 //! The PostgreSQL store: several Liza instances share one database. Webhooks are written by
 //! writer threads, many per transaction (group commit, `batch.rs`); a transaction locks the
-//! rows of the calls it answers (`SELECT … FOR UPDATE`, or the upsert of a new call), so two
+//! rows of the calls it answers (`SELECT … FOR UPDATE`, or the insert of a new call), so two
 //! instances answering the same call serialise on the row lock.
+//!
+//! PostgreSQL is often on another machine, where each statement is a network round trip. So a
+//! batch's writes are buffered and written one statement per kind of write, whatever the
+//! number of webhooks: its new calls, its turns (steps, responses and calls' rows together),
+//! its status callbacks (docs/BENCHMARKS.md, "Round trips to PostgreSQL").
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
@@ -100,6 +105,9 @@ impl Connector for PgConnector {
             touched: HashSet::new(),
             prefetched: HashMap::new(),
             just_locked: None,
+            kinds: KindIds::default(),
+            absent: HashSet::new(),
+            ids: Vec::new(),
         })
     }
 }
@@ -126,6 +134,12 @@ struct PgWriter {
     prefetched: HashMap<String, CallRow>,
     /// The call the last statement locked and read, when that was the last statement.
     just_locked: Option<String>,
+    kinds: KindIds,
+    /// Calls [`PREFETCH_CALLS`] looked for and did not find: a call opened by this batch is
+    /// new, and its row is written with the batch's other new calls ([`FLUSH_OPENED`]).
+    absent: HashSet<String>,
+    /// Ids taken from the calls' sequence for new calls, in the order they are handed out.
+    ids: Vec<i64>,
 }
 
 impl PgWriter {
@@ -150,36 +164,72 @@ impl PgWriter {
         Ok(())
     }
 
-    /// Writes the buffered turns: one statement each for steps, responses and calls.
-    fn flush(&mut self) -> Result<(), StoreError> {
-        let p = std::mem::take(&mut self.pending);
-        self.touched.clear();
-        if p.calls.id.is_empty() && p.links.call_id.is_empty() {
+    /// Writes the new calls opened since the last flush, in one statement. Another transaction
+    /// (another instance answering the same call) may have opened one of them since the
+    /// batch looked: then this batch answered it as new on a wrong premise, and fails with
+    /// [`StoreError::Busy`] to run again one webhook at a time (each opening its call at once).
+    fn write_opened(&mut self) -> Result<(), StoreError> {
+        let o = std::mem::take(&mut self.pending.opened);
+        if o.id.is_empty() {
             return Ok(());
         }
+        let query = sqlx::query(&FLUSH_OPENED)
+            .bind(&o.id)
+            .bind(&o.sid)
+            .bind(&o.caller_hash)
+            .bind(&o.caller_masked)
+            .bind(&o.to)
+            .bind(&o.at)
+            .bind(&o.flow_name)
+            .bind(&o.flow_version)
+            .bind(&o.language)
+            .execute(&mut self.conn);
+        let written = block_on(&self.runtime, query)?.rows_affected();
+        if written as usize != o.id.len() {
+            return Err(StoreError::Busy(
+                format!(
+                    "{} of {} new calls were opened by another transaction meanwhile",
+                    o.id.len() - written as usize,
+                    o.id.len()
+                )
+                .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// An id for a new call, from the calls' sequence ([`TAKE_IDS`] when none is left).
+    fn take_id(&mut self) -> Result<i64, StoreError> {
+        if self.ids.is_empty() {
+            let query = sqlx::query_scalar::<_, i64>(TAKE_IDS).fetch_all(&mut self.conn);
+            self.ids = block_on(&self.runtime, query)?;
+            self.ids.reverse();
+        }
+        self.ids
+            .pop()
+            .ok_or_else(|| StoreError::Bug("the calls' sequence gave no id".into()))
+    }
+
+    /// Writes what is buffered: the new calls ([`Self::write_opened`]); the turns' steps,
+    /// responses and calls in one statement ([`FLUSH_TURNS`]), after the kinds of their steps
+    /// if one is new to this writer; the status callbacks in one ([`FLUSH_ENDED`]); the record
+    /// links in one.
+    fn flush(&mut self) -> Result<(), StoreError> {
+        self.write_opened()?;
+        let mut p = std::mem::take(&mut self.pending);
+        self.touched.clear();
+        if p.calls.id.is_empty() && p.links.call_id.is_empty() && p.ended.sid.is_empty() {
+            return Ok(());
+        }
+        let kinds: Vec<KindKey> = std::mem::take(&mut p.steps.node)
+            .into_iter()
+            .zip(std::mem::take(&mut p.steps.message_ids))
+            .zip(std::mem::take(&mut p.steps.outcome))
+            .map(|((node, message_ids), outcome)| (node, message_ids, outcome))
+            .collect();
+        let kind_ids = self.kind_ids(&kinds)?;
         let conn = &mut self.conn;
-        block_on(&self.runtime, async move {
-            if !p.steps.call_id.is_empty() {
-                let s = &p.steps;
-                sqlx::query(&FLUSH_STEP_KINDS)
-                    .bind(&s.node)
-                    .bind(&s.message_ids)
-                    .bind(&s.outcome)
-                    .execute(&mut *conn)
-                    .await?;
-                sqlx::query(&FLUSH_STEPS)
-                    .bind(&s.call_id)
-                    .bind(&s.turn)
-                    .bind(&s.position)
-                    .bind(&s.node)
-                    .bind(&s.message_ids)
-                    .bind(&s.text)
-                    .bind(&s.digits)
-                    .bind(&s.outcome)
-                    .bind(&s.at)
-                    .execute(&mut *conn)
-                    .await?;
-            }
+        let written = block_on(&self.runtime, async {
             if !p.links.call_id.is_empty() {
                 sqlx::query(&FLUSH_LINKS)
                     .bind(&p.links.record_id)
@@ -188,18 +238,24 @@ impl PgWriter {
                     .execute(&mut *conn)
                     .await?;
             }
-            let c = &p.calls;
-            if c.id.is_empty() {
-                return Ok(());
+            let e = &p.ended;
+            if !e.sid.is_empty() {
+                sqlx::query(&FLUSH_ENDED)
+                    .bind(&e.sid)
+                    .bind(&e.caller_hash)
+                    .bind(&e.caller_masked)
+                    .bind(&e.to)
+                    .bind(&e.at)
+                    .bind(&e.duration)
+                    .bind(&e.state)
+                    .execute(&mut *conn)
+                    .await?;
             }
-            sqlx::query(&FLUSH_RESPONSES)
-                .bind(&c.id)
-                .bind(&c.turn)
-                .bind(&c.twiml)
-                .bind(&c.at)
-                .execute(&mut *conn)
-                .await?;
-            sqlx::query(&FLUSH_CALLS)
+            let (c, s) = (&p.calls, &p.steps);
+            if c.id.is_empty() {
+                return Ok(0);
+            }
+            sqlx::query_scalar::<_, i64>(&FLUSH_TURNS)
                 .bind(&c.state)
                 .bind(&c.turn)
                 .bind(&c.at)
@@ -210,16 +266,94 @@ impl PgWriter {
                 .bind(&c.asked_locale)
                 .bind(&c.asked_text)
                 .bind(&c.id)
-                .execute(&mut *conn)
-                .await?;
-            Ok(())
-        })
+                .bind(&c.twiml)
+                .bind(&s.call_id)
+                .bind(&s.turn)
+                .bind(&s.position)
+                .bind(&kind_ids)
+                .bind(&s.text)
+                .bind(&s.digits)
+                .bind(&s.at)
+                .fetch_one(&mut *conn)
+                .await
+        })?;
+        if written as usize == kinds.len() {
+            return Ok(());
+        }
+        tracing::warn!(
+            missing = kinds.len() - written as usize,
+            "Step kinds this writer knew are gone from the database; keeping them again."
+        );
+        self.kinds.forget();
+        let kind_ids = self.kind_ids(&kinds)?;
+        let s = &p.steps;
+        let fill = sqlx::query(&FILL_STEPS)
+            .bind(&s.call_id)
+            .bind(&s.turn)
+            .bind(&s.position)
+            .bind(&kind_ids)
+            .bind(&s.text)
+            .bind(&s.digits)
+            .bind(&s.at)
+            .execute(&mut self.conn);
+        block_on(&self.runtime, fill)?;
+        Ok(())
+    }
+
+    /// The id of each of `kinds`, in their order. Kinds this writer knows no id of are kept
+    /// ([`FLUSH_STEP_KINDS`]) and read ([`KIND_IDS`]) first.
+    fn kind_ids(&mut self, kinds: &[KindKey]) -> Result<Vec<i64>, StoreError> {
+        let unknown: BTreeSet<&KindKey> = kinds
+            .iter()
+            .filter(|kind| self.kinds.get(kind).is_none())
+            .collect();
+        if !unknown.is_empty() {
+            let mut columns: [Vec<&str>; 3] = Default::default();
+            for (node, message_ids, outcome) in unknown {
+                columns[0].push(node);
+                columns[1].push(message_ids);
+                columns[2].push(outcome);
+            }
+            let conn = &mut self.conn;
+            let rows = block_on(&self.runtime, async move {
+                let [node, message_ids, outcome] = &columns;
+                sqlx::query(&FLUSH_STEP_KINDS)
+                    .bind(node)
+                    .bind(message_ids)
+                    .bind(outcome)
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query(KIND_IDS)
+                    .bind(node)
+                    .bind(message_ids)
+                    .bind(outcome)
+                    .fetch_all(&mut *conn)
+                    .await
+            })?;
+            for row in rows {
+                let kind = (
+                    row.try_get("node")?,
+                    row.try_get("message_ids")?,
+                    row.try_get("outcome")?,
+                );
+                self.kinds.this_transaction.insert(kind, row.try_get("id")?);
+            }
+        }
+        kinds
+            .iter()
+            .map(|kind| {
+                self.kinds.get(kind).ok_or_else(|| {
+                    StoreError::Bug(format!("the step kind {kind:?} was kept but not found").into())
+                })
+            })
+            .collect()
     }
 }
 
 impl WriterConn for PgWriter {
     fn begin(&mut self) -> Result<(), StoreError> {
         self.just_locked = None;
+        self.absent.clear();
         self.pending = Pending::default();
         self.touched.clear();
         self.run("BEGIN")
@@ -234,31 +368,40 @@ impl WriterConn for PgWriter {
             return Ok(());
         }
         let query = sqlx::query(PREFETCH_CALLS)
-            .bind(call_sids)
+            .bind(&call_sids)
             .fetch_all(&mut self.conn);
         for row in block_on(&self.runtime, query)? {
             let call = call_row(&row)?;
             self.prefetched.insert(call.call_sid.clone(), call);
         }
+        self.absent = call_sids
+            .into_iter()
+            .filter(|sid| !self.prefetched.contains_key(*sid))
+            .map(str::to_owned)
+            .collect();
         Ok(())
     }
 
     fn commit(&mut self) -> Result<(), StoreError> {
         self.prefetched.clear();
         self.flush()?;
-        self.run("COMMIT")
+        self.run("COMMIT")?;
+        self.kinds.committed();
+        Ok(())
     }
 
     fn rollback(&mut self) -> Result<(), StoreError> {
         self.just_locked = None;
         self.prefetched.clear();
+        self.absent.clear();
         self.pending = Pending::default();
         self.touched.clear();
+        self.kinds.forget();
         self.run("ROLLBACK")
     }
 }
 
-/// The steps of [`FLUSH_STEPS`], as columns.
+/// The steps of [`FLUSH_TURNS`], as columns.
 #[derive(Default)]
 struct PendingSteps {
     call_id: Vec<i64>,
@@ -296,12 +439,66 @@ struct PendingLinks {
     at: Vec<i64>,
 }
 
-/// Turns answered in this transaction and not yet written.
+/// Final status callbacks of [`FLUSH_ENDED`], as columns.
+#[derive(Default)]
+struct PendingEnded {
+    sid: Vec<String>,
+    caller_hash: Vec<String>,
+    caller_masked: Vec<String>,
+    to: Vec<String>,
+    at: Vec<i64>,
+    duration: Vec<Option<i64>>,
+    state: Vec<Option<String>>,
+}
+
+impl PendingEnded {
+    fn push(&mut self, update: &StatusUpdate<'_>) {
+        self.sid.push(update.call_sid.to_owned());
+        self.caller_hash.push(update.caller_hash.to_owned());
+        self.caller_masked.push(update.caller_masked.to_owned());
+        self.to.push(update.to.to_owned());
+        self.at.push(update.now_ms);
+        self.duration.push(update.duration_secs);
+        self.state.push(update.forget_state.map(str::to_owned));
+    }
+}
+
+/// New calls of [`FLUSH_OPENED`], as columns.
+#[derive(Default)]
+struct PendingOpened {
+    id: Vec<i64>,
+    sid: Vec<String>,
+    caller_hash: Vec<String>,
+    caller_masked: Vec<String>,
+    to: Vec<String>,
+    at: Vec<i64>,
+    flow_name: Vec<String>,
+    flow_version: Vec<String>,
+    language: Vec<Option<String>>,
+}
+
+impl PendingOpened {
+    fn push(&mut self, id: i64, new: &NewCall<'_>) {
+        self.id.push(id);
+        self.sid.push(new.call_sid.to_owned());
+        self.caller_hash.push(new.caller_hash.to_owned());
+        self.caller_masked.push(new.caller_masked.to_owned());
+        self.to.push(new.to.to_owned());
+        self.at.push(new.now_ms);
+        self.flow_name.push(new.flow_name.to_owned());
+        self.flow_version.push(new.flow_version.to_owned());
+        self.language.push(new.language.map(str::to_owned));
+    }
+}
+
+/// New calls, turns and status callbacks answered in this transaction and not yet written.
 #[derive(Default)]
 struct Pending {
+    opened: PendingOpened,
     steps: PendingSteps,
     calls: PendingCalls,
     links: PendingLinks,
+    ended: PendingEnded,
 }
 
 impl Pending {
@@ -345,9 +542,9 @@ const PREFETCH_CALLS: &str = concat!(
     " FROM calls WHERE call_sid = ANY($1) ORDER BY id FOR UPDATE"
 );
 
-/// [`webhook_sql::KEEP_STEP_KIND`] for many steps, in one order (two batches keeping the same
+/// [`webhook_sql::KEEP_STEP_KIND`] for many kinds, in one order (two batches keeping the same
 /// new kinds wait for each other instead of deadlocking). Its own statement before
-/// [`FLUSH_STEPS`]: that one's snapshot then sees every kind, whichever transaction kept it.
+/// [`KIND_IDS`]: that one's snapshot then sees every kind, whichever transaction kept it.
 static FLUSH_STEP_KINDS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "{} SELECT DISTINCT * FROM UNNEST($1::text[], $2::text[], $3::text[]) ORDER BY 1, 2, 3 {}",
@@ -356,13 +553,108 @@ static FLUSH_STEP_KINDS: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// [`webhook_sql::INSERT_STEP`] for many rows, one array per column.
-static FLUSH_STEPS: LazyLock<String> = LazyLock::new(|| {
-    webhook_sql::insert_steps_from(
-        "UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[])
-             AS u(call_id, turn, position, node, message_ids, text, digits, outcome, at)",
+/// The batch's new calls ([`webhook_sql::OPEN_CALL`] for calls the batch found absent), one
+/// array per column: `$1` ids (from [`TAKE_IDS`]), `$2` sids, `$3` caller hashes, `$4` masked
+/// callers, `$5` to, `$6` now, `$7` flow names, `$8` flow versions, `$9` languages. A call
+/// opened meanwhile by another transaction is not written (fewer rows than given). In sid
+/// order, so two batches opening the same calls wait for each other instead of deadlocking.
+static FLUSH_OPENED: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{} SELECT u.id, u.sid, '', u.caller_hash, u.caller_masked, u.to_number, '{}', u.at,
+                u.flow_name, u.flow_version, u.language, u.at
+         FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[],
+                     $7::text[], $8::text[], $9::text[])
+             AS u(id, sid, caller_hash, caller_masked, to_number, at, flow_name, flow_version, language)
+         ORDER BY u.sid
+         ON CONFLICT (call_sid) DO NOTHING",
+        webhook_sql::OPEN_CALL_INTO_WITH_ID,
+        CallStatus::InProgress.as_str()
     )
 });
+
+/// Ids for new calls, taken from the calls' sequence a few at a time: one round trip for many
+/// new calls. An id taken and not used (the server stopped) is a gap, as a rolled-back insert
+/// leaves.
+const TAKE_IDS: &str =
+    "SELECT nextval(pg_get_serial_sequence('calls', 'id')) FROM generate_series(1, 32)";
+
+/// The batch's final status callbacks ([`webhook_sql::CALL_ENDED`] with
+/// [`webhook_sql::DROP_RESPONSES`]) in one statement, one array per column: `$1` sids, `$2`
+/// caller hashes, `$3` masked callers, `$4` to, `$5` now, `$6` durations, `$7` the state each
+/// ended call keeps (NULL: as it is; always NULL for a call the callback is the first to hear
+/// of, which has none). A call is in it at most once (a second statement on a call in one
+/// transaction flushes the first).
+static FLUSH_ENDED: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH ended AS (
+         INSERT INTO calls (call_sid, from_number, caller_hash, caller_masked, to_number, status, started_at, ended_at, duration_secs, updated_at, state)
+         SELECT u.sid, '', u.caller_hash, u.caller_masked, u.to_number, 'completed', u.at, u.at, u.duration, u.at, u.state
+         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[])
+             AS u(sid, caller_hash, caller_masked, to_number, at, duration, state)
+         ON CONFLICT (call_sid) DO UPDATE SET {}
+         RETURNING id)
+     DELETE FROM responses WHERE call_id IN (SELECT id FROM ended)",
+        webhook_sql::call_ended("excluded.state")
+    )
+});
+
+/// The step rows of [`FLUSH_TURNS`]' `$12`-`$18`, as a row source `u`.
+const STEPS_FROM_ARRAYS: &str = "UNNEST($12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::text[], $17::text[], $18::bigint[])
+     AS u(call_id, turn, position, kind, text, digits, at)";
+
+/// The steps [`FLUSH_TURNS`] left out, with the same arrays (renumbered `$1`-`$7`): the rows
+/// written already are skipped by their key.
+static FILL_STEPS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{} SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::bigint[])
+         ON CONFLICT (call_id, turn, position) DO NOTHING",
+        webhook_sql::STEP_ROWS_INTO
+    )
+});
+
+/// The ids of step kinds: `$1` nodes, `$2` message ids, `$3` outcomes.
+const KIND_IDS: &str = "SELECT k.id, k.node, k.message_ids, k.outcome
+     FROM UNNEST($1::text[], $2::text[], $3::text[]) AS u(node, message_ids, outcome)
+     JOIN step_kinds k ON k.node = u.node AND k.message_ids = u.message_ids AND k.outcome = u.outcome";
+
+/// A step's kind: its node, message ids and outcome (the flow's words, the same in every call).
+type KindKey = (String, String, String);
+
+/// The ids of the step kinds this writer has kept or read, so that a batch whose steps are all
+/// of known kinds (nearly every batch: a flow has few) writes them without a round trip for
+/// the kinds. Liza never deletes a kind, and PostgreSQL deletes none a step names; should one
+/// be gone all the same (a database restored under a running server), [`FLUSH_TURNS`] says
+/// so and the writer keeps it again. Ids learnt in a transaction count only once it commits
+/// (it may have kept them itself); a rollback forgets every id.
+#[derive(Default)]
+struct KindIds {
+    committed: HashMap<KindKey, i64>,
+    this_transaction: HashMap<KindKey, i64>,
+}
+
+impl KindIds {
+    /// Kinds known at most: a flow has tens, and each version of a flow may add a few.
+    const MOST: usize = 4096;
+
+    fn get(&self, kind: &KindKey) -> Option<i64> {
+        self.this_transaction
+            .get(kind)
+            .or_else(|| self.committed.get(kind))
+            .copied()
+    }
+
+    fn committed(&mut self) {
+        if self.committed.len() + self.this_transaction.len() > Self::MOST {
+            self.committed.clear();
+        }
+        self.committed.extend(self.this_transaction.drain());
+    }
+
+    fn forget(&mut self) {
+        self.committed.clear();
+        self.this_transaction.clear();
+    }
+}
 
 /// [`webhook_sql::LINK_RECORD`] for many rows.
 static FLUSH_LINKS: LazyLock<String> = LazyLock::new(|| {
@@ -373,24 +665,32 @@ static FLUSH_LINKS: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// [`webhook_sql::INSERT_RESPONSE`] for many rows.
-static FLUSH_RESPONSES: LazyLock<String> = LazyLock::new(|| {
+/// The batch's turns in one statement (one round trip): their steps
+/// ([`webhook_sql::INSERT_STEP`]) and responses ([`webhook_sql::INSERT_RESPONSE`]) in two
+/// data-modifying `WITH` parts, and [`webhook_sql::after_turn`]'s update for every call (each
+/// call at most once: a second turn of a call in one transaction flushes the first), with the
+/// same rules. One array per column: `$1`-`$11` one entry per turn, `$12`-`$18` one per step
+/// (empty arrays write no step), each step naming its kind by id ([`KindIds`]). Gives the
+/// number of steps written: a step whose kind id is not in `step_kinds` is left out, not an
+/// error, so that [`FILL_STEPS`] can write it once the kind is kept again.
+static FLUSH_TURNS: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "{} SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::bigint[])",
-        webhook_sql::INSERT_RESPONSE_INTO
-    )
-});
-
-/// [`webhook_sql::after_turn`]'s update for many calls (each call at most once: a second
-/// turn of a call in one transaction flushes the first), with the same rules.
-static FLUSH_CALLS: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "UPDATE calls SET {}
-     FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],
-                 $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])
-         AS u(state, turn, at, status, consent, from_number, asked_message, asked_locale, asked_text, id)
-     WHERE calls.id = u.id",
-        webhook_sql::after_turn(&webhook_sql::TurnValues {
+        "WITH steps AS ({steps}), responses AS ({responses}), turned AS (
+         UPDATE calls SET {after}
+         FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],
+                     $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])
+             AS u(state, turn, at, status, consent, from_number, asked_message, asked_locale, asked_text, id)
+         WHERE calls.id = u.id)
+     SELECT COUNT(*) FROM steps",
+        steps = format_args!(
+            "{} SELECT u.* FROM {STEPS_FROM_ARRAYS} JOIN step_kinds k ON k.id = u.kind RETURNING 1",
+            webhook_sql::STEP_ROWS_INTO
+        ),
+        responses = format_args!(
+            "{} SELECT * FROM UNNEST($10::bigint[], $2::bigint[], $11::text[], $3::bigint[])",
+            webhook_sql::INSERT_RESPONSE_INTO
+        ),
+        after = webhook_sql::after_turn(&webhook_sql::TurnValues {
             state: "u.state",
             next_turn: "u.turn + 1",
             at: "u.at",
@@ -420,8 +720,24 @@ fn call_row(row: &PgRow) -> Result<CallRow, StoreError> {
 
 impl StoreTx for PgWriter {
     fn open_call(&mut self, new: &NewCall<'_>) -> Result<CallRow, StoreError> {
-        self.touch(new.call_sid)?;
         self.just_locked = None;
+        if self.absent.remove(new.call_sid) && !self.touched.contains(new.call_sid) {
+            // New, as the batch found: its row is written at the next flush, as
+            // OPEN_CALL would have written it.
+            self.touched.insert(new.call_sid.to_owned());
+            let id = self.take_id()?;
+            self.pending.opened.push(id, new);
+            return CallRow::from_columns(
+                id,
+                new.call_sid.to_owned(),
+                CallStatus::InProgress.as_str(),
+                Some(new.flow_name.to_owned()),
+                Some(new.flow_version.to_owned()),
+                None,
+                0,
+            );
+        }
+        self.touch(new.call_sid)?;
         let query = sqlx::query(webhook_sql::OPEN_CALL)
             .bind(new.call_sid)
             .bind(new.caller_hash)
@@ -468,6 +784,8 @@ impl StoreTx for PgWriter {
         now_ms: i64,
     ) -> Result<Option<RecordInfo>, StoreError> {
         self.just_locked = None;
+        // The record names its call, which may be new in this batch.
+        self.write_opened()?;
         let saved = match &request.create_with_status {
             Some(status) => {
                 let query = sqlx::query(webhook_sql::SAVE_RECORD)
@@ -527,20 +845,12 @@ impl StoreTx for PgWriter {
 
     fn call_ended(&mut self, update: &StatusUpdate<'_>) -> Result<(), StoreError> {
         // Read just before by `lock_call` (which wrote the call's buffered turns first), the
-        // call has nothing buffered: no flush of the batch's other turns for it.
+        // call has nothing buffered: no flush of the batch's other writes for it.
         if self.just_locked.take().as_deref() != Some(update.call_sid) {
             self.touch(update.call_sid)?;
         }
-        let query = sqlx::query(&webhook_sql::CALL_ENDED_DROPPING_RESPONSES)
-            .bind(update.call_sid)
-            .bind(update.caller_hash)
-            .bind(update.caller_masked)
-            .bind(update.to)
-            .bind(update.now_ms)
-            .bind(update.duration_secs)
-            .bind(update.forget_state)
-            .execute(&mut self.conn);
-        block_on(&self.runtime, query)?;
+        // Buffered: written with the batch's other callbacks in one statement.
+        self.pending.ended.push(update);
         Ok(())
     }
 
@@ -578,6 +888,8 @@ impl StoreTx for PgWriter {
         // Its own round trip (a turn queues one at most a few times a call; most turns none).
         // It touches no call row, so the batch's buffered turns stay buffered.
         self.just_locked = None;
+        // The row names its call, which may be new in this batch.
+        self.write_opened()?;
         let query = sqlx::query(crate::outbox::sql::ENQUEUE)
             .bind(row.call_id)
             .bind(row.kind.as_str())

@@ -22,6 +22,10 @@ macro_rules! call_columns {
     };
 }
 
+/// [`OPEN_CALL`]'s columns with the call's id first, for a writer that takes ids itself
+/// (PostgreSQL's, for a batch's new calls).
+pub const OPEN_CALL_INTO_WITH_ID: &str = "INSERT INTO calls (id, call_sid, from_number, caller_hash, caller_masked, to_number, status, started_at, flow_name, flow_version, language, updated_at)";
+
 /// Creates the call or touches it; the upsert takes the write lock at once, so two deliveries
 /// of one webhook serialise here. The number is not kept in clear (`from_number` ''), only its
 /// hash and masked form. `$1` sid, `$2` caller hash, `$3` masked caller, `$4` to, `$5` now,
@@ -89,13 +93,17 @@ pub const KEEP_STEP_KIND_ONCE: &str = "ON CONFLICT DO NOTHING";
 pub static KEEP_STEP_KIND: LazyLock<String> =
     LazyLock::new(|| format!("{KEEP_STEP_KIND_INTO} VALUES ($1, $2, $3) {KEEP_STEP_KIND_ONCE}"));
 
+/// Every statement that writes step rows: a step names its kind by the kind's id.
+pub const STEP_ROWS_INTO: &str =
+    "INSERT INTO step_rows (call_id, turn, position, kind, text, digits, created_at)";
+
 /// The step rows of a turn from `source`, a row source named `u` with the columns `call_id,
 /// turn, position, node, message_ids, text, digits, outcome, at`; each step's kind is kept
 /// already ([`KEEP_STEP_KIND`]). Readers read the view `steps` (the same columns as the rows
 /// written here).
 pub fn insert_steps_from(source: &str) -> String {
     format!(
-        "INSERT INTO step_rows (call_id, turn, position, kind, text, digits, created_at)
+        "{STEP_ROWS_INTO}
          SELECT u.call_id, u.turn, u.position, k.id, u.text, u.digits, u.at
          FROM {source} JOIN step_kinds k
              ON k.node = u.node AND k.message_ids = u.message_ids AND k.outcome = u.outcome"
@@ -186,15 +194,24 @@ pub static CALL_ENDED: LazyLock<String> = LazyLock::new(|| {
     format!(
         "INSERT INTO calls (call_sid, from_number, caller_hash, caller_masked, to_number, status, started_at, ended_at, duration_secs, updated_at)
      VALUES ($1, '', $2, $3, $4, 'completed', $5, $5, $6, $5)
-     ON CONFLICT (call_sid) DO UPDATE SET
-         status = {},
+     ON CONFLICT (call_sid) DO UPDATE SET {}",
+        call_ended("$7")
+    )
+});
+
+/// What a final status callback writes into the row of a call that exists (`excluded`: the row
+/// it would have inserted), with `state` the state the ended call keeps (NULL: as it is). Every
+/// statement of a status callback uses this text.
+pub fn call_ended(state: &str) -> String {
+    format!(
+        "status = {},
          ended_at = COALESCE(calls.ended_at, excluded.ended_at),
          duration_secs = COALESCE(excluded.duration_secs, calls.duration_secs),
-         state = COALESCE($7, calls.state),
+         state = COALESCE({state}, calls.state),
          updated_at = excluded.updated_at",
         status_becomes("'completed'")
     )
-});
+}
 
 /// [`CALL_ENDED`] giving the call's id, for [`DROP_RESPONSES`].
 pub static CALL_ENDED_RETURNING_ID: LazyLock<String> =
@@ -204,14 +221,6 @@ pub static CALL_ENDED_RETURNING_ID: LazyLock<String> =
 /// deliver a webhook again, and after the final status callback it no longer does (what a user
 /// sees, the steps, stays). `$1` call id.
 pub const DROP_RESPONSES: &str = "DELETE FROM responses WHERE call_id = $1";
-
-/// [`CALL_ENDED`] and [`DROP_RESPONSES`] in one statement (PostgreSQL: one round trip).
-pub static CALL_ENDED_DROPPING_RESPONSES: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "WITH ended AS ({}) DELETE FROM responses WHERE call_id IN (SELECT id FROM ended)",
-        *CALL_ENDED_RETURNING_ID
-    )
-});
 
 /// A voicemail's recording status callback, kept only for a call whose caller consented;
 /// delivered again (or `in-progress` then `completed`), the row is updated. `$1`

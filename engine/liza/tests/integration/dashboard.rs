@@ -15,7 +15,7 @@ use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use reqwest::StatusCode;
 
 use crate::support::app::ADMIN_PASSWORD;
-use crate::support::{flow_files_copy, AppOptions, Backend, TestDb};
+use crate::support::{flow_files_copy, futures_join_all, AppOptions, Backend, TestDb};
 
 /// The app as the dashboard's tests use it, with its store at hand to seed it and make tokens.
 struct TestApp {
@@ -1467,30 +1467,6 @@ async fn parallel_wrong_logins_check_at_most_the_limit(app: &TestApp) {
     let response = app.try_login("admin", ADMIN_PASSWORD).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(app.metric("liza_password_checks_total").await, 5);
-}
-
-/// Joins futures that borrow the app (the server runs on the same runtime).
-async fn futures_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (future, output) in pinned.iter_mut().zip(outputs.iter_mut()) {
-            if output.is_none() {
-                match future.as_mut().poll(cx) {
-                    std::task::Poll::Ready(value) => *output = Some(value),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.into_iter().map(Option::unwrap).collect()
 }
 
 #[tokio::test]

@@ -129,3 +129,50 @@ async fn a_call_keeps_its_flow_version_on_an_instance_that_never_loaded_it() {
         .await;
     assert_eq!(versions.as_deref(), Some("2"));
 }
+
+/// Twenty new calls at once, the first webhook of each delivered to both instances at the same
+/// moment (Twilio's retry landing on the other instance), three times. Each instance opens a
+/// batch's new calls together; when the other instance opened one meanwhile (most runs, not
+/// every one), the batch runs again one webhook at a time. Each call is opened once and both
+/// answers are its greeting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_webhook_on_both_instances_at_once_opens_the_call_once() {
+    let Some(shared) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    let a = spawn_process(&shared.url);
+    let b = spawn_process(&shared.url);
+    for _ in 0..3 {
+        let calls: Vec<String> = (0..20).map(|_| new_call_sid()).collect();
+        let answers = futures_join_all(
+            calls
+                .iter()
+                .map(|call| async { tokio::join!(a.twilio.start(call), b.twilio.start(call)) })
+                .collect(),
+        )
+        .await;
+        for (call, (first, second)) in calls.iter().zip(&answers) {
+            assert_eq!(first, second, "{call}");
+            assert!(first.contains("<Gather"), "{first}");
+            assert_eq!(
+                shared
+                    .value(&format!(
+                        "SELECT CAST(COUNT(*) AS TEXT) || ' ' || CAST(MAX(turn) AS TEXT) FROM calls WHERE call_sid = '{call}'"
+                    ))
+                    .await
+                    .as_deref(),
+                Some("1 1")
+            );
+        }
+        // A call goes on from its greeting.
+        let next = b.twilio.press(&answers[0].0, &calls[0], "1").await;
+        assert!(!is_apology(&next), "{next}");
+    }
+    assert_eq!(
+        shared
+            .value("SELECT CAST(COUNT(*) AS TEXT) FROM calls")
+            .await
+            .as_deref(),
+        Some("60")
+    );
+}
