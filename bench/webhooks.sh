@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Webhook benchmarks for docs/BENCHMARKS.md: release build, load generator on the same
-# machine, every call signed and every step persisted. Targets loopback only.
+# machine, every call signed and every step persisted. Targets loopback only. After each run:
+# the CPU time the server used, and on PostgreSQL (when it runs on this machine) the CPU time of
+# the backends serving its database.
 #
 #   bench/webhooks.sh sqlite      # or: postgres, bare, all
 #
@@ -30,6 +32,7 @@ export LIZA_BIND=127.0.0.1:$PORT
 export LIZA_FLOWS=$PWD/flows LIZA_LOCALES=$PWD/locales
 export RUST_LOG=${RUST_LOG:-info,sqlx=warn}
 SERVER=
+DB=
 
 cleanup() {
     [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null || true
@@ -59,9 +62,28 @@ stop_liza() {
     SERVER=
 }
 
+# CPU time (clock ticks) of process $1, 0 when it is gone.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# CPU ticks of the PostgreSQL backends serving database $DB (when PostgreSQL runs here).
+db_ticks() {
+    local total=0 pid
+    [ -n "${DB:-}" ] || { echo 0; return; }
+    for pid in $(psql "$PG_ADMIN_URL" -Atc "SELECT pid FROM pg_stat_activity WHERE datname = '$DB'"); do
+        total=$((total + $(ticks "$pid")))
+    done
+    echo $total
+}
+
 loadtest() {
     echo "\$ liza loadtest $*"
+    local server db hz
+    server=$(ticks "$SERVER") db=$(db_ticks) hz=$(getconf CLK_TCK)
     "$LIZA" loadtest --url "http://127.0.0.1:$PORT" --expect "Vielen Dank für Ihren Anruf" "$@" || true
+    server=$(( $(ticks "$SERVER") - server )) db=$(( $(db_ticks) - db ))
+    echo -n "CPU during the run: server $(awk "BEGIN {printf \"%.2f\", $server / $hz}") s"
+    [ -n "${DB:-}" ] && echo -n ", PostgreSQL's backends for it $(awk "BEGIN {printf \"%.2f\", $db / $hz}") s"
+    echo
     echo
 }
 
@@ -109,11 +131,12 @@ sqlite() {
 
 postgres() {
     require_autovacuum "$PG_ADMIN_URL"
-    local db=liza_bench_$$
-    psql "$PG_ADMIN_URL" -qc "CREATE DATABASE $db"
-    export DATABASE_URL="${PG_ADMIN_URL%/*}/$db${PG_URL_SUFFIX:-}"
+    DB=liza_bench_$$
+    psql "$PG_ADMIN_URL" -qc "CREATE DATABASE $DB"
+    export DATABASE_URL="${PG_ADMIN_URL%/*}/$DB${PG_URL_SUFFIX:-}"
     run_backend postgres "$LIVE_PG"
-    psql "$PG_ADMIN_URL" -qc "DROP DATABASE $db WITH (FORCE)"
+    psql "$PG_ADMIN_URL" -qc "DROP DATABASE $DB WITH (FORCE)"
+    DB=
 }
 
 case "${1:-all}" in
