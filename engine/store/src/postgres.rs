@@ -13,8 +13,9 @@ use std::str::FromStr;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgRow};
-use sqlx::{Connection, PgConnection, Row};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgRow};
+use sqlx::query::Query;
+use sqlx::{Connection, PgConnection, Postgres, Row};
 use tokio::runtime::Runtime;
 
 use super::batch::{Connector, WriterConn, Writers};
@@ -255,7 +256,7 @@ impl PgWriter {
             if c.id.is_empty() {
                 return Ok(0);
             }
-            sqlx::query_scalar::<_, i64>(&FLUSH_TURNS)
+            let query = sqlx::query(&FLUSH_TURNS)
                 .bind(&c.state)
                 .bind(&c.turn)
                 .bind(&c.at)
@@ -266,16 +267,11 @@ impl PgWriter {
                 .bind(&c.asked_locale)
                 .bind(&c.asked_text)
                 .bind(&c.id)
-                .bind(&c.twiml)
-                .bind(&s.call_id)
-                .bind(&s.turn)
-                .bind(&s.position)
-                .bind(&kind_ids)
-                .bind(&s.text)
-                .bind(&s.digits)
-                .bind(&s.at)
+                .bind(&c.twiml);
+            let row = bind_steps(query, s, &kind_ids)
                 .fetch_one(&mut *conn)
-                .await
+                .await?;
+            row.try_get::<i64, _>(0)
         })?;
         if written as usize == kinds.len() {
             return Ok(());
@@ -286,17 +282,8 @@ impl PgWriter {
         );
         self.kinds.forget();
         let kind_ids = self.kind_ids(&kinds)?;
-        let s = &p.steps;
-        let fill = sqlx::query(&FILL_STEPS)
-            .bind(&s.call_id)
-            .bind(&s.turn)
-            .bind(&s.position)
-            .bind(&kind_ids)
-            .bind(&s.text)
-            .bind(&s.digits)
-            .bind(&s.at)
-            .execute(&mut self.conn);
-        block_on(&self.runtime, fill)?;
+        let fill = bind_steps(sqlx::query(&FILL_STEPS), &p.steps, &kind_ids);
+        block_on(&self.runtime, fill.execute(&mut self.conn))?;
         Ok(())
     }
 
@@ -703,6 +690,22 @@ static FLUSH_TURNS: LazyLock<String> = LazyLock::new(|| {
         })
     )
 });
+
+/// Binds the step columns of [`FLUSH_TURNS`] (after its turn columns) and of [`FILL_STEPS`].
+fn bind_steps<'q>(
+    query: Query<'q, Postgres, PgArguments>,
+    s: &'q PendingSteps,
+    kind_ids: &'q [i64],
+) -> Query<'q, Postgres, PgArguments> {
+    query
+        .bind(&s.call_id)
+        .bind(&s.turn)
+        .bind(&s.position)
+        .bind(kind_ids)
+        .bind(&s.text)
+        .bind(&s.digits)
+        .bind(&s.at)
+}
 
 fn call_row(row: &PgRow) -> Result<CallRow, StoreError> {
     let status: String = row.try_get("status")?;

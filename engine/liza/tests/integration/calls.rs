@@ -293,6 +293,17 @@ async fn the_same_webhook_delivered_twice_is_answered_the_same_and_stored_once()
     assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM calls").await, 1);
 }
 
+/// Call `sid` orders, confirms and ends: its whole flow, then Twilio's final callback.
+async fn order_call(app: &TestApp, sid: &str) {
+    let mut call = app.call(sid, "+4915112345678").await;
+    call.press("1").await;
+    call.press("12345").await;
+    call.press("1").await;
+    call.press("2").await;
+    assert!(call.hung_up());
+    call.completed("40").await;
+}
+
 /// The whole timeline of call `sid`: node, text, digits and outcome of each step.
 async fn timeline(app: &TestApp, sid: &str) -> Vec<(String, String, Option<String>, String)> {
     sqlx::query_as(
@@ -311,19 +322,7 @@ async fn timeline(app: &TestApp, sid: &str) -> Vec<(String, String, Option<Strin
 #[tokio::test]
 async fn steps_are_whole_after_their_kinds_were_deleted_under_the_server() {
     let app = spawn_app().await;
-    let order = |sid: &'static str| {
-        let app = &app;
-        async move {
-            let mut call = app.call(sid, "+4915112345678").await;
-            call.press("1").await;
-            call.press("12345").await;
-            call.press("1").await;
-            call.press("2").await;
-            assert!(call.hung_up());
-            call.completed("40").await;
-        }
-    };
-    order("CAkept1").await;
+    order_call(&app, "CAkept1").await;
     let first = timeline(&app, "CAkept1").await;
     assert!(first.len() > 10, "{first:?}");
     for sql in ["DELETE FROM calls", "DELETE FROM step_kinds"] {
@@ -331,7 +330,7 @@ async fn steps_are_whole_after_their_kinds_were_deleted_under_the_server() {
     }
     assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM step_kinds").await, 0);
 
-    order("CAkept2").await;
+    order_call(&app, "CAkept2").await;
     assert_eq!(timeline(&app, "CAkept2").await, first);
     let (status, ..) = call_row(&app, "CAkept2").await;
     assert_eq!(status, "completed");
@@ -358,13 +357,7 @@ async fn a_caller_hanging_up_mid_flow_is_completed_by_the_status_callback() {
 async fn a_second_call_like_the_first_keeps_no_new_step_kinds() {
     let app = spawn_app().await;
     for sid in ["CAkinds1", "CAkinds2"] {
-        let mut call = app.call(sid, "+4915112345678").await;
-        call.press("1").await;
-        call.press("12345").await;
-        call.press("1").await;
-        call.press("2").await;
-        assert!(call.hung_up());
-        call.completed("40").await;
+        order_call(&app, sid).await;
         if sid == "CAkinds1" {
             assert_eq!(
                 app.scalar_i64("SELECT COUNT(*) FROM step_kinds").await,
