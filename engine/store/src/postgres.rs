@@ -162,6 +162,9 @@ impl PgWriter {
         }
         self.touched.insert(call_sid.to_owned());
         self.prefetched.remove(call_sid);
+        // A statement on the call may create its row (a status callback for a call not yet
+        // seen): from now on it is not known to be absent.
+        self.absent.remove(call_sid);
         Ok(())
     }
 
@@ -268,7 +271,7 @@ impl PgWriter {
                 .bind(&c.asked_text)
                 .bind(&c.id)
                 .bind(&c.twiml);
-            let row = bind_steps(query, s, &kind_ids)
+            let row = bind_steps(query, s, &kind_ids, &kinds)
                 .fetch_one(&mut *conn)
                 .await?;
             row.try_get::<i64, _>(0)
@@ -282,7 +285,7 @@ impl PgWriter {
         );
         self.kinds.forget();
         let kind_ids = self.kind_ids(&kinds)?;
-        let fill = bind_steps(sqlx::query(&FILL_STEPS), &p.steps, &kind_ids);
+        let fill = bind_steps(sqlx::query(&FILL_STEPS), &p.steps, &kind_ids, &kinds);
         block_on(&self.runtime, fill.execute(&mut self.conn))?;
         Ok(())
     }
@@ -381,6 +384,9 @@ impl WriterConn for PgWriter {
         self.just_locked = None;
         self.prefetched.clear();
         self.absent.clear();
+        // The ids held are dropped: after a failure (a database restored with its sequence
+        // behind them, say) they may be other calls'. New ones come from the sequence.
+        self.ids.clear();
         self.pending = Pending::default();
         self.touched.clear();
         self.kinds.forget();
@@ -570,7 +576,7 @@ const TAKE_IDS: &str =
 /// caller hashes, `$3` masked callers, `$4` to, `$5` now, `$6` durations, `$7` the state each
 /// ended call keeps (NULL: as it is; always NULL for a call the callback is the first to hear
 /// of, which has none). A call is in it at most once (a second statement on a call in one
-/// transaction flushes the first).
+/// transaction flushes the first). In sid order, as [`FLUSH_OPENED`].
 static FLUSH_ENDED: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH ended AS (
@@ -578,6 +584,7 @@ static FLUSH_ENDED: LazyLock<String> = LazyLock::new(|| {
          SELECT u.sid, '', u.caller_hash, u.caller_masked, u.to_number, 'completed', u.at, u.at, u.duration, u.at, u.state
          FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[])
              AS u(sid, caller_hash, caller_masked, to_number, at, duration, state)
+         ORDER BY u.sid
          ON CONFLICT (call_sid) DO UPDATE SET {}
          RETURNING id)
      DELETE FROM responses WHERE call_id IN (SELECT id FROM ended)",
@@ -585,17 +592,35 @@ static FLUSH_ENDED: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// The step rows of [`FLUSH_TURNS`]' `$12`-`$18`, as a row source `u`.
-const STEPS_FROM_ARRAYS: &str = "UNNEST($12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::text[], $17::text[], $18::bigint[])
-     AS u(call_id, turn, position, kind, text, digits, at)";
+/// The step rows of `n` arrays from `$first` (call ids, turns, positions, kind ids, texts,
+/// digits, times, then each kind's node, message ids and outcome), those whose kind id is the
+/// kind in `step_kinds`: a step whose kind is gone (or, in a database restored under a running
+/// server, is now another kind) is left out.
+fn steps_of_known_kinds(first: usize) -> String {
+    let types = [
+        "bigint", "bigint", "bigint", "bigint", "text", "text", "bigint", "text", "text", "text",
+    ];
+    let arrays: Vec<String> = types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("${}::{t}[]", first + i))
+        .collect();
+    format!(
+        "{} SELECT u.call_id, u.turn, u.position, u.kind, u.text, u.digits, u.at
+         FROM UNNEST({}) AS u(call_id, turn, position, kind, text, digits, at, node, message_ids, outcome)
+         JOIN step_kinds k ON k.id = u.kind
+             AND k.node = u.node AND k.message_ids = u.message_ids AND k.outcome = u.outcome",
+        webhook_sql::STEP_ROWS_INTO,
+        arrays.join(", ")
+    )
+}
 
-/// The steps [`FLUSH_TURNS`] left out, with the same arrays (renumbered `$1`-`$7`): the rows
-/// written already are skipped by their key.
+/// The steps [`FLUSH_TURNS`] left out, with the same arrays (from `$1`): the rows written
+/// already are skipped by their key.
 static FILL_STEPS: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "{} SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::bigint[])
-         ON CONFLICT (call_id, turn, position) DO NOTHING",
-        webhook_sql::STEP_ROWS_INTO
+        "{} ON CONFLICT (call_id, turn, position) DO NOTHING",
+        steps_of_known_kinds(1)
     )
 });
 
@@ -610,8 +635,8 @@ type KindKey = (String, String, String);
 /// The ids of the step kinds this writer has kept or read, so that a batch whose steps are all
 /// of known kinds (nearly every batch: a flow has few) writes them without a round trip for
 /// the kinds. Liza never deletes a kind, and PostgreSQL deletes none a step names; should one
-/// be gone all the same (a database restored under a running server), [`FLUSH_TURNS`] says
-/// so and the writer keeps it again. Ids learnt in a transaction count only once it commits
+/// be gone all the same, or its id be another kind's (a database restored under a running
+/// server), [`FLUSH_TURNS`] says so and the writer keeps it again. Ids learnt in a transaction count only once it commits
 /// (it may have kept them itself); a rollback forgets every id.
 #[derive(Default)]
 struct KindIds {
@@ -656,10 +681,10 @@ static FLUSH_LINKS: LazyLock<String> = LazyLock::new(|| {
 /// ([`webhook_sql::INSERT_STEP`]) and responses ([`webhook_sql::INSERT_RESPONSE`]) in two
 /// data-modifying `WITH` parts, and [`webhook_sql::after_turn`]'s update for every call (each
 /// call at most once: a second turn of a call in one transaction flushes the first), with the
-/// same rules. One array per column: `$1`-`$11` one entry per turn, `$12`-`$18` one per step
+/// same rules. One array per column: `$1`-`$11` one entry per turn, `$12`-`$21` one per step
 /// (empty arrays write no step), each step naming its kind by id ([`KindIds`]). Gives the
-/// number of steps written: a step whose kind id is not in `step_kinds` is left out, not an
-/// error, so that [`FILL_STEPS`] can write it once the kind is kept again.
+/// number of steps written: a step whose kind id is not that kind in `step_kinds` is left out,
+/// not an error, so that [`FILL_STEPS`] can write it once the kind is kept again.
 static FLUSH_TURNS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH steps AS ({steps}), responses AS ({responses}), turned AS (
@@ -669,10 +694,7 @@ static FLUSH_TURNS: LazyLock<String> = LazyLock::new(|| {
              AS u(state, turn, at, status, consent, from_number, asked_message, asked_locale, asked_text, id)
          WHERE calls.id = u.id)
      SELECT COUNT(*) FROM steps",
-        steps = format_args!(
-            "{} SELECT u.* FROM {STEPS_FROM_ARRAYS} JOIN step_kinds k ON k.id = u.kind RETURNING 1",
-            webhook_sql::STEP_ROWS_INTO
-        ),
+        steps = format_args!("{} RETURNING 1", steps_of_known_kinds(12)),
         responses = format_args!(
             "{} SELECT * FROM UNNEST($10::bigint[], $2::bigint[], $11::text[], $3::bigint[])",
             webhook_sql::INSERT_RESPONSE_INTO
@@ -691,12 +713,15 @@ static FLUSH_TURNS: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// Binds the step columns of [`FLUSH_TURNS`] (after its turn columns) and of [`FILL_STEPS`].
+/// Binds the step columns of [`FLUSH_TURNS`] (after its turn columns) and of [`FILL_STEPS`]:
+/// `s`, each step's kind id and its kind.
 fn bind_steps<'q>(
     query: Query<'q, Postgres, PgArguments>,
     s: &'q PendingSteps,
     kind_ids: &'q [i64],
+    kinds: &'q [KindKey],
 ) -> Query<'q, Postgres, PgArguments> {
+    let column = |pick: fn(&KindKey) -> &str| kinds.iter().map(pick).collect::<Vec<&str>>();
     query
         .bind(&s.call_id)
         .bind(&s.turn)
@@ -705,6 +730,9 @@ fn bind_steps<'q>(
         .bind(&s.text)
         .bind(&s.digits)
         .bind(&s.at)
+        .bind(column(|k| &k.0))
+        .bind(column(|k| &k.1))
+        .bind(column(|k| &k.2))
 }
 
 fn call_row(row: &PgRow) -> Result<CallRow, StoreError> {
