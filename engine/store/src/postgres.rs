@@ -580,7 +580,7 @@ const TAKE_IDS: &str =
 static FLUSH_ENDED: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH ended AS (
-         INSERT INTO calls (call_sid, from_number, caller_hash, caller_masked, to_number, status, started_at, ended_at, duration_secs, updated_at, state)
+         INSERT INTO calls ({}, state)
          SELECT u.sid, '', u.caller_hash, u.caller_masked, u.to_number, 'completed', u.at, u.at, u.duration, u.at, u.state
          FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[])
              AS u(sid, caller_hash, caller_masked, to_number, at, duration, state)
@@ -588,6 +588,7 @@ static FLUSH_ENDED: LazyLock<String> = LazyLock::new(|| {
          ON CONFLICT (call_sid) DO UPDATE SET {}
          RETURNING id)
      DELETE FROM responses WHERE call_id IN (SELECT id FROM ended)",
+        webhook_sql::ended_columns!(),
         webhook_sql::call_ended("excluded.state")
     )
 });
@@ -636,8 +637,8 @@ type KindKey = (String, String, String);
 /// of known kinds (nearly every batch: a flow has few) writes them without a round trip for
 /// the kinds. Liza never deletes a kind, and PostgreSQL deletes none a step names; should one
 /// be gone all the same, or its id be another kind's (a database restored under a running
-/// server), [`FLUSH_TURNS`] says so and the writer keeps it again. Ids learnt in a transaction count only once it commits
-/// (it may have kept them itself); a rollback forgets every id.
+/// server), [`FLUSH_TURNS`] says so and the writer keeps it again. Ids learnt in a transaction
+/// count only once it commits (it may have kept them itself); a rollback forgets every id.
 #[derive(Default)]
 struct KindIds {
     committed: HashMap<KindKey, i64>,
@@ -752,7 +753,8 @@ fn call_row(row: &PgRow) -> Result<CallRow, StoreError> {
 impl StoreTx for PgWriter {
     fn open_call(&mut self, new: &NewCall<'_>) -> Result<CallRow, StoreError> {
         self.just_locked = None;
-        if self.absent.remove(new.call_sid) && !self.touched.contains(new.call_sid) {
+        // Not touched yet in this batch (`touch` takes a call out of `absent`).
+        if self.absent.remove(new.call_sid) {
             // New, as the batch found: its row is written at the next flush, as
             // OPEN_CALL would have written it.
             self.touched.insert(new.call_sid.to_owned());

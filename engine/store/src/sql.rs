@@ -22,9 +22,16 @@ macro_rules! call_columns {
     };
 }
 
+/// The columns a new call's row is written with ([`OPEN_CALL`]), in this order.
+macro_rules! opened_columns {
+    () => {
+        "call_sid, from_number, caller_hash, caller_masked, to_number, status, started_at, flow_name, flow_version, language, updated_at"
+    };
+}
+
 /// [`OPEN_CALL`]'s columns with the call's id first, for a writer that takes ids itself
 /// (PostgreSQL's, for a batch's new calls).
-pub const OPEN_CALL_INTO_WITH_ID: &str = "INSERT INTO calls (id, call_sid, from_number, caller_hash, caller_masked, to_number, status, started_at, flow_name, flow_version, language, updated_at)";
+pub const OPEN_CALL_INTO_WITH_ID: &str = concat!("INSERT INTO calls (id, ", opened_columns!(), ")");
 
 /// Creates the call or touches it; the upsert takes the write lock at once, so two deliveries
 /// of one webhook serialise here. The number is not kept in clear (`from_number` ''), only its
@@ -32,7 +39,9 @@ pub const OPEN_CALL_INTO_WITH_ID: &str = "INSERT INTO calls (id, call_sid, from_
 /// `$6` flow, `$7` version, `$8` language (a call's row made earlier by its status callback
 /// gets it here too).
 pub const OPEN_CALL: &str = concat!(
-    "INSERT INTO calls (call_sid, from_number, caller_hash, caller_masked, to_number, status, started_at, flow_name, flow_version, language, updated_at)
+    "INSERT INTO calls (",
+    opened_columns!(),
+    ")
      VALUES ($1, '', $2, $3, $4, 'in_progress', $5, $6, $7, $8, $5)
      ON CONFLICT (call_sid) DO UPDATE SET updated_at = excluded.updated_at,
          flow_name = COALESCE(calls.flow_name, excluded.flow_name),
@@ -187,14 +196,23 @@ pub static MARK_PROBLEM: LazyLock<String> = LazyLock::new(|| {
     format!("UPDATE calls SET status = '{PROBLEM}', updated_at = $1 WHERE call_sid = $2")
 });
 
+/// The columns a status callback writes a call it is the first to hear of with
+/// ([`CALL_ENDED`]), in this order.
+macro_rules! ended_columns {
+    () => {
+        "call_sid, from_number, caller_hash, caller_masked, to_number, status, started_at, ended_at, duration_secs, updated_at"
+    };
+}
+
 /// A final status callback. `$1` sid, `$2` caller hash, `$3` masked caller, `$4` to, `$5` now,
 /// `$6` duration, `$7` the state an ended call keeps (or NULL to keep it as it is). A call
 /// the callback is the first to hear of keeps no number in clear either.
 pub static CALL_ENDED: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "INSERT INTO calls (call_sid, from_number, caller_hash, caller_masked, to_number, status, started_at, ended_at, duration_secs, updated_at)
+        "INSERT INTO calls ({})
      VALUES ($1, '', $2, $3, $4, 'completed', $5, $5, $6, $5)
      ON CONFLICT (call_sid) DO UPDATE SET {}",
+        ended_columns!(),
         call_ended("$7")
     )
 });
@@ -256,6 +274,7 @@ pub const PRIVACY_KEY: &str = "SELECT key_check, generated_key FROM privacy_key 
 pub const FLOW_SOURCE: &str = "SELECT source FROM flow_versions WHERE version = $1";
 
 pub(crate) use call_columns;
+pub(crate) use ended_columns;
 
 #[cfg(test)]
 mod tests {
