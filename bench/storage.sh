@@ -67,7 +67,7 @@ DB="$WORK/liza.db"
 sqlite3 "$DB" "PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
 calls=$(sqlite3 "$DB" "SELECT COUNT(*) FROM calls WHERE ended_at IS NOT NULL;")
 echo "finished calls: $calls of $(sqlite3 "$DB" "SELECT COUNT(*) FROM calls;")"
-echo "steps: $(sqlite3 "$DB" "SELECT COUNT(*) FROM steps;")  responses: $(sqlite3 "$DB" "SELECT COUNT(*) FROM responses;")  record links: $(sqlite3 "$DB" "SELECT COUNT(*) FROM record_calls;")"
+echo "steps: $(sqlite3 "$DB" "SELECT COUNT(*) FROM steps;")  replays: $(sqlite3 "$DB" "SELECT COUNT(*) FROM replays;")  record links: $(sqlite3 "$DB" "SELECT COUNT(*) FROM record_calls;")"
 bytes=$(stat -c %s "$DB")
 echo "file: $bytes bytes = $(( bytes / calls )) bytes per finished call"
 echo

@@ -464,8 +464,9 @@ impl<'a> Webhook<'a> {
             now_ms: self.now,
         })?;
         if call.turn > 0 {
-            // Twilio delivered the call's first webhook again.
-            if let Some(twiml) = self.tx.saved_response(call.id, 0)? {
+            // Twilio delivered the call's first webhook again: it hears the call's last answer
+            // (see `node`).
+            if let Some(twiml) = self.tx.saved_response(call.id, call.turn - 1)? {
                 return Ok(Reply::Done(twiml, Outcome::Replayed, None));
             }
         }
@@ -488,7 +489,11 @@ impl<'a> Webhook<'a> {
         let state: CallState = serde_json::from_str(state)?;
         let turn = match seq {
             Some(k) if k >= 0 && k < call.turn => {
-                if let Some(twiml) = self.tx.saved_response(call.id, k)? {
+                // Twilio delivered an answered webhook again: a retry, of the last turn (Twilio
+                // asks for the next turn only once it has an answer). A call keeps that answer
+                // only; an older webhook hears it too (the question the call is at) and is not
+                // run again with its stale input.
+                if let Some(twiml) = self.tx.saved_response(call.id, call.turn - 1)? {
                     return Ok(Reply::Done(twiml, Outcome::Replayed, None));
                 }
                 call.turn
@@ -611,7 +616,8 @@ impl<'a> Webhook<'a> {
         let call_sid = self.call_sid()?;
         // Now that the call is over it keeps only what a late webhook needs (language, consent,
         // that it ended): what the caller entered (the flow's variables) is forgotten, and the
-        // store drops every call's responses (the TwiML that read it back) here too.
+        // store drops the call's replay data (the TwiML of its last turn, which reads it back)
+        // here too.
         let mut forgotten = None;
         let mut ended = None;
         if let Some(call) = self.tx.lock_call(call_sid)? {

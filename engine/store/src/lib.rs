@@ -243,7 +243,8 @@ pub trait StoreTx {
     fn open_call(&mut self, new: &NewCall<'_>) -> Result<CallRow, StoreError>;
     /// Locks and reads an existing call.
     fn lock_call(&mut self, call_sid: &str) -> Result<Option<CallRow>, StoreError>;
-    /// The TwiML answered for `turn`, if that turn was answered before.
+    /// The TwiML answered for `turn`, if that turn was answered before and is the call's last
+    /// (a call keeps only its last answer, and only until its final status callback).
     fn saved_response(&mut self, call_id: i64, turn: i64) -> Result<Option<String>, StoreError>;
     /// Saves or finds (`create_with_status`) or only finds a record, linking it to the call.
     fn record(

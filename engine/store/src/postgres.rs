@@ -5,7 +5,7 @@
 //!
 //! PostgreSQL is often on another machine, where each statement is a network round trip. So a
 //! batch's writes are buffered and written one statement per kind of write, whatever the
-//! number of webhooks: its new calls, its turns (steps, responses and calls' rows together),
+//! number of webhooks: its new calls, its turns (steps, replay data and calls' rows together),
 //! its status callbacks (docs/BENCHMARKS.md, "Round trips to PostgreSQL").
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -76,9 +76,9 @@ pub(crate) async fn open(url: &str) -> Result<SqlStore, StoreError> {
 
 /// What a server's operator is told at start ([`crate::Store::setup_warnings`]): that the
 /// server's autovacuum is off, when it is. Nothing then reclaims the row versions every turn
-/// leaves behind (the call's row is updated each turn, a call's replay responses are deleted
-/// when it ends), and every webhook gets slower. Measured with `bench/soak.sh` at 500 live
-/// calls: p99 18 → 164 ms in four minutes without it. A server that cannot tell is not warned
+/// leaves behind (each turn updates the call's row and replaces its replay row), and every
+/// webhook gets slower. Measured with `bench/soak.sh` at 500 live calls: p99 18 → 164 ms in
+/// four minutes without it. A server that cannot tell is not warned
 /// about.
 pub(crate) async fn setup_warnings(pool: &sqlx::AnyPool) -> Vec<&'static str> {
     let setting = sqlx::query_scalar::<_, String>("SELECT current_setting('autovacuum')")
@@ -86,7 +86,7 @@ pub(crate) async fn setup_warnings(pool: &sqlx::AnyPool) -> Vec<&'static str> {
         .await;
     match setting.as_deref() {
         Ok("off") => vec![
-            "PostgreSQL's autovacuum is off: dead rows of calls and responses will pile up and every webhook will get slower. Turn it on (autovacuum = on, the default) or vacuum these tables yourself.",
+            "PostgreSQL's autovacuum is off: dead versions of the rows of calls and replays will pile up and every webhook will get slower. Turn it on (autovacuum = on, the default) or vacuum these tables yourself.",
         ],
         _ => Vec::new(),
     }
@@ -224,7 +224,7 @@ impl PgWriter {
     }
 
     /// Writes what is buffered: the new calls ([`Self::write_opened`]); the turns' steps,
-    /// responses and calls in one statement ([`FLUSH_TURNS`]), after the kinds of their steps
+    /// replay data and calls in one statement ([`FLUSH_TURNS`]), after the kinds of their steps
     /// if one is new to this writer; the status callbacks in one ([`FLUSH_ENDED`]); the record
     /// links in one.
     fn flush(&mut self) -> Result<(), StoreError> {
@@ -417,7 +417,7 @@ struct PendingSteps {
     at: Vec<i64>,
 }
 
-/// One entry per answered turn: its response and the call's new state.
+/// One entry per answered turn: its replay data and the call's new state.
 #[derive(Default)]
 struct PendingCalls {
     id: Vec<i64>,
@@ -581,11 +581,13 @@ const TAKE_IDS: &str =
     "SELECT nextval(pg_get_serial_sequence('calls', 'id')) FROM generate_series(1, 32)";
 
 /// The batch's final status callbacks ([`webhook_sql::CALL_ENDED`] with
-/// [`webhook_sql::DROP_RESPONSES`]) in one statement, one array per column: `$1` sids, `$2`
+/// [`webhook_sql::DROP_REPLAY`]) in one statement, one array per column: `$1` sids, `$2`
 /// caller hashes, `$3` masked callers, `$4` to, `$5` now, `$6` durations, `$7` the state each
 /// ended call keeps (NULL: as it is; always NULL for a call the callback is the first to hear
 /// of, which has none). A call is in it at most once (a second statement on a call in one
-/// transaction flushes the first). In sid order, as [`FLUSH_OPENED`].
+/// transaction flushes the first). In sid order, as [`FLUSH_OPENED`]. The replay data is
+/// looked up by the ended calls' ids (`= ANY`, an index lookup each): as a join, PostgreSQL
+/// read the whole index of the table it used to be in when its statistics called it small.
 static FLUSH_ENDED: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH ended AS (
@@ -596,7 +598,7 @@ static FLUSH_ENDED: LazyLock<String> = LazyLock::new(|| {
          ORDER BY u.sid
          ON CONFLICT (call_sid) DO UPDATE SET {}
          RETURNING id)
-     DELETE FROM responses WHERE call_id IN (SELECT id FROM ended)",
+     DELETE FROM replays WHERE call_id = ANY (ARRAY(SELECT id FROM ended))",
         webhook_sql::ended_columns!(),
         webhook_sql::call_ended("excluded.state")
     )
@@ -688,7 +690,7 @@ static FLUSH_LINKS: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// The batch's turns in one statement (one round trip): their steps
-/// ([`webhook_sql::INSERT_STEP`]) and responses ([`webhook_sql::INSERT_RESPONSE`]) in two
+/// ([`webhook_sql::INSERT_STEP`]) and replay data ([`webhook_sql::SAVE_REPLAY`]) in two
 /// data-modifying `WITH` parts, and [`webhook_sql::after_turn`]'s update for every call (each
 /// call at most once: a second turn of a call in one transaction flushes the first), with the
 /// same rules. One array per column: `$1`-`$11` one entry per turn, `$12`-`$21` one per step
@@ -697,7 +699,7 @@ static FLUSH_LINKS: LazyLock<String> = LazyLock::new(|| {
 /// not an error, so that [`FILL_STEPS`] can write it once the kind is kept again.
 static FLUSH_TURNS: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH steps AS ({steps}), responses AS ({responses}), turned AS (
+        "WITH steps AS ({steps}), replays AS ({replays}), turned AS (
          UPDATE calls SET {after}
          FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],
                      $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])
@@ -705,9 +707,10 @@ static FLUSH_TURNS: LazyLock<String> = LazyLock::new(|| {
          WHERE calls.id = u.id)
      SELECT COUNT(*) FROM steps",
         steps = format_args!("{} RETURNING 1", steps_of_known_kinds(12)),
-        responses = format_args!(
-            "{} SELECT * FROM UNNEST($10::bigint[], $2::bigint[], $11::text[], $3::bigint[])",
-            webhook_sql::INSERT_RESPONSE_INTO
+        replays = format_args!(
+            "{} SELECT * FROM UNNEST($10::bigint[], $2::bigint[], $11::text[]) {}",
+            webhook_sql::SAVE_REPLAY_INTO,
+            webhook_sql::REPLACE_REPLAY
         ),
         after = webhook_sql::after_turn(&webhook_sql::TurnValues {
             state: "u.state",

@@ -76,13 +76,12 @@ pub struct ExportedStep {
     pub created_at: i64,
 }
 
-/// A stored answer (TwiML) as exported.
+/// A call's stored answer (the TwiML of its last turn, its replay data) as exported.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, sqlx::FromRow)]
 pub struct ExportedResponse {
     pub call_id: i64,
     pub turn: i64,
     pub twiml: String,
-    pub created_at: i64,
 }
 
 /// A record one of the person's calls created or asked for.
@@ -373,8 +372,9 @@ pub mod sql {
     pub const EXPORT_STEPS: &str =
         "SELECT call_id, turn, position, node, message_ids, text, digits, outcome, created_at
          FROM steps WHERE call_id IN ({ids}) ORDER BY call_id, turn, position";
-    pub const EXPORT_RESPONSES: &str = "SELECT call_id, turn, twiml, created_at
-         FROM responses WHERE call_id IN ({ids}) ORDER BY call_id, turn";
+    /// A call's replay data: the TwiML of its last turn, kept until its final status callback.
+    pub const EXPORT_RESPONSES: &str = "SELECT call_id, turn, twiml
+         FROM replays WHERE call_id IN ({ids}) ORDER BY call_id";
     pub const EXPORT_LINKS: &str = "SELECT record_id, call_id, created_at
          FROM record_calls WHERE call_id IN ({ids}) ORDER BY call_id, record_id";
     pub const EXPORT_RECORDS: &str =
@@ -412,7 +412,7 @@ pub mod sql {
     /// Making the picked calls anonymous, in this order.
     pub const CLEAR_STEPS: &str = "UPDATE step_rows SET text = '', digits = NULL
          WHERE call_id IN ({ids}) AND (text <> '' OR digits IS NOT NULL)";
-    pub const DELETE_RESPONSES: &str = "DELETE FROM responses WHERE call_id IN ({ids})";
+    pub const DELETE_RESPONSES: &str = "DELETE FROM replays WHERE call_id IN ({ids})";
     pub const DELETE_LINKS: &str = "DELETE FROM record_calls WHERE call_id IN ({ids})";
     pub const DELETE_RECORDINGS: &str = "DELETE FROM recordings WHERE call_id IN ({ids})";
     pub const UNLINK_RECORDS: &str = "UPDATE records SET call_id = NULL WHERE call_id IN ({ids})";

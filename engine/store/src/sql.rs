@@ -68,8 +68,9 @@ pub const LOCK_CALL_FOR_UPDATE: &str = concat!(
     " FROM calls WHERE call_sid = $1 FOR UPDATE"
 );
 
-/// `$1` call id, `$2` turn.
-pub const SAVED_RESPONSE: &str = "SELECT twiml FROM responses WHERE call_id = $1 AND turn = $2";
+/// The TwiML turn `$2` of call `$1` answered, while it is the call's last turn (the only one
+/// Twilio can deliver again: it asks for the next only once it has this one's answer).
+pub const SAVED_RESPONSE: &str = "SELECT twiml FROM replays WHERE call_id = $1 AND turn = $2";
 
 /// The save of save-or-find: returns no row when the record exists, and then [`FIND_RECORD`]
 /// reads it. (`DO UPDATE` would return it in one statement, but lock the row until commit:
@@ -128,11 +129,16 @@ pub static INSERT_STEP: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// The TwiML a turn answered, for replays.
-pub const INSERT_RESPONSE_INTO: &str = "INSERT INTO responses (call_id, turn, twiml, created_at)";
-/// `$1` call id, `$2` turn, `$3` TwiML, `$4` now.
-pub static INSERT_RESPONSE: LazyLock<String> =
-    LazyLock::new(|| format!("{INSERT_RESPONSE_INTO} VALUES ($1, $2, $3, $4)"));
+/// A call's replay data: the TwiML of its last turn, in place of the one before (a call has one
+/// row in `replays` while it is in progress, where a row per turn was inserted and deleted
+/// again before: docs/BENCHMARKS.md, "Replay data: the last answer only").
+pub const SAVE_REPLAY_INTO: &str = "INSERT INTO replays (call_id, turn, twiml)";
+/// Its conflict clause: a call's next turn replaces the row.
+pub const REPLACE_REPLAY: &str =
+    "ON CONFLICT (call_id) DO UPDATE SET turn = excluded.turn, twiml = excluded.twiml";
+/// `$1` call id, `$2` turn, `$3` TwiML.
+pub static SAVE_REPLAY: LazyLock<String> =
+    LazyLock::new(|| format!("{SAVE_REPLAY_INTO} VALUES ($1, $2, $3) {REPLACE_REPLAY}"));
 
 /// What one answered turn writes into its call's row, from `v`: the call's columns are
 /// `calls.…`, the new values are expressions (placeholders of one turn, or columns of a batch).
@@ -231,14 +237,13 @@ pub fn call_ended(state: &str) -> String {
     )
 }
 
-/// [`CALL_ENDED`] giving the call's id, for [`DROP_RESPONSES`].
+/// [`CALL_ENDED`] giving the call's id, for [`DROP_REPLAY`].
 pub static CALL_ENDED_RETURNING_ID: LazyLock<String> =
     LazyLock::new(|| format!("{} RETURNING id", *CALL_ENDED));
 
-/// The replay data of a call that ended: each turn's TwiML is kept only while Twilio may
-/// deliver a webhook again, and after the final status callback it no longer does (what a user
-/// sees, the steps, stays). `$1` call id.
-pub const DROP_RESPONSES: &str = "DELETE FROM responses WHERE call_id = $1";
+/// The replay data of a call that ended: after the final status callback Twilio delivers none
+/// of its webhooks again (what a user sees, the steps, stays). `$1` call id.
+pub const DROP_REPLAY: &str = "DELETE FROM replays WHERE call_id = $1";
 
 /// A voicemail's recording status callback, kept only for a call whose caller consented;
 /// delivered again (or `in-progress` then `completed`), the row is updated. `$1`
@@ -313,7 +318,7 @@ mod tests {
             CALL_ENDED_RETURNING_ID.as_str(),
             KEEP_STEP_KIND.as_str(),
             INSERT_STEP.as_str(),
-            INSERT_RESPONSE.as_str(),
+            SAVE_REPLAY.as_str(),
             SAVE_RECORD,
             MARK_PROBLEM.as_str(),
             KEEP_PRIVACY_KEY,

@@ -901,8 +901,8 @@ impl StoreTx for SqliteWriter {
         }
         drop(insert);
         self.conn
-            .prepare_cached(&webhook_sql::INSERT_RESPONSE)?
-            .execute(params![turn.call_id, turn.turn, turn.twiml, turn.now_ms])?;
+            .prepare_cached(&webhook_sql::SAVE_REPLAY)?
+            .execute(params![turn.call_id, turn.turn, turn.twiml])?;
         update_call_after_turn(&self.conn, turn)?;
         Ok(())
     }
@@ -931,7 +931,7 @@ impl StoreTx for SqliteWriter {
                 |r| r.get(0),
             )?;
         self.conn
-            .prepare_cached(webhook_sql::DROP_RESPONSES)?
+            .prepare_cached(webhook_sql::DROP_REPLAY)?
             .execute(params![call_id])?;
         Ok(())
     }

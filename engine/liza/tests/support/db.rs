@@ -140,8 +140,8 @@ impl TestDb {
         );
         rows.extend(
             self.rows(&format!(
-                "SELECT CAST(r.turn AS TEXT), r.twiml FROM responses r JOIN calls c ON c.id = r.call_id
-                 WHERE c.call_sid = '{call_sid}' ORDER BY r.turn"
+                "SELECT CAST(r.turn AS TEXT), r.twiml FROM replays r JOIN calls c ON c.id = r.call_id
+                 WHERE c.call_sid = '{call_sid}'"
             ))
             .await,
         );

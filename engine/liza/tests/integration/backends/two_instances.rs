@@ -36,8 +36,8 @@ async fn a_call_alternating_between_two_instances_equals_one_instance() {
     assert!(alternating[4].contains("<Hangup/>"), "{}", alternating[4]);
     let rows = shared.call_snapshot(&call).await;
     assert_eq!(rows, single.call_snapshot(&call).await);
-    // Not vacuous: the call row, 15 steps and the order were compared (the responses, replay
-    // data, were dropped at the call's end on both).
+    // Not vacuous: the call row, 15 steps and the order were compared (the replay data was
+    // dropped at the call's end on both).
     assert_eq!(rows.len(), 17, "{rows:?}");
     assert_eq!(rows[0][0].as_deref(), Some("completed"));
     // Both instances really answered: each logged its share of the call.

@@ -136,8 +136,8 @@ async fn refused_and_unanswered_calls_leave_no_number_text_or_digits() {
     .unwrap();
     assert_eq!(repeat.len(), 2, "two callers");
     assert!(repeat.iter().all(|(_, calls)| *calls == 2));
-    // No responses outlive their call.
-    assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM responses").await, 0);
+    // No replay data outlives its call.
+    assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM replays").await, 0);
 }
 
 #[tokio::test]

@@ -240,7 +240,7 @@ async fn an_export_holds_every_row_about_the_callers_calls_and_nothing_of_anothe
     assert_eq!(
         data.responses.len(),
         count(format!(
-            "SELECT COUNT(*) FROM responses WHERE call_id IN {ids}"
+            "SELECT COUNT(*) FROM replays WHERE call_id IN {ids}"
         ))
         .await
     );
