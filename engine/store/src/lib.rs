@@ -1,4 +1,4 @@
-//! Persistence behind a trait: calls, conversation steps, replayable responses, records.
+//! Persistence behind a trait: calls, conversation steps, replay data, records.
 //!
 //! Two backends, SQLite (the default) and PostgreSQL (several instances, one database), each
 //! with writer threads of its own for the webhooks (`sqlite.rs`, `postgres.rs`); both run the
