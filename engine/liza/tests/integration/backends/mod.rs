@@ -7,6 +7,7 @@ mod loadtest;
 mod logins;
 mod logs;
 mod operator;
+mod plans;
 mod staying_up;
 mod stories;
 mod tls;
