@@ -466,7 +466,7 @@ impl<'a> Webhook<'a> {
         if call.turn > 0 {
             // Twilio delivered the call's first webhook again: it hears the call's last answer
             // (see `node`).
-            if let Some(twiml) = self.tx.saved_response(call.id, call.turn - 1)? {
+            if let Some(twiml) = self.tx.last_answer(&call)? {
                 return Ok(Reply::Done(twiml, Outcome::Replayed, None));
             }
         }
@@ -493,7 +493,7 @@ impl<'a> Webhook<'a> {
                 // asks for the next turn only once it has an answer). A call keeps that answer
                 // only; an older webhook hears it too (the question the call is at) and is not
                 // run again with its stale input.
-                if let Some(twiml) = self.tx.saved_response(call.id, call.turn - 1)? {
+                if let Some(twiml) = self.tx.last_answer(&call)? {
                     return Ok(Reply::Done(twiml, Outcome::Replayed, None));
                 }
                 call.turn

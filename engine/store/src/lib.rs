@@ -246,6 +246,11 @@ pub trait StoreTx {
     /// The TwiML answered for `turn`, if that turn was answered before and is the call's last
     /// (a call keeps only its last answer, and only until its final status callback).
     fn saved_response(&mut self, call_id: i64, turn: i64) -> Result<Option<String>, StoreError>;
+    /// The call's last answer (the turn before `call.turn`), while the call keeps it: what a
+    /// webhook Twilio delivered again hears.
+    fn last_answer(&mut self, call: &CallRow) -> Result<Option<String>, StoreError> {
+        self.saved_response(call.id, call.turn - 1)
+    }
     /// Saves or finds (`create_with_status`) or only finds a record, linking it to the call.
     fn record(
         &mut self,
