@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Webhook benchmarks for docs/BENCHMARKS.md: release build, load generator on the same
 # machine, every call signed and every step persisted. Targets loopback only. After each run:
-# the CPU time the server used, and on PostgreSQL (when it runs on this machine) the CPU time of
-# the backends serving its database.
+# the TCP connections the load generator opened, the CPU time the server used, and on
+# PostgreSQL (when it runs on this machine) the CPU time of the backends serving its database.
 #
 #   bench/webhooks.sh sqlite      # or: postgres, bare, all
 #
@@ -11,7 +11,8 @@
 # calls, default 5000 / 3000), PG_URL_SUFFIX (appended to Liza's DATABASE_URL, e.g.
 # '?options=-csynchronous_commit%3Doff'), SETTLE (seconds between the saturation runs and the
 # live-call run, default 30), LIZA_BIN (a binary built before: no build here; it is the server
-# and the load generator).
+# and the load generator), LOADTEST_ARGS (more arguments for every `liza loadtest`, e.g.
+# '--connections 0').
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -62,6 +63,9 @@ stop_liza() {
     SERVER=
 }
 
+# TCP connections this machine opened so far (the load generator's, on loopback).
+tcp_opens() { awk '/^Tcp:/ && $6 ~ /^[0-9]+$/ {print $6}' /proc/net/snmp; }
+
 # CPU time (clock ticks) of process $1, 0 when it is gone.
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
@@ -76,11 +80,14 @@ db_ticks() {
 }
 
 loadtest() {
-    echo "\$ liza loadtest $*"
-    local server db hz
-    server=$(ticks "$SERVER") db=$(db_ticks) hz=$(getconf CLK_TCK)
-    "$LIZA" loadtest --url "http://127.0.0.1:$PORT" --expect "Vielen Dank für Ihren Anruf" "$@" || true
+    echo "\$ liza loadtest ${LOADTEST_ARGS:+$LOADTEST_ARGS }$*"
+    local server db hz opens
+    server=$(ticks "$SERVER") db=$(db_ticks) hz=$(getconf CLK_TCK) opens=$(tcp_opens)
+    # shellcheck disable=SC2086 # LOADTEST_ARGS is a list of words
+    "$LIZA" loadtest --url "http://127.0.0.1:$PORT" --expect "Vielen Dank für Ihren Anruf" ${LOADTEST_ARGS:-} "$@" || true
+    opens=$(( $(tcp_opens) - opens ))
     server=$(( $(ticks "$SERVER") - server )) db=$(( $(db_ticks) - db ))
+    echo "TCP connections opened during the run: $opens"
     echo -n "CPU during the run: server $(awk "BEGIN {printf \"%.2f\", $server / $hz}") s"
     [ -n "${DB:-}" ] && echo -n ", PostgreSQL's backends for it $(awk "BEGIN {printf \"%.2f\", $db / $hz}") s"
     echo

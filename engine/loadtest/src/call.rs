@@ -85,6 +85,9 @@ pub struct Target {
     pub auth_token: Option<String>,
     pub from: String,
     pub to: String,
+    /// Requests in flight at once, at most: one permit per request, so the client holds
+    /// about as many connections (see `LoadtestArgs::connections`).
+    pub in_flight: tokio::sync::Semaphore,
 }
 
 /// How one caller behaves.
@@ -143,7 +146,14 @@ impl Target {
                 compute_signature(token, &signed, params),
             );
         }
+        // The clock starts before the wait for a permit: a request that waits behind the
+        // others counts that wait, as it would wait in a proxy's queue.
         let started = Instant::now();
+        let permit = self
+            .in_flight
+            .acquire()
+            .await
+            .map_err(|_| "the load generator is shutting down".to_owned())?;
         let response = request
             .send()
             .await
@@ -153,6 +163,7 @@ impl Target {
             .text()
             .await
             .map_err(|e| format!("POST {send_to}: {}", super::error_chain(&e)))?;
+        drop(permit);
         timings.request(webhook_name(&send_to), started.elapsed());
         if !status.is_success() {
             return Err(format!("POST {send_to}: HTTP {status}"));

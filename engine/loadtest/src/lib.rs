@@ -42,6 +42,11 @@ pub struct LoadtestArgs {
     /// Time a caller takes to press keys, jittered ±50 % (e.g. 1s, 250ms); 0 = saturation.
     #[arg(long, default_value = "0s", value_parser = parse_duration)]
     pub think: Duration,
+    /// Requests in flight at once, at most, and so about as many open connections, as a
+    /// proxy's pool of upstream connections holds them (0 = one per caller). A request that
+    /// waits for a free one counts the wait in its latency.
+    #[arg(long, default_value_t = 256)]
+    pub connections: usize,
     /// Spread the first calls over this long (default: think × answers, so calls overlap evenly).
     #[arg(long, value_parser = parse_duration)]
     pub ramp: Option<Duration>,
@@ -340,6 +345,10 @@ pub async fn run(args: &LoadtestArgs, auth_token: Option<String>) -> Result<Repo
         auth_token: if args.unsigned { None } else { auth_token },
         from: args.from.clone(),
         to: args.to.clone(),
+        in_flight: tokio::sync::Semaphore::new(match args.connections {
+            0 => args.concurrency.max(1),
+            n => n,
+        }),
     });
     let script = Arc::new(Script {
         answers,
@@ -434,6 +443,89 @@ pub async fn bare_server(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A server that answers every call's first webhook with a hang-up, slowly, and counts
+    /// the requests it holds at once.
+    async fn counting_server() -> (String, Arc<AtomicUsize>) {
+        use poem::{handler, web::Data, EndpointExt, Route};
+
+        #[derive(Clone)]
+        struct Held(Arc<AtomicUsize>, Arc<AtomicUsize>);
+
+        #[handler]
+        async fn answer(Data(held): Data<&Held>) -> poem::Response {
+            let now = held.0.fetch_add(1, Ordering::SeqCst) + 1;
+            held.1.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            held.0.fetch_sub(1, Ordering::SeqCst);
+            poem::Response::builder()
+                .content_type("text/xml")
+                .body("<Response><Hangup/></Response>")
+        }
+
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        let peak = Arc::new(AtomicUsize::new(0));
+        let app = Route::new()
+            .at("/*path", poem::post(answer))
+            .data(Held(Arc::new(AtomicUsize::new(0)), peak.clone()));
+        tokio::spawn(async move {
+            poem::Server::new_with_acceptor(
+                poem::listener::TcpAcceptor::from_tokio(listener).unwrap(),
+            )
+            .run(app)
+            .await
+        });
+        (format!("http://{addr}"), peak)
+    }
+
+    fn args(url: &str, concurrency: usize, connections: usize) -> LoadtestArgs {
+        use clap::Parser;
+
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: LoadtestArgs,
+        }
+        let mut args = Cli::parse_from(["loadtest", "--url", url, "--unsigned"]).args;
+        (args.calls, args.concurrency, args.connections) =
+            (concurrency * 2, concurrency, connections);
+        args
+    }
+
+    #[tokio::test]
+    async fn requests_in_flight_are_capped_by_connections() {
+        let (url, peak) = counting_server().await;
+        let report = run(&args(&url, 8, 2), None).await.unwrap();
+        assert_eq!(
+            (report.completed, report.failed),
+            (16, 0),
+            "{:?}",
+            report.first_errors
+        );
+        assert_eq!(peak.load(Ordering::SeqCst), 2);
+        // The wait for a free connection counts: 32 requests of 20 ms, two at a time.
+        assert!(
+            report.elapsed >= Duration::from_millis(16 * 20),
+            "{:?}",
+            report.elapsed
+        );
+
+        let (url, peak) = counting_server().await;
+        let report = run(&args(&url, 8, 0), None).await.unwrap();
+        assert_eq!(
+            (report.completed, report.failed),
+            (16, 0),
+            "{:?}",
+            report.first_errors
+        );
+        assert!(
+            peak.load(Ordering::SeqCst) > 2,
+            "0 = a request per caller at once"
+        );
+    }
 
     #[test]
     fn durations() {

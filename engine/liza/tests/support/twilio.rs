@@ -639,6 +639,7 @@ pub fn loadtest_args(
         calls,
         concurrency,
         think,
+        connections: 256,
         ramp: None,
         answers: ["consent=1", "order=12345", "order_confirm=1", "help=2"]
             .map(String::from)
