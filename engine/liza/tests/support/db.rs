@@ -113,6 +113,18 @@ impl TestDb {
             .collect()
     }
 
+    /// Runs one statement as an operator would by hand: the rows it touched, or the
+    /// database's refusal.
+    pub async fn execute(&self, sql: &str) -> Result<u64, sqlx::Error> {
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&self.url)
+            .await
+            .expect("open the test database");
+        let done = sqlx::query(sql).execute(&mut conn).await;
+        let _ = conn.close().await;
+        done.map(|done| done.rows_affected())
+    }
+
     /// One text value.
     pub async fn value(&self, sql: &str) -> Option<String> {
         self.rows(sql)

@@ -230,6 +230,52 @@ async fn an_older_webhook_hears_the_last_answer(db: &TestDb) {
 }
 both!(an_older_webhook_hears_the_last_answer);
 
+/// An operator who deletes a call by hand deletes its steps with it, and cannot delete a step
+/// kind that steps still use (PostgreSQL keeps this with triggers, not foreign keys: the
+/// migration `steps_unchecked`).
+async fn rows_deleted_by_hand_leave_no_step_without_its_call_or_kind(db: &TestDb) {
+    let app = spawn_app_on(&db.url).await;
+    let (kept, deleted) = (new_call_sid(), new_call_sid());
+    for call in [&kept, &deleted] {
+        let greeting = app.twilio.start(call).await;
+        app.twilio.press(&greeting, call, "1").await;
+    }
+    app.stop().await;
+    let kept_steps = db
+        .value(&format!(
+            "SELECT CAST(COUNT(*) AS TEXT) FROM steps s JOIN calls c ON c.id = s.call_id
+             WHERE c.call_sid = '{kept}'"
+        ))
+        .await;
+    assert!(
+        kept_steps.as_deref().is_some_and(|n| n != "0"),
+        "{kept_steps:?}"
+    );
+    let step_rows = || db.value("SELECT CAST(COUNT(*) AS TEXT) FROM step_rows");
+
+    let deleting = format!("DELETE FROM calls WHERE call_sid = '{deleted}'");
+    assert_eq!(db.execute(&deleting).await.unwrap(), 1);
+    assert_eq!(
+        step_rows().await,
+        kept_steps,
+        "only the kept call's steps are left"
+    );
+
+    let refused = db.execute("DELETE FROM step_kinds").await.unwrap_err();
+    assert_eq!(
+        refused.as_database_error().map(|e| e.kind()),
+        Some(sqlx::error::ErrorKind::ForeignKeyViolation),
+        "{refused}"
+    );
+    assert_eq!(step_rows().await, kept_steps);
+
+    // With no step left, the kinds can go.
+    db.execute("DELETE FROM calls").await.unwrap();
+    assert_eq!(step_rows().await.as_deref(), Some("0"));
+    db.execute("DELETE FROM step_kinds").await.unwrap();
+}
+both!(rows_deleted_by_hand_leave_no_step_without_its_call_or_kind);
+
 /// A webhook without a valid signature is refused and writes nothing.
 async fn unsigned_webhook_is_refused(db: &TestDb) {
     let app = spawn_app_on(&db.url).await;
