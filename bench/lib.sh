@@ -1,11 +1,11 @@
 # Shared by the bench/*.sh scripts, which `source bench/lib.sh` from the repository root.
 
-# LIZA_MAX_CONNECTIONS for LIVE simultaneous calls. The load generator's callers share one
-# client whose pool opens a connection whenever a request finds none idle: usually a few dozen,
-# but in a burst up to about one per live call and more (12,000-15,000 at 10,000 live calls;
-# docs/BENCHMARKS.md, "At 10,000 live calls the load generator has two states"). The server's
+# LIZA_MAX_CONNECTIONS for LIVE simultaneous calls. The load generator holds at most 256
+# requests in flight (`liza loadtest --connections`), and so about as many connections; with
+# `--connections 0` (one per caller) it opened up to 12,000-15,000 at 10,000 live calls
+# (docs/BENCHMARKS.md, "At 10,000 live calls the load generator has two states"). The server's
 # default (512) would close the longest-idle one beyond it, which a caller was about to reuse.
-# Room for one per live call and 1,000 more.
+# Room for one per live call and 1,000 more, so either client is measured, not the limit.
 connections_for() {
     local live=$1
     echo $(( live + 1000 > 512 ? live + 1000 : 512 ))

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Webhook benchmarks for docs/BENCHMARKS.md: release build, load generator on the same
 # machine, every call signed and every step persisted. Targets loopback only. After each run:
-# the TCP connections the load generator opened, the CPU time the server used, and on
+# the TCP connections opened during it, the CPU time the server used, and on
 # PostgreSQL (when it runs on this machine) the CPU time of the backends serving its database.
 #
 #   bench/webhooks.sh sqlite      # or: postgres, bare, all
@@ -63,7 +63,8 @@ stop_liza() {
     SERVER=
 }
 
-# TCP connections this machine opened so far (the load generator's, on loopback).
+# TCP connections this machine opened so far: the load generator's to the server, and on
+# PostgreSQL any the server opens to it (its pools are open before a run starts).
 tcp_opens() { awk '/^Tcp:/ && $6 ~ /^[0-9]+$/ {print $6}' /proc/net/snmp; }
 
 # CPU time (clock ticks) of process $1, 0 when it is gone.
@@ -125,7 +126,8 @@ bare() {
     # The bare server answers `voice` with the flow's first turn (greeting, consent question)
     # and every other webhook with the turn that hangs up: a call is two webhooks.
     echo "\$ liza loadtest --bare-server 127.0.0.1:$BARE_PORT; liza loadtest --calls 10000 --concurrency 256 --expect 'Auf Wiederhören'"
-    "$LIZA" loadtest --url "http://127.0.0.1:$BARE_PORT" --calls 10000 --concurrency 256 --expect "Auf Wiederhören" || true
+    # shellcheck disable=SC2086 # LOADTEST_ARGS is a list of words
+    "$LIZA" loadtest --url "http://127.0.0.1:$BARE_PORT" --calls 10000 --concurrency 256 --expect "Auf Wiederhören" ${LOADTEST_ARGS:-} || true
     kill "$bare"
     wait "$bare" 2>/dev/null || true
     echo

@@ -88,6 +88,8 @@ pub struct Target {
     /// Requests in flight at once, at most: one permit per request, so the client holds
     /// about as many connections (see `LoadtestArgs::connections`).
     pub in_flight: tokio::sync::Semaphore,
+    /// A request's time to answer, the wait for a permit included (Twilio's is 15 s).
+    pub timeout: Duration,
 }
 
 /// How one caller behaves.
@@ -147,23 +149,34 @@ impl Target {
             );
         }
         // The clock starts before the wait for a permit: a request that waits behind the
-        // others counts that wait, as it would wait in a proxy's queue.
+        // others counts that wait, as it would wait in a proxy's queue, and Twilio's timeout
+        // runs from then too.
         let started = Instant::now();
-        let permit = self
-            .in_flight
-            .acquire()
+        let exchange = async {
+            let _permit = self
+                .in_flight
+                .acquire()
+                .await
+                .map_err(|_| "the load generator is shutting down".to_owned())?;
+            let response = request
+                .send()
+                .await
+                .map_err(|e| format!("POST {send_to}: {}", super::error_chain(&e)))?;
+            let status = response.status();
+            let text = response
+                .text()
+                .await
+                .map_err(|e| format!("POST {send_to}: {}", super::error_chain(&e)))?;
+            Ok::<_, String>((status, text))
+        };
+        let (status, text) = tokio::time::timeout(self.timeout, exchange)
             .await
-            .map_err(|_| "the load generator is shutting down".to_owned())?;
-        let response = request
-            .send()
-            .await
-            .map_err(|e| format!("POST {send_to}: {}", super::error_chain(&e)))?;
-        let status = response.status();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| format!("POST {send_to}: {}", super::error_chain(&e)))?;
-        drop(permit);
+            .map_err(|_| {
+                format!(
+                    "POST {send_to}: no answer within {} s",
+                    self.timeout.as_secs_f64()
+                )
+            })??;
         timings.request(webhook_name(&send_to), started.elapsed());
         if !status.is_success() {
             return Err(format!("POST {send_to}: HTTP {status}"));

@@ -44,7 +44,7 @@ pub struct LoadtestArgs {
     pub think: Duration,
     /// Requests in flight at once, at most, and so about as many open connections, as a
     /// proxy's pool of upstream connections holds them (0 = one per caller). A request that
-    /// waits for a free one counts the wait in its latency.
+    /// waits for a free one counts the wait in its latency and in its --timeout.
     #[arg(long, default_value_t = 256)]
     pub connections: usize,
     /// Spread the first calls over this long (default: think × answers, so calls overlap evenly).
@@ -128,11 +128,22 @@ pub fn parse_resolve(text: &str) -> Result<(String, SocketAddr), String> {
     Ok((host.to_ascii_lowercase(), SocketAddr::new(addr, port)))
 }
 
-/// The HTTP client: TLS trusts the public CAs plus `ca_certs`; `resolve` pins host names.
+/// Requests in flight at once, at most (`--connections`; 0: one per caller).
+fn slots(args: &LoadtestArgs) -> usize {
+    match args.connections {
+        0 => args.concurrency.max(1),
+        n => n,
+    }
+    .min(tokio::sync::Semaphore::MAX_PERMITS)
+}
+
+/// The HTTP client: TLS trusts the public CAs plus `ca_certs`; `resolve` pins host names. It
+/// keeps as many idle connections as requests may be in flight.
 fn client(args: &LoadtestArgs, url: &str) -> Result<reqwest::Client, String> {
     let mut builder = reqwest::Client::builder()
         .timeout(args.timeout)
         .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(slots(args))
         .tcp_nodelay(true);
     for path in &args.ca_certs {
         let pem = std::fs::read(path).map_err(|e| format!("--ca-cert {}: {e}", path.display()))?;
@@ -345,10 +356,8 @@ pub async fn run(args: &LoadtestArgs, auth_token: Option<String>) -> Result<Repo
         auth_token: if args.unsigned { None } else { auth_token },
         from: args.from.clone(),
         to: args.to.clone(),
-        in_flight: tokio::sync::Semaphore::new(match args.connections {
-            0 => args.concurrency.max(1),
-            n => n,
-        }),
+        in_flight: tokio::sync::Semaphore::new(slots(args)),
+        timeout: args.timeout,
     });
     let script = Arc::new(Script {
         answers,
@@ -506,11 +515,27 @@ mod tests {
             report.first_errors
         );
         assert_eq!(peak.load(Ordering::SeqCst), 2);
-        // The wait for a free connection counts: 32 requests of 20 ms, two at a time.
+        // 32 requests of 20 ms, two at a time, and the wait for a slot counts in each one's
+        // latency: the median request waited for at least two others.
         assert!(
             report.elapsed >= Duration::from_millis(16 * 20),
             "{:?}",
             report.elapsed
+        );
+        let median = report.latency.value_at_quantile(0.5);
+        assert!(median >= 40_000, "p50 {median} µs");
+
+        // The wait counts against Twilio's timeout too: with one slot, the last of 8 callers
+        // waits for 7 others (140 ms), longer than a timeout of 100 ms.
+        let (url, _) = counting_server().await;
+        let mut waiting = args(&url, 8, 1);
+        waiting.timeout = Duration::from_millis(100);
+        let report = run(&waiting, None).await.unwrap();
+        assert!(report.failed > 0, "{report}");
+        assert!(
+            report.first_errors[0].contains("no answer within 0.1 s"),
+            "{:?}",
+            report.first_errors
         );
 
         let (url, peak) = counting_server().await;
