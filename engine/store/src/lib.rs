@@ -247,8 +247,11 @@ pub trait StoreTx {
     /// (a call keeps only its last answer, and only until its final status callback).
     fn saved_response(&mut self, call_id: i64, turn: i64) -> Result<Option<String>, StoreError>;
     /// The call's last answer (the turn before `call.turn`), while the call keeps it: what a
-    /// webhook Twilio delivered again hears.
+    /// webhook Twilio delivered again hears. A call not yet answered has none.
     fn last_answer(&mut self, call: &CallRow) -> Result<Option<String>, StoreError> {
+        if call.turn < 1 {
+            return Ok(None);
+        }
         self.saved_response(call.id, call.turn - 1)
     }
     /// Saves or finds (`create_with_status`) or only finds a record, linking it to the call.

@@ -231,8 +231,8 @@ async fn an_older_webhook_hears_the_last_answer(db: &TestDb) {
 both!(an_older_webhook_hears_the_last_answer);
 
 /// An operator who deletes a call by hand deletes its steps with it, and cannot delete a step
-/// kind that steps still use (PostgreSQL keeps this with triggers, not foreign keys: the
-/// migration `steps_unchecked`).
+/// kind that steps still use, by DELETE or TRUNCATE (PostgreSQL keeps this with triggers,
+/// not foreign keys: the migration `steps_unchecked`).
 async fn rows_deleted_by_hand_leave_no_step_without_its_call_or_kind(db: &TestDb) {
     let app = spawn_app_on(&db.url).await;
     let (kept, deleted) = (new_call_sid(), new_call_sid());
@@ -269,8 +269,20 @@ async fn rows_deleted_by_hand_leave_no_step_without_its_call_or_kind(db: &TestDb
     );
     assert_eq!(step_rows().await, kept_steps);
 
+    if matches!(db.backend, Backend::Postgres) {
+        // TRUNCATE too (SQLite has none): refused for kinds in use; calls need CASCADE, as
+        // they always did, and take their steps.
+        let refused = db.execute("TRUNCATE step_kinds").await.unwrap_err();
+        assert_eq!(
+            refused.as_database_error().map(|e| e.kind()),
+            Some(sqlx::error::ErrorKind::ForeignKeyViolation),
+            "{refused}"
+        );
+        db.execute("TRUNCATE calls CASCADE").await.unwrap();
+    } else {
+        db.execute("DELETE FROM calls").await.unwrap();
+    }
     // With no step left, the kinds can go.
-    db.execute("DELETE FROM calls").await.unwrap();
     assert_eq!(step_rows().await.as_deref(), Some("0"));
     db.execute("DELETE FROM step_kinds").await.unwrap();
 }
