@@ -140,8 +140,9 @@ fn slots(args: &LoadtestArgs) -> usize {
 /// The HTTP client: TLS trusts the public CAs plus `ca_certs`; `resolve` pins host names. It
 /// keeps as many idle connections as requests may be in flight.
 fn client(args: &LoadtestArgs, url: &str) -> Result<reqwest::Client, String> {
+    // No timeout of the client's own: `Target::post` times the whole exchange, the wait for a
+    // slot included (`args.timeout`), with one timer per request.
     let mut builder = reqwest::Client::builder()
-        .timeout(args.timeout)
         .pool_idle_timeout(Duration::from_secs(90))
         .pool_max_idle_per_host(slots(args))
         .tcp_nodelay(true);
