@@ -454,8 +454,8 @@ pub async fn bare_server(
 mod tests {
     use super::*;
 
-    /// A server that answers every call's first webhook with a hang-up, slowly, and counts
-    /// the requests it holds at once.
+    /// A server that answers every webhook with a hang-up after 20 ms (a call is its first
+    /// webhook and its status callback), and counts the requests it holds at once.
     async fn counting_server() -> (String, Arc<AtomicUsize>) {
         use poem::{handler, web::Data, EndpointExt, Route};
 

@@ -54,10 +54,10 @@ pub(crate) async fn open(url: &str) -> Result<SqlStore, StoreError> {
             ("idle_in_transaction_session_timeout", "10s"),
             // Every statement of a writer reads rows by a key (a call's id or sid, a kind's id;
             // the foreign-key checks of its inserts into `replays`, `outbox` and the records'
-            // links too), so a sequential scan is never the
-            // plan it wants. PostgreSQL picks one whenever its statistics call a table small
-            // against a batch's keys, as in a new database until autovacuum's first ANALYZE,
-            // and keeps it for the connection's cached statements. Measured on a new database:
+            // links too), so a sequential scan is never the plan it wants. PostgreSQL picks
+            // one whenever its statistics call a table small against a batch's keys, as in a
+            // new database until autovacuum's first ANALYZE, and keeps it for the
+            // connection's cached statements. Measured on a new database:
             // PostgreSQL's CPU per webhook 22 to 42 % lower (docs/BENCHMARKS.md, "Writers
             // without sequential scans"). The dashboard's pool keeps them: its reports read
             // whole ranges.
@@ -648,9 +648,9 @@ type KindKey = (String, String, String);
 /// The ids of the step kinds this writer has kept or read, so that a batch whose steps are all
 /// of known kinds (nearly every batch: a flow has few) writes them without a round trip for
 /// the kinds. Liza never deletes a kind, and PostgreSQL refuses to delete one a step names (a
-/// trigger: the migration `steps_unchecked`); should one
-/// be gone all the same, or its id be another kind's (a database restored under a running
-/// server), [`FLUSH_TURNS`] says so and the writer keeps it again. Ids learnt in a transaction
+/// trigger: the migration `steps_unchecked`); should one be gone all the same, or its id be
+/// another kind's (a database restored under a running server), [`FLUSH_TURNS`] says so and
+/// the writer keeps it again. Ids learnt in a transaction
 /// count only once it commits (it may have kept them itself); a rollback forgets every id.
 #[derive(Default)]
 struct KindIds {
