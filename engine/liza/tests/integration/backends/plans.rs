@@ -6,7 +6,8 @@
 use crate::support::*;
 
 /// `replays` (each turn's upsert, the final callback's delete) and `step_kinds` (the turns'
-/// join on a step's kind, each step row's foreign-key check) are read only by the writers
+/// join on a step's kind; step rows have no foreign keys on PostgreSQL since the migration
+/// `steps_unchecked`) are read only by the writers
 /// while calls are answered: (sequential scans, index scans) of each, as PostgreSQL counted
 /// them. A server's connections flush their counts when they close, so this is read after a
 /// server stopped, and again until the counts stop changing.
