@@ -12,6 +12,7 @@ pub mod batch;
 mod dialect;
 mod error;
 pub mod health;
+mod kinds;
 pub mod outbox;
 mod postgres;
 pub mod privacy;

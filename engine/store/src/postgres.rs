@@ -20,6 +20,7 @@ use tokio::runtime::Runtime;
 
 use super::batch::{Connector, WriterConn, Writers};
 use super::dialect::POSTGRES;
+use super::kinds::{KindIds, KindKey};
 use super::sql as webhook_sql;
 use super::sql_admin::SqlAdmin;
 use super::sql_store::{open_pool, Local, SqlStore};
@@ -305,7 +306,7 @@ impl PgWriter {
     fn kind_ids(&mut self, kinds: &[KindKey]) -> Result<Vec<i64>, StoreError> {
         let unknown: BTreeSet<&KindKey> = kinds
             .iter()
-            .filter(|kind| self.kinds.get(kind).is_none())
+            .filter(|kind| self.kinds.get(*kind).is_none())
             .collect();
         if !unknown.is_empty() {
             let mut columns: [Vec<&str>; 3] = Default::default();
@@ -336,7 +337,7 @@ impl PgWriter {
                     row.try_get("message_ids")?,
                     row.try_get("outcome")?,
                 );
-                self.kinds.this_transaction.insert(kind, row.try_get("id")?);
+                self.kinds.learnt(kind, row.try_get("id")?);
             }
         }
         kinds
@@ -641,46 +642,6 @@ static FILL_STEPS: LazyLock<String> = LazyLock::new(|| {
 const KIND_IDS: &str = "SELECT k.id, k.node, k.message_ids, k.outcome
      FROM UNNEST($1::text[], $2::text[], $3::text[]) AS u(node, message_ids, outcome)
      JOIN step_kinds k ON k.node = u.node AND k.message_ids = u.message_ids AND k.outcome = u.outcome";
-
-/// A step's kind: its node, message ids and outcome (the flow's words, the same in every call).
-type KindKey = (String, String, String);
-
-/// The ids of the step kinds this writer has kept or read, so that a batch whose steps are all
-/// of known kinds (nearly every batch: a flow has few) writes them without a round trip for
-/// the kinds. Liza never deletes a kind, and PostgreSQL refuses to delete one a step names (a
-/// trigger: the migration `steps_unchecked`); should one be gone all the same, or its id be
-/// another kind's (a database restored under a running server), [`FLUSH_TURNS`] says so and
-/// the writer keeps it again. Ids learnt in a transaction
-/// count only once it commits (it may have kept them itself); a rollback forgets every id.
-#[derive(Default)]
-struct KindIds {
-    committed: HashMap<KindKey, i64>,
-    this_transaction: HashMap<KindKey, i64>,
-}
-
-impl KindIds {
-    /// Kinds known at most: a flow has tens, and each version of a flow may add a few.
-    const MOST: usize = 4096;
-
-    fn get(&self, kind: &KindKey) -> Option<i64> {
-        self.this_transaction
-            .get(kind)
-            .or_else(|| self.committed.get(kind))
-            .copied()
-    }
-
-    fn committed(&mut self) {
-        if self.committed.len() + self.this_transaction.len() > Self::MOST {
-            self.committed.clear();
-        }
-        self.committed.extend(self.this_transaction.drain());
-    }
-
-    fn forget(&mut self) {
-        self.committed.clear();
-        self.this_transaction.clear();
-    }
-}
 
 /// [`webhook_sql::LINK_RECORD`] for many rows.
 static FLUSH_LINKS: LazyLock<String> = LazyLock::new(|| {

@@ -94,8 +94,8 @@ pub static LINK_RECORD: LazyLock<String> =
     LazyLock::new(|| format!("{LINK_RECORD_INTO} VALUES ($1, $2, $3) {LINK_ONCE}"));
 
 /// Keeps a step's kind (its node, message ids and outcome: the flow's words, the same in every
-/// call) once; [`insert_steps_from`] then names it by its id. `$1` node, `$2` message ids,
-/// `$3` outcome.
+/// call) once; a step row then names it by its id ([`KIND_ID`], kept by the writer:
+/// `kinds.rs`). `$1` node, `$2` message ids, `$3` outcome.
 pub const KEEP_STEP_KIND_INTO: &str = "INSERT INTO step_kinds (node, message_ids, outcome)";
 /// Ends every statement of [`KEEP_STEP_KIND_INTO`].
 pub const KEEP_STEP_KIND_ONCE: &str = "ON CONFLICT DO NOTHING";
@@ -103,31 +103,18 @@ pub const KEEP_STEP_KIND_ONCE: &str = "ON CONFLICT DO NOTHING";
 pub static KEEP_STEP_KIND: LazyLock<String> =
     LazyLock::new(|| format!("{KEEP_STEP_KIND_INTO} VALUES ($1, $2, $3) {KEEP_STEP_KIND_ONCE}"));
 
+/// A kept kind's id: `$1` node, `$2` message ids, `$3` outcome.
+pub const KIND_ID: &str =
+    "SELECT id FROM step_kinds WHERE node = $1 AND message_ids = $2 AND outcome = $3";
+
 /// Every statement that writes step rows: a step names its kind by the kind's id.
 pub const STEP_ROWS_INTO: &str =
     "INSERT INTO step_rows (call_id, turn, position, kind, text, digits, created_at)";
 
-/// The step rows of a turn from `source`, a row source named `u` with the columns `call_id,
-/// turn, position, node, message_ids, text, digits, outcome, at`; each step's kind is kept
-/// already ([`KEEP_STEP_KIND`]). Readers read the view `steps` (the same columns as the rows
-/// written here).
-pub fn insert_steps_from(source: &str) -> String {
-    format!(
-        "{STEP_ROWS_INTO}
-         SELECT u.call_id, u.turn, u.position, k.id, u.text, u.digits, u.at
-         FROM {source} JOIN step_kinds k
-             ON k.node = u.node AND k.message_ids = u.message_ids AND k.outcome = u.outcome"
-    )
-}
-
-/// One step row: `$1` … `$9` call id, turn, position, node, message ids, text, digits, outcome,
-/// now.
-pub static INSERT_STEP: LazyLock<String> = LazyLock::new(|| {
-    insert_steps_from(
-        "(SELECT $1 AS call_id, $2 AS turn, $3 AS position, $4 AS node, $5 AS message_ids,
-            $6 AS text, $7 AS digits, $8 AS outcome, $9 AS at) u",
-    )
-});
+/// One step row: `$1` … `$7` call id, turn, position, kind id, text, digits, now. Readers
+/// read the view `steps` (the kind's words beside the row's own columns).
+pub static INSERT_STEP: LazyLock<String> =
+    LazyLock::new(|| format!("{STEP_ROWS_INTO} VALUES ($1, $2, $3, $4, $5, $6, $7)"));
 
 /// A call's replay data: the TwiML of its last turn, in place of the one before (a call has one
 /// row in `replays` while it is in progress, where a row per turn was inserted and deleted
@@ -317,6 +304,7 @@ mod tests {
             CALL_ENDED.as_str(),
             CALL_ENDED_RETURNING_ID.as_str(),
             KEEP_STEP_KIND.as_str(),
+            KIND_ID,
             INSERT_STEP.as_str(),
             SAVE_REPLAY.as_str(),
             SAVE_RECORD,

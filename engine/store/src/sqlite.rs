@@ -13,11 +13,14 @@ use sqlx::AnyPool;
 use super::batch::{Connector, WriterConn, Writers};
 use super::dialect::SQLITE;
 use super::health::{file_identity, FileChange, WriteProblem, WriteTrouble};
+use super::kinds::KindIds;
 use super::sql as webhook_sql;
 use super::sql_admin::SqlAdmin;
 use super::sql_store::{open_pool, Local, SqlStore};
 use super::stats::{WalSnapshot, WalStats};
-use super::{CallRow, NewCall, RecordingWrite, StatusUpdate, StoreError, StoreTx, TurnWrite};
+use super::{
+    CallRow, NewCall, RecordingWrite, StatusUpdate, StepRow, StoreError, StoreTx, TurnWrite,
+};
 use liza_model::CallStatus;
 use liza_model::{RecordInfo, RecordRequest};
 
@@ -204,6 +207,8 @@ impl Connector for SqliteConnector {
             files,
             turns: self.turns.clone(),
             gone: None,
+            kinds: KindIds::default(),
+            data_version: 0,
         })
     }
 }
@@ -699,6 +704,12 @@ struct SqliteWriter {
     /// Set once the file at the database's path is no longer the one opened; from then on
     /// every transaction is refused until a restart.
     gone: Option<(PathBuf, FileChange)>,
+    /// The step kinds' ids, so that a step is written with one statement, not three.
+    kinds: KindIds,
+    /// SQLite's `data_version` when this writer last began: it changes when another
+    /// connection commits (the dashboard's pool, an admin by hand), and the kinds' ids are
+    /// then read again.
+    data_version: i64,
 }
 
 impl SqliteWriter {
@@ -730,12 +741,61 @@ impl SqliteWriter {
     }
 }
 
+impl SqliteWriter {
+    /// In a transaction that holds the write lock: no other connection can change
+    /// `step_kinds` until it ends, and whatever one committed before shows in `data_version`.
+    fn forget_kinds_changed_by_others(&mut self) -> Result<(), StoreError> {
+        let version: i64 = self
+            .conn
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |r| r.get(0))?;
+        if version != self.data_version {
+            self.kinds.forget();
+            self.data_version = version;
+        }
+        Ok(())
+    }
+
+    /// The id of `step`'s kind: known, or kept now and read.
+    fn kind_id(&mut self, step: &StepRow) -> Result<i64, StoreError> {
+        let words = (
+            step.node.as_str(),
+            step.message_ids.as_str(),
+            step.outcome.as_str(),
+        );
+        if let Some(id) = self.kinds.get(&words) {
+            return Ok(id);
+        }
+        self.conn
+            .prepare_cached(&webhook_sql::KEEP_STEP_KIND)?
+            .execute(params![step.node, step.message_ids, step.outcome])?;
+        let id = self
+            .conn
+            .prepare_cached(webhook_sql::KIND_ID)?
+            .query_row(params![step.node, step.message_ids, step.outcome], |r| {
+                r.get(0)
+            })?;
+        self.kinds.learnt(
+            (
+                step.node.clone(),
+                step.message_ids.clone(),
+                step.outcome.clone(),
+            ),
+            id,
+        );
+        Ok(id)
+    }
+}
+
 impl WriterConn for SqliteWriter {
     fn begin(&mut self) -> Result<(), StoreError> {
         self.turns.writer_enters();
         let begun = self.check_files().and_then(|()| {
             // IMMEDIATE: take the write lock now, or wait for it (busy timeout), not mid-batch.
-            Ok(self.conn.execute_batch("BEGIN IMMEDIATE")?)
+            self.conn.execute_batch("BEGIN IMMEDIATE")?;
+            self.forget_kinds_changed_by_others().inspect_err(|_| {
+                let _ = self.conn.execute_batch("ROLLBACK");
+            })
         });
         if begun.is_err() {
             self.turns.writer_leaves();
@@ -753,10 +813,13 @@ impl WriterConn for SqliteWriter {
         if self.conn.is_autocommit() {
             self.turns.writer_leaves();
         }
-        Ok(committed?)
+        committed?;
+        self.kinds.committed();
+        Ok(())
     }
 
     fn rollback(&mut self) -> Result<(), StoreError> {
+        self.kinds.forget();
         let rolled_back = if self.conn.is_autocommit() {
             Ok(())
         } else {
@@ -880,26 +943,20 @@ impl StoreTx for SqliteWriter {
     }
 
     fn save_turn(&mut self, turn: &TurnWrite<'_>) -> Result<(), StoreError> {
-        let mut kind = self.conn.prepare_cached(&webhook_sql::KEEP_STEP_KIND)?;
-        for step in turn.steps {
-            kind.execute(params![step.node, step.message_ids, step.outcome])?;
-        }
-        drop(kind);
-        let mut insert = self.conn.prepare_cached(&webhook_sql::INSERT_STEP)?;
         for (position, step) in turn.steps.iter().enumerate() {
-            insert.execute(params![
-                turn.call_id,
-                turn.turn,
-                position as i64,
-                step.node,
-                step.message_ids,
-                step.text,
-                step.digits,
-                step.outcome,
-                turn.now_ms
-            ])?;
+            let kind = self.kind_id(step)?;
+            self.conn
+                .prepare_cached(&webhook_sql::INSERT_STEP)?
+                .execute(params![
+                    turn.call_id,
+                    turn.turn,
+                    position as i64,
+                    kind,
+                    step.text,
+                    step.digits,
+                    turn.now_ms
+                ])?;
         }
-        drop(insert);
         self.conn
             .prepare_cached(&webhook_sql::SAVE_REPLAY)?
             .execute(params![turn.call_id, turn.turn, turn.twiml])?;

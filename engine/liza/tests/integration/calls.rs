@@ -316,7 +316,7 @@ async fn timeline(app: &TestApp, sid: &str) -> Vec<(String, String, Option<Strin
     .unwrap()
 }
 
-/// PostgreSQL's writers remember the ids of step kinds. A database replaced under a running
+/// The writers (both backends) remember the ids of step kinds. A database replaced under a running
 /// server (a restore of another one, a clean-up by hand) takes those ids away or gives them to
 /// other kinds: the next call's steps are all written all the same, each with its own kind,
 /// and its caller hears no apology.
