@@ -116,6 +116,11 @@ pub struct Speaker<'a> {
     config: &'a SpeechConfig,
     /// Problems met while rendering (a missing variable); logged by the caller.
     pub problems: Vec<String>,
+    /// The call's variables as Fluent arguments, made at the first message.
+    args: Option<Vec<(&'a str, Arg)>>,
+    /// Each message rendered once: a turn's TwiML and its steps' text say the same messages
+    /// with the same variables (a turn says a handful, so a list is searched).
+    rendered: Vec<(String, Vec<Segment>)>,
 }
 
 impl<'a> Speaker<'a> {
@@ -134,6 +139,8 @@ impl<'a> Speaker<'a> {
             locale,
             config,
             problems: Vec::new(),
+            args: None,
+            rendered: Vec::new(),
         }
     }
 
@@ -145,12 +152,13 @@ impl<'a> Speaker<'a> {
         }
     }
 
-    fn args(&self) -> Vec<(&str, Arg)> {
+    fn args(&self) -> Vec<(&'a str, Arg)> {
         let mut args = vec![
             ("company", Arg::Text(self.config.company.clone())),
             ("website", Arg::Text(self.config.website.clone())),
         ];
-        for (name, value) in &self.state.vars {
+        let state: &'a CallState = self.state;
+        for (name, value) in &state.vars {
             let arg = if self.flow.is_digit_variable(name) {
                 Arg::Digits(value.clone())
             } else {
@@ -161,21 +169,38 @@ impl<'a> Speaker<'a> {
         args
     }
 
+    /// One message's spoken segments, rendered at its first use in this speaker.
+    fn message(&mut self, id: &str) -> &[Segment] {
+        let index = match self
+            .rendered
+            .iter()
+            .position(|(rendered, _)| rendered == id)
+        {
+            Some(index) => index,
+            None => {
+                let args = match self.args.take() {
+                    Some(args) => args,
+                    None => self.args(),
+                };
+                let (segments, problems) = self.locale.render(id, &args);
+                self.args = Some(args);
+                self.problems.extend(problems);
+                self.rendered.push((id.to_owned(), segments));
+                self.rendered.len() - 1
+            }
+        };
+        &self.rendered[index].1
+    }
+
     /// The spoken segments of several messages, separated by spaces.
     pub fn segments(&mut self, messages: &[String]) -> Vec<Segment> {
-        let args = self.args();
         let mut out = Vec::new();
-        let mut all_problems = Vec::new();
         for (i, id) in messages.iter().enumerate() {
             if i > 0 {
                 out.push(Segment::Text(" ".into()));
             }
-            let (segments, problems) = self.locale.render(id, &args);
-            out.extend(segments);
-            all_problems.extend(problems);
+            out.extend_from_slice(self.message(id));
         }
-        drop(args);
-        self.problems.extend(all_problems);
         out
     }
 
