@@ -57,7 +57,10 @@ impl PhoneNumber {
         };
         let region = region.and_then(|r| r.to_ascii_uppercase().parse().ok());
         let parsed = phonenumber::parse(region, &cleaned).map_err(|_| error())?;
-        let e164 = parsed.format().mode(phonenumber::Mode::E164).to_string();
+        // What the crate's E.164 format writes (`+`, the code, the national significant number
+        // with an Italian leading zero), without the search for a national format (regular
+        // expressions) that it makes first and E.164 does not use: a webhook's hot path.
+        let e164 = format!("+{}{}", parsed.code().value(), parsed.national());
         let digits = e164.len().saturating_sub(1);
         if !E164_DIGITS.contains(&digits) || !e164[1..].bytes().all(|b| b.is_ascii_digit()) {
             return Err(error());
@@ -277,6 +280,30 @@ mod tests {
 
     fn key() -> PrivacyKey {
         PrivacyKey::new("0123456789abcdef0123456789abcdef").unwrap()
+    }
+
+    #[test]
+    fn numbers_are_written_as_the_crates_e164_format_writes_them() {
+        for input in [
+            "+4915112345678",
+            "+49 30 123456",
+            "0049 (0)151-12345678",
+            "+39 06 6982 0000",
+            "+390612345678",
+            "+12025550102",
+            "+44 20 7946 0958",
+            "+3531234567",
+            "+8613800138000",
+            "+2250712345678",
+        ] {
+            let parsed = phonenumber::parse(None, input.replace("0049", "+49")).unwrap();
+            let expected = parsed.format().mode(phonenumber::Mode::E164).to_string();
+            assert_eq!(
+                PhoneNumber::parse(input, None).unwrap().e164(),
+                expected,
+                "{input}"
+            );
+        }
     }
 
     #[test]
