@@ -116,7 +116,8 @@ pub struct Speaker<'a> {
     config: &'a SpeechConfig,
     /// Problems met while rendering (a missing variable); logged by the caller.
     pub problems: Vec<String>,
-    /// The call's variables as Fluent arguments, made at the first message.
+    /// The call's variables and the company's names as the renderer takes them, made at the
+    /// first message (each message's own Fluent arguments are still made by `Locale::render`).
     args: Option<Vec<(&'a str, Arg)>>,
     /// Each message rendered once: a turn's TwiML and its steps' text say the same messages
     /// with the same variables (a turn says a handful, so a list is searched).

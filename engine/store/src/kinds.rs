@@ -48,11 +48,14 @@ impl PartialEq for dyn Words + '_ {
 impl Eq for dyn Words + '_ {}
 
 /// The ids of the step kinds this writer has kept or read. Liza never deletes a kind, and
-/// both databases refuse to delete one a step names (SQLite by its foreign key, PostgreSQL by
-/// a trigger: the migration `steps_unchecked`). Should one be gone all the same, or its id be
-/// another kind's (a clean-up by hand, a database restored under a running server):
+/// both databases refuse to delete one a step names: SQLite by its foreign key (on a
+/// connection with foreign keys on, as Liza's are; the `sqlite3` shell has them off),
+/// PostgreSQL by a trigger (the migration `steps_unchecked`). Should one be gone all the same,
+/// or its id be another kind's (a clean-up by hand, a database restored under a running
+/// server; SQLite reuses the ids of deleted rows):
 /// - SQLite's writer forgets every id when another connection has committed since its last
-///   transaction (`PRAGMA data_version`), and keeps its foreign key as the last guard;
+///   transaction (`PRAGMA data_version`); its foreign key catches only an id that names no
+///   kind;
 /// - PostgreSQL's statement that writes steps checks each step's id against its words and
 ///   leaves the step out, and the writer keeps the kind again.
 ///

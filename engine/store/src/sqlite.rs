@@ -704,7 +704,8 @@ struct SqliteWriter {
     /// Set once the file at the database's path is no longer the one opened; from then on
     /// every transaction is refused until a restart.
     gone: Option<(PathBuf, FileChange)>,
-    /// The step kinds' ids, so that a step is written with one statement, not three.
+    /// The step kinds' ids, so that a step of a known kind is written with one statement (it
+    /// took two: the kind kept, then the row with its kind looked up by its words).
     kinds: KindIds,
     /// SQLite's `data_version` when this writer last began: it changes when another
     /// connection commits (the dashboard's pool, an admin by hand), and the kinds' ids are

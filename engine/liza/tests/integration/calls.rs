@@ -316,10 +316,11 @@ async fn timeline(app: &TestApp, sid: &str) -> Vec<(String, String, Option<Strin
     .unwrap()
 }
 
-/// The writers (both backends) remember the ids of step kinds. A database replaced under a running
-/// server (a restore of another one, a clean-up by hand) takes those ids away or gives them to
-/// other kinds: the next call's steps are all written all the same, each with its own kind,
-/// and its caller hears no apology.
+/// The writers (both backends) remember the ids of step kinds. Rows changed under a running
+/// server through another connection (a clean-up by hand; on PostgreSQL also a restore of
+/// another database) take those ids away or give them to other kinds: the next call's steps
+/// are all written all the same, each with its own kind, and its caller hears no apology.
+/// (SQLite's file replaced under the server is refused outright: `check_files`.)
 #[tokio::test]
 async fn steps_are_whole_after_their_kinds_were_replaced_under_the_server() {
     let app = spawn_app().await;
