@@ -740,9 +740,7 @@ impl SqliteWriter {
             None => Ok(()),
         }
     }
-}
 
-impl SqliteWriter {
     /// In a transaction that holds the write lock: no other connection can change
     /// `step_kinds` until it ends, and whatever one committed before shows in `data_version`.
     fn forget_kinds_changed_by_others(&mut self) -> Result<(), StoreError> {
