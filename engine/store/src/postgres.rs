@@ -65,10 +65,11 @@ pub(crate) async fn open(url: &str) -> Result<SqlStore, StoreError> {
             ("enable_seqscan", "off"),
             // A writer's statements are prepared once and run with arrays of any length. For
             // each run PostgreSQL weighs a plan for those arrays against the generic one,
-            // which assumes a few rows per array. With a batch of one or two webhooks (a few
-            // thousand live calls) it chose a new plan for about half the runs: the batch's
-            // turns planned 5,671 times in 12,440 runs, 1.1 s of 3.7 s. The generic plan is
-            // the same keyed lookups (no sequential scan, above), so it is always kept.
+            // which estimates a fixed number of rows per array. With a batch of one or two
+            // webhooks (a few thousand live calls) it chose a new plan for about half the
+            // runs: the batch's turns planned 5,671 times in 12,440 runs, 1.1 s of 3.7 s. The
+            // generic plan is the same keyed lookups (no sequential scan, above), so it is
+            // always kept.
             // Measured: docs/BENCHMARKS.md, "The writers keep their plans". PostgreSQL 12+.
             ("plan_cache_mode", "force_generic_plan"),
         ]);
