@@ -21,3 +21,18 @@ require_autovacuum() {
         exit 2
     fi
 }
+
+# CPU time (clock ticks) of process $1, 0 when it is gone.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# CPU ticks of the PostgreSQL backends serving database $2 (admin URL $1), when PostgreSQL runs
+# on this machine: the backends of Liza's writers and pool. Its background processes
+# (checkpointer, WAL writer, autovacuum) are not counted; 0 without a database.
+db_ticks() {
+    local total=0 pid
+    [ -n "${2:-}" ] || { echo 0; return; }
+    for pid in $(psql "$1" -Atc "SELECT pid FROM pg_stat_activity WHERE datname = '$2'"); do
+        total=$((total + $(ticks "$pid")))
+    done
+    echo $total
+}

@@ -67,27 +67,14 @@ stop_liza() {
 # PostgreSQL any the server opens to it (its pools are open before a run starts).
 tcp_opens() { awk '/^Tcp:/ && $6 ~ /^[0-9]+$/ {print $6}' /proc/net/snmp; }
 
-# CPU time (clock ticks) of process $1, 0 when it is gone.
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-
-# CPU ticks of the PostgreSQL backends serving database $DB (when PostgreSQL runs here).
-db_ticks() {
-    local total=0 pid
-    [ -n "${DB:-}" ] || { echo 0; return; }
-    for pid in $(psql "$PG_ADMIN_URL" -Atc "SELECT pid FROM pg_stat_activity WHERE datname = '$DB'"); do
-        total=$((total + $(ticks "$pid")))
-    done
-    echo $total
-}
-
 loadtest() {
     echo "\$ liza loadtest ${LOADTEST_ARGS:+$LOADTEST_ARGS }$*"
     local server db hz opens
-    server=$(ticks "$SERVER") db=$(db_ticks) hz=$(getconf CLK_TCK) opens=$(tcp_opens)
+    server=$(ticks "$SERVER") db=$(db_ticks "$PG_ADMIN_URL" "$DB") hz=$(getconf CLK_TCK) opens=$(tcp_opens)
     # shellcheck disable=SC2086 # LOADTEST_ARGS is a list of words
     "$LIZA" loadtest --url "http://127.0.0.1:$PORT" --expect "Vielen Dank für Ihren Anruf" ${LOADTEST_ARGS:-} "$@" || true
     opens=$(( $(tcp_opens) - opens ))
-    server=$(( $(ticks "$SERVER") - server )) db=$(( $(db_ticks) - db ))
+    server=$(( $(ticks "$SERVER") - server )) db=$(( $(db_ticks "$PG_ADMIN_URL" "$DB") - db ))
     echo "TCP connections opened during the run: $opens"
     echo -n "CPU during the run: server $(awk "BEGIN {printf \"%.2f\", $server / $hz}") s"
     [ -n "${DB:-}" ] && echo -n ", PostgreSQL's backends for it $(awk "BEGIN {printf \"%.2f\", $db / $hz}") s"
