@@ -234,10 +234,9 @@ impl PgWriter {
             .ok_or_else(|| StoreError::Bug("the calls' sequence gave no id".into()))
     }
 
-    /// Writes what is buffered: the new calls ([`Self::write_opened`]); the turns' steps,
-    /// replay data and calls in one statement ([`FLUSH_TURNS`]), after the kinds of their steps
-    /// if one is new to this writer; the status callbacks in one ([`FLUSH_ENDED`]); the record
-    /// links in one.
+    /// Writes what is buffered: the new calls ([`Self::write_opened`]); then the turns' steps,
+    /// replay data and calls, the record links and the status callbacks in one statement
+    /// ([`FLUSH_WRITES`]), after the kinds of the steps if one is new to this writer.
     fn flush(&mut self) -> Result<(), StoreError> {
         self.write_opened()?;
         let mut p = std::mem::take(&mut self.pending);
@@ -252,49 +251,33 @@ impl PgWriter {
             .map(|((node, message_ids), outcome)| (node, message_ids, outcome))
             .collect();
         let kind_ids = self.kind_ids(&kinds)?;
+        let (c, s, l, e) = (&p.calls, &p.steps, &p.links, &p.ended);
+        let query = sqlx::query(&FLUSH_WRITES)
+            .bind(&c.state)
+            .bind(&c.turn)
+            .bind(&c.at)
+            .bind(&c.status)
+            .bind(&c.consent)
+            .bind(&c.from_number)
+            .bind(&c.asked_message)
+            .bind(&c.asked_locale)
+            .bind(&c.asked_text)
+            .bind(&c.id)
+            .bind(&c.twiml);
+        let query = bind_steps(query, s, &kind_ids, &kinds)
+            .bind(&l.record_id)
+            .bind(&l.call_id)
+            .bind(&l.at)
+            .bind(&e.sid)
+            .bind(&e.caller_hash)
+            .bind(&e.caller_masked)
+            .bind(&e.to)
+            .bind(&e.at)
+            .bind(&e.duration)
+            .bind(&e.state);
         let conn = &mut self.conn;
         let written = block_on(&self.runtime, async {
-            if !p.links.call_id.is_empty() {
-                sqlx::query(&FLUSH_LINKS)
-                    .bind(&p.links.record_id)
-                    .bind(&p.links.call_id)
-                    .bind(&p.links.at)
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            let e = &p.ended;
-            if !e.sid.is_empty() {
-                sqlx::query(&FLUSH_ENDED)
-                    .bind(&e.sid)
-                    .bind(&e.caller_hash)
-                    .bind(&e.caller_masked)
-                    .bind(&e.to)
-                    .bind(&e.at)
-                    .bind(&e.duration)
-                    .bind(&e.state)
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            let (c, s) = (&p.calls, &p.steps);
-            if c.id.is_empty() {
-                return Ok(0);
-            }
-            let query = sqlx::query(&FLUSH_TURNS)
-                .bind(&c.state)
-                .bind(&c.turn)
-                .bind(&c.at)
-                .bind(&c.status)
-                .bind(&c.consent)
-                .bind(&c.from_number)
-                .bind(&c.asked_message)
-                .bind(&c.asked_locale)
-                .bind(&c.asked_text)
-                .bind(&c.id)
-                .bind(&c.twiml);
-            let row = bind_steps(query, s, &kind_ids, &kinds)
-                .fetch_one(&mut *conn)
-                .await?;
-            row.try_get::<i64, _>(0)
+            query.fetch_one(conn).await?.try_get::<i64, _>(0)
         })?;
         if written as usize == kinds.len() {
             return Ok(());
@@ -414,7 +397,7 @@ impl WriterConn for PgWriter {
     }
 }
 
-/// The steps of [`FLUSH_TURNS`], as columns.
+/// The steps of [`FLUSH_WRITES`], as columns.
 #[derive(Default)]
 struct PendingSteps {
     call_id: Vec<i64>,
@@ -444,7 +427,7 @@ struct PendingCalls {
     asked_text: Vec<Option<String>>,
 }
 
-/// Links of [`FLUSH_LINKS`], as columns.
+/// Links of [`LINKS_PART`], as columns.
 #[derive(Default)]
 struct PendingLinks {
     record_id: Vec<i64>,
@@ -452,7 +435,7 @@ struct PendingLinks {
     at: Vec<i64>,
 }
 
-/// Final status callbacks of [`FLUSH_ENDED`], as columns.
+/// Final status callbacks of [`ENDED_PARTS`], as columns.
 #[derive(Default)]
 struct PendingEnded {
     sid: Vec<String>,
@@ -592,24 +575,24 @@ const TAKE_IDS: &str =
     "SELECT nextval(pg_get_serial_sequence('calls', 'id')) FROM generate_series(1, 32)";
 
 /// The batch's final status callbacks ([`webhook_sql::CALL_ENDED`] with
-/// [`webhook_sql::DROP_REPLAY`]) in one statement, one array per column: `$1` sids, `$2`
-/// caller hashes, `$3` masked callers, `$4` to, `$5` now, `$6` durations, `$7` the state each
-/// ended call keeps (NULL: as it is; always NULL for a call the callback is the first to hear
-/// of, which has none). A call is in it at most once (a second statement on a call in one
-/// transaction flushes the first). In sid order, as [`FLUSH_OPENED`]. The replay data is
-/// looked up by the ended calls' ids (`= ANY`, an index lookup each): as a join, PostgreSQL
-/// read the whole index of the table it used to be in when its statistics called it small.
-static FLUSH_ENDED: LazyLock<String> = LazyLock::new(|| {
+/// [`webhook_sql::DROP_REPLAY`]), the `ended` and `dropped_replays` parts of [`FLUSH_WRITES`],
+/// one array per column: `$25` sids, `$26` caller hashes, `$27` masked callers, `$28` to, `$29`
+/// now, `$30` durations, `$31` the state each ended call keeps (NULL: as it is; always NULL for
+/// a call the callback is the first to hear of, which has none). In sid order, as
+/// [`FLUSH_OPENED`]. The replay data is looked up by the ended calls' ids (`= ANY`, an index
+/// lookup each): as a join, PostgreSQL read the whole index of the table it used to be in when
+/// its statistics called it small.
+static ENDED_PARTS: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH ended AS (
+        "ended AS (
          INSERT INTO calls ({}, state)
          SELECT u.sid, '', u.caller_hash, u.caller_masked, u.to_number, 'completed', u.at, u.at, u.duration, u.at, u.state
-         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[])
+         FROM UNNEST($25::text[], $26::text[], $27::text[], $28::text[], $29::bigint[], $30::bigint[], $31::text[])
              AS u(sid, caller_hash, caller_masked, to_number, at, duration, state)
          ORDER BY u.sid
          ON CONFLICT (call_sid) DO UPDATE SET {}
-         RETURNING id)
-     DELETE FROM replays WHERE call_id = ANY (ARRAY(SELECT id FROM ended))",
+         RETURNING id),
+     dropped_replays AS (DELETE FROM replays WHERE call_id = ANY (ARRAY(SELECT id FROM ended)))",
         webhook_sql::ended_columns!(),
         webhook_sql::call_ended("excluded.state")
     )
@@ -638,7 +621,7 @@ fn steps_of_known_kinds(first: usize) -> String {
     )
 }
 
-/// The steps [`FLUSH_TURNS`] left out, with the same arrays (from `$1`): the rows written
+/// The steps [`FLUSH_WRITES`] left out, with the same arrays (from `$1`): the rows written
 /// already are skipped by their key.
 static FILL_STEPS: LazyLock<String> = LazyLock::new(|| {
     format!(
@@ -652,32 +635,56 @@ const KIND_IDS: &str = "SELECT k.id, k.node, k.message_ids, k.outcome
      FROM UNNEST($1::text[], $2::text[], $3::text[]) AS u(node, message_ids, outcome)
      JOIN step_kinds k ON k.node = u.node AND k.message_ids = u.message_ids AND k.outcome = u.outcome";
 
-/// [`webhook_sql::LINK_RECORD`] for many rows.
-static FLUSH_LINKS: LazyLock<String> = LazyLock::new(|| {
+/// [`webhook_sql::SAVE_RECORD`], or when the record exists, [`webhook_sql::FIND_RECORD`], in one
+/// statement: a record a call asks about is most often kept already (an order the shop's
+/// system reported), which took two round trips. The find sees the records of the statement's
+/// snapshot: a record kept by another transaction after it began (the insert waits for that
+/// transaction, then does nothing) is found by [`webhook_sql::FIND_RECORD`] afterwards, as
+/// before. `$1` kind, `$2` key, `$3` status, `$4` call id, `$5` now.
+static SAVE_OR_FIND_RECORD: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "{} SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[]) {}",
+        "WITH saved AS ({})
+         SELECT id, status FROM saved
+         UNION ALL
+         SELECT id, status FROM records
+         WHERE kind = $1 AND key = $2 AND NOT EXISTS (SELECT FROM saved)",
+        webhook_sql::SAVE_RECORD
+    )
+});
+
+/// [`webhook_sql::LINK_RECORD`] for many rows, the `links` part of [`FLUSH_WRITES`]: `$22`
+/// record ids, `$23` call ids, `$24` times.
+static LINKS_PART: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "links AS ({} SELECT * FROM UNNEST($22::bigint[], $23::bigint[], $24::bigint[]) {})",
         webhook_sql::LINK_RECORD_INTO,
         webhook_sql::LINK_ONCE
     )
 });
 
-/// The batch's turns in one statement (one round trip): their steps
+/// Everything a batch buffered, in one statement (one round trip): its turns' steps
 /// ([`webhook_sql::INSERT_STEP`]) and replay data ([`webhook_sql::SAVE_REPLAY`]) in two
-/// data-modifying `WITH` parts, and [`webhook_sql::after_turn`]'s update for every call (each
-/// call at most once: a second turn of a call in one transaction flushes the first), with the
-/// same rules. One array per column: `$1`-`$11` one entry per turn, `$12`-`$21` one per step
-/// (empty arrays write no step), each step naming its kind by id ([`KindIds`]). Gives the
-/// number of steps written: a step whose kind id is not that kind in `step_kinds` is left out,
-/// not an error, so that [`FILL_STEPS`] can write it once the kind is kept again.
-static FLUSH_TURNS: LazyLock<String> = LazyLock::new(|| {
+/// data-modifying `WITH` parts, and [`webhook_sql::after_turn`]'s update for every call, with
+/// the same rules; its record links ([`LINKS_PART`]); its final status callbacks
+/// ([`ENDED_PARTS`]). A call is in it at most once, in one of these: a second statement on a
+/// call in one transaction flushes the first (so no row is changed twice in the statement). One
+/// array per column: `$1`-`$11` one entry per turn, `$12`-`$21` one per step (empty arrays
+/// write no step), each step naming its kind by id ([`KindIds`]), then the links' and the
+/// callbacks' arrays. Each was a statement of its own until 2026-12-03: a round trip each, and
+/// PostgreSQL's own cost per statement (docs/BENCHMARKS.md, "Fewer statements per batch").
+/// Gives the number of steps written: a step whose kind id is not that kind in `step_kinds` is
+/// left out, not an error, so that [`FILL_STEPS`] can write it once the kind is kept again.
+static FLUSH_WRITES: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH steps AS ({steps}), replays AS ({replays}), turned AS (
+        "WITH {links}, {ended}, steps AS ({steps}), saved_replays AS ({replays}), turned AS (
          UPDATE calls SET {after}
          FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],
                      $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])
              AS u(state, turn, at, status, consent, from_number, asked_message, asked_locale, asked_text, id)
          WHERE calls.id = u.id)
      SELECT COUNT(*) FROM steps",
+        links = *LINKS_PART,
+        ended = *ENDED_PARTS,
         steps = format_args!("{} RETURNING 1", steps_of_known_kinds(12)),
         replays = format_args!(
             "{} SELECT * FROM UNNEST($10::bigint[], $2::bigint[], $11::text[]) {}",
@@ -698,7 +705,7 @@ static FLUSH_TURNS: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// Binds the step columns of [`FLUSH_TURNS`] (after its turn columns) and of [`FILL_STEPS`]:
+/// Binds the step columns of [`FLUSH_WRITES`] (after its turn columns) and of [`FILL_STEPS`]:
 /// `s`, each step's kind id and its kind.
 fn bind_steps<'q>(
     query: Query<'q, Postgres, PgArguments>,
@@ -803,9 +810,9 @@ impl StoreTx for PgWriter {
         self.just_locked = None;
         // The record names its call, which may be new in this batch.
         self.write_opened()?;
-        let saved = match &request.create_with_status {
+        let row = match &request.create_with_status {
             Some(status) => {
-                let query = sqlx::query(webhook_sql::SAVE_RECORD)
+                let query = sqlx::query(&SAVE_OR_FIND_RECORD)
                     .bind(&request.kind)
                     .bind(&request.key)
                     .bind(status)
@@ -816,8 +823,9 @@ impl StoreTx for PgWriter {
             }
             None => None,
         };
-        let row = match saved {
+        let row = match row {
             Some(row) => Some(row),
+            // Not asked to save, or kept by another transaction since this statement began.
             None => {
                 let query = sqlx::query(webhook_sql::FIND_RECORD)
                     .bind(&request.kind)

@@ -74,7 +74,8 @@ pub const SAVED_RESPONSE: &str = "SELECT twiml FROM replays WHERE call_id = $1 A
 
 /// The save of save-or-find: returns no row when the record exists, and then [`FIND_RECORD`]
 /// reads it. (`DO UPDATE` would return it in one statement, but lock the row until commit:
-/// every call about one order would queue behind the others' transactions.)
+/// every call about one order would queue behind the others' transactions.) PostgreSQL's
+/// writers run both in one statement where they can (`SAVE_OR_FIND_RECORD` in postgres.rs).
 /// `$1` kind, `$2` key, `$3` status, `$4` call id, `$5` now.
 pub const SAVE_RECORD: &str =
     "INSERT INTO records (kind, key, status, call_id, created_at, updated_at)

@@ -59,6 +59,30 @@ async fn loadtest_plays_whole_calls(db: &TestDb) {
             .as_deref(),
         Some("24")
     );
+    // Six callers at once: the writers' transactions held turns, record links and final status
+    // callbacks of different calls together, and each was written. Every call's steps stay; its
+    // replay data went with its final status callback.
+    assert_eq!(
+        db.rows(
+            "SELECT CAST(COUNT(*) AS TEXT) FROM steps GROUP BY call_id
+             EXCEPT SELECT CAST(COUNT(*) AS TEXT) FROM steps WHERE call_id = (SELECT MIN(id) FROM calls)"
+        )
+        .await,
+        Vec::<Vec<Option<String>>>::new(),
+        "every call has as many steps as the first"
+    );
+    assert_eq!(
+        db.value("SELECT CAST(COUNT(DISTINCT call_id) AS TEXT) FROM steps")
+            .await
+            .as_deref(),
+        Some("24")
+    );
+    assert_eq!(
+        db.value("SELECT CAST(COUNT(*) AS TEXT) FROM replays")
+            .await
+            .as_deref(),
+        Some("0")
+    );
     app.stop().await;
 }
 both!(loadtest_plays_whole_calls);
