@@ -1,6 +1,7 @@
-//! PostgreSQL over TLS: `sslmode` in DATABASE_URL is honoured (sqlx with rustls). The local
-//! PostgreSQL offers TLS with its own self-signed certificate (Debian's default); a stand-in
-//! server plays one without TLS.
+//! How Liza reaches PostgreSQL: over TLS as `sslmode` in DATABASE_URL says (sqlx with rustls),
+//! or through the server's Unix socket (`?host=/var/run/postgresql`). The local PostgreSQL
+//! offers TLS with its own self-signed certificate (Debian's default); a stand-in server plays
+//! one without TLS.
 
 use std::time::Duration;
 
@@ -108,6 +109,49 @@ async fn liza_encrypts_its_connections_when_the_server_offers_tls_and_sslmode_is
         );
         app.stop().await;
     }
+}
+
+/// A PostgreSQL on Liza's own host is reached through its Unix socket: no TCP, and no TLS to pay
+/// for on a connection that never leaves the machine (docs/BENCHMARKS.md, "PostgreSQL through
+/// its Unix socket"). Every connection of Liza's (the writers' and the pool's) is on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unix_socket_in_the_url_carries_every_connection() {
+    let Some(db) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    let directories = db.value("SHOW unix_socket_directories").await;
+    let Some(directory) = directories
+        .as_deref()
+        .and_then(|d| d.split(',').map(str::trim).find(|d| d.starts_with('/')))
+        .filter(|d| std::path::Path::new(d).is_dir())
+    else {
+        eprintln!("SKIPPED: this PostgreSQL listens on no Unix socket here ({directories:?})");
+        return;
+    };
+    let url = format!("{}?host={directory}", db.url);
+    let app = spawn_app_on(&url).await;
+    let sid = new_call_sid();
+    let twiml = app.twilio.start(&sid).await;
+    assert!(twiml.contains("<Gather"), "{twiml}");
+    let on_tcp = db
+        .rows(
+            "SELECT CAST(client_addr AS TEXT) FROM pg_stat_activity
+             WHERE application_name = 'liza' AND datname = current_database()",
+        )
+        .await;
+    assert!(on_tcp.len() >= 2, "Liza's connections: {on_tcp:?}");
+    assert!(
+        on_tcp.iter().all(|row| row[0].is_none()),
+        "every connection on the socket (no client address): {on_tcp:?}"
+    );
+    // The turn was written through the socket.
+    let status = db
+        .value(&format!(
+            "SELECT status FROM calls WHERE call_sid = '{sid}'"
+        ))
+        .await;
+    assert_eq!(status.as_deref(), Some("in_progress"));
+    app.stop().await;
 }
 
 #[tokio::test]
